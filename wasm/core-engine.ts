@@ -5,6 +5,9 @@ import { buildReferenceMaglevTable, referenceHashKey } from "./maglev-reference.
 import { KEY_HASH_SEED, type MaglevTable } from "./maglev-table.ts";
 import { buildWasmMaglevTable } from "./maglev-wasm.ts";
 import type { CoreBuild } from "./core-wasm-module.ts";
+import { buildReferenceLabelIndex } from "./label-index-reference.ts";
+import { buildWasmLabelIndex } from "./label-index-wasm.ts";
+import type { LabelIndex, Labels } from "./label-interning.ts";
 import { WasmCore } from "./wasm-core.ts";
 import { xxh32 } from "./xxhash32.ts";
 
@@ -16,6 +19,8 @@ export interface CoreEngine {
   /** xxHash32 of a string key's UTF-8 bytes with KEY_HASH_SEED: the hash lookupKey uses. */
   hashKey(key: string): number;
   buildMaglev(endpoints: readonly MaglevEndpoint[], options?: MaglevOptions): MaglevTable;
+  /** A label index over endpoints 0..n-1 with these labels, for selector matching. */
+  buildLabelIndex(labels: readonly Labels[]): LabelIndex;
 }
 
 /** The plain-TS reference engine. */
@@ -25,6 +30,7 @@ export function createReferenceCore(): CoreEngine {
     hashBytes: (bytes, seed = 0) => xxh32(bytes, seed),
     hashKey: referenceHashKey,
     buildMaglev: buildReferenceMaglevTable,
+    buildLabelIndex: buildReferenceLabelIndex,
   };
 }
 
@@ -44,6 +50,7 @@ export function createWasmCore(source: CoreBuild | WasmCore = "release"): CoreEn
       return exports.xxh32(core.keyPtr, length, KEY_HASH_SEED) >>> 0;
     },
     buildMaglev: (endpoints, options) => buildWasmMaglevTable(core, endpoints, options),
+    buildLabelIndex: (labels) => buildWasmLabelIndex(core, labels),
   };
 }
 

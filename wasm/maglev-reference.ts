@@ -1,7 +1,7 @@
 // Plain-TS reference of wasm/assembly/maglev.ts: the same algorithm step for step (see the
 // comments there for the paper and Envoy's weighting), kept readable rather than tuned, and used
 // as the oracle in the conformance suite and the baseline in bench/core.bench.ts.
-import { encodeKeyInto, maxUtf8Length } from "./key-encoding.ts";
+import { encodeKeyInto, encodeStrings, maxUtf8Length } from "./key-encoding.ts";
 import { checkLoadFactor, planMaglevTable, type MaglevEndpoint, type MaglevOptions } from "./maglev-plan.ts";
 import { KEY_HASH_SEED, type MaglevTable } from "./maglev-table.ts";
 import { xxh32 } from "./xxhash32.ts";
@@ -10,7 +10,6 @@ import { xxh32 } from "./xxhash32.ts";
 export const OFFSET_SEED = 0x9e3779b9;
 export const SKIP_SEED = 0x85ebca6b;
 
-const encoder = new TextEncoder();
 let keyBytes = new Uint8Array(256);
 
 function hashKey(key: string): number {
@@ -27,10 +26,12 @@ export function populateMaglevSlots(size: number, ids: readonly string[], weight
   const skip = new Uint32Array(count);
   const target = new Float64Array(count); // exact: round x weight stays far below 2^53
   let maxWeight = 1;
+  const { bytes, offsets } = encodeStrings(ids);
   for (let i = 0; i < count; i++) {
-    const id = encoder.encode(ids[i]!);
-    position[i] = xxh32(id, OFFSET_SEED) % size;
-    skip[i] = (xxh32(id, SKIP_SEED) % (size - 1)) + 1;
+    const start = offsets[i]!;
+    const length = offsets[i + 1]! - start;
+    position[i] = xxh32(bytes, OFFSET_SEED, start, length) % size;
+    skip[i] = (xxh32(bytes, SKIP_SEED, start, length) % (size - 1)) + 1;
     maxWeight = Math.max(maxWeight, weights[i]!);
   }
   let filled = 0;

@@ -2,12 +2,11 @@
 // once and remade only when memory grows (growth detaches the old buffer), and two reusable
 // scratch regions (keys, bulk input) so that hot calls allocate nothing.
 import { instantiateCore, type CoreBuild, type CoreExports } from "./core-wasm-module.ts";
-import { encodeKeyInto, maxUtf8Length } from "./key-encoding.ts";
+import { encodeKeyIntoWords, maxUtf8Length } from "./key-encoding.ts";
 
 export class WasmCore {
   readonly exports: CoreExports;
   readonly build: CoreBuild;
-  #buffer: ArrayBuffer | undefined;
   #u8 = new Uint8Array(0);
   #u16 = new Uint16Array(0);
   #u32 = new Uint32Array(0);
@@ -19,31 +18,32 @@ export class WasmCore {
   constructor(build: CoreBuild = "release") {
     this.build = build;
     this.exports = instantiateCore(build);
+    this.#refreshViews();
     this.#ensureKeyCapacity(256);
   }
 
+  // Growing memory detaches the old buffer, and a view of a detached buffer has length 0: that
+  // test costs far less on a hot path than reading memory.buffer (an accessor call) every time.
   #refreshViews(): void {
     const buffer = this.exports.memory.buffer;
-    if (buffer === this.#buffer) return;
-    this.#buffer = buffer;
     this.#u8 = new Uint8Array(buffer);
     this.#u16 = new Uint16Array(buffer);
     this.#u32 = new Uint32Array(buffer);
   }
 
-  /** Linear memory as bytes; re-read after any call that may allocate. */
+  /** Linear memory as bytes; take it again after any call that may allocate. */
   get u8(): Uint8Array {
-    if (this.exports.memory.buffer !== this.#buffer) this.#refreshViews();
+    if (this.#u8.length === 0) this.#refreshViews();
     return this.#u8;
   }
 
   get u16(): Uint16Array {
-    if (this.exports.memory.buffer !== this.#buffer) this.#refreshViews();
+    if (this.#u16.length === 0) this.#refreshViews();
     return this.#u16;
   }
 
   get u32(): Uint32Array {
-    if (this.exports.memory.buffer !== this.#buffer) this.#refreshViews();
+    if (this.#u32.length === 0) this.#refreshViews();
     return this.#u32;
   }
 
@@ -64,7 +64,8 @@ export class WasmCore {
   writeKey(key: string): number {
     const room = maxUtf8Length(key.length);
     if (room > this.#keyCapacity) this.#ensureKeyCapacity(room);
-    return encodeKeyInto(key, this.u8, this.#keyPtr);
+    if (this.#u8.length === 0) this.#refreshViews();
+    return encodeKeyIntoWords(key, this.#u8, this.#u32, this.#keyPtr);
   }
 
   /**

@@ -13,3 +13,4 @@ export {
   maglevLookupKey,
   maglevPickBoundedKey,
 } from "./maglev";
+export { labelsMatch } from "./labels";

@@ -44,61 +44,68 @@ function entryAt(entries: usize, wide: bool, slot: u32): u32 {
 }
 
 /**
+ * Fills `size` slots of type T (u16 or u32) at `entries` with endpoint indices. Per endpoint, the
+ * 16-byte state at `state` holds: the next candidate slot (offset + next x skip) mod M, the skip,
+ * and the running target (u64). A bitmap of taken slots (M bits, 8 KiB at M = 65537, so it stays
+ * in L1 cache) answers the ~M ln M probes, instead of reading the entries themselves.
+ */
+function populate<T>(entries: usize, size: u32, count: u32, state: usize, weights: usize, maxWeight: u64, taken: usize): void {
+  let filled: u32 = 0;
+  for (let round: u64 = 1; filled < size; round++) {
+    let s = state;
+    for (let i: u32 = 0; i < count && filled < size; i++, s += 16) {
+      const w = <u64>load<u32>(weights + (<usize>i << 2)); // i < count: inside the weights
+      const t = load<u64>(s, 8);
+      if (round * w < t) continue;
+      store<u64>(s, t + maxWeight, 8);
+      const step = load<u32>(s, 4);
+      let c = load<u32>(s);
+      // Adding the skip modulo M walks the endpoint's permutation without a multiply or divide;
+      // c < M and step < M, so c + step < 2^32. A free slot exists while filled < size.
+      while ((load<u32>(taken + (<usize>(c >> 5) << 2)) & (1 << (c & 31))) != 0) {
+        c += step;
+        if (c >= size) c -= size;
+      }
+      const word = taken + (<usize>(c >> 5) << 2);
+      store<u32>(word, load<u32>(word) | (1 << (c & 31)));
+      store<T>(entries + (<usize>c << alignof<T>()), <T>i);
+      c += step;
+      if (c >= size) c -= size;
+      store<u32>(s, c);
+      filled++;
+    }
+  }
+}
+
+/**
  * Builds a table of `size` slots for `count` endpoints whose identities are the UTF-8 bytes
  * `bytes[offsets[i] .. offsets[i+1])` and whose weights are `weights[i]` (positive integers).
  * Returns the table pointer; free it with maglevFree.
  */
 export function maglevBuild(size: u32, count: u32, bytes: usize, offsets: usize, weights: usize): usize {
   const wide = count > 0xffff;
-  const entryBytes: usize = wide ? 4 : 2;
-  const entries = heap.alloc(<usize>size * entryBytes);
-  // 0xff bytes mark an empty slot: 0xffff or 0xffffffff, never an endpoint index (count <= 0xffff
-  // when narrow).
-  memory.fill(entries, 0xff, <usize>size * entryBytes);
-  const empty: u32 = wide ? 0xffffffff : 0xffff;
-
+  const entries = heap.alloc(<usize>size << (wide ? 2 : 1));
   const n = <usize>count;
-  const position = heap.alloc(n << 2); // the next candidate slot: (offset + next * skip) % M
-  const skip = heap.alloc(n << 2);
-  const target = heap.alloc(n << 3); // running targets, u64: round * weight can pass 2^32
+  const state = heap.alloc(n << 4);
+  const takenBytes = <usize>((size + 31) >> 5) << 2;
+  const taken = heap.alloc(takenBytes);
+  memory.fill(taken, 0, takenBytes);
   let maxWeight: u64 = 1;
   for (let i: usize = 0; i < n; i++) {
     const start = load<u32>(offsets + (i << 2));
     const len = load<u32>(offsets + ((i + 1) << 2)) - start;
     const id = bytes + <usize>start;
-    store<u32>(position + (i << 2), xxh32(id, len, OFFSET_SEED) % size);
-    store<u32>(skip + (i << 2), xxh32(id, len, SKIP_SEED) % (size - 1) + 1);
-    store<u64>(target + (i << 3), 0);
+    const s = state + (i << 4);
+    store<u32>(s, xxh32(id, len, OFFSET_SEED) % size);
+    store<u32>(s, xxh32(id, len, SKIP_SEED) % (size - 1) + 1, 4);
+    store<u64>(s, 0, 8);
     const w = <u64>load<u32>(weights + (i << 2));
     if (w > maxWeight) maxWeight = w;
   }
-
-  let filled: u32 = 0;
-  for (let round: u64 = 1; filled < size; round++) {
-    for (let i: usize = 0; i < n && filled < size; i++) {
-      const w = <u64>load<u32>(weights + (i << 2));
-      const t = load<u64>(target + (i << 3));
-      if (round * w < t) continue;
-      store<u64>(target + (i << 3), t + maxWeight);
-      const step = load<u32>(skip + (i << 2));
-      let c = load<u32>(position + (i << 2));
-      // Adding the skip modulo M walks the endpoint's permutation without a multiply or divide;
-      // c < M and step < M, so c + step < 2^32.
-      while (entryAt(entries, wide, c) != empty) {
-        c += step;
-        if (c >= size) c -= size;
-      }
-      if (wide) store<u32>(entries + (<usize>c << 2), <u32>i);
-      else store<u16>(entries + (<usize>c << 1), <u16>i);
-      c += step;
-      if (c >= size) c -= size;
-      store<u32>(position + (i << 2), c);
-      filled++;
-    }
-  }
-  heap.free(position);
-  heap.free(skip);
-  heap.free(target);
+  if (wide) populate<u32>(entries, size, count, state, weights, maxWeight, taken);
+  else populate<u16>(entries, size, count, state, weights, maxWeight, taken);
+  heap.free(state);
+  heap.free(taken);
 
   const table = heap.alloc(HEADER_BYTES);
   const loads = heap.alloc(n << 2);
