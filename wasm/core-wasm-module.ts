@@ -20,7 +20,7 @@ export interface CoreExports {
   maglevPickBounded(table: number, hash: number, factor: number): number;
   maglevLookupKey(table: number, key: number, len: number, seed: number, attempt: number): number;
   maglevPickBoundedKey(table: number, key: number, len: number, seed: number, factor: number): number;
-  labelsMatch(matrix: number, count: number, words: number, program: number, length: number, out: number): number;
+  labelsMatch(columns: number, count: number, stride: number, words: number, program: number, length: number, acc: number, out: number): number;
 }
 
 /** Which binary: release (-O3, no assertions) ships; debug (assertions) is for tests. */

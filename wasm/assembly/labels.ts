@@ -37,41 +37,61 @@ function programIsValid(program: usize, length: u32, words: u32): bool {
 }
 
 /**
- * Evaluates the compiled selector at `program` (`length` u32 words) against `count` endpoint rows
- * of `words` u32 words each, row-major at `matrix`, and stores 1 (matches) or 0 at out[i] for each
- * endpoint i. Returns the number of matches, or 0xffffffff if the program is malformed (then out
- * is untouched). The caller owns matrix (count * words * 4 bytes) and out (count bytes).
+ * Evaluates the compiled selector at `program` (`length` u32 words) against `count` endpoints whose
+ * bitsets are stored column-major at `columns`: word w of endpoint i is the u32 at
+ * columns + (w * stride + i) * 4, with `stride` = count rounded up to a multiple of 16 and the
+ * padding zeroed. Column-major lets one SIMD instruction test four endpoints against a term's mask
+ * (the bench's selector over 10000 endpoints is 4 x 2500 vector steps instead of 40000 scalar
+ * rows). `acc` holds stride u32 lanes of scratch (-1 while an endpoint still matches); `out` gets
+ * stride bytes, 1 or 0 per endpoint (0 in the padding). Returns the number of matches, or
+ * 0xffffffff if the program is malformed (then out is untouched).
  */
-export function labelsMatch(matrix: usize, count: u32, words: u32, program: usize, length: u32, out: usize): u32 {
+export function labelsMatch(columns: usize, count: u32, stride: u32, words: u32, program: usize, length: u32, acc: usize, out: usize): u32 {
+  if ((stride & 15) != 0 || stride < count) return BAD_PROGRAM;
   if (!programIsValid(program, length, words)) return BAD_PROGRAM;
+  const laneBytes = <usize>stride << 2;
+  // Lanes of real endpoints start as matching (-1), padding lanes as not (0), so padding never
+  // matches, whatever the requirements.
+  const full = <usize>(count & ~3) << 2;
+  const ones = i32x4.splat(-1);
+  for (let i: usize = 0; i < full; i += 16) v128.store(acc + i, ones);
+  for (let i: usize = full; i < laneBytes; i += 4) store<i32>(acc + i, (i >> 2) < <usize>count ? -1 : 0);
+
   const requirements = load<u32>(program);
-  const rowBytes = <usize>words << 2;
-  let matched: u32 = 0;
-  let row = matrix;
-  for (let i: u32 = 0; i < count; i++) {
-    let ok: u32 = 1;
-    let pc = program + 4;
-    for (let r: u32 = 0; r < requirements; r++) {
-      // programIsValid walked these same headers and terms inside the program's length.
-      const mode = load<u32>(pc);
-      const end = pc + 8 + (<usize>load<u32>(pc, 4) << 3);
-      let any = false;
-      for (let t = pc + 8; t < end; t += 8) {
-        // word < words (checked by programIsValid), so the load stays inside row i (i < count).
-        if ((load<u32>(row + (<usize>load<u32>(t) << 2)) & load<u32>(t, 4)) != 0) {
-          any = true;
-          break;
-        }
+  const zero = i32x4.splat(0);
+  let pc = program + 4;
+  for (let r: u32 = 0; r < requirements; r++) {
+    // programIsValid walked these headers and terms inside the program's length, and every term's
+    // word is below `words`, so columns + word * laneBytes + i stays inside the matrix.
+    const none = load<u32>(pc) == MODE_NONE;
+    const termsStart = pc + 8;
+    const termsEnd = termsStart + (<usize>load<u32>(pc, 4) << 3);
+    for (let i: usize = 0; i < laneBytes; i += 16) {
+      let any = zero;
+      for (let t = termsStart; t < termsEnd; t += 8) {
+        const column = columns + <usize>load<u32>(t) * laneBytes;
+        const hits = v128.and(v128.load(column + i), i32x4.splat(load<i32>(t, 4)));
+        any = v128.or(any, i32x4.ne(hits, zero));
       }
-      if (any == (mode == MODE_NONE)) {
-        ok = 0;
-        break;
-      }
-      pc = end;
+      const lanes = v128.load(acc + i);
+      v128.store(acc + i, none ? v128.andnot(lanes, any) : v128.and(lanes, any));
     }
-    store<u8>(out + <usize>i, <u8>ok); // i < count, the caller's out length
-    matched += ok;
-    row += rowBytes;
+    pc = termsEnd;
   }
-  return matched;
+
+  // Narrow 16 lanes of 0/-1 to 16 bytes of 0/1, and count matches: a matching lane is -1, so
+  // subtracting the lanes adds one per match.
+  const one = i8x16.splat(1);
+  let counts = zero;
+  for (let i: usize = 0; i < laneBytes; i += 64) {
+    const a = v128.load(acc + i);
+    const b = v128.load(acc + i, 16);
+    const c = v128.load(acc + i, 32);
+    const d = v128.load(acc + i, 48);
+    counts = i32x4.sub(i32x4.sub(counts, a), b);
+    counts = i32x4.sub(i32x4.sub(counts, c), d);
+    const bytes = i8x16.narrow_i16x8_s(i16x8.narrow_i32x4_s(a, b), i16x8.narrow_i32x4_s(c, d));
+    v128.store(out + (i >> 2), v128.and(bytes, one)); // i / 4 < stride: inside out
+  }
+  return <u32>(i32x4.extract_lane(counts, 0) + i32x4.extract_lane(counts, 1) + i32x4.extract_lane(counts, 2) + i32x4.extract_lane(counts, 3));
 }
