@@ -1,0 +1,381 @@
+// The Node upstream transport: one undici Pool per target (keep-alive, pipelining 1), the
+// response streamed straight into the raw ServerResponse and the request body straight from the
+// raw IncomingMessage, bypassing Web Request/Response objects. Measured on this machine (issue 3),
+// Hono forwarding through fetch reached 0.32x of a node:http + undici Pool.stream() proxy; a
+// handler writing into the raw response and returning RESPONSE_ALREADY_SENT reached 0.96x.
+//
+// It dispatches with its own handler rather than calling Pool.stream(): Pool.stream() is this
+// same dispatch with a generic handler (an AsyncResource and a Writable lifecycle tracker per
+// request) that hides the moment the request starts going out on a connected socket
+// (onRequestStart), which is what makes UpstreamError.sentRequest exact, and that destroys the
+// request body on failure, which would kill the client's connection before a 502 could be sent.
+//
+// Without the raw Node objects in c.env (app.request() in tests, another server), it falls back
+// to Pool.request() and returns a Web Response whose body streams.
+
+import { IncomingMessage, ServerResponse } from "node:http";
+import { Readable } from "node:stream";
+import type { ReadableStream as NodeReadableStream } from "node:stream/web";
+import { RESPONSE_ALREADY_SENT } from "@hono/node-server/utils/response";
+import type { Context } from "hono";
+import { Pool } from "undici";
+import type { Dispatcher } from "undici";
+import { headerListFromRecord, headersFromHeaderList } from "../../router/forward/header-list.ts";
+import { ReplayableBody } from "../../router/forward/replayable-body.ts";
+import type { UpstreamCall, UpstreamErrorKind, UpstreamOutcome, UpstreamTarget, UpstreamTransport } from "../../router/forward/upstream-transport.ts";
+import { UpstreamError, targetKey } from "../../router/forward/upstream-transport.ts";
+
+export interface UndiciTransportOptions {
+  /** Connections per target; null: as many as there are concurrent requests. Default null. */
+  readonly connectionsPerTarget?: number | null;
+  /** How long an idle keep-alive connection is kept, unless the backend's Keep-Alive hint says
+   * less. Default 4000 (undici's). */
+  readonly keepAliveTimeoutMs?: number;
+  /** Fallback path only: request body bytes kept for a retry after a failed connect. Default 256 KiB. */
+  readonly replayLimitBytes?: number;
+}
+
+/** The error a transport aborts with when the client goes away. */
+class DownstreamClosedError extends Error {
+  override readonly name = "DownstreamClosedError";
+  constructor() {
+    super("the client closed the connection before the response was complete");
+  }
+}
+
+const connectCodes = new Set(["ECONNREFUSED", "EHOSTUNREACH", "ENETUNREACH", "EHOSTDOWN", "ENETDOWN", "EADDRNOTAVAIL", "ENOTFOUND", "EAI_AGAIN", "UND_ERR_DESTROYED", "UND_ERR_CLOSED"]);
+const timeoutCodes = new Set(["UND_ERR_CONNECT_TIMEOUT", "UND_ERR_HEADERS_TIMEOUT", "UND_ERR_BODY_TIMEOUT", "ETIMEDOUT"]);
+// UND_ERR_INFO: undici closed the socket under the request ("reset", "socket idle timeout").
+const resetCodes = new Set(["UND_ERR_SOCKET", "UND_ERR_INFO", "ECONNRESET", "EPIPE", "ECONNABORTED"]);
+
+/**
+ * An undici or socket error as an UpstreamError. `sentRequest` is whether the request had started
+ * going out on a connected socket; undefined when the caller cannot tell (Pool.request()), then it
+ * is inferred: only failures to connect are known to have sent nothing.
+ * A connect timeout is kind "timeout" (a 504, as nginx answers) with sentRequest false.
+ */
+export function upstreamErrorFromUndici(error: unknown, target: UpstreamTarget, sentRequest: boolean | undefined): UpstreamError {
+  if (error instanceof UpstreamError) return error;
+  const code = typeof error === "object" && error !== null && "code" in error ? String(error.code) : "";
+  let kind: UpstreamErrorKind = "protocol";
+  if (error instanceof DownstreamClosedError) kind = "aborted";
+  else if (connectCodes.has(code)) kind = "connect";
+  else if (timeoutCodes.has(code)) kind = "timeout";
+  else if (resetCodes.has(code)) kind = "reset";
+  else if (code === "UND_ERR_ABORTED" || code === "UND_ERR_ABORT") kind = "aborted";
+  const unsent = kind === "connect" || code === "UND_ERR_CONNECT_TIMEOUT";
+  const message = error instanceof Error ? error.message : String(error);
+  return new UpstreamError(kind, target, sentRequest ?? !unsent, `${kind}: ${code === "" ? "" : `${code} `}${message}`, { cause: error });
+}
+
+/** The request body read from the raw IncomingMessage only when undici starts sending it, which
+ * is after the connection opened: a request that failed to connect leaves the client's body unread
+ * for a retry. Destroying this (undici does, on failure) leaves the IncomingMessage alone, so the
+ * client can still be answered. */
+class IncomingBody extends Readable {
+  readonly #source: IncomingMessage;
+  #attached = false;
+
+  constructor(source: IncomingMessage) {
+    super();
+    this.#source = source;
+  }
+
+  readonly #onData = (chunk: Buffer): void => {
+    if (!this.push(chunk)) this.#source.pause();
+  };
+  readonly #onEnd = (): void => {
+    this.push(null);
+  };
+  readonly #onError = (error: Error): void => {
+    this.destroy(error);
+  };
+  readonly #onClose = (): void => {
+    if (!this.#source.complete) this.destroy(new Error("the client closed the connection before the request body was complete"));
+  };
+
+  override _read(): void {
+    if (!this.#attached) {
+      this.#attached = true;
+      this.#source.on("data", this.#onData);
+      this.#source.on("end", this.#onEnd);
+      this.#source.on("error", this.#onError);
+      this.#source.on("close", this.#onClose);
+    }
+    this.#source.resume();
+  }
+
+  override _destroy(error: Error | null, callback: (error?: Error | null) => void): void {
+    if (this.#attached) {
+      this.#source.off("data", this.#onData);
+      this.#source.off("end", this.#onEnd);
+      this.#source.off("error", this.#onError);
+      this.#source.off("close", this.#onClose);
+    }
+    callback(error);
+  }
+}
+
+/** RFC 9112 section 6.3: a request has a body when it has Transfer-Encoding, or a Content-Length
+ * other than 0. */
+function hasBody(incoming: IncomingMessage): boolean {
+  const headers = incoming.headers;
+  if (headers["transfer-encoding"] !== undefined) return true;
+  const length = headers["content-length"];
+  return length !== undefined && length !== "0";
+}
+
+/** Writes one upstream response into the raw ServerResponse. */
+class ResponseWriter implements Dispatcher.DispatchHandler {
+  readonly #target: UpstreamTarget;
+  readonly #call: UpstreamCall;
+  readonly #outgoing: ServerResponse;
+  readonly #resolve: (response: Response) => void;
+  readonly #reject: (error: UpstreamError) => void;
+  #controller: Dispatcher.DispatchController | undefined;
+  #sentRequest = false;
+  #headSent = false;
+  #done = false;
+  #bytesOut = 0;
+  #clientGone: DownstreamClosedError | undefined;
+
+  constructor(target: UpstreamTarget, call: UpstreamCall, outgoing: ServerResponse, resolve: (response: Response) => void, reject: (error: UpstreamError) => void) {
+    this.#target = target;
+    this.#call = call;
+    this.#outgoing = outgoing;
+    this.#resolve = resolve;
+    this.#reject = reject;
+    if (outgoing.destroyed) this.#clientGone = new DownstreamClosedError();
+    outgoing.on("close", this.#onClose);
+    outgoing.on("drain", this.#onDrain);
+  }
+
+  readonly #onClose = (): void => {
+    if (this.#done || this.#outgoing.writableFinished) return;
+    this.#clientGone = new DownstreamClosedError();
+    this.#controller?.abort(this.#clientGone);
+  };
+  readonly #onDrain = (): void => {
+    this.#controller?.resume();
+  };
+
+  onRequestStart(controller: Dispatcher.DispatchController): void {
+    this.#controller = controller;
+    // A client that left while the request waited for a connection.
+    if (this.#clientGone !== undefined) {
+      controller.abort(this.#clientGone);
+      return;
+    }
+    this.#sentRequest = true;
+  }
+
+  onResponseStart(controller: Dispatcher.DispatchController, statusCode: number, headers: Record<string, string | string[] | undefined>): void {
+    // 1xx: Node's server sends its own 100 Continue; other interim responses are not relayed.
+    if (statusCode < 200) return;
+    const outgoing = this.#outgoing;
+    outgoing.writeHead(statusCode, this.#call.rewriteResponseHeaders(headerListFromRecord(headers)));
+    this.#headSent = true;
+    this.#call.onResponse?.(statusCode);
+    this.#resolve(RESPONSE_ALREADY_SENT);
+    if (outgoing.writableNeedDrain) controller.pause();
+  }
+
+  onResponseData(controller: Dispatcher.DispatchController, chunk: Buffer): void {
+    this.#bytesOut += chunk.length;
+    if (!this.#outgoing.write(chunk)) controller.pause();
+  }
+
+  onResponseEnd(): void {
+    this.#outgoing.end();
+    this.#finish({ ok: true, bytesOut: this.#bytesOut });
+  }
+
+  onResponseError(_controller: Dispatcher.DispatchController | null, error: Error): void {
+    const upstreamError = upstreamErrorFromUndici(error, this.#target, this.#sentRequest);
+    if (!this.#headSent) {
+      this.#done = true;
+      this.#detach();
+      this.#reject(upstreamError);
+      return;
+    }
+    // After the head, the only honest signal left is an aborted body: the client sees the
+    // connection close before the length or the last chunk it was promised.
+    this.#outgoing.destroy(error);
+    this.#finish({ ok: false, bytesOut: this.#bytesOut, error: upstreamError });
+  }
+
+  #finish(outcome: UpstreamOutcome): void {
+    if (this.#done) return;
+    this.#done = true;
+    this.#detach();
+    this.#call.onEnd?.(outcome);
+  }
+
+  #detach(): void {
+    this.#outgoing.off("close", this.#onClose);
+    this.#outgoing.off("drain", this.#onDrain);
+  }
+}
+
+class UndiciTransport implements UpstreamTransport {
+  readonly #pools = new Map<string, Pool>();
+  readonly #connections: number | null;
+  readonly #keepAliveTimeoutMs: number;
+  readonly #replayLimitBytes: number;
+  readonly #bodies = new WeakMap<Request, ReplayableBody>();
+
+  constructor(options: UndiciTransportOptions) {
+    this.#connections = options.connectionsPerTarget ?? null;
+    this.#keepAliveTimeoutMs = options.keepAliveTimeoutMs ?? 4000;
+    this.#replayLimitBytes = options.replayLimitBytes ?? 256 * 1024;
+  }
+
+  #pool(target: UpstreamTarget, connectTimeoutMs: number): Pool {
+    const key = targetKey(target);
+    let pool = this.#pools.get(key);
+    if (pool === undefined) {
+      pool = new Pool(`http://${key}`, {
+        connections: this.#connections,
+        pipelining: 1,
+        keepAliveTimeout: this.#keepAliveTimeoutMs,
+        // undici takes 0 as "no timeout" for the per-request timers but not here.
+        connectTimeout: connectTimeoutMs > 0 ? connectTimeoutMs : 2 ** 31 - 1,
+      });
+      this.#pools.set(key, pool);
+    }
+    return pool;
+  }
+
+  forward(c: Context, target: UpstreamTarget, call: UpstreamCall): Promise<Response> {
+    const env = c.env as { incoming?: unknown; outgoing?: unknown } | undefined;
+    const incoming = env?.incoming;
+    const outgoing = env?.outgoing;
+    if (incoming instanceof IncomingMessage && outgoing instanceof ServerResponse) {
+      return this.#streamInto(incoming, outgoing, target, call);
+    }
+    return this.#respond(c.req.raw, target, call);
+  }
+
+  #streamInto(incoming: IncomingMessage, outgoing: ServerResponse, target: UpstreamTarget, call: UpstreamCall): Promise<Response> {
+    const pool = this.#pool(target, call.connectTimeoutMs);
+    return new Promise<Response>((resolve, reject) => {
+      const handler = new ResponseWriter(target, call, outgoing, resolve, reject);
+      pool.dispatch(
+        {
+          method: call.method,
+          path: call.path,
+          headers: call.headers,
+          body: hasBody(incoming) ? new IncomingBody(incoming) : null,
+          headersTimeout: call.responseTimeoutMs,
+          bodyTimeout: call.idleTimeoutMs,
+        },
+        handler,
+      );
+    });
+  }
+
+  /** The fallback: a Web Response streaming the upstream body. */
+  async #respond(request: Request, target: UpstreamTarget, call: UpstreamCall): Promise<Response> {
+    const pool = this.#pool(target, call.connectTimeoutMs);
+    let replay: ReplayableBody | undefined;
+    if (request.body !== null) {
+      replay = this.#bodies.get(request);
+      if (replay === undefined) {
+        replay = new ReplayableBody(request.body, this.#replayLimitBytes);
+        this.#bodies.set(request, replay);
+      }
+    }
+    let data: Dispatcher.ResponseData;
+    try {
+      data = await pool.request({
+        method: call.method,
+        path: call.path,
+        headers: call.headers,
+        body: replay === undefined ? null : Readable.fromWeb(replay.open() as NodeReadableStream<Uint8Array>),
+        headersTimeout: call.responseTimeoutMs,
+        bodyTimeout: call.idleTimeoutMs,
+      });
+    } catch (error) {
+      const upstreamError = upstreamErrorFromUndici(error, target, undefined);
+      const replayable = replay === undefined || replay.replayable;
+      if (!upstreamError.sentRequest && !replayable) {
+        throw new UpstreamError(upstreamError.kind, target, true, `${upstreamError.message} (request body past the replay limit)`, { cause: error });
+      }
+      throw upstreamError;
+    }
+    replay?.commit();
+    const { statusCode, body } = data;
+    const headers = headersFromHeaderList(call.rewriteResponseHeaders(headerListFromRecord(data.headers)));
+    call.onResponse?.(statusCode);
+    // Fetch's null body statuses (101, 103, 204, 205, 304) and HEAD carry no body.
+    if (statusCode === 204 || statusCode === 205 || statusCode === 304 || call.method === "HEAD") {
+      body.dump().catch(() => {});
+      call.onEnd?.({ ok: true, bytesOut: 0 });
+      return new Response(null, { status: statusCode, headers });
+    }
+    return new Response(webBody(body, target, call), { status: statusCode, headers });
+  }
+
+  retain(keys: ReadonlySet<string>): void {
+    for (const [key, pool] of this.#pools) {
+      if (keys.has(key)) continue;
+      this.#pools.delete(key);
+      pool.close().catch(() => {});
+    }
+  }
+
+  async close(): Promise<void> {
+    const pools = [...this.#pools.values()];
+    this.#pools.clear();
+    await Promise.all(pools.map((pool) => pool.close()));
+  }
+}
+
+/** An undici body as a Web stream that counts bytes and reports the end once. */
+function webBody(body: Readable, target: UpstreamTarget, call: UpstreamCall): ReadableStream<Uint8Array> {
+  let bytesOut = 0;
+  let ended = false;
+  const end = (outcome: UpstreamOutcome): void => {
+    if (ended) return;
+    ended = true;
+    call.onEnd?.(outcome);
+  };
+  return new ReadableStream<Uint8Array>({
+    start(controller) {
+      body.on("data", (chunk: Buffer) => {
+        bytesOut += chunk.length;
+        controller.enqueue(new Uint8Array(chunk.buffer, chunk.byteOffset, chunk.byteLength));
+        if ((controller.desiredSize ?? 0) <= 0) body.pause();
+      });
+      body.on("end", () => {
+        controller.close();
+        end({ ok: true, bytesOut });
+      });
+      body.on("error", (error: Error) => {
+        const upstreamError = upstreamErrorFromUndici(error, target, true);
+        if (!ended) controller.error(upstreamError);
+        end({ ok: false, bytesOut, error: upstreamError });
+      });
+      body.pause();
+    },
+    pull() {
+      body.resume();
+    },
+    cancel() {
+      const gone = new DownstreamClosedError();
+      end({ ok: false, bytesOut, error: upstreamErrorFromUndici(gone, target, true) });
+      body.destroy(gone);
+    },
+  });
+}
+
+/**
+ * The Node transport.
+ *
+ * @example
+ * const transport = createUndiciTransport({ connectionsPerTarget: 64 });
+ * app.all("*", (c) => transport.forward(c, target, call)); // with serveNode(app)
+ */
+export function createUndiciTransport(options: UndiciTransportOptions = {}): UpstreamTransport {
+  return new UndiciTransport(options);
+}

@@ -1,0 +1,104 @@
+// The contract between the router and a runtime's upstream transport. The router decides where a
+// request goes and which fields it carries (forward-headers.ts); a transport (adapters/node,
+// adapters/deno) owns the connections: keep-alive pools per target, streaming both ways,
+// timeouts, and the mapping of its runtime's errors to UpstreamError.
+
+import type { Context } from "hono";
+import type { HeaderList } from "./header-list.ts";
+import { headerListFromHeaders } from "./header-list.ts";
+
+/** One endpoint to forward to. `identity` (pod name or hostname) names it in errors and logs. */
+export interface UpstreamTarget {
+  readonly address: string;
+  readonly port: number;
+  readonly addressType: "IPv4" | "IPv6";
+  readonly identity: string;
+}
+
+/** "10.0.0.7:8080", "[fd00::7]:8080": the key of a target's pool, as `retain` takes it. */
+export function targetKey(target: Pick<UpstreamTarget, "address" | "port" | "addressType">): string {
+  return target.addressType === "IPv6" ? `[${target.address}]:${target.port}` : `${target.address}:${target.port}`;
+}
+
+/** How one forwarded request ended, after forward() resolved. */
+export interface UpstreamOutcome {
+  /** The response body reached the client whole. */
+  readonly ok: boolean;
+  /** Response body bytes written downstream. */
+  readonly bytesOut: number;
+  /** Why it did not end well; absent when ok. */
+  readonly error?: UpstreamError;
+}
+
+export interface UpstreamCall {
+  readonly method: string;
+  /** Path and query to send, e.g. "/info?x=1". */
+  readonly path: string;
+  /** The request fields to send (HeaderForwarder.request). */
+  readonly headers: HeaderList;
+  /** Turns the upstream response's fields (lowercase names) into the fields sent downstream:
+   * pass HeaderForwarder.response. Called once, when the response head arrives. */
+  readonly rewriteResponseHeaders: (upstream: HeaderList) => HeaderList;
+  /** Time to open a connection. 0: no limit. (Node: fixed per target by its first call.) */
+  readonly connectTimeoutMs: number;
+  /** Time until the response head arrives. 0: no limit. */
+  readonly responseTimeoutMs: number;
+  /** Longest silence while the response body streams. 0: no limit. */
+  readonly idleTimeoutMs: number;
+  /** The response head arrived (final status, never 1xx). */
+  readonly onResponse?: (status: number) => void;
+  /** Called once, when the response body ended or failed; only if forward() resolved (a rejected
+   * forward() is its own outcome). */
+  readonly onEnd?: (outcome: UpstreamOutcome) => void;
+}
+
+/**
+ * - connect: no connection could be made (refused, unreachable, the pool was closed).
+ * - timeout: connect, response head or body idle timeout.
+ * - reset: the backend closed or reset the connection mid-exchange.
+ * - protocol: the backend's response, or the request as given, is not valid HTTP.
+ * - aborted: the client went away; not the backend's fault (keep it out of passive health).
+ */
+export type UpstreamErrorKind = "connect" | "timeout" | "reset" | "protocol" | "aborted";
+
+export class UpstreamError extends Error {
+  override readonly name = "UpstreamError";
+  readonly kind: UpstreamErrorKind;
+  readonly target: UpstreamTarget;
+  /** False when nothing reached the backend and the same request can be sent again (its body,
+   * if any, is still unread or replayable): safe to retry, even for a POST. */
+  readonly sentRequest: boolean;
+
+  constructor(kind: UpstreamErrorKind, target: UpstreamTarget, sentRequest: boolean, detail: string, options?: { cause?: unknown }) {
+    super(`upstream ${targetKey(target)} (${target.identity}): ${detail}`, options);
+    this.kind = kind;
+    this.target = target;
+    this.sentRequest = sentRequest;
+  }
+}
+
+export interface UpstreamTransport {
+  /**
+   * Sends the request in `c` to `target` and streams the response back. Resolves once the
+   * response head has arrived, with the Response for the handler to return (on Node, with the
+   * raw response at hand, the head and body are already written and this is
+   * RESPONSE_ALREADY_SENT). Rejects with UpstreamError before that. Later failures abort the
+   * downstream response and are reported by `call.onEnd`.
+   */
+  forward(c: Context, target: UpstreamTarget, call: UpstreamCall): Promise<Response>;
+  /** Closes the pools of targets whose targetKey() is not in `keys` (in-flight requests finish). */
+  retain(keys: ReadonlySet<string>): void;
+  /** Closes every pool; in-flight requests finish first. */
+  close(): Promise<void>;
+}
+
+/** The client's address ("" when not known), from the runtime's connection info in `c.env`. Each
+ * serve adapter implements it. */
+export type ClientAddressOf = (c: Context) => string;
+
+/** The request's fields as a header list. Each serve adapter implements it from what its runtime
+ * has at hand without building Web objects (Node: IncomingMessage.rawHeaders). */
+export type RequestHeadersOf = (c: Context) => readonly string[];
+
+/** RequestHeadersOf for any runtime, from the Web Request. */
+export const webRequestHeaders: RequestHeadersOf = (c) => headerListFromHeaders(c.req.raw.headers);
