@@ -1,0 +1,335 @@
+// One service port's load balancer: given the eligible endpoints (eligible-endpoints.ts) and the
+// service's policy (policy-config.ts), it picks one endpoint per request. The router builds it on
+// the service's first request and drops it when the service's table entry changes, so everything
+// here is fixed at construction but the in-flight counts; the WASM tables (Maglev, label index) are
+// built on the first pick that needs them.
+//
+// Order of decisions for a request:
+//   1. a subset selector, if the request names one, narrows the endpoints (subset-matcher.ts);
+//   2. sessionAffinity ClientIP sends a known client back to its endpoint (session-affinity.ts),
+//      also when that endpoint now terminates but still serves: it drains, as a conntrack entry does.
+//      Retries (attempt > 0) neither use nor change the binding; a binding to an endpoint that is
+//      gone, or outside the request's subset, is replaced by the policy's pick;
+//   3. the policy: Maglev or bounded load on the hash key when there is one, else least-request
+//      (power of two choices) or round robin.
+import type { CoreEngine } from "../../wasm/core-engine.ts";
+import { createReferenceCore } from "../../wasm/core-engine.ts";
+import type { Labels } from "../../wasm/label-interning.ts";
+import type { EligibleEndpoint, EligibleEndpoints } from "../table/eligible-endpoints.ts";
+import type { ServiceEntry, ServicePortEntry } from "../table/routing-table.ts";
+import { endpointPortFor } from "../table/routing-table.ts";
+import { leastRequestChoice, type RandomSource } from "./least-request.ts";
+import { loadBound, MaglevPicker } from "./maglev-picker.ts";
+import type { Pick, PickExplanation, PickFailure, PickFailureReason, PickPolicy, PickRequest } from "./pick.ts";
+import { formatHashKeySource, type PolicyConfig } from "./policy-config.ts";
+import { RoundRobin } from "./round-robin.ts";
+import { SessionAffinityStore, type AffinityHit } from "./session-affinity.ts";
+import { SubsetMatcher, type MatchedSubset } from "./subset-matcher.ts";
+
+export interface ServiceBalancerOptions {
+  readonly service: ServiceEntry;
+  readonly servicePort: ServicePortEntry;
+  readonly eligible: EligibleEndpoints;
+  readonly config: PolicyConfig;
+  /** The engine that builds Maglev tables and label indexes (one WASM core per process). */
+  readonly core: CoreEngine;
+  /** Random numbers in [0, 1) for least-request and the round-robin start; default Math.random. */
+  readonly random?: RandomSource;
+  /** The service's ClientIP affinity store. The router keeps one per service across rebuilds, so
+   * an affinity survives endpoint changes; without one, the balancer makes its own. */
+  readonly affinity?: SessionAffinityStore;
+  /** Milliseconds, for the store the balancer makes; default Date.now. */
+  readonly now?: () => number;
+  /** Maglev table size, a prime (tests use small ones); default: wasm/maglev-plan.ts. */
+  readonly maglevTableSize?: number;
+}
+
+let referenceCore: CoreEngine | undefined;
+
+export class ServiceBalancer {
+  readonly service: ServiceEntry;
+  readonly servicePort: ServicePortEntry;
+  readonly eligible: EligibleEndpoints;
+  readonly config: PolicyConfig;
+  /** The eligible endpoints (indices below eligibleCount), then the terminating-but-serving ones
+   * that only an existing session affinity may reach. Pick.index is a position here. */
+  readonly endpoints: readonly EligibleEndpoint[];
+  readonly eligibleCount: number;
+
+  #core: CoreEngine;
+  readonly #random: RandomSource;
+  readonly #affinity: SessionAffinityStore | undefined;
+  readonly #timeoutSeconds: number;
+  readonly #tableSize: number | undefined;
+  readonly #all: readonly number[];
+  readonly #weights: Float64Array | undefined;
+  readonly #inFlight: Uint32Array;
+  #inFlightTotal = 0;
+  #eligibleInFlight = 0;
+  #roundRobin: RoundRobin | undefined;
+  #maglev: MaglevPicker | undefined;
+  #subsets: SubsetMatcher | undefined;
+  #byIdentity: Map<string, number> | undefined;
+  #retiring = false;
+
+  constructor(options: ServiceBalancerOptions) {
+    const { service, servicePort, eligible, config } = options;
+    this.service = service;
+    this.servicePort = servicePort;
+    this.eligible = eligible;
+    this.config = config;
+    this.#core = options.core;
+    this.#random = options.random ?? Math.random;
+    this.#tableSize = options.maglevTableSize;
+    const affinity = service.sessionAffinity;
+    this.#timeoutSeconds = affinity.type === "ClientIP" ? affinity.timeoutSeconds : 0;
+    this.#affinity = affinity.type === "ClientIP" ? (options.affinity ?? new SessionAffinityStore(options.now ? { now: options.now } : {})) : undefined;
+
+    const endpoints = eligible.endpoints.slice();
+    this.eligibleCount = endpoints.length;
+    if (this.#affinity !== undefined) {
+      const taken = new Set(endpoints.map((e) => e.endpoint));
+      for (const endpoint of service.endpoints) {
+        if (taken.has(endpoint) || !endpoint.serving || !endpoint.terminating) continue;
+        const port = endpointPortFor(endpoint, servicePort);
+        if (port !== undefined) endpoints.push({ endpoint, port: port.port });
+      }
+    }
+    this.endpoints = endpoints;
+    this.#all = Array.from({ length: this.eligibleCount }, (_, i) => i);
+    const weights = endpoints.map((e) => (Number.isFinite(e.endpoint.weight) && e.endpoint.weight > 0 ? e.endpoint.weight : 1));
+    this.#weights = weights.some((w) => w !== weights[0]) ? Float64Array.from(weights) : undefined;
+    this.#inFlight = new Uint32Array(endpoints.length);
+  }
+
+  /** Chooses the endpoint for one request. Never throws on request input: a bad subset selector,
+   * an empty subset or no eligible endpoint come back as a PickFailure. */
+  pick(request: PickRequest): Pick | PickFailure {
+    return this.#choose(request, true);
+  }
+
+  /** Counts a request in flight to the picked endpoint (least-request and bounded load read it). */
+  acquire(pick: Pick): void {
+    const index = pick.index;
+    if (this.endpoints[index]?.endpoint !== pick.endpoint) return; // a pick from another balancer
+    this.#inFlight[index]!++;
+    this.#inFlightTotal++;
+    if (index < this.eligibleCount) this.#eligibleInFlight++;
+    this.#maglev?.acquire(index);
+  }
+
+  /** Counts it out again when the response is done (or the try failed). */
+  release(pick: Pick): void {
+    const index = pick.index;
+    if (this.endpoints[index]?.endpoint !== pick.endpoint || this.#inFlight[index] === 0) return;
+    this.#inFlight[index]!--;
+    this.#inFlightTotal--;
+    if (index < this.eligibleCount) this.#eligibleInFlight--;
+    this.#maglev?.release(index);
+    if (this.#retiring && this.#inFlightTotal === 0) this.#releaseTables();
+  }
+
+  /** Requests in flight to endpoint `index`. */
+  inFlight(index: number): number {
+    return this.#inFlight[index] ?? 0;
+  }
+
+  /**
+   * Frees the WASM tables: at once when no request is in flight, else when the last one is
+   * released, so requests that started on this balancer can still retry on it. A pick after that
+   * rebuilds what it needs with the plain-TS reference engine (the same tables, in memory the
+   * garbage collector reclaims), so a late retry never touches freed WASM memory.
+   */
+  free(): void {
+    this.#retiring = true;
+    if (this.#inFlightTotal === 0) this.#releaseTables();
+  }
+
+  /** Which endpoint `request` would reach and why, without counting it as a request: no round-robin
+   * turn is taken and no affinity is recorded or refreshed. */
+  explain(request: PickRequest): PickExplanation {
+    const { service, servicePort, config } = this;
+    const out: PickExplanation = {
+      service: service.key,
+      servicePort: { name: servicePort.name, port: servicePort.port },
+      eligible: {
+        reason: this.eligible.reason,
+        endpoints: this.endpoints.map(({ endpoint, port }, i) => ({
+          identity: endpoint.identity,
+          address: endpoint.address,
+          port,
+          ready: endpoint.ready,
+          serving: endpoint.serving,
+          terminating: endpoint.terminating,
+          eligible: i < this.eligibleCount,
+          inFlight: this.#inFlight[i]!,
+        })),
+      },
+      policy: config.policy,
+      result: { ok: false, reason: "no-eligible-endpoints", message: "" },
+    };
+    if (config.hashKey !== undefined) out.hashKeySource = formatHashKeySource(config.hashKey);
+    if (request.hashKey !== undefined) out.hashKey = request.hashKey;
+    if (config.policy === "bounded-load") out.loadFactor = config.loadFactor;
+    if (request.subset !== undefined && request.subset !== "") {
+      const match = this.#subsetMatcher().match(request.subset);
+      out.subset = match.ok
+        ? { selector: match.text, matching: this.endpoints.filter((_, i) => match.matches[i] === 1).map((e) => e.endpoint.identity) }
+        : { selector: match.text, error: match.message };
+    }
+    if (this.#affinity !== undefined) {
+      const hit = request.clientIp === "" ? undefined : this.#affinity.peek(request.clientIp, this.#timeoutSeconds);
+      out.sessionAffinity = {
+        clientIp: request.clientIp,
+        timeoutSeconds: this.#timeoutSeconds,
+        ...(hit === undefined ? {} : { boundTo: { identity: hit.target.identity, address: hit.target.address, silentSeconds: hit.silentMs / 1000 } }),
+      };
+    }
+    const result = this.#choose(request, false);
+    if (result.ok) {
+      const { endpoint } = result;
+      out.result = { ok: true, identity: endpoint.identity, address: endpoint.address, port: result.port, policy: result.policy, reason: result.reason };
+      if (result.hash !== undefined) out.hash = result.hash;
+      if (result.slot !== undefined) out.slot = result.slot;
+      if (this.#maglev !== undefined && result.hash !== undefined) out.tableSize = this.#maglev.table.size;
+      if (result.policy === "bounded-load" && out.subset === undefined) {
+        out.loadBound = loadBound(config.loadFactor, this.#eligibleInFlight, this.eligibleCount);
+      }
+    } else {
+      out.result = result;
+    }
+    return out;
+  }
+
+  #choose(request: PickRequest, commit: boolean): Pick | PickFailure {
+    const attempt = request.attempt ?? 0;
+    let subset: MatchedSubset | undefined;
+    if (request.subset !== undefined && request.subset !== "") {
+      const match = this.#subsetMatcher().match(request.subset);
+      if (!match.ok) return this.#failure("bad-subset", match.message);
+      subset = match;
+    }
+    const affinity = this.#affinity;
+    const clientIp = request.clientIp;
+    const sticky = affinity !== undefined && attempt === 0 && clientIp !== "";
+    if (sticky) {
+      const hit = commit ? affinity.lookup(clientIp, this.#timeoutSeconds) : affinity.peek(clientIp, this.#timeoutSeconds);
+      const index = hit === undefined ? -1 : this.#indexOf(hit);
+      if (index !== -1 && (subset === undefined || subset.matches[index] === 1)) {
+        const reason =
+          index < this.eligibleCount
+            ? "session affinity: the endpoint this client used last"
+            : "session affinity: the endpoint this client used last, terminating but still serving (draining)";
+        return this.#pick(index, "session-affinity", reason);
+      }
+    }
+    if (this.eligibleCount === 0) {
+      const port = this.servicePort.name === "" ? `port ${this.servicePort.port}` : `port ${JSON.stringify(this.servicePort.name)}`;
+      return this.#failure("no-eligible-endpoints", `no eligible endpoint for ${this.service.key} ${port}: ${this.eligible.reason}`);
+    }
+    if (subset !== undefined && subset.eligible.length === 0) {
+      return this.#failure("subset-empty", `no eligible endpoint of ${this.service.key} matches the subset ${JSON.stringify(subset.text)}`);
+    }
+    const chosen = this.#byPolicy(request, attempt, subset, commit);
+    if (sticky && commit) affinity.remember(clientIp, chosen.endpoint, this.#timeoutSeconds);
+    return chosen;
+  }
+
+  #byPolicy(request: PickRequest, attempt: number, members: MatchedSubset | undefined, commit: boolean): Pick {
+    const { policy, loadFactor } = this.config;
+    const key = request.hashKey;
+    const candidates = members?.eligible ?? this.#all;
+    if ((policy === "maglev" || policy === "bounded-load") && key !== undefined) {
+      const maglev = (this.#maglev ??= new MaglevPicker(this.#core, this.eligible.endpoints, this.#inFlight, this.#tableSize));
+      const hash = this.#core.hashKey(key);
+      const slot = hash % maglev.table.size;
+      let index: number;
+      let reason: string;
+      if (policy === "maglev") {
+        if (members === undefined) {
+          index = maglev.lookup(hash, attempt);
+          reason = attempt === 0 ? "maglev: the endpoint of the key's slot" : `maglev: attempt ${attempt} on the key's preference walk`;
+        } else {
+          index = maglev.walk(hash, attempt, members.matches, candidates.length, Number.POSITIVE_INFINITY, this.#inFlight);
+          reason = "maglev: the first endpoint of the subset on the key's preference walk";
+        }
+      } else {
+        if (members === undefined && attempt === 0) {
+          index = maglev.pickBounded(hash, loadFactor);
+        } else {
+          let total = this.#eligibleInFlight;
+          if (members !== undefined) {
+            total = 0;
+            for (let i = 0; i < candidates.length; i++) total += this.#inFlight[candidates[i]!]!;
+          }
+          const bound = loadBound(loadFactor, total, candidates.length);
+          index = maglev.walk(hash, attempt, members?.matches, candidates.length, bound, this.#inFlight);
+        }
+        reason = "bounded load: the first endpoint under the load bound on the key's preference walk";
+      }
+      return this.#pick(index, policy, reason, hash, slot);
+    }
+
+    const tried = request.tried ?? [];
+    if (policy === "round-robin") {
+      const rr = members === undefined ? (this.#roundRobin ??= this.#newRoundRobin(candidates)) : (members.roundRobin ??= this.#newRoundRobin(candidates));
+      let index = candidates[commit ? rr.next() : rr.peek()]!;
+      for (let turns = 1; commit && turns < candidates.length && tried.includes(index); turns++) index = candidates[rr.next()]!;
+      return this.#pick(index, "round-robin", "round robin: the next endpoint in turn");
+    }
+    let choices = candidates;
+    if (tried.length > 0) {
+      const untried = candidates.filter((i) => !tried.includes(i));
+      if (untried.length > 0) choices = untried;
+    }
+    const index = leastRequestChoice(choices, this.#inFlight, this.#weights, this.#random);
+    const reason =
+      policy === "maglev" || policy === "bounded-load"
+        ? "least-request: the request has no hash key; the less loaded of two random endpoints"
+        : "least-request: the less loaded of two random endpoints";
+    return this.#pick(index, "least-request", reason);
+  }
+
+  #newRoundRobin(candidates: readonly number[]): RoundRobin {
+    const weights = this.#weights === undefined ? undefined : candidates.map((i) => this.#weights![i]!);
+    return new RoundRobin(candidates.length, weights, Math.floor(this.#random() * candidates.length));
+  }
+
+  #pick(index: number, policy: PickPolicy, reason: string, hash?: number, slot?: number): Pick {
+    const { endpoint, port } = this.endpoints[index]!;
+    return hash === undefined || slot === undefined
+      ? { ok: true, endpoint, port, index, policy, reason }
+      : { ok: true, endpoint, port, index, policy, hash, slot, reason };
+  }
+
+  #failure(reason: PickFailureReason, message: string): PickFailure {
+    return { ok: false, reason, message };
+  }
+
+  /** The balancer index of an affinity's endpoint: same identity and same address. A new address
+   * is a new pod (a restart), and kube-proxy keys affinity on the endpoint address too. */
+  #indexOf(hit: AffinityHit): number {
+    if (this.#byIdentity === undefined) {
+      this.#byIdentity = new Map();
+      this.endpoints.forEach((e, i) => this.#byIdentity!.set(e.endpoint.identity, i));
+    }
+    const index = this.#byIdentity.get(hit.target.identity);
+    return index !== undefined && this.endpoints[index]!.endpoint.address === hit.target.address ? index : -1;
+  }
+
+  #subsetMatcher(): SubsetMatcher {
+    if (this.#subsets === undefined) {
+      const labels: Labels[] = this.endpoints.map((e) => e.endpoint.labels ?? {});
+      this.#subsets = new SubsetMatcher(labels, this.eligibleCount, (l) => this.#core.buildLabelIndex(l));
+    }
+    return this.#subsets;
+  }
+
+  #releaseTables(): void {
+    this.#maglev?.free();
+    this.#maglev = undefined;
+    referenceCore ??= createReferenceCore();
+    this.#core = referenceCore;
+    this.#subsets?.free();
+  }
+}
