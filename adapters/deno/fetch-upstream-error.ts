@@ -7,7 +7,10 @@
 import type { UpstreamErrorKind, UpstreamTarget } from "../../router/forward/upstream-transport.ts";
 import { UpstreamError } from "../../router/forward/upstream-transport.ts";
 
-const connectFailure = /client error \(Connect\)|tcp connect error|dns error|connection refused|no route to host|network is unreachable/i;
+// "Requests to port 6000 are blocked": Deno's fetch refuses the Fetch standard's "bad ports"
+// (https://fetch.spec.whatwg.org/#bad-port: 1, 7, 9, ..., 6000, 6665-6669, 10080) before dialling,
+// so a pod on such a port cannot be reached through the Deno transport: nothing was sent.
+const connectFailure = /client error \(Connect\)|tcp connect error|dns error|connection refused|no route to host|network is unreachable|requests to port \d+ are blocked/i;
 const resetFailure = /connection reset|connection closed|connection error|error reading a body|broken pipe|incomplete ?message|unexpected (eof|end of file)/i;
 
 /** The messages of an error and its causes, "fetch failed: error sending request ...". */

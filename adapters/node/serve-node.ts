@@ -10,6 +10,7 @@ import { serve } from "@hono/node-server";
 import type { HttpBindings } from "@hono/node-server";
 import type { ClientAddressOf, RequestHeadersOf } from "../../router/forward/upstream-transport.ts";
 import { webRequestHeaders } from "../../router/forward/upstream-transport.ts";
+import { connectNotSupported } from "../../router/router-errors.ts";
 
 /** What serveNode needs of an app: Hono's `fetch`. */
 export interface FetchApp {
@@ -56,8 +57,20 @@ export function serveNode(app: FetchApp, options: ServeNodeOptions = {}): Promis
       sockets.add(socket);
       socket.once("close", () => sockets.delete(socket));
     });
+    // Node hands CONNECT to a "connect" listener, never to the app (and fetch's Request cannot
+    // carry that method): answer it here with the router's own error, then close.
+    server.on("connect", (_request: IncomingMessage, socket: Socket) => void refuseConnect(socket));
     server.once("error", reject);
   });
+}
+
+async function refuseConnect(socket: Socket): Promise<void> {
+  const response = connectNotSupported();
+  const body = await response.text();
+  const head = [`HTTP/1.1 ${response.status} Method Not Allowed`];
+  response.headers.forEach((value, name) => head.push(`${name}: ${value}`));
+  head.push(`content-length: ${Buffer.byteLength(body)}`, "connection: close");
+  socket.end(`${head.join("\r\n")}\r\n\r\n${body}`);
 }
 
 function closeServer(server: Server, sockets: ReadonlySet<Socket>, graceMs: number): Promise<void> {

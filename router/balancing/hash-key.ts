@@ -14,38 +14,55 @@ const DQUOTE = 0x22;
 const AMPERSAND = 0x26;
 
 /**
- * The key string of `request` for `source`, or undefined when the request has none (the balancer
+ * The key string of a request for `source`, or undefined when the request has none (the balancer
  * then uses least-request for this request). An empty value counts as none: hashing "" would send
- * every keyless client to one endpoint.
+ * every keyless client to one endpoint. The request comes as the router has it on the hot path: a
+ * flat header list (router/forward/header-list.ts; on Node the raw headers, any case) and the
+ * path with query, so no Web Request or URL object is built for it.
  *
- * - header: the header's value (several fields of one name come joined by ", ", as Headers.get does);
- * - cookie: the named cookie's value from the Cookie header (cookieValue);
+ * - header: the header's value (several fields of one name joined by ", ", as Headers.get does);
+ * - cookie: the named cookie's value from the Cookie fields (cookieValue);
  * - query: the first value of the named query parameter, decoded as URLSearchParams decodes;
  * - client-ip: `clientIp` as the runtime reports it;
- * - path: the URL's path, without the query.
+ * - path: the path, without the query.
  */
-export function hashKeyOf(source: HashKeySource, request: Request, url: URL, clientIp: string): string | undefined {
+export function hashKeyOf(source: HashKeySource, headers: readonly string[], pathAndQuery: string, clientIp: string): string | undefined {
   let key: string | null | undefined;
   switch (source.from) {
     case "header":
-      key = request.headers.get(source.name);
+      key = fieldValue(headers, source.name.toLowerCase(), ", ");
       break;
     case "cookie": {
-      const header = request.headers.get("cookie");
-      key = header === null ? undefined : cookieValue(header, source.name);
+      const header = fieldValue(headers, "cookie", "; ");
+      key = header === undefined ? undefined : cookieValue(header, source.name);
       break;
     }
-    case "query":
-      key = queryValue(url, source.name);
+    case "query": {
+      const mark = pathAndQuery.indexOf("?");
+      key = mark === -1 ? undefined : queryValue(pathAndQuery.slice(mark), source.name);
       break;
+    }
     case "client-ip":
       key = clientIp;
       break;
-    case "path":
-      key = url.pathname;
+    case "path": {
+      const mark = pathAndQuery.indexOf("?");
+      key = mark === -1 ? pathAndQuery : pathAndQuery.slice(0, mark);
       break;
+    }
   }
   return key === null || key === undefined || key === "" ? undefined : key;
+}
+
+/** Every field named `lowerName` (names compared case-insensitively), joined by `separator`. */
+function fieldValue(headers: readonly string[], lowerName: string, separator: string): string | undefined {
+  let value: string | undefined;
+  for (let i = 0; i + 1 < headers.length; i += 2) {
+    const name = headers[i]!;
+    if (name.length !== lowerName.length || name.toLowerCase() !== lowerName) continue;
+    value = value === undefined ? headers[i + 1]! : `${value}${separator}${headers[i + 1]!}`;
+  }
+  return value;
 }
 
 function isSpace(c: number): boolean {
@@ -95,13 +112,12 @@ export function cookieValue(header: string, name: string): string | undefined {
 }
 
 /**
- * The first value of query parameter `name`. Scans `url.search` for a pair whose raw name is
- * `name` and returns its raw value when it needs no decoding; anything with "%" or "+" in the
- * name or value is left to url.searchParams, so the result is always what
- * `url.searchParams.get(name)` returns (application/x-www-form-urlencoded parsing, WHATWG URL).
+ * The first value of query parameter `name` in `search` ("?a=1&b=2"). Scans for a pair whose raw
+ * name is `name` and returns its raw value when it needs no decoding; anything with "%" or "+" in
+ * the name or value is left to URLSearchParams, so the result is always what
+ * `new URLSearchParams(search).get(name)` returns (application/x-www-form-urlencoded parsing).
  */
-function queryValue(url: URL, name: string): string | null {
-  const search = url.search;
+function queryValue(search: string, name: string): string | null {
   const length = search.length;
   let i = 1; // past the "?"
   while (i < length) {
@@ -110,7 +126,7 @@ function queryValue(url: URL, name: string): string | null {
     let equals = search.indexOf("=", i);
     if (equals === -1 || equals > end) equals = end;
     const rawName = equals - i === name.length && search.startsWith(name, i);
-    if (needsDecoding(search, i, equals) || (rawName && needsDecoding(search, equals, end))) return url.searchParams.get(name);
+    if (needsDecoding(search, i, equals) || (rawName && needsDecoding(search, equals, end))) return new URLSearchParams(search).get(name);
     if (rawName) return equals === end ? "" : search.slice(equals + 1, end);
     i = end + 1;
     while (i < length && search.charCodeAt(i) === AMPERSAND) i++;

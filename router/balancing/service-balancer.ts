@@ -240,7 +240,7 @@ export class ServiceBalancer {
     const key = request.hashKey;
     const candidates = members?.eligible ?? this.#all;
     if ((policy === "maglev" || policy === "bounded-load") && key !== undefined) {
-      const maglev = (this.#maglev ??= new MaglevPicker(this.#core, this.eligible.endpoints, this.#inFlight, this.#tableSize));
+      const maglev = this.#maglevPicker();
       const hash = this.#core.hashKey(key);
       const slot = hash % maglev.table.size;
       let index: number;
@@ -315,6 +315,24 @@ export class ServiceBalancer {
     }
     const index = this.#byIdentity.get(hit.target.identity);
     return index !== undefined && this.endpoints[index]!.endpoint.address === hit.target.address ? index : -1;
+  }
+
+  #maglevPicker(): MaglevPicker {
+    return (this.#maglev ??= new MaglevPicker(this.#core, this.eligible.endpoints, this.#inFlight, this.#tableSize));
+  }
+
+  /**
+   * The identity owning each Maglev slot, for comparing the tables of two snapshots (the share of
+   * keys a rebuild moved). Undefined when the policy does not hash, there is no eligible endpoint,
+   * or the table was never built and `build` is false.
+   */
+  hashSlotOwners(build: boolean): string[] | undefined {
+    const { policy, hashKey } = this.config;
+    if ((policy !== "maglev" && policy !== "bounded-load") || hashKey === undefined || this.eligibleCount === 0) return undefined;
+    if (this.#maglev === undefined && (!build || this.#retiring)) return undefined;
+    const table = this.#maglevPicker().table;
+    const ids = table.ids;
+    return Array.from(table.slots(), (slot) => ids[slot]!);
   }
 
   #subsetMatcher(): SubsetMatcher {

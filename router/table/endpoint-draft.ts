@@ -42,9 +42,21 @@ function compare(a: string, b: string): number {
 export function finalizeEndpoints(drafts: Iterable<EndpointDraft>): readonly EndpointEntry[] {
   const list = [...drafts];
   const uses = new Map<string, number>();
-  for (const d of list) uses.set(d.baseIdentity, (uses.get(d.baseIdentity) ?? 0) + 1);
+  const count = (key: string): void => void uses.set(key, (uses.get(key) ?? 0) + 1);
+  for (const d of list) {
+    count(d.baseIdentity);
+    count(`${d.baseIdentity}@${d.address}`);
+  }
+  // Still shared with the address added (one name at one address, several ports: see
+  // endpoints-from-slices.ts): the first port number makes it unique.
   const entries = list.map((d): EndpointEntry => {
-    const identity = (uses.get(d.baseIdentity) ?? 0) > 1 ? `${d.baseIdentity}@${d.address}` : d.baseIdentity;
+    const withAddress = `${d.baseIdentity}@${d.address}`;
+    const identity =
+      (uses.get(d.baseIdentity) ?? 0) <= 1
+        ? d.baseIdentity
+        : (uses.get(withAddress) ?? 0) <= 1
+          ? withAddress
+          : `${withAddress}:${d.ports.map((p) => p.port).sort((a, b) => a - b).join(",")}`;
     const entry: { -readonly [K in keyof EndpointEntry]: EndpointEntry[K] } = {
       address: d.address,
       addressType: d.addressType,

@@ -96,7 +96,7 @@ export function endpointsFromSlices(
   pods: ReadonlyMap<string, KubePod>,
   out: TableDiagnostic[],
 ): SliceEndpoints {
-  const byAddress = new Map<string, EndpointDraft>();
+  const byAddress = new Map<string, EndpointDraft[]>();
   const podKeys: string[] = [];
   for (const slice of slices) {
     const rawNamespace = slice.metadata?.namespace;
@@ -120,19 +120,27 @@ export function endpointsFromSlices(
     endpoints.forEach((ep: KubeEndpoint, i: number) => {
       const draft = readEndpoint(ep, `endpoints[${i}]`, addressType, ports, subject, pods, podKeys, out);
       if (draft === undefined) return;
-      const existing = byAddress.get(draft.address);
-      if (existing === undefined) {
-        byAddress.set(draft.address, draft);
+      const sameAddress = byAddress.get(draft.address);
+      if (sameAddress === undefined) {
+        byAddress.set(draft.address, [draft]);
         return;
       }
       // The same address in two slices (an endpoint moving between slices): keep the first one's
-      // conditions and add the ports it lacks, as kube-proxy keeps one endpoint per address.
+      // conditions and add the ports it lacks. kube-proxy keys an endpoint by "IP:port" within each
+      // service port (pkg/proxy/endpointslicecache.go, endpointInfo by String()), so the same
+      // address with another number for a port name is another endpoint (hostNetwork pods, or
+      // processes on one loopback address in local demos), kept beside the first.
+      const existing = sameAddress.find((e) => draft.ports.every((port) => e.ports.every((p) => p.name !== port.name || p.port === port.port)));
+      if (existing === undefined) {
+        sameAddress.push(draft);
+        return;
+      }
       for (const port of draft.ports) {
         if (!existing.ports.some((p) => p.name === port.name)) existing.ports.push(port);
       }
     });
   }
-  return { drafts: [...byAddress.values()], podKeys };
+  return { drafts: [...byAddress.values()].flat(), podKeys };
 }
 
 function readEndpoint(

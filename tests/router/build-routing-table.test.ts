@@ -158,10 +158,11 @@ describe("the seed's simpleservice", () => {
 });
 
 describe("EndpointSlices merged per service", () => {
-  test("every slice labelled for the service, de-duplicated by address, first slice (by name) wins", () => {
+  test("every slice labelled for the service, de-duplicated by address and port, first slice (by name) wins", () => {
     const a = slice("web-a", "web", [
       { addresses: ["10.0.0.1"], conditions: { ready: true }, targetRef: { kind: "Pod", name: "web-1" } },
       { addresses: ["10.0.0.2"], conditions: { ready: false }, targetRef: { kind: "Pod", name: "web-2" } },
+      { addresses: ["10.0.0.4"], conditions: { ready: false }, targetRef: { kind: "Pod", name: "web-4" } },
     ]);
     const b = slice(
       "web-b",
@@ -172,14 +173,22 @@ describe("EndpointSlices merged per service", () => {
       ],
       { ports: [{ name: "http", port: 9999 }, { name: "metrics", port: 9090 }] },
     );
+    const c = slice("web-c", "web", [{ addresses: ["10.0.0.4"], conditions: { ready: true }, targetRef: { kind: "Pod", name: "web-4" } }], {
+      ports: [{ name: "metrics", port: 9090 }],
+    });
     const other = slice("api-a", "api", [{ addresses: ["10.0.0.9"] }]);
-    const table = buildRoutingTable({ services: [service("web"), service("api")], endpointSlices: [b, other, a] });
+    const table = buildRoutingTable({ services: [service("web"), service("api")], endpointSlices: [b, c, other, a] });
     const web = table.services["default/web"]!;
     expect(web.endpoints.map((e) => [e.identity, e.address, e.ready, e.sliceName, e.ports.map((p) => `${p.name}:${p.port}`)])).toEqual([
       ["web-1", "10.0.0.1", true, "web-a", ["http:8080"]],
-      // In web-a (first by name) not ready; web-b's duplicate only adds the port web-a lacks.
-      ["web-2", "10.0.0.2", false, "web-a", ["http:8080", "metrics:9090"]],
+      // kube-proxy keys endpoints by IP:port within a service port: web-b's 10.0.0.2 has http on
+      // 9999, not web-a's 8080, so it is a second endpoint at the same address.
+      ["web-2@10.0.0.2:8080", "10.0.0.2", false, "web-a", ["http:8080"]],
+      ["web-2@10.0.0.2:9090,9999", "10.0.0.2", true, "web-b", ["http:9999", "metrics:9090"]],
       ["web-3", "10.0.0.3", true, "web-b", ["http:9999", "metrics:9090"]],
+      // In web-a (first by name) not ready; web-c's duplicate agrees on every port and only adds the
+      // port web-a lacks.
+      ["web-4", "10.0.0.4", false, "web-a", ["http:8080", "metrics:9090"]],
     ]);
     expect(table.services["default/api"]!.endpoints.map((e) => e.address)).toEqual(["10.0.0.9"]);
   });

@@ -1,0 +1,373 @@
+// vipr's request path: a Hono app that takes a request addressed to a service name, finds the
+// service port (resolve-service-host.ts, or a gateway route rule), picks one eligible endpoint
+// (service-state.ts: kube-proxy's rules, then the service's balancing policy on the WASM core)
+// and forwards to it through the runtime's transport, streaming both ways. Everything runtime-
+// specific (sockets, pools, the client's address) comes in through the options, so this module
+// runs unchanged on Node and Deno.
+//
+// vipr is never an open proxy: the only addresses it dials are endpoints of the current routing
+// table (and ExternalName targets on the allow-list). A name that is not in the table gets a 404.
+import { Hono, type Context } from "hono";
+import type { CoreEngine } from "../wasm/core-engine.ts";
+import { hashKeyOf } from "./balancing/hash-key.ts";
+import type { RandomSource } from "./balancing/least-request.ts";
+import type { Pick, PickExplanation, PickRequest } from "./balancing/pick.ts";
+import { DEFAULT_POLICY_CONFIG, type PolicyConfig } from "./balancing/policy-config.ts";
+import type { ServiceBalancer } from "./balancing/service-balancer.ts";
+import { createHeaderForwarder, type HeaderForwarder } from "./forward/forward-headers.ts";
+import { headerListGet } from "./forward/header-list.ts";
+import {
+  UpstreamError,
+  webRequestHeaders,
+  type ClientAddressOf,
+  type RequestHeadersOf,
+  type UpstreamTarget,
+  type UpstreamTransport,
+} from "./forward/upstream-transport.ts";
+import type { AccessLog } from "./observability/access-log.ts";
+import { NoopMetrics, type MetricsRecorder } from "./observability/router-metrics.ts";
+import { requestTarget } from "./request-target.ts";
+import { resolveServiceHost, type ServiceHostResolution } from "./resolve-service-host.ts";
+import { compileRouteRules, matchRoute, type RouteRule, type RouteRuleConfig } from "./route-rules.ts";
+import { connectNotSupported, errorResponse, type RouterErrorCode } from "./router-errors.ts";
+import { ServiceStates } from "./service-state.ts";
+import { serviceKey, type RoutingTable, type ServiceEntry, type ServicePortEntry } from "./table/routing-table.ts";
+
+export interface RouterTimeouts {
+  /** Opening a connection to an endpoint. Default 2000 ms. */
+  readonly connectMs: number;
+  /** Until the response head arrives. Default 30000 ms. */
+  readonly responseMs: number;
+  /** Longest silence while the response body streams. Default 60000 ms. */
+  readonly idleMs: number;
+}
+
+export interface ServiceRouterOptions {
+  readonly core: CoreEngine;
+  readonly transport: UpstreamTransport;
+  /** The client's address, from the serve adapter. */
+  readonly clientAddress: ClientAddressOf;
+  /** The request's fields as a flat list, from the serve adapter (default: from the Web Request). */
+  readonly requestHeaders?: RequestHeadersOf;
+  /** The router's own namespace, where short names resolve. Default "default". */
+  readonly namespace?: string;
+  /** Default "cluster.local". */
+  readonly clusterDomain?: string;
+  /** Where this router runs, for topology-aware routing (node and zone hints). */
+  readonly nodeName?: string;
+  readonly zone?: string;
+  /** Policy when a service has no annotation. Default least-request. */
+  readonly defaultPolicy?: PolicyConfig;
+  /** A request header whose value is a label selector naming a subset, unless a service names
+   * its own in vipr.io/subset-header. Default "x-vipr-subset"; "" turns request subsets off. */
+  readonly subsetHeader?: string;
+  /** Gateway rules, checked before service names. */
+  readonly routes?: readonly RouteRuleConfig[];
+  /** ExternalName targets that may be dialled (exact host names). Default none. */
+  readonly externalNameAllowList?: readonly string[];
+  readonly timeouts?: Partial<RouterTimeouts>;
+  /** "http" or "https": what clients used to reach vipr, for X-Forwarded-Proto. Default "http". */
+  readonly proto?: string;
+  readonly trustForwarded?: boolean;
+  readonly metrics?: MetricsRecorder;
+  readonly accessLog?: AccessLog;
+  /** Log lines (policy annotation problems). Default: nothing. */
+  readonly log?: (line: string) => void;
+  readonly now?: () => number;
+  readonly random?: RandomSource;
+}
+
+export interface ExplainQuery {
+  readonly host: string;
+  readonly path?: string;
+  readonly key?: string;
+  readonly subset?: string;
+  readonly clientIp?: string;
+}
+
+export type ExplainAnswer =
+  | ({ found: true; host: string; resolvedAs: unknown } & PickExplanation)
+  | { found: false; host: string; error: string; message: string; parsed?: unknown };
+
+/** Resolutions are cached per snapshot, up to this many hosts (then the cache starts over). */
+const RESOLUTION_CACHE_LIMIT = 10_000;
+
+export class ServiceRouter {
+  /** The request path: mount it, or hand its fetch to a serve adapter. */
+  readonly app: Hono;
+  #table: RoutingTable | undefined;
+  #resolutions = new Map<string, ServiceHostResolution>();
+  readonly #states: ServiceStates;
+  readonly #rules: readonly RouteRule[];
+  readonly #options: ServiceRouterOptions;
+  readonly #namespace: string;
+  readonly #clusterDomain: string;
+  readonly #forwarder: HeaderForwarder;
+  readonly #metrics: MetricsRecorder;
+  readonly #timeouts: RouterTimeouts;
+  readonly #requestHeaders: RequestHeadersOf;
+  readonly #subsetHeader: string;
+  readonly #allowedExternalNames: ReadonlySet<string>;
+
+  constructor(options: ServiceRouterOptions) {
+    this.#options = options;
+    this.#namespace = options.namespace ?? "default";
+    this.#clusterDomain = options.clusterDomain ?? "cluster.local";
+    this.#rules = compileRouteRules(options.routes ?? [], this.#namespace);
+    this.#forwarder = createHeaderForwarder({ trustForwarded: options.trustForwarded ?? false });
+    this.#metrics = options.metrics ?? new NoopMetrics();
+    this.#timeouts = { connectMs: 2000, responseMs: 30_000, idleMs: 60_000, ...options.timeouts };
+    this.#requestHeaders = options.requestHeaders ?? webRequestHeaders;
+    this.#subsetHeader = (options.subsetHeader ?? "x-vipr-subset").toLowerCase();
+    this.#allowedExternalNames = new Set((options.externalNameAllowList ?? []).map((name) => name.toLowerCase()));
+    const eligibility = { ...(options.nodeName === undefined ? {} : { nodeName: options.nodeName }), ...(options.zone === undefined ? {} : { zone: options.zone }) };
+    this.#states = new ServiceStates({
+      core: options.core,
+      defaultPolicy: options.defaultPolicy ?? DEFAULT_POLICY_CONFIG,
+      eligibility,
+      now: options.now ?? Date.now,
+      random: options.random ?? Math.random,
+      log: options.log ?? (() => {}),
+    });
+    this.app = new Hono();
+    this.app.all("*", (c) => this.#handle(c));
+  }
+
+  /** The snapshot requests are routed by, undefined before the first. */
+  get table(): RoutingTable | undefined {
+    return this.#table;
+  }
+
+  /** Publishes a new snapshot by one reference swap; requests in flight keep the one they started with. */
+  setTable(table: RoutingTable): void {
+    this.#table = table;
+    this.#resolutions = new Map();
+    this.#metrics.tableBuilt(table);
+    for (const { service, moved } of this.#states.published(table)) this.#metrics.keysMoved(service, moved);
+    // Pools of endpoints that left the table close once their requests finish.
+    const keep = new Set<string>();
+    for (const key in table.services) {
+      const service = table.services[key]!;
+      for (const endpoint of service.endpoints) {
+        for (const port of endpoint.ports) keep.add(endpoint.addressType === "IPv6" ? `[${endpoint.address}]:${port.port}` : `${endpoint.address}:${port.port}`);
+      }
+      if (service.externalName !== undefined && this.#allowedExternalNames.has(service.externalName.toLowerCase())) {
+        for (const port of service.ports) keep.add(`${service.externalName.toLowerCase()}:${port.port}`);
+      }
+    }
+    this.#options.transport.retain(keep);
+  }
+
+  /** Which endpoint a request would reach and why, without sending it or counting it. */
+  explain(query: ExplainQuery): ExplainAnswer {
+    const table = this.#table;
+    if (table === undefined) return { found: false, host: query.host, error: "no_table", message: "no routing table has been loaded yet" };
+    const found = this.#find(table, query.host.toLowerCase(), query.path ?? "/");
+    if (!found.ok) return { found: false, host: query.host, error: found.code, message: found.message, ...(found.parsed === undefined ? {} : { parsed: found.parsed }) };
+    if (found.service.type === "ExternalName") {
+      return { found: false, host: query.host, error: "external_name", message: `service ${found.service.key} is an ExternalName alias of ${found.service.externalName ?? "?"}` };
+    }
+    const balancer = this.#states.balancer(found.service, found.port);
+    const request: PickRequest = { hashKey: query.key === "" ? undefined : query.key, clientIp: query.clientIp ?? "", subset: query.subset ?? found.subset };
+    return { found: true, host: query.host, resolvedAs: { service: found.service.key, port: found.port.port, path: found.path }, ...balancer.explain(request) };
+  }
+
+  /** Frees WASM tables and closes the transport's pools. */
+  async close(): Promise<void> {
+    this.#states.close();
+    await this.#options.transport.close();
+  }
+
+  #find(
+    table: RoutingTable,
+    authority: string,
+    pathAndQuery: string,
+  ):
+    | { ok: true; service: ServiceEntry; port: ServicePortEntry; path: string; subset: string | undefined }
+    | { ok: false; code: RouterErrorCode; message: string; parsed?: unknown; service?: string } {
+    if (this.#rules.length > 0) {
+      const colon = authority.lastIndexOf(":");
+      const hostname = colon > 0 && authority.indexOf("]") < colon ? authority.slice(0, colon) : authority;
+      const route = matchRoute(this.#rules, hostname, pathAndQuery);
+      if (route !== undefined) {
+        const { rule } = route;
+        const key = serviceKey(rule.namespace, rule.service);
+        const service = table.services[key];
+        if (service === undefined) return { ok: false, code: "unknown_service", message: `route for ${JSON.stringify(authority)}${rule.pathPrefix} names service ${key}, which is not in the table`, service: key };
+        const port = rule.port === undefined ? service.ports[0] : service.ports.find((p) => p.port === rule.port || p.name === rule.port);
+        if (port === undefined) return { ok: false, code: "unknown_port", message: `route for ${JSON.stringify(authority)}${rule.pathPrefix}: service ${key} has no port ${String(rule.port ?? "")}`, service: key };
+        return { ok: true, service, port, path: route.path, subset: rule.subset };
+      }
+    }
+    let resolution = this.#resolutions.get(authority);
+    if (resolution === undefined) {
+      resolution = resolveServiceHost(authority, table, { namespace: this.#namespace, clusterDomain: this.#clusterDomain });
+      if (this.#resolutions.size >= RESOLUTION_CACHE_LIMIT) this.#resolutions = new Map();
+      this.#resolutions.set(authority, resolution);
+    }
+    if (!resolution.ok) {
+      const code: RouterErrorCode = resolution.error === "malformed-host" ? "unknown_host" : resolution.error === "unknown-port" ? "unknown_port" : "unknown_service";
+      return { ok: false, code, message: resolution.message, parsed: resolution.parsed };
+    }
+    return { ok: true, service: resolution.service, port: resolution.port, path: pathAndQuery, subset: undefined };
+  }
+
+  async #handle(c: Context): Promise<Response> {
+    const started = performance.now();
+    const raw = c.req.raw;
+    const method = raw.method;
+    if (method === "CONNECT") {
+      const response = connectNotSupported();
+      this.#metrics.requestDone("-", response.status, (performance.now() - started) / 1000);
+      return response;
+    }
+    const table = this.#table;
+    const headers = this.#requestHeaders(c);
+    const target = requestTarget(raw.url, headerListGet(headers, "host") ?? null);
+    if (table === undefined) {
+      return this.#fail(c, started, "", "no_endpoints", "vipr has not loaded a routing table yet", { host: target.authority });
+    }
+    const found = this.#find(table, target.authority, target.pathAndQuery);
+    if (!found.ok) {
+      this.#metrics.unknownHost();
+      return this.#fail(c, started, found.service ?? "", found.code, found.message, { host: target.authority, ...(found.parsed === undefined ? {} : { parsed: found.parsed }) });
+    }
+    const { service, port } = found;
+    const clientIp = this.#options.clientAddress(c);
+
+    if (service.type === "ExternalName") return this.#forwardExternalName(c, started, service, port, headers, target, found.path, clientIp);
+
+    const balancer = this.#states.balancer(service, port);
+    const policy = balancer.config;
+    const hashKey = policy.hashKey === undefined ? undefined : hashKeyOf(policy.hashKey, headers, target.pathAndQuery, clientIp);
+    const subsetHeader = policy.subsetHeader ?? this.#subsetHeader;
+    const subset = found.subset ?? (subsetHeader === "" ? undefined : headerListGet(headers, subsetHeader));
+    const pick = balancer.pick({ hashKey, clientIp, subset });
+    if (!pick.ok) {
+      const code: RouterErrorCode = pick.reason === "bad-subset" ? "bad_subset" : "no_endpoints";
+      return this.#fail(c, started, service.key, code, pick.message, { service: service.key, port: port.port });
+    }
+    const upstream: UpstreamTarget = {
+      address: pick.endpoint.address,
+      port: pick.port,
+      addressType: pick.endpoint.addressType,
+      identity: pick.endpoint.identity,
+    };
+    return this.#forward(c, started, service.key, balancer, pick, upstream, headers, target, found.path, clientIp);
+  }
+
+  async #forward(
+    c: Context,
+    started: number,
+    service: string,
+    balancer: ServiceBalancer | undefined,
+    pick: Pick | undefined,
+    upstream: UpstreamTarget,
+    headers: readonly string[],
+    target: { authority: string; pathAndQuery: string },
+    path: string,
+    clientIp: string,
+  ): Promise<Response> {
+    const host = headerListGet(headers, "host");
+    const outgoing = this.#forwarder.request(headers, {
+      clientAddress: clientIp,
+      proto: this.#options.proto ?? "http",
+      // Absolute-form requests carry the name in the request-target; it replaces Host.
+      ...(host === undefined || host.toLowerCase() !== target.authority ? { authority: target.authority } : {}),
+    });
+    if (pick !== undefined) balancer?.acquire(pick);
+    let status = 0;
+    const metrics = this.#metrics;
+    const accessLog = this.#options.accessLog;
+    const method = c.req.raw.method;
+    try {
+      return await this.#options.transport.forward(c, upstream, {
+        method,
+        path,
+        headers: outgoing,
+        rewriteResponseHeaders: this.#forwarder.response,
+        connectTimeoutMs: this.#timeouts.connectMs,
+        responseTimeoutMs: this.#timeouts.responseMs,
+        idleTimeoutMs: this.#timeouts.idleMs,
+        onResponse: (code) => {
+          status = code;
+        },
+        onEnd: (outcome) => {
+          if (pick !== undefined) balancer?.release(pick);
+          const seconds = (performance.now() - started) / 1000;
+          metrics.requestDone(service, status, seconds);
+          if (outcome.error !== undefined) metrics.upstreamError(service, upstream.identity, outcome.error.kind === "aborted" ? "reset" : outcome.error.kind);
+          if (accessLog?.enabled === true && accessLog.sample()) {
+            accessLog.write({
+              time: new Date().toISOString(),
+              method,
+              host: target.authority,
+              path: target.pathAndQuery,
+              status,
+              duration_ms: seconds * 1000,
+              service,
+              endpoint: upstream.identity,
+              upstream_status: status,
+              bytes: outcome.bytesOut,
+              client: clientIp,
+              ...(outcome.error === undefined ? {} : { error: outcome.error.message }),
+            });
+          }
+        },
+      });
+    } catch (error) {
+      if (pick !== undefined) balancer?.release(pick);
+      if (!(error instanceof UpstreamError)) throw error;
+      if (error.kind !== "aborted") metrics.upstreamError(service, upstream.identity, error.kind);
+      const code: RouterErrorCode =
+        error.kind === "timeout" ? "upstream_timeout" : error.kind === "connect" ? "upstream_connect" : error.kind === "protocol" ? "upstream_protocol" : "upstream_reset";
+      return this.#fail(c, started, service, code, error.message, { service, endpoint: upstream.identity, sent: error.sentRequest });
+    }
+  }
+
+  #forwardExternalName(
+    c: Context,
+    started: number,
+    service: ServiceEntry,
+    port: ServicePortEntry,
+    headers: readonly string[],
+    target: { authority: string; pathAndQuery: string },
+    path: string,
+    clientIp: string,
+  ): Promise<Response> {
+    const name = (service.externalName ?? "").toLowerCase();
+    if (!this.#allowedExternalNames.has(name)) {
+      return Promise.resolve(
+        this.#fail(c, started, service.key, "external_name_not_allowed", `service ${service.key} is an ExternalName alias of ${JSON.stringify(name)}, which is not on the router's allow-list`, { service: service.key }),
+      );
+    }
+    // An allowed external name is dialled by name: the transport resolves it. addressType only
+    // decides bracketing in the pool key, and a DNS name needs none.
+    const upstream: UpstreamTarget = { address: name, port: port.port, addressType: "IPv4", identity: name };
+    return this.#forward(c, started, service.key, undefined, undefined, upstream, headers, target, path, clientIp);
+  }
+
+  #fail(c: Context, started: number, service: string, code: RouterErrorCode, message: string, details: Readonly<Record<string, unknown>> = {}): Response {
+    const response = errorResponse(code, message, details);
+    this.#metrics.requestDone(service === "" ? "-" : service, response.status, (performance.now() - started) / 1000);
+    const accessLog = this.#options.accessLog;
+    if (accessLog?.enabled === true && accessLog.sample()) {
+      const raw = c.req.raw;
+      accessLog.write({
+        time: new Date().toISOString(),
+        method: raw.method,
+        host: String(details["host"] ?? ""),
+        path: "",
+        status: response.status,
+        duration_ms: performance.now() - started,
+        service: service === "" ? null : service,
+        endpoint: null,
+        upstream_status: null,
+        bytes: 0,
+        client: this.#options.clientAddress(c),
+        error: message,
+      });
+    }
+    return response;
+  }
+}

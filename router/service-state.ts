@@ -1,0 +1,122 @@
+// Per-service request state kept beside a routing table snapshot: for each (service entry, service
+// port) its eligible endpoints and its balancer, made on the service's first request and dropped
+// when a new snapshot replaces the entry. Entries of unchanged services are shared between
+// snapshots (build-routing-table.ts), so their balancers, WASM tables and in-flight counts carry
+// over a rebuild untouched; ClientIP affinities outlive even a changed entry (one store per
+// service key), as kube-proxy's affinity outlives endpoint changes.
+import type { CoreEngine } from "../wasm/core-engine.ts";
+import { ServiceBalancer } from "./balancing/service-balancer.ts";
+import { policyFromAnnotations, type PolicyConfig } from "./balancing/policy-config.ts";
+import { SessionAffinityStore } from "./balancing/session-affinity.ts";
+import type { RandomSource } from "./balancing/least-request.ts";
+import { movedShare } from "./observability/moved-share.ts";
+import { eligibleEndpoints, type EligibilityOptions } from "./table/eligible-endpoints.ts";
+import type { RoutingTable, ServiceEntry, ServicePortEntry } from "./table/routing-table.ts";
+
+export interface ServiceStateOptions {
+  readonly core: CoreEngine;
+  readonly defaultPolicy: PolicyConfig;
+  readonly eligibility: EligibilityOptions;
+  readonly now: () => number;
+  readonly random: RandomSource;
+  /** One line per annotation problem, once per service entry. */
+  readonly log: (line: string) => void;
+}
+
+export class ServiceStates {
+  readonly #options: ServiceStateOptions;
+  /** By service key: the entry the balancers were made for, and one balancer per port name. */
+  readonly #byService = new Map<string, { entry: ServiceEntry; config: PolicyConfig; balancers: Map<string, ServiceBalancer> }>();
+  readonly #affinity = new Map<string, SessionAffinityStore>();
+
+  constructor(options: ServiceStateOptions) {
+    this.#options = options;
+  }
+
+  /** The balancer of a service port in the current snapshot, made on first use. */
+  balancer(service: ServiceEntry, port: ServicePortEntry): ServiceBalancer {
+    let state = this.#byService.get(service.key);
+    if (state === undefined || state.entry !== service) {
+      if (state !== undefined) this.#free(state.balancers);
+      const { config, diagnostics } = policyFromAnnotations(service.annotations, this.#options.defaultPolicy);
+      for (const line of diagnostics) this.#options.log(`service ${service.key}: ${line}`);
+      state = { entry: service, config, balancers: new Map() };
+      this.#byService.set(service.key, state);
+    }
+    let balancer = state.balancers.get(port.name);
+    if (balancer === undefined) {
+      const affinity = service.sessionAffinity.type === "ClientIP" ? this.#affinityOf(service.key) : undefined;
+      balancer = new ServiceBalancer({
+        service,
+        servicePort: port,
+        eligible: eligibleEndpoints(service, port, this.#options.eligibility),
+        config: state.config,
+        core: this.#options.core,
+        random: this.#options.random,
+        now: this.#options.now,
+        ...(affinity === undefined ? {} : { affinity }),
+      });
+      state.balancers.set(port.name, balancer);
+    }
+    return balancer;
+  }
+
+  /** The policy of a service entry (annotations over the router's defaults). */
+  policyOf(service: ServiceEntry): PolicyConfig {
+    const state = this.#byService.get(service.key);
+    if (state !== undefined && state.entry === service) return state.config;
+    return policyFromAnnotations(service.annotations, this.#options.defaultPolicy).config;
+  }
+
+  /**
+   * A new snapshot: balancers of services whose entries changed or went away are freed (after
+   * their requests in flight). For a changed service whose hashing balancer had built a Maglev
+   * table, the new table is built now (the next request needs it anyway) and the share of slots,
+   * and so of hash keys, that moved to another endpoint is returned per service.
+   */
+  published(table: RoutingTable): { service: string; moved: number }[] {
+    const moves: { service: string; moved: number }[] = [];
+    for (const [key, state] of [...this.#byService]) {
+      const entry = table.services[key];
+      if (entry === state.entry) continue;
+      const before = new Map<string, string[]>();
+      for (const [portName, balancer] of state.balancers) {
+        const owners = balancer.hashSlotOwners(false);
+        if (owners !== undefined) before.set(portName, owners);
+      }
+      this.#free(state.balancers);
+      this.#byService.delete(key);
+      if (entry === undefined) {
+        this.#affinity.delete(key);
+        continue;
+      }
+      for (const [portName, oldOwners] of before) {
+        const port = entry.ports.find((p) => p.name === portName);
+        const newOwners = port === undefined ? undefined : this.balancer(entry, port).hashSlotOwners(true);
+        if (newOwners === undefined || newOwners.length !== oldOwners.length) continue;
+        moves.push({ service: key, moved: movedShare(oldOwners, newOwners) });
+      }
+    }
+    return moves;
+  }
+
+  #affinityOf(key: string): SessionAffinityStore {
+    let store = this.#affinity.get(key);
+    if (store === undefined) {
+      store = new SessionAffinityStore({ now: this.#options.now });
+      this.#affinity.set(key, store);
+    }
+    return store;
+  }
+
+  #free(balancers: Map<string, ServiceBalancer>): void {
+    for (const balancer of balancers.values()) balancer.free();
+  }
+
+  /** Frees everything (router shutdown). */
+  close(): void {
+    for (const state of this.#byService.values()) this.#free(state.balancers);
+    this.#byService.clear();
+    this.#affinity.clear();
+  }
+}
