@@ -1,0 +1,27 @@
+// What the Kubernetes source asks of the API server: the resources it lists and watches and the
+// verbs it uses. The list/watch loop reads its paths from here, and deploy/'s RBAC rules are
+// tested against it, so the ClusterRole grants exactly what vipr requests and nothing more.
+
+export interface WatchedResource {
+  /** "" for the core group. */
+  readonly group: string;
+  readonly version: string;
+  /** Plural, as in the API path and in RBAC rules. */
+  readonly resource: string;
+  readonly kind: string;
+  readonly verbs: readonly ("get" | "list" | "watch")[];
+  /** Pods are only watched when pod labels are needed (request-time subsets). */
+  readonly optional: boolean;
+}
+
+export const watchedResources: readonly WatchedResource[] = Object.freeze([
+  { group: "", version: "v1", resource: "services", kind: "Service", verbs: ["get", "list", "watch"], optional: false },
+  { group: "discovery.k8s.io", version: "v1", resource: "endpointslices", kind: "EndpointSlice", verbs: ["get", "list", "watch"], optional: false },
+  { group: "", version: "v1", resource: "pods", kind: "Pod", verbs: ["get", "list", "watch"], optional: true },
+]);
+
+/** The collection path of a resource, cluster-wide or in one namespace. */
+export function collectionPath(resource: WatchedResource, namespace?: string): string {
+  const base = resource.group === "" ? `/api/${resource.version}` : `/apis/${resource.group}/${resource.version}`;
+  return namespace === undefined ? `${base}/${resource.resource}` : `${base}/namespaces/${namespace}/${resource.resource}`;
+}
