@@ -1,0 +1,205 @@
+// `vipr serve`: route traffic by service name from a table source, until SIGTERM or SIGINT.
+import { parseArgs } from "node:util";
+import { readFile } from "node:fs/promises";
+import { parse as parseYaml } from "yaml";
+import { parseHashKeySource, type PolicyConfig, type PolicyName } from "../../router/balancing/policy-config.ts";
+import type { RouteRuleConfig } from "../../router/route-rules.ts";
+import { startFileSource } from "../file/file-source.ts";
+import { EXIT_OK, UsageError } from "./cli-errors.ts";
+import { parseListen, startVipr } from "./start-vipr.ts";
+
+export const serveHelp = `vipr serve: route HTTP requests addressed to Kubernetes service names to their pods
+
+Usage: vipr serve --source SOURCE [options]
+
+Source:
+  --source file:PATH        manifests in a file or folder (YAML or JSON), watched for changes
+  --source kube             the Kubernetes API (in-cluster service account, or KUBECONFIG)
+  --kubeconfig PATH         kubeconfig file for --source kube (default: KUBECONFIG, ~/.kube/config)
+  --context NAME            kubeconfig context for --source kube
+  --watch-namespace NS      only watch these namespaces (repeatable; default: all)
+
+Listeners:
+  --listen HOST:PORT        traffic listener (default 127.0.0.1:8080)
+  --admin HOST:PORT         admin listener: /healthz /readyz /metrics /debug/table /debug/explain
+                            (default 127.0.0.1:9090; "off" for none)
+
+Names and routing:
+  --namespace NS            the router's own namespace, where short names resolve
+                            (default: $POD_NAMESPACE, else "default")
+  --cluster-domain DOMAIN   default cluster.local
+  --node-name NAME          this node, for topology hints and Local traffic policy (default $NODE_NAME)
+  --zone ZONE               this zone, for topology hints
+  --routes PATH             gateway route rules (YAML: a list of {host, pathPrefix, service, port, rewritePrefix, subset})
+  --allow-external-name H   an ExternalName target that may be dialled (repeatable)
+
+Balancing (services override these with annotations vipr.io/lb-policy, vipr.io/hash-key, ...):
+  --policy NAME             least-request (default), round-robin, maglev, bounded-load
+  --hash-key SOURCE         header:NAME, cookie:NAME, query:NAME, client-ip or path
+  --load-factor C           bounded-load factor, at least 1 (default 1.25)
+
+Timeouts (milliseconds):
+  --connect-timeout MS      default 2000
+  --response-timeout MS     until the response head, default 30000
+  --idle-timeout MS         body silence, default 60000
+
+Logging:
+  --access-log RATE         share of requests logged as JSON lines on stdout, 0 to 1 (default 0)
+  --no-metrics              turn /metrics off
+
+Exit codes: 0 stopped by a signal, 1 failed at run time, 2 bad command line.
+`;
+
+export const serveOptions = {
+  source: { type: "string" },
+  kubeconfig: { type: "string" },
+  context: { type: "string" },
+  "watch-namespace": { type: "string", multiple: true },
+  listen: { type: "string", default: "127.0.0.1:8080" },
+  admin: { type: "string", default: "127.0.0.1:9090" },
+  namespace: { type: "string" },
+  "cluster-domain": { type: "string", default: "cluster.local" },
+  "node-name": { type: "string" },
+  zone: { type: "string" },
+  routes: { type: "string" },
+  "allow-external-name": { type: "string", multiple: true },
+  policy: { type: "string" },
+  "hash-key": { type: "string" },
+  "load-factor": { type: "string" },
+  "connect-timeout": { type: "string" },
+  "response-timeout": { type: "string" },
+  "idle-timeout": { type: "string" },
+  "access-log": { type: "string", default: "0" },
+  "no-metrics": { type: "boolean", default: false },
+  help: { type: "boolean", short: "h", default: false },
+} as const;
+
+const policies: readonly PolicyName[] = ["least-request", "round-robin", "maglev", "bounded-load"];
+
+function number(value: string | undefined, flag: string, min: number, max: number): number | undefined {
+  if (value === undefined) return undefined;
+  const n = Number(value);
+  if (value.trim() === "" || !Number.isFinite(n) || n < min || n > max) throw new UsageError(`${flag} ${JSON.stringify(value)}: expected a number from ${min} to ${max}`);
+  return n;
+}
+
+/** The default policy from flags, validated. */
+export function policyFromFlags(policy: string | undefined, hashKey: string | undefined, loadFactor: string | undefined): PolicyConfig {
+  if (policy !== undefined && !(policies as readonly string[]).includes(policy)) {
+    throw new UsageError(`--policy ${JSON.stringify(policy)}: expected one of ${policies.join(", ")}`);
+  }
+  let key;
+  if (hashKey !== undefined) {
+    try {
+      key = parseHashKeySource(hashKey);
+    } catch (error) {
+      throw new UsageError(`--hash-key ${JSON.stringify(hashKey)}: ${(error as Error).message}`);
+    }
+  }
+  const name = (policy ?? (key === undefined ? "least-request" : "maglev")) as PolicyName;
+  if ((name === "maglev" || name === "bounded-load") && key === undefined) throw new UsageError(`--policy ${name} needs --hash-key`);
+  return { policy: name, loadFactor: number(loadFactor, "--load-factor", 1, 100) ?? 1.25, ...(key === undefined ? {} : { hashKey: key }) };
+}
+
+async function readRoutes(path: string | undefined): Promise<RouteRuleConfig[]> {
+  if (path === undefined) return [];
+  const parsed: unknown = parseYaml(await readFile(path, "utf8"));
+  const list = Array.isArray(parsed) ? parsed : (parsed as { routes?: unknown } | null)?.routes;
+  if (!Array.isArray(list)) throw new UsageError(`--routes ${path}: expected a list of route rules, or {routes: [...]}`);
+  return list as RouteRuleConfig[];
+}
+
+function env(name: string): string | undefined {
+  const value = process.env[name];
+  return value === undefined || value === "" ? undefined : value;
+}
+
+export async function runServe(args: string[]): Promise<number> {
+  const { values } = parseArgs({ args, options: serveOptions, allowPositionals: false, strict: true });
+  if (values.help) {
+    console.log(serveHelp);
+    return EXIT_OK;
+  }
+  const source = values.source;
+  if (source === undefined) throw new UsageError("--source is required: file:PATH or kube (see vipr serve --help)");
+  if (source !== "kube" && !source.startsWith("file:")) throw new UsageError(`--source ${JSON.stringify(source)}: expected file:PATH or kube`);
+  const listen = parseListen(values.listen, "--listen");
+  const admin = values.admin === "off" ? null : parseListen(values.admin, "--admin");
+  const namespace = values.namespace ?? env("POD_NAMESPACE") ?? "default";
+  const nodeName = values["node-name"] ?? env("NODE_NAME");
+  const defaultPolicy = policyFromFlags(values.policy, values["hash-key"], values["load-factor"]);
+  const accessLogSample = number(values["access-log"], "--access-log", 0, 1) ?? 0;
+  const timeouts = {
+    ...optional("connectMs", number(values["connect-timeout"], "--connect-timeout", 1, 3_600_000)),
+    ...optional("responseMs", number(values["response-timeout"], "--response-timeout", 1, 3_600_000)),
+    ...optional("idleMs", number(values["idle-timeout"], "--idle-timeout", 1, 3_600_000)),
+  };
+  const routes = await readRoutes(values.routes);
+
+  const vipr = await startVipr({
+    listen,
+    admin,
+    namespace,
+    clusterDomain: values["cluster-domain"],
+    ...optional("nodeName", nodeName),
+    ...optional("zone", values.zone),
+    defaultPolicy,
+    routes,
+    externalNameAllowList: values["allow-external-name"] ?? [],
+    timeouts,
+    metrics: !values["no-metrics"],
+    accessLogSample,
+    log: (line) => console.error(`vipr: ${line}`),
+  });
+  const { runtime } = vipr;
+  console.error(`vipr: ${runtime.name} ${runtime.version}, namespace ${namespace}, default policy ${defaultPolicy.policy}`);
+  console.error(`vipr: listening on http://${listen.hostname}:${vipr.server.port}`);
+  if (vipr.adminServer !== undefined) console.error(`vipr: admin on http://${admin!.hostname}:${vipr.adminServer.port} (/healthz /readyz /metrics /debug/table /debug/explain)`);
+
+  let stopSource: () => void | Promise<void>;
+  if (source === "kube") {
+    const { startKubernetesSourceFromFlags } = await import("./kube-source-flags.ts");
+    stopSource = await startKubernetesSourceFromFlags(
+      { ...optional("kubeconfig", values.kubeconfig), ...optional("context", values.context), namespaces: values["watch-namespace"] ?? [] },
+      vipr,
+    );
+  } else {
+    const path = source.slice("file:".length);
+    let previous = -1;
+    const files = await startFileSource({
+      path,
+      onTable: (table, summary) => {
+        vipr.setTable(table);
+        const endpoints = Object.values(table.services).reduce((n, s) => n + s.endpoints.length, 0);
+        const changed = previous === -1 ? "" : `, ${table.rebuilt.length} changed, ${table.removed.length} removed`;
+        previous = table.generation;
+        console.error(
+          `vipr: table ${table.generation} from ${path}: ${summary.services} services, ${endpoints} endpoints (${summary.pods} pods, ${summary.endpointSlices} slices)${changed}`,
+        );
+      },
+      onProblems: (lines) => {
+        for (const line of lines) console.error(`vipr: ${line}`);
+      },
+    }).catch((error: unknown) => {
+      void vipr.close();
+      throw new UsageError(`--source ${source}: ${(error as Error).message}`);
+    });
+    stopSource = () => files.close();
+  }
+
+  await new Promise<void>((resolve) => {
+    const stop = (signal: string): void => {
+      console.error(`vipr: ${signal}: draining and stopping`);
+      resolve();
+    };
+    process.once("SIGINT", () => stop("SIGINT"));
+    process.once("SIGTERM", () => stop("SIGTERM"));
+  });
+  await stopSource();
+  await vipr.close();
+  return EXIT_OK;
+}
+
+function optional<K extends string, V>(key: K, value: V | undefined): { [P in K]?: V } {
+  return (value === undefined ? {} : { [key]: value }) as { [P in K]?: V };
+}

@@ -1,0 +1,102 @@
+// One running vipr: the router on the traffic listener, the admin app on its own listener, the
+// metrics and access log, on whichever runtime this is. `vipr serve` and `vipr demo` both start
+// one; the table source (files or Kubernetes) is attached by the caller through setTable.
+import { createAdminApp } from "../../router/admin/admin-app.ts";
+import { createAccessLog } from "../../router/observability/access-log.ts";
+import { createRouterMetrics, type MetricsRecorder } from "../../router/observability/router-metrics.ts";
+import { ServiceRouter, type ServiceRouterOptions } from "../../router/service-router.ts";
+import type { RoutingTable } from "../../router/table/routing-table.ts";
+import { createWasmCore } from "../../wasm/core-engine.ts";
+import { loadRuntimeAdapter, type RunningServer, type RuntimeAdapter } from "../runtime-adapter.ts";
+
+export interface Listen {
+  readonly hostname: string;
+  readonly port: number;
+}
+
+export interface StartOptions extends Omit<ServiceRouterOptions, "core" | "transport" | "clientAddress" | "requestHeaders" | "metrics" | "accessLog"> {
+  readonly listen: Listen;
+  /** The admin listener; null for none. */
+  readonly admin: Listen | null;
+  readonly metrics?: boolean;
+  /** Share of requests logged as JSON lines to `accessLogWrite` (0: off). */
+  readonly accessLogSample?: number;
+  readonly accessLogWrite?: (line: string) => void;
+}
+
+export interface RunningVipr {
+  readonly runtime: RuntimeAdapter;
+  readonly router: ServiceRouter;
+  readonly metrics: MetricsRecorder;
+  readonly server: RunningServer;
+  readonly adminServer: RunningServer | undefined;
+  /** Publishes a table; the first one also makes /readyz ready (unless `ready` is false). */
+  setTable(table: RoutingTable, ready?: boolean): void;
+  /** Marks the first full sync done: /readyz answers 200 from now on. */
+  setReady(): void;
+  close(): Promise<void>;
+}
+
+/** "127.0.0.1:8080", ":8080", "8080", "[::1]:8080" -> { hostname, port }; throws with the reason. */
+export function parseListen(text: string, flag: string): Listen {
+  const match = /^(?:\[([0-9a-fA-F:.]+)\]|([^:]*))?:?(\d{1,5})$/.exec(text.trim());
+  const port = match === null ? NaN : Number(match[3]);
+  if (match === null || !(port >= 0 && port <= 65535)) {
+    throw new Error(`${flag} ${JSON.stringify(text)}: expected HOST:PORT, :PORT or PORT (e.g. 127.0.0.1:8080)`);
+  }
+  const hostname = match[1] ?? (match[2] === undefined || match[2] === "" ? "127.0.0.1" : match[2]);
+  return { hostname, port };
+}
+
+export async function startVipr(options: StartOptions): Promise<RunningVipr> {
+  const runtime = await loadRuntimeAdapter();
+  const metrics = createRouterMetrics({ enabled: options.metrics ?? true });
+  const sample = options.accessLogSample ?? 0;
+  const accessLog = createAccessLog({ sampleRate: sample, write: options.accessLogWrite ?? ((line) => console.log(line)) });
+  const router = new ServiceRouter({
+    ...options,
+    core: createWasmCore(),
+    transport: runtime.createTransport(),
+    clientAddress: runtime.clientAddress,
+    requestHeaders: runtime.requestHeaders,
+    metrics,
+    accessLog,
+  });
+  let ready = false;
+  const server = await runtime.serve(router.app, options.listen).catch((error: unknown) => {
+    throw new Error(`cannot listen on ${options.listen.hostname}:${options.listen.port}: ${(error as Error).message}`);
+  });
+  let adminServer: RunningServer | undefined;
+  if (options.admin !== null) {
+    const admin = createAdminApp({
+      isReady: () => ready,
+      notReadyReason: () => "the first full sync of the table source has not finished",
+      metrics,
+      getTable: () => router.table,
+      explain: (query) => router.explain({ host: query.host, ...(query.key === undefined ? {} : { key: query.key }), ...(query.subset === undefined ? {} : { subset: query.subset }), ...(query.clientIp === undefined ? {} : { clientIp: query.clientIp }) }),
+    });
+    adminServer = await runtime.serve(admin, options.admin).catch(async (error: unknown) => {
+      await server.close();
+      throw new Error(`cannot listen on ${options.admin!.hostname}:${options.admin!.port} (admin): ${(error as Error).message}`);
+    });
+  }
+  return {
+    runtime,
+    router,
+    metrics,
+    server,
+    adminServer,
+    setTable(table, markReady = true) {
+      router.setTable(table);
+      if (markReady) ready = true;
+    },
+    setReady() {
+      ready = true;
+    },
+    async close() {
+      await server.close();
+      await adminServer?.close();
+      await router.close();
+    },
+  };
+}

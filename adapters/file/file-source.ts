@@ -1,0 +1,105 @@
+// The file source: Kubernetes manifests in a file or a folder (*.yaml, *.yml, *.json, not
+// recursive), loaded into a routing table and watched: an edit applies within a second (changes
+// are debounced by `debounceMs`, default 100 ms), a broken edit is reported by file, document and
+// field while the last good version keeps serving (manifest-set.ts). node:fs works on both Node and
+// Deno, so this one module serves both runtimes.
+import { watch, type FSWatcher } from "node:fs";
+import { readdir, readFile, stat } from "node:fs/promises";
+import { join } from "node:path";
+import { buildRoutingTable } from "../../router/table/build-routing-table.ts";
+import type { RoutingTable } from "../../router/table/routing-table.ts";
+import { formatProblem, type ManifestProblem } from "./manifest-documents.ts";
+import { ManifestSet, type ManifestSummary } from "./manifest-set.ts";
+
+export interface FileSourceOptions {
+  /** A manifest file, or a folder of them. */
+  readonly path: string;
+  /** Each new table, after the first load and after every change. */
+  readonly onTable: (table: RoutingTable, summary: ManifestSummary) => void;
+  /** Problems of the latest load, one line each ("file: document 1: spec.ports: ..."). */
+  readonly onProblems?: (lines: readonly string[]) => void;
+  /** Watch for changes; default true. */
+  readonly watch?: boolean;
+  readonly debounceMs?: number;
+}
+
+export interface FileSource {
+  readonly set: ManifestSet;
+  readonly table: RoutingTable;
+  /** Rebuilds and publishes from the files as they are now (also after scale()). */
+  reload(): Promise<RoutingTable>;
+  /** Rebuilds from the set without reading files (after set.scale()). */
+  republish(): RoutingTable;
+  close(): void;
+}
+
+const manifestFile = /\.(ya?ml|json)$/i;
+
+/** The manifest files at `path`: the file itself, or the folder's manifest files, sorted. */
+export async function manifestFiles(path: string): Promise<string[]> {
+  const info = await stat(path);
+  if (!info.isDirectory()) return [path];
+  const names = await readdir(path);
+  return names.filter((name) => manifestFile.test(name)).sort().map((name) => join(path, name));
+}
+
+/** Loads `path` once and, unless told not to, keeps watching it. Throws if `path` does not exist. */
+export async function startFileSource(options: FileSourceOptions): Promise<FileSource> {
+  const set = new ManifestSet();
+  let table: RoutingTable | undefined;
+  let lastProblems = "";
+
+  const publish = (): RoutingTable => {
+    const { input, problems, summary } = set.snapshot();
+    table = buildRoutingTable(input, table);
+    const lines = [...problems.map((p: ManifestProblem) => formatProblem(p)), ...table.diagnostics.map((d) => d.message)];
+    const joined = lines.join("\n");
+    if (joined !== lastProblems) {
+      lastProblems = joined;
+      options.onProblems?.(lines);
+    }
+    options.onTable(table, summary);
+    return table;
+  };
+
+  const load = async (): Promise<RoutingTable> => {
+    const files = await manifestFiles(options.path);
+    const present = new Set(files);
+    for (const file of set.files()) if (!present.has(file)) set.remove(file);
+    for (const file of files) {
+      try {
+        set.update(file, await readFile(file, "utf8"));
+      } catch (error) {
+        // Deleted between readdir and readFile (an editor's save-by-rename): the next event reloads it.
+        if ((error as { code?: string }).code !== "ENOENT") throw error;
+      }
+    }
+    return publish();
+  };
+
+  await load();
+  let watcher: FSWatcher | undefined;
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  let loading: Promise<unknown> = Promise.resolve();
+  if (options.watch ?? true) {
+    watcher = watch(options.path, () => {
+      if (timer !== undefined) clearTimeout(timer);
+      timer = setTimeout(() => {
+        timer = undefined;
+        loading = loading.then(load).catch((error: unknown) => options.onProblems?.([`${options.path}: ${(error as Error).message}`]));
+      }, options.debounceMs ?? 100);
+    });
+  }
+  return {
+    set,
+    get table(): RoutingTable {
+      return table!;
+    },
+    reload: load,
+    republish: publish,
+    close(): void {
+      if (timer !== undefined) clearTimeout(timer);
+      watcher?.close();
+    },
+  };
+}
