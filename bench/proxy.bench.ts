@@ -1,0 +1,196 @@
+// npm run bench:proxy [-- --json] [-- --duration S --rounds N --connections C]
+// Requests/s, p50/p99 latency and peak memory, measured with wrk (installed from Debian's packages
+// when missing; autocannon when wrk cannot be had) against, interleaved round by round: the backend
+// directly, a minimal hand-written proxy per runtime (the baseline: node:http + undici
+// Pool.stream() on Node, Deno.serve + fetch on Deno), and vipr on Node and on Deno with metrics on,
+// routing by Host to the backend with Maglev on 1000 distinct hash keys. ratio = vipr / baseline.
+import { spawn, spawnSync, type ChildProcess } from "node:child_process";
+import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { parseArgs } from "node:util";
+import { printRows, row, type BenchRow } from "./bench-report.ts";
+
+const { values } = parseArgs({
+  options: {
+    json: { type: "boolean", default: false },
+    duration: { type: "string", default: "5" },
+    rounds: { type: "string", default: "3" },
+    connections: { type: "string", default: "64" },
+  },
+});
+const duration = Number(values.duration);
+const rounds = Number(values.rounds);
+const connections = Number(values.connections);
+const log = (line: string): void => void process.stderr.write(`bench:proxy: ${line}\n`);
+const bin = (name: string): string => join("node_modules", ".bin", name);
+
+function haveWrk(): boolean {
+  return spawnSync("wrk", ["--version"], { stdio: "ignore" }).error === undefined;
+}
+
+function ensureWrk(): boolean {
+  if (haveWrk()) return true;
+  if (process.getuid?.() === 0) {
+    log("wrk is missing: installing it from Debian's packages");
+    spawnSync("apt-get", ["update", "-qq"], { stdio: "ignore" });
+    spawnSync("apt-get", ["install", "-y", "-qq", "wrk"], { stdio: "ignore" });
+  }
+  return haveWrk();
+}
+
+interface Target {
+  readonly name: string;
+  readonly url: string;
+  readonly host?: string;
+  readonly process?: ChildProcess;
+}
+
+/** Starts a process and resolves with the port it prints ("ready PORT" or "listening on http://H:PORT"). */
+function start(command: string, args: string[]): Promise<{ child: ChildProcess; port: number }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(command, args, { stdio: ["ignore", "pipe", "pipe"] });
+    let seen = "";
+    const onData = (chunk: Buffer): void => {
+      seen += chunk.toString();
+      const match = /ready (\d+)|listening on http:\/\/[^:]+:(\d+)/.exec(seen);
+      if (match !== null) resolve({ child, port: Number(match[1] ?? match[2]) });
+    };
+    child.stdout!.on("data", onData);
+    child.stderr!.on("data", onData);
+    child.once("exit", (code) => reject(new Error(`${command} ${args.join(" ")} exited with ${code}: ${seen}`)));
+    setTimeout(() => reject(new Error(`${command} ${args.join(" ")} did not start: ${seen}`)), 20_000).unref();
+  });
+}
+
+interface LoadResult {
+  readonly rps: number;
+  readonly p50: number;
+  readonly p99: number;
+  readonly errors: number;
+}
+
+/** wrk's latency units to milliseconds. */
+function ms(text: string): number {
+  const match = /([\d.]+)(us|ms|s)/.exec(text);
+  if (match === null) return NaN;
+  const value = Number(match[1]);
+  return match[2] === "us" ? value / 1000 : match[2] === "s" ? value * 1000 : value;
+}
+
+function runWrk(target: Target, seconds: number): LoadResult {
+  const result = spawnSync("wrk", ["-t1", `-c${connections}`, `-d${seconds}s`, "--latency", "-s", "bench/proxy/hash-keys.lua", target.url], {
+    env: { ...process.env, VIPR_BENCH_HOST: target.host ?? "" },
+    encoding: "utf8",
+  });
+  const out = result.stdout;
+  const rps = Number(/Requests\/sec:\s+([\d.]+)/.exec(out)?.[1] ?? NaN);
+  const p50 = ms(/\s50%\s+(\S+)/.exec(out)?.[1] ?? "");
+  const p99 = ms(/\s99%\s+(\S+)/.exec(out)?.[1] ?? "");
+  const non2xx = Number(/Non-2xx or 3xx responses:\s+(\d+)/.exec(out)?.[1] ?? 0);
+  const socketErrors = /Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)/.exec(out);
+  const errors = non2xx + (socketErrors === null ? 0 : socketErrors.slice(1).reduce((a, b) => a + Number(b), 0));
+  return { rps, p50, p99, errors };
+}
+
+async function runAutocannon(target: Target, seconds: number): Promise<LoadResult> {
+  const { default: autocannon } = (await import("autocannon" as string)) as { default: (o: object) => Promise<any> };
+  const keys = Array.from({ length: 1000 }, (_, i) => `user-${i + 1}`);
+  let n = 0;
+  const result = await autocannon({
+    url: `${target.url}/info`,
+    connections,
+    duration: seconds,
+    headers: target.host === undefined ? {} : { host: target.host },
+    setupClient: (client: { setHeaders(h: object): void; on(e: string, f: () => void): void }) => {
+      client.on("response", () => client.setHeaders({ ...(target.host === undefined ? {} : { host: target.host }), "x-user": keys[n++ % 1000] }));
+    },
+  });
+  return { rps: result.requests.average, p50: result.latency.p50, p99: result.latency.p99, errors: result.errors + result.non2xx };
+}
+
+/** Peak resident memory of a process, from /proc (Linux), in MiB. */
+function peakMemoryMiB(child: ChildProcess | undefined): number {
+  if (child?.pid === undefined) return NaN;
+  try {
+    const status = readFileSync(`/proc/${child.pid}/status`, "utf8");
+    return Number(/VmHWM:\s+(\d+) kB/.exec(status)?.[1] ?? NaN) / 1024;
+  } catch {
+    return NaN;
+  }
+}
+
+function median(values: readonly number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.floor(sorted.length / 2)] ?? NaN;
+}
+
+const children: ChildProcess[] = [];
+try {
+  const useWrk = ensureWrk();
+  log(useWrk ? "load generator: wrk" : "load generator: autocannon (wrk could not be installed)");
+  const backend = await start(bin("node"), ["bench/proxy/backend.ts"]);
+  children.push(backend.child);
+  const folder = mkdtempSync(join(tmpdir(), "vipr-bench-"));
+  const manifest = join(folder, "simpleservice.yaml");
+  writeFileSync(
+    manifest,
+    `apiVersion: v1
+kind: Service
+metadata: { name: simpleservice, namespace: default, annotations: { vipr.io/hash-key: "header:x-user" } }
+spec: { ports: [{ port: 80, targetPort: ${backend.port} }], selector: { app: sise } }
+---
+apiVersion: discovery.k8s.io/v1
+kind: EndpointSlice
+metadata: { name: simpleservice-1, namespace: default, labels: { kubernetes.io/service-name: simpleservice } }
+addressType: IPv4
+ports: [{ port: ${backend.port} }]
+endpoints: [{ addresses: ["127.0.0.1"], targetRef: { kind: Pod, name: rcsise-bench1 } }]
+`,
+  );
+  const serveArgs = ["serve", "--source", `file:${manifest}`, "--listen", "127.0.0.1:0", "--admin", "127.0.0.1:0"];
+  const baselineNode = await start(bin("node"), ["bench/proxy/baseline-node.ts", "0", String(backend.port)]);
+  const viprNode = await start(bin("node"), ["adapters/cli/vipr.ts", ...serveArgs]);
+  const baselineDeno = await start(bin("deno"), ["run", "-A", "bench/proxy/baseline-deno.ts", "0", String(backend.port)]);
+  const viprDeno = await start(bin("deno"), ["run", "-A", "adapters/cli/vipr.ts", ...serveArgs]);
+  children.push(baselineNode.child, viprNode.child, baselineDeno.child, viprDeno.child);
+  const targets: Target[] = [
+    { name: "backend-direct", url: `http://127.0.0.1:${backend.port}` },
+    { name: "baseline-node", url: `http://127.0.0.1:${baselineNode.port}`, process: baselineNode.child },
+    { name: "vipr-node", url: `http://127.0.0.1:${viprNode.port}`, host: "simpleservice", process: viprNode.child },
+    { name: "baseline-deno", url: `http://127.0.0.1:${baselineDeno.port}`, process: baselineDeno.child },
+    { name: "vipr-deno", url: `http://127.0.0.1:${viprDeno.port}`, host: "simpleservice", process: viprDeno.child },
+  ];
+  const results = new Map<string, LoadResult[]>();
+  const load = (target: Target, seconds: number): Promise<LoadResult> => (useWrk ? Promise.resolve(runWrk(target, seconds)) : runAutocannon(target, seconds));
+  for (const target of targets) await load(target, 1); // warm-up: JIT, pools, WASM tables
+  for (let round = 1; round <= rounds; round++) {
+    for (const target of targets) {
+      const result = await load(target, duration);
+      log(`round ${round} ${target.name}: ${Math.round(result.rps)} req/s, p50 ${result.p50.toFixed(2)} ms, p99 ${result.p99.toFixed(2)} ms, errors ${result.errors}`);
+      results.set(target.name, [...(results.get(target.name) ?? []), result]);
+    }
+  }
+  const summary = (name: string): LoadResult => {
+    const list = results.get(name) ?? [];
+    return { rps: median(list.map((r) => r.rps)), p50: median(list.map((r) => r.p50)), p99: median(list.map((r) => r.p99)), errors: list.reduce((a, r) => a + r.errors, 0) };
+  };
+  const rows: BenchRow[] = [];
+  const direct = summary("backend-direct");
+  rows.push(row("proxy", "backend_direct_rps", direct.rps, "req/s", null, "no proxy: the ceiling on this machine"));
+  for (const runtime of ["node", "deno"] as const) {
+    const base = summary(`baseline-${runtime}`);
+    const vipr = summary(`vipr-${runtime}`);
+    const baseProcess = targets.find((t) => t.name === `baseline-${runtime}`)?.process;
+    const viprProcess = targets.find((t) => t.name === `vipr-${runtime}`)?.process;
+    const note = runtime === "node" ? "baseline: node:http + undici Pool.stream()" : "baseline: Deno.serve + fetch";
+    rows.push(row("proxy", `vipr_${runtime}_rps`, vipr.rps, "req/s", base.rps, note));
+    rows.push(row("proxy", `vipr_${runtime}_p50`, vipr.p50, "ms", base.p50, note));
+    rows.push(row("proxy", `vipr_${runtime}_p99`, vipr.p99, "ms", base.p99, note));
+    rows.push(row("proxy", `vipr_${runtime}_peak_rss`, peakMemoryMiB(viprProcess), "MiB", peakMemoryMiB(baseProcess), note));
+    rows.push(row("proxy", `vipr_${runtime}_errors`, vipr.errors, "requests", base.errors, "non-2xx and socket errors over all rounds"));
+  }
+  printRows(rows, values.json === true);
+} finally {
+  for (const child of children) child.kill("SIGTERM");
+}
