@@ -77,7 +77,7 @@ export async function runDemo(args: string[]): Promise<number> {
   const admin = values.admin === "off" ? null : parseListen(values.admin, "--admin");
 
   const vipr = await startVipr({ listen, admin, namespace: "default" });
-  const port = vipr.server.port;
+  const port = vipr.server!.port; // started with a traffic listener
   const pods = new Map<string, DemoPod>();
   const log = (line: string): void => console.log(line);
 

@@ -6,7 +6,7 @@ import { parseHashKeySource, type PolicyConfig, type PolicyName } from "../../ro
 import type { RouteRuleConfig } from "../../router/route-rules.ts";
 import { startFileSource } from "../file/file-source.ts";
 import { EXIT_OK, UsageError } from "./cli-errors.ts";
-import { parseListen, startVipr } from "./start-vipr.ts";
+import { parseListen, startVipr, type RunningVipr } from "./start-vipr.ts";
 
 export const serveHelp = `vipr serve: route HTTP requests addressed to Kubernetes service names to their pods
 
@@ -114,11 +114,21 @@ function env(name: string): string | undefined {
   return value === undefined || value === "" ? undefined : value;
 }
 
-export async function runServe(args: string[]): Promise<number> {
+export interface ServeSetup {
+  readonly vipr: RunningVipr;
+  /** Stops the table source, then vipr (draining its listeners). */
+  stop(): Promise<void>;
+}
+
+/**
+ * Parses `vipr serve`'s flags, starts vipr and its table source. Undefined when --help was asked.
+ * With `serveTraffic` false the caller serves vipr.router.app itself (the `deno serve` entry).
+ */
+export async function setUpServe(args: string[], serveTraffic: boolean): Promise<ServeSetup | undefined> {
   const { values } = parseArgs({ args, options: serveOptions, allowPositionals: false, strict: true });
   if (values.help) {
     console.log(serveHelp);
-    return EXIT_OK;
+    return undefined;
   }
   const source = values.source;
   if (source === undefined) throw new UsageError("--source is required: file:PATH or kube (see vipr serve --help)");
@@ -137,7 +147,7 @@ export async function runServe(args: string[]): Promise<number> {
   const routes = await readRoutes(values.routes);
 
   const vipr = await startVipr({
-    listen,
+    listen: serveTraffic ? listen : null,
     admin,
     namespace,
     clusterDomain: values["cluster-domain"],
@@ -153,7 +163,7 @@ export async function runServe(args: string[]): Promise<number> {
   });
   const { runtime } = vipr;
   console.error(`vipr: ${runtime.name} ${runtime.version}, namespace ${namespace}, default policy ${defaultPolicy.policy}`);
-  console.error(`vipr: listening on http://${listen.hostname}:${vipr.server.port}`);
+  if (vipr.server !== undefined) console.error(`vipr: listening on http://${listen.hostname}:${vipr.server.port}`);
   if (vipr.adminServer !== undefined) console.error(`vipr: admin on http://${admin!.hostname}:${vipr.adminServer.port} (/healthz /readyz /metrics /debug/table /debug/explain)`);
 
   let stopSource: () => void | Promise<void>;
@@ -162,17 +172,20 @@ export async function runServe(args: string[]): Promise<number> {
     stopSource = await startKubernetesSourceFromFlags(
       { ...optional("kubeconfig", values.kubeconfig), ...optional("context", values.context), namespaces: values["watch-namespace"] ?? [] },
       vipr,
-    );
+    ).catch(async (error: unknown) => {
+      await vipr.close();
+      throw error;
+    });
   } else {
     const path = source.slice("file:".length);
-    let previous = -1;
+    let first = true;
     const files = await startFileSource({
       path,
       onTable: (table, summary) => {
         vipr.setTable(table);
         const endpoints = Object.values(table.services).reduce((n, s) => n + s.endpoints.length, 0);
-        const changed = previous === -1 ? "" : `, ${table.rebuilt.length} changed, ${table.removed.length} removed`;
-        previous = table.generation;
+        const changed = first ? "" : `, ${table.rebuilt.length} changed, ${table.removed.length} removed`;
+        first = false;
         console.error(
           `vipr: table ${table.generation} from ${path}: ${summary.services} services, ${endpoints} endpoints (${summary.pods} pods, ${summary.endpointSlices} slices)${changed}`,
         );
@@ -180,13 +193,24 @@ export async function runServe(args: string[]): Promise<number> {
       onProblems: (lines) => {
         for (const line of lines) console.error(`vipr: ${line}`);
       },
-    }).catch((error: unknown) => {
-      void vipr.close();
+    }).catch(async (error: unknown) => {
+      await vipr.close();
       throw new UsageError(`--source ${source}: ${(error as Error).message}`);
     });
     stopSource = () => files.close();
   }
+  return {
+    vipr,
+    async stop() {
+      await stopSource();
+      await vipr.close();
+    },
+  };
+}
 
+export async function runServe(args: string[]): Promise<number> {
+  const setup = await setUpServe(args, true);
+  if (setup === undefined) return EXIT_OK;
   await new Promise<void>((resolve) => {
     const stop = (signal: string): void => {
       console.error(`vipr: ${signal}: draining and stopping`);
@@ -195,8 +219,7 @@ export async function runServe(args: string[]): Promise<number> {
     process.once("SIGINT", () => stop("SIGINT"));
     process.once("SIGTERM", () => stop("SIGTERM"));
   });
-  await stopSource();
-  await vipr.close();
+  await setup.stop();
   return EXIT_OK;
 }
 

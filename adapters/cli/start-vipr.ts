@@ -8,6 +8,7 @@ import { ServiceRouter, type ServiceRouterOptions } from "../../router/service-r
 import type { RoutingTable } from "../../router/table/routing-table.ts";
 import { createWasmCore } from "../../wasm/core-engine.ts";
 import { loadRuntimeAdapter, type RunningServer, type RuntimeAdapter } from "../runtime-adapter.ts";
+import { UsageError } from "./cli-errors.ts";
 
 export interface Listen {
   readonly hostname: string;
@@ -15,7 +16,8 @@ export interface Listen {
 }
 
 export interface StartOptions extends Omit<ServiceRouterOptions, "core" | "transport" | "clientAddress" | "requestHeaders" | "metrics" | "accessLog"> {
-  readonly listen: Listen;
+  /** The traffic listener; null when the caller serves router.app itself (`deno serve`). */
+  readonly listen: Listen | null;
   /** The admin listener; null for none. */
   readonly admin: Listen | null;
   readonly metrics?: boolean;
@@ -28,7 +30,7 @@ export interface RunningVipr {
   readonly runtime: RuntimeAdapter;
   readonly router: ServiceRouter;
   readonly metrics: MetricsRecorder;
-  readonly server: RunningServer;
+  readonly server: RunningServer | undefined;
   readonly adminServer: RunningServer | undefined;
   /** Publishes a table; the first one also makes /readyz ready (unless `ready` is false). */
   setTable(table: RoutingTable, ready?: boolean): void;
@@ -42,7 +44,7 @@ export function parseListen(text: string, flag: string): Listen {
   const match = /^(?:\[([0-9a-fA-F:.]+)\]|([^:]*))?:?(\d{1,5})$/.exec(text.trim());
   const port = match === null ? NaN : Number(match[3]);
   if (match === null || !(port >= 0 && port <= 65535)) {
-    throw new Error(`${flag} ${JSON.stringify(text)}: expected HOST:PORT, :PORT or PORT (e.g. 127.0.0.1:8080)`);
+    throw new UsageError(`${flag} ${JSON.stringify(text)}: expected HOST:PORT, :PORT or PORT (e.g. 127.0.0.1:8080)`);
   }
   const hostname = match[1] ?? (match[2] === undefined || match[2] === "" ? "127.0.0.1" : match[2]);
   return { hostname, port };
@@ -63,9 +65,13 @@ export async function startVipr(options: StartOptions): Promise<RunningVipr> {
     accessLog,
   });
   let ready = false;
-  const server = await runtime.serve(router.app, options.listen).catch((error: unknown) => {
-    throw new Error(`cannot listen on ${options.listen.hostname}:${options.listen.port}: ${(error as Error).message}`);
-  });
+  const listen = options.listen;
+  const server =
+    listen === null
+      ? undefined
+      : await runtime.serve(router.app, listen).catch((error: unknown) => {
+          throw new Error(`cannot listen on ${listen.hostname}:${listen.port}: ${(error as Error).message}`);
+        });
   let adminServer: RunningServer | undefined;
   if (options.admin !== null) {
     const admin = createAdminApp({
@@ -76,7 +82,7 @@ export async function startVipr(options: StartOptions): Promise<RunningVipr> {
       explain: (query) => router.explain({ host: query.host, ...(query.key === undefined ? {} : { key: query.key }), ...(query.subset === undefined ? {} : { subset: query.subset }), ...(query.clientIp === undefined ? {} : { clientIp: query.clientIp }) }),
     });
     adminServer = await runtime.serve(admin, options.admin).catch(async (error: unknown) => {
-      await server.close();
+      await server?.close();
       throw new Error(`cannot listen on ${options.admin!.hostname}:${options.admin!.port} (admin): ${(error as Error).message}`);
     });
   }
@@ -94,7 +100,7 @@ export async function startVipr(options: StartOptions): Promise<RunningVipr> {
       ready = true;
     },
     async close() {
-      await server.close();
+      await server?.close();
       await adminServer?.close();
       await router.close();
     },
