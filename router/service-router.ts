@@ -30,6 +30,7 @@ import { requestTarget } from "./request-target.ts";
 import { resolveServiceHost, type ServiceHostResolution } from "./resolve-service-host.ts";
 import { compileRouteRules, matchRoute, type RouteRule, type RouteRuleConfig } from "./route-rules.ts";
 import { connectNotSupported, errorResponse, type RouterErrorCode } from "./router-errors.ts";
+import { DEFAULT_RETRY_OPTIONS, RetryBudget, retryable, type RetryOptions } from "./retry-policy.ts";
 import { ServiceStates } from "./service-state.ts";
 import { serviceKey, type RoutingTable, type ServiceEntry, type ServicePortEntry } from "./table/routing-table.ts";
 
@@ -66,6 +67,8 @@ export interface ServiceRouterOptions {
   /** ExternalName targets that may be dialled (exact host names). Default none. */
   readonly externalNameAllowList?: readonly string[];
   readonly timeouts?: Partial<RouterTimeouts>;
+  /** Retries of tries that failed safely (retry-policy.ts); default 2 retries, 20% budget. */
+  readonly retries?: Partial<RetryOptions>;
   /** "http" or "https": what clients used to reach vipr, for X-Forwarded-Proto. Default "http". */
   readonly proto?: string;
   readonly trustForwarded?: boolean;
@@ -89,6 +92,10 @@ export type ExplainAnswer =
   | ({ found: true; host: string; resolvedAs: unknown } & PickExplanation)
   | { found: false; host: string; error: string; message: string; parsed?: unknown };
 
+function targetOf(pick: Pick): UpstreamTarget {
+  return { address: pick.endpoint.address, port: pick.port, addressType: pick.endpoint.addressType, identity: pick.endpoint.identity };
+}
+
 /** Resolutions are cached per snapshot, up to this many hosts (then the cache starts over). */
 const RESOLUTION_CACHE_LIMIT = 10_000;
 
@@ -108,6 +115,7 @@ export class ServiceRouter {
   readonly #requestHeaders: RequestHeadersOf;
   readonly #subsetHeader: string;
   readonly #allowedExternalNames: ReadonlySet<string>;
+  readonly #budget: RetryBudget;
 
   constructor(options: ServiceRouterOptions) {
     this.#options = options;
@@ -119,6 +127,7 @@ export class ServiceRouter {
     this.#timeouts = { connectMs: 2000, responseMs: 30_000, idleMs: 60_000, ...options.timeouts };
     this.#requestHeaders = options.requestHeaders ?? webRequestHeaders;
     this.#subsetHeader = (options.subsetHeader ?? "x-vipr-subset").toLowerCase();
+    this.#budget = new RetryBudget({ ...DEFAULT_RETRY_OPTIONS, ...options.retries });
     this.#allowedExternalNames = new Set((options.externalNameAllowList ?? []).map((name) => name.toLowerCase()));
     const eligibility = { ...(options.nodeName === undefined ? {} : { nodeName: options.nodeName }), ...(options.zone === undefined ? {} : { zone: options.zone }) };
     this.#states = new ServiceStates({
@@ -247,13 +256,63 @@ export class ServiceRouter {
       const code: RouterErrorCode = pick.reason === "bad-subset" ? "bad_subset" : "no_endpoints";
       return this.#fail(c, started, service.key, code, pick.message, { service: service.key, port: port.port });
     }
-    const upstream: UpstreamTarget = {
-      address: pick.endpoint.address,
-      port: pick.port,
-      addressType: pick.endpoint.addressType,
-      identity: pick.endpoint.identity,
-    };
-    return this.#forward(c, started, service.key, balancer, pick, upstream, headers, target, found.path, clientIp);
+    this.#budget.requestStarted();
+    try {
+      return await this.#forwardWithRetries(c, started, service.key, balancer, pick, { hashKey, clientIp, subset }, headers, target, found.path);
+    } finally {
+      this.#budget.requestEnded();
+    }
+  }
+
+  /**
+   * Forwards to the picked endpoint; when a try fails in a way that is safe to repeat
+   * (retry-policy.ts) and the retry budget allows, picks again with the next attempt (Maglev:
+   * the key's next endpoint on its preference walk; others: an endpoint not tried yet) and
+   * sends the request there.
+   */
+  async #forwardWithRetries(
+    c: Context,
+    started: number,
+    service: string,
+    balancer: ServiceBalancer,
+    first: Pick,
+    request: PickRequest,
+    headers: readonly string[],
+    target: { authority: string; pathAndQuery: string },
+    path: string,
+  ): Promise<Response> {
+    const method = c.req.raw.method;
+    const hasBody = headerListGet(headers, "transfer-encoding") !== undefined || (headerListGet(headers, "content-length") ?? "0") !== "0";
+    const tried: number[] = [];
+    let pick = first;
+    for (let attempt = 0; ; attempt++) {
+      let failure: UpstreamError;
+      try {
+        return await this.#forward(c, started, service, balancer, pick, targetOf(pick), headers, target, path, request.clientIp);
+      } catch (error) {
+        if (!(error instanceof UpstreamError)) throw error;
+        failure = error;
+      } finally {
+        // A retry holds its budget slot until its own try settles.
+        if (attempt > 0) this.#budget.retryEnded();
+      }
+      const again =
+        attempt < this.#budget.maxRetries && tried.length + 1 < balancer.eligibleCount && retryable(failure, method, hasBody) && this.#budget.tryRetry();
+      if (!again) return this.#upstreamFailure(c, started, service, targetOf(pick), failure);
+      tried.push(pick.index);
+      const next = balancer.pick({ ...request, attempt: attempt + 1, tried });
+      if (!next.ok) {
+        this.#budget.retryEnded();
+        return this.#upstreamFailure(c, started, service, targetOf(pick), failure);
+      }
+      pick = next;
+    }
+  }
+
+  #upstreamFailure(c: Context, started: number, service: string, upstream: UpstreamTarget, error: UpstreamError): Response {
+    const code: RouterErrorCode =
+      error.kind === "timeout" ? "upstream_timeout" : error.kind === "connect" ? "upstream_connect" : error.kind === "protocol" ? "upstream_protocol" : "upstream_reset";
+    return this.#fail(c, started, service, code, error.message, { service, endpoint: upstream.identity, sent: error.sentRequest });
   }
 
   async #forward(
@@ -317,11 +376,8 @@ export class ServiceRouter {
       });
     } catch (error) {
       if (pick !== undefined) balancer?.release(pick);
-      if (!(error instanceof UpstreamError)) throw error;
-      if (error.kind !== "aborted") metrics.upstreamError(service, upstream.identity, error.kind);
-      const code: RouterErrorCode =
-        error.kind === "timeout" ? "upstream_timeout" : error.kind === "connect" ? "upstream_connect" : error.kind === "protocol" ? "upstream_protocol" : "upstream_reset";
-      return this.#fail(c, started, service, code, error.message, { service, endpoint: upstream.identity, sent: error.sentRequest });
+      if (error instanceof UpstreamError && error.kind !== "aborted") metrics.upstreamError(service, upstream.identity, error.kind);
+      throw error;
     }
   }
 
@@ -344,7 +400,10 @@ export class ServiceRouter {
     // An allowed external name is dialled by name: the transport resolves it. addressType only
     // decides bracketing in the pool key, and a DNS name needs none.
     const upstream: UpstreamTarget = { address: name, port: port.port, addressType: "IPv4", identity: name };
-    return this.#forward(c, started, service.key, undefined, undefined, upstream, headers, target, path, clientIp);
+    return this.#forward(c, started, service.key, undefined, undefined, upstream, headers, target, path, clientIp).catch((error: unknown) => {
+      if (!(error instanceof UpstreamError)) throw error;
+      return this.#upstreamFailure(c, started, service.key, upstream, error);
+    });
   }
 
   #fail(c: Context, started: number, service: string, code: RouterErrorCode, message: string, details: Readonly<Record<string, unknown>> = {}): Response {

@@ -87,11 +87,16 @@ beforeAll(async () => {
         { ...seedService(), metadata: { name: "deadpod", namespace: "default", resourceVersion: "1" } },
         { ...seedService(), metadata: { name: "sticky", namespace: "default", resourceVersion: "1", annotations: { "vipr.io/hash-key": "header:x-user" } } },
         { ...seedService(), metadata: { name: "ext", namespace: "default", resourceVersion: "1" }, spec: { type: "ExternalName", externalName: "example.com" } },
+        { ...seedService(), metadata: { name: "halfdead", namespace: "default", resourceVersion: "1" } },
       ],
       endpointSlices: [
         ...slicesFor("simpleservice", pods.map((p) => ({ pod: p.name, port: p.port }))),
         ...slicesFor("sticky", pods.map((p) => ({ pod: p.name, port: p.port }))),
         ...slicesFor("deadpod", [{ pod: "gone", port: await deadPort() }]),
+        ...slicesFor("halfdead", [
+          { pod: "gone", port: await deadPort() },
+          { pod: pods[0]!.name, port: pods[0]!.port },
+        ]),
         ...slicesFor("nopods", [{ pod: "starting", port: pods[0]!.port, ready: false, serving: false }]),
       ],
     }),
@@ -184,6 +189,16 @@ describe(`service router on ${runtime.name}`, () => {
     expect(response.json.error.code).toBe(code);
     expect(response.json.error.status).toBe(status);
     if (message !== undefined) expect(response.json.error.message).toBe(message);
+  });
+
+  test("a refused connection is retried on another endpoint: no GET or POST fails", async () => {
+    for (let i = 0; i < 20; i++) {
+      const response = await rawRequest("POST /echo HTTP/1.1\r\nhost: halfdead", "payload-" + i);
+      expect(response.status).toBe(200);
+      const echo = JSON.parse(response.body) as Echo;
+      expect(echo.pod).toBe(pods[0]!.name);
+      expect(echo.bodyBytes).toBe(("payload-" + i).length);
+    }
   });
 
   test("a pod that never answers gets 504 after the response timeout", async () => {
