@@ -83,7 +83,11 @@ export async function runDemo(args: string[]): Promise<number> {
 
   // Pods of the table that are not running yet start before the table is published, as a pod is
   // only Ready once its server answers; pods that left the table stop after it is published.
+  // A pod that cannot start (its address taken) fails the demo at the start; later (after the
+  // scale-up) it is reported and vipr keeps routing by the table it has.
   let publishing: Promise<void> = Promise.resolve();
+  let loaded = false;
+  let startError: Error | undefined;
   const publish = (table: RoutingTable): void => {
     publishing = publishing.then(async () => {
       const wanted = new Map<string, { address: string; port: number }>();
@@ -105,11 +109,18 @@ export async function runDemo(args: string[]): Promise<number> {
         await pod.close();
         log(`pod ${name} stopped`);
       }
+    }).catch((error: unknown) => {
+      // Kept, not rethrown: nothing awaits this chain until the file source has started, and a
+      // rejection nobody handles yet would end the process with a stack trace.
+      if (!loaded) startError ??= error as Error;
+      else log(`problem: ${(error as Error).message}; vipr keeps routing by the previous table`);
     });
   };
 
   const files = await startFileSource({ path: manifests, onTable: (table) => publish(table), onProblems: (lines) => lines.forEach((line) => log(`problem: ${line}`)) });
   await publishing;
+  if (startError !== undefined) throw startError;
+  loaded = true;
   const service = files.table.services["default/simpleservice"];
   log(`vipr ${vipr.runtime.name} ${vipr.runtime.version}: loaded ${manifests}`);
   log(`  service simpleservice: port 80 -> ${String(service?.ports[0]?.targetPort ?? "?")}, selector app=sise, ${service?.endpoints.length ?? 0} endpoint(s)`);
@@ -164,7 +175,7 @@ export async function runDemo(args: string[]): Promise<number> {
     log(`\n$ kubectl scale --replicas=2 rc/rcsise`);
     files.set.scale("ReplicationController", "rcsise", 2);
     files.republish();
-    void publishing.then(() => (scaled = true));
+    void publishing.then(() => (scaled = pods.size > 1)); // false when the second pod could not start
   }, scaleAfter * 1000);
 
   await new Promise<void>((resolve) => {

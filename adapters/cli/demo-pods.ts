@@ -24,7 +24,7 @@ export function startDemoPod(name: string, address: string, port: number): Promi
   });
   return new Promise((resolve, reject) => {
     server.once("error", (error: NodeJS.ErrnoException) =>
-      reject(new Error(`pod ${name} cannot listen on ${address}:${port}: ${error.code ?? error.message}${error.code === "EADDRINUSE" ? " (another demo running? try --pod-port)" : ""}`)),
+      reject(new Error(`pod ${name} cannot listen on ${address}:${port}: ${error.code ?? error.message}${error.code === "EADDRINUSE" ? " (is another vipr demo running?)" : ""}`)),
     );
     server.listen(port, address, () =>
       resolve({

@@ -38,12 +38,17 @@ async function main(argv: string[]): Promise<number> {
   }
 }
 
+const commands = new Set(["serve", "demo", "explain", "check"]);
+
 try {
   process.exitCode = await main(process.argv.slice(2));
 } catch (error) {
-  const usageError = error instanceof UsageError || (error as { code?: string }).code?.startsWith("ERR_PARSE_ARGS") === true;
-  console.error(`vipr: ${(error as Error).message}`);
-  process.exitCode = usageError ? EXIT_USAGE : EXIT_FAILURE;
+  // node:util parseArgs errors ("Unknown option '--x'") do not say where the options are listed.
+  const parseError = (error as { code?: string }).code?.startsWith("ERR_PARSE_ARGS") === true;
+  const command = process.argv[2] ?? "";
+  const hint = parseError && commands.has(command) ? `; see vipr ${command} --help` : "";
+  console.error(`vipr: ${(error as Error).message}${hint}`);
+  process.exitCode = error instanceof UsageError || parseError ? EXIT_USAGE : EXIT_FAILURE;
 }
 // Exit once the command is done even if a library left a timer or socket behind.
 if (process.exitCode !== undefined) setTimeout(() => process.exit(), 100).unref();

@@ -5,7 +5,7 @@
 // Deno, so this one module serves both runtimes.
 import { watch, type FSWatcher } from "node:fs";
 import { readdir, readFile, stat } from "node:fs/promises";
-import { join } from "node:path";
+import { basename, dirname, join } from "node:path";
 import { buildRoutingTable } from "../../router/table/build-routing-table.ts";
 import type { RoutingTable } from "../../router/table/routing-table.ts";
 import { formatProblem, type ManifestProblem } from "./manifest-documents.ts";
@@ -81,12 +81,20 @@ export async function startFileSource(options: FileSourceOptions): Promise<FileS
   let watcher: FSWatcher | undefined;
   let timer: ReturnType<typeof setTimeout> | undefined;
   let loading: Promise<unknown> = Promise.resolve();
+  let closed = false;
   if (options.watch ?? true) {
-    watcher = watch(options.path, () => {
+    // A single file is watched through its folder: editors save by writing a new file and renaming
+    // it over the old one, and a watch on the file itself follows the old inode and goes silent.
+    const single = !(await stat(options.path)).isDirectory();
+    const name = basename(options.path);
+    watcher = watch(single ? dirname(options.path) : options.path, (_event, filename) => {
+      if (single && filename !== null && filename !== name) return;
       if (timer !== undefined) clearTimeout(timer);
       timer = setTimeout(() => {
         timer = undefined;
-        loading = loading.then(load).catch((error: unknown) => options.onProblems?.([`${options.path}: ${(error as Error).message}`]));
+        loading = loading
+          .then(() => (closed ? undefined : load()))
+          .catch((error: unknown) => options.onProblems?.([`${options.path}: ${(error as Error).message}`]));
       }, options.debounceMs ?? 100);
     });
   }
@@ -98,6 +106,7 @@ export async function startFileSource(options: FileSourceOptions): Promise<FileS
     reload: load,
     republish: publish,
     close(): void {
+      closed = true;
       if (timer !== undefined) clearTimeout(timer);
       watcher?.close();
     },

@@ -2,7 +2,7 @@
 // wrappers) to plain objects, with a precise error for every document that cannot be used: file,
 // document index and field. Pure: the caller reads the files. One bad document never drops the
 // others (partial failure).
-import { parseAllDocuments } from "yaml";
+import { LineCounter, parseAllDocuments } from "yaml";
 import type { KubeEndpointSlice, KubePod, KubeService } from "../../router/table/kubernetes-objects.ts";
 
 /** The kinds the file source routes with; others are reported and skipped. */
@@ -37,10 +37,10 @@ const apiVersions: Readonly<Record<ManifestKind, readonly string[]>> = {
   Deployment: ["apps/v1"],
 };
 
-/** "file.yaml: document 2: spec.ports: ..." */
+/** "file.yaml: document 2: spec.ports: ...", documents counted from 1 as a reader counts them (index 1). */
 export function formatProblem(problem: ManifestProblem): string {
   const field = problem.field === "" ? "" : `${problem.field}: `;
-  return `${problem.file}: document ${problem.index}: ${field}${problem.message}`;
+  return `${problem.file}: document ${problem.index + 1}: ${field}${problem.message}`;
 }
 
 function isRecord(value: unknown): value is Record<string, unknown> {
@@ -78,18 +78,30 @@ function classify(value: unknown, file: string, index: number, field: string, ou
 /** Parses one file's text. JSON is YAML, so one parser reads both. */
 export function parseManifests(text: string, file: string): ParsedManifests {
   const out = { objects: [] as ManifestObject[], problems: [] as ManifestProblem[] };
-  const documents = parseAllDocuments(text, { prettyErrors: false, uniqueKeys: true });
+  // With prettyErrors off, errors carry only offsets (no linePos); the counter turns an offset
+  // into the line and column in the file, 1-based as editors show them.
+  const lines = new LineCounter();
+  const documents = parseAllDocuments(text, { prettyErrors: false, uniqueKeys: true, lineCounter: lines });
   const list = Array.isArray(documents) ? documents : [documents];
   list.forEach((document, index) => {
     if (document.errors.length > 0) {
       for (const error of document.errors) {
-        const line = error.linePos?.[0];
-        const where = line === undefined ? "" : ` (line ${line.line}, column ${line.col})`;
+        const line = lines.linePos(error.pos[0]);
+        const where = ` (line ${line.line}, column ${line.col})`;
         out.problems.push({ file, index, field: "", message: `YAML: ${error.message.split("\n")[0]}${where}` });
       }
       return;
     }
-    classify(document.toJS({ maxAliasCount: 100 }), file, index, "", out);
+    let value: unknown;
+    try {
+      value = document.toJS({ maxAliasCount: 100 });
+    } catch (error) {
+      // An alias to no anchor, or too many aliases (a "billion laughs" document): a problem of
+      // this document, not a reason to drop the others.
+      out.problems.push({ file, index, field: "", message: `YAML: ${(error as Error).message}` });
+      return;
+    }
+    classify(value, file, index, "", out);
   });
   return out;
 }
