@@ -7,7 +7,7 @@ import type { KubeEndpoint, KubeEndpointSlice, KubePod } from "./kubernetes-obje
 import type { AddressType, EndpointPortEntry, EndpointTargetRef, TableDiagnostic } from "./routing-table.ts";
 import { frozenNames, type EndpointDraft } from "./endpoint-draft.ts";
 import { parseEndpointAddress } from "./ip-address.ts";
-import { copyStringMap, isPortNumber } from "./read-service-spec.ts";
+import { copyStringMap, isPortNumber, readPortBasics } from "./read-service-spec.ts";
 import { diagnostic, show, type DiagnosticSubject } from "./table-diagnostic.ts";
 
 export interface SliceEndpoints {
@@ -29,29 +29,12 @@ function readSlicePorts(slice: KubeEndpointSlice, subject: DiagnosticSubject, ou
   const seen = new Map<string, number>();
   raw.forEach((p: NonNullable<KubeEndpointSlice["ports"]>[number], i: number) => {
     const field = `ports[${i}]`;
-    if (p == null || typeof p !== "object") {
-      out.push(diagnostic(subject, field, `${show(p)} is not a port object; port skipped`));
-      return;
-    }
-    const protocol = p.protocol ?? "TCP";
-    if (protocol !== "TCP") {
-      if (!knownProtocols.includes(protocol)) {
-        out.push(diagnostic(subject, `${field}.protocol`, `${show(protocol)} is not TCP, UDP or SCTP; port skipped`));
-      }
-      return;
-    }
     // The controller always writes a name ("" for an unnamed service port); slices written by
-    // hand omit it for that case, so a missing name reads as "".
-    const name = p.name ?? "";
-    if (typeof name !== "string") {
-      out.push(diagnostic(subject, `${field}.name`, `${show(name)} is not a string; port skipped`));
-      return;
-    }
-    // A nil port means "all ports" in the API; kube-proxy does not support it either.
-    if (!isPortNumber(p.port)) {
-      out.push(diagnostic(subject, `${field}.port`, `${show(p.port)} is not a port number (1..65535); port skipped`));
-      return;
-    }
+    // hand omit it for that case, so a missing name reads as "". A nil port means "all ports" in
+    // the API; kube-proxy does not support it either.
+    const basics = readPortBasics(p, field, subject, out);
+    if (basics === undefined) return;
+    const { name, port } = basics;
     const previous = seen.get(name);
     if (previous !== undefined) {
       out.push(diagnostic(subject, `${field}.name`, `${show(name)} repeats ports[${previous}].name; port skipped`));
@@ -61,8 +44,8 @@ function readSlicePorts(slice: KubeEndpointSlice, subject: DiagnosticSubject, ou
     ports.push(
       Object.freeze(
         typeof p.appProtocol === "string"
-          ? { name, port: p.port, protocol: "TCP" as const, appProtocol: p.appProtocol }
-          : { name, port: p.port, protocol: "TCP" as const },
+          ? { name, port, protocol: "TCP" as const, appProtocol: p.appProtocol }
+          : { name, port, protocol: "TCP" as const },
       ),
     );
   });

@@ -41,6 +41,41 @@ export function isPortNumber(value: unknown): value is number {
   return typeof value === "number" && Number.isInteger(value) && value >= 1 && value <= 65535;
 }
 
+/**
+ * The checks a Service port and an EndpointSlice port share: an object, TCP (UDP and SCTP are
+ * dropped quietly: an HTTP router cannot carry them; an unknown protocol gets a diagnostic), a
+ * string name (missing reads as ""), a port number. Undefined, with a diagnostic when due, if
+ * the port is skipped.
+ */
+export function readPortBasics(
+  p: { readonly protocol?: unknown; readonly name?: unknown; readonly port?: unknown } | null | undefined,
+  field: string,
+  subject: DiagnosticSubject,
+  out: TableDiagnostic[],
+): { readonly name: string; readonly port: number } | undefined {
+  if (p == null || typeof p !== "object") {
+    out.push(diagnostic(subject, field, `${show(p)} is not a port object; port skipped`));
+    return undefined;
+  }
+  const protocol = p.protocol ?? "TCP";
+  if (protocol !== "TCP") {
+    if (typeof protocol !== "string" || !knownProtocols.includes(protocol)) {
+      out.push(diagnostic(subject, `${field}.protocol`, `${show(protocol)} is not TCP, UDP or SCTP; port skipped`));
+    }
+    return undefined;
+  }
+  const name = p.name ?? "";
+  if (typeof name !== "string") {
+    out.push(diagnostic(subject, `${field}.name`, `${show(name)} is not a string; port skipped`));
+    return undefined;
+  }
+  if (!isPortNumber(p.port)) {
+    out.push(diagnostic(subject, `${field}.port`, `${show(p.port)} is not a port number (1..65535); port skipped`));
+    return undefined;
+  }
+  return { name, port: p.port };
+}
+
 /** A frozen null-prototype copy of a string map, keeping only string values. */
 export function copyStringMap(
   map: unknown,
@@ -105,26 +140,9 @@ function readPorts(service: KubeService, subject: DiagnosticSubject, out: TableD
   const seenNumbers = new Map<number, number>();
   raw.forEach((p: ServicePortEntryInput, i: number) => {
     const field = `spec.ports[${i}]`;
-    if (p == null || typeof p !== "object") {
-      out.push(diagnostic(subject, field, `${show(p)} is not a port object; port skipped`));
-      return;
-    }
-    const protocol = p.protocol ?? "TCP";
-    if (protocol !== "TCP") {
-      if (!knownProtocols.includes(protocol)) {
-        out.push(diagnostic(subject, `${field}.protocol`, `${show(protocol)} is not TCP, UDP or SCTP; port skipped`));
-      }
-      return;
-    }
-    const name = p.name ?? "";
-    if (typeof name !== "string") {
-      out.push(diagnostic(subject, `${field}.name`, `${show(name)} is not a string; port skipped`));
-      return;
-    }
-    if (!isPortNumber(p.port)) {
-      out.push(diagnostic(subject, `${field}.port`, `${show(p.port)} is not a port number (1..65535); port skipped`));
-      return;
-    }
+    const basics = readPortBasics(p, field, subject, out);
+    if (basics === undefined) return;
+    const { name, port } = basics;
     const targetPort = p.targetPort ?? p.port;
     if (!(isPortNumber(targetPort) || (typeof targetPort === "string" && targetPort !== ""))) {
       out.push(
@@ -137,17 +155,17 @@ function readPorts(service: KubeService, subject: DiagnosticSubject, out: TableD
       out.push(diagnostic(subject, `${field}.name`, `${show(name)} repeats spec.ports[${sameName}].name; port skipped`));
       return;
     }
-    const sameNumber = seenNumbers.get(p.port);
+    const sameNumber = seenNumbers.get(port);
     if (sameNumber !== undefined) {
-      out.push(diagnostic(subject, `${field}.port`, `${p.port}/TCP repeats spec.ports[${sameNumber}].port; port skipped`));
+      out.push(diagnostic(subject, `${field}.port`, `${port}/TCP repeats spec.ports[${sameNumber}].port; port skipped`));
       return;
     }
     seenNames.set(name, i);
-    seenNumbers.set(p.port, i);
+    seenNumbers.set(port, i);
     const entry: ServicePortEntry =
       typeof p.appProtocol === "string"
-        ? { name, port: p.port, targetPort, protocol: "TCP", appProtocol: p.appProtocol }
-        : { name, port: p.port, targetPort, protocol: "TCP" };
+        ? { name, port, targetPort, protocol: "TCP", appProtocol: p.appProtocol }
+        : { name, port, targetPort, protocol: "TCP" };
     ports.push(Object.freeze(entry));
   });
   return ports;

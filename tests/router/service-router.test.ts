@@ -6,22 +6,12 @@ import { loadRuntimeAdapter, type RunningServer } from "../../adapters/runtime-a
 import { ServiceRouter } from "../../router/service-router.ts";
 import { buildRoutingTable } from "../../router/table/build-routing-table.ts";
 import { createWasmCore } from "../../wasm/core-engine.ts";
+import { seededRandom } from "../balancing/balancer-fixtures.ts";
 import { deadPort } from "../forward/loopback-backend.ts";
 import { seedService, slicesFor, startPod, type Pod } from "../support/seed-backends.ts";
 
 const runtime = await loadRuntimeAdapter();
 
-/** A seeded random source (mulberry32), so the least-request split is the same on every run. */
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 let pods: Pod[];
 let router: ServiceRouter;
 let server: RunningServer;
@@ -77,7 +67,7 @@ beforeAll(async () => {
     clientAddress: runtime.clientAddress,
     requestHeaders: runtime.requestHeaders,
     timeouts: { responseMs: 500 },
-    random: mulberry32(7),
+    random: seededRandom(7), // the least-request split is the same on every run
   });
   router.setTable(
     buildRoutingTable({
