@@ -7,7 +7,7 @@ import type { KubeEndpoint, KubeEndpointSlice, KubePod } from "./kubernetes-obje
 import type { AddressType, EndpointPortEntry, EndpointTargetRef, TableDiagnostic } from "./routing-table.ts";
 import { frozenNames, type EndpointDraft } from "./endpoint-draft.ts";
 import { parseEndpointAddress } from "./ip-address.ts";
-import { copyStringMap, isPortNumber, readPortBasics } from "./read-service-spec.ts";
+import { copyStringMap, readPortBasics } from "./read-service-spec.ts";
 import { diagnostic, show, type DiagnosticSubject } from "./table-diagnostic.ts";
 
 export interface SliceEndpoints {
@@ -15,8 +15,6 @@ export interface SliceEndpoints {
   /** "namespace/name" of every Pod a targetRef named: the entry must be rebuilt if one changes. */
   readonly podKeys: string[];
 }
-
-const knownProtocols: readonly string[] = ["TCP", "UDP", "SCTP"];
 
 function readSlicePorts(slice: KubeEndpointSlice, subject: DiagnosticSubject, out: TableDiagnostic[]): EndpointPortEntry[] {
   const ports: EndpointPortEntry[] = [];
