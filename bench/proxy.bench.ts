@@ -46,10 +46,17 @@ interface Target {
   readonly process?: ChildProcess;
 }
 
+// On a 2-core machine the proxy under test gets core 1 to itself, and the load generator and the
+// backend share core 0: without pinning, the three compete for both cores and the scheduler's
+// choices, not the proxies, decide the figures (runs varied by 2x).
+const pinning = spawnSync("taskset", ["-c", "0", "true"]).status === 0;
+const pin = (core: number, command: string, args: string[]): [string, string[]] => (pinning ? ["taskset", ["-c", String(core), command, ...args]] : [command, args]);
+
 /** Starts a process and resolves with the port it prints ("ready PORT" or "listening on http://H:PORT"). */
-function start(command: string, args: string[]): Promise<{ child: ChildProcess; port: number }> {
+function start(core: number, command: string, args: string[]): Promise<{ child: ChildProcess; port: number }> {
   return new Promise((resolve, reject) => {
-    const child = spawn(command, args, { stdio: ["ignore", "pipe", "pipe"] });
+    const [pinned, pinnedArgs] = pin(core, command, args);
+    const child = spawn(pinned, pinnedArgs, { stdio: ["ignore", "pipe", "pipe"] });
     let seen = "";
     const onData = (chunk: Buffer): void => {
       seen += chunk.toString();
@@ -79,7 +86,8 @@ function ms(text: string): number {
 }
 
 function runWrk(target: Target, seconds: number): LoadResult {
-  const result = spawnSync("wrk", ["-t1", `-c${connections}`, `-d${seconds}s`, "--latency", "-s", "bench/proxy/hash-keys.lua", target.url], {
+  const [command, args] = pin(0, "wrk", ["-t1", `-c${connections}`, `-d${seconds}s`, "--latency", "-s", "bench/proxy/hash-keys.lua", target.url]);
+  const result = spawnSync(command, args, {
     env: { ...process.env, VIPR_BENCH_HOST: target.host ?? "" },
     encoding: "utf8",
   });
@@ -129,7 +137,8 @@ const children: ChildProcess[] = [];
 try {
   const useWrk = ensureWrk();
   log(useWrk ? "load generator: wrk" : "load generator: autocannon (wrk could not be installed)");
-  const backend = await start(bin("node"), ["bench/proxy/backend.ts"]);
+  log(pinning ? "proxies pinned to core 1, wrk and the backend to core 0" : "taskset missing: processes not pinned");
+  const backend = await start(0, bin("node"), ["bench/proxy/backend.ts"]);
   children.push(backend.child);
   const folder = mkdtempSync(join(tmpdir(), "vipr-bench-"));
   const manifest = join(folder, "simpleservice.yaml");
@@ -149,10 +158,10 @@ endpoints: [{ addresses: ["127.0.0.1"], targetRef: { kind: Pod, name: rcsise-ben
 `,
   );
   const serveArgs = ["serve", "--source", `file:${manifest}`, "--listen", "127.0.0.1:0", "--admin", "127.0.0.1:0"];
-  const baselineNode = await start(bin("node"), ["bench/proxy/baseline-node.ts", "0", String(backend.port)]);
-  const viprNode = await start(bin("node"), ["adapters/cli/vipr.ts", ...serveArgs]);
-  const baselineDeno = await start(bin("deno"), ["run", "-A", "bench/proxy/baseline-deno.ts", "0", String(backend.port)]);
-  const viprDeno = await start(bin("deno"), ["run", "-A", "adapters/cli/vipr.ts", ...serveArgs]);
+  const baselineNode = await start(1, bin("node"), ["bench/proxy/baseline-node.ts", "0", String(backend.port)]);
+  const viprNode = await start(1, bin("node"), ["adapters/cli/vipr.ts", ...serveArgs]);
+  const baselineDeno = await start(1, bin("deno"), ["run", "-A", "bench/proxy/baseline-deno.ts", "0", String(backend.port)]);
+  const viprDeno = await start(1, bin("deno"), ["run", "-A", "adapters/cli/vipr.ts", ...serveArgs]);
   children.push(baselineNode.child, viprNode.child, baselineDeno.child, viprDeno.child);
   const targets: Target[] = [
     { name: "backend-direct", url: `http://127.0.0.1:${backend.port}` },

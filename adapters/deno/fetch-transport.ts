@@ -32,6 +32,7 @@ import type { DenoHttpClient } from "./deno-api.ts";
 import { denoApi } from "./deno-api.ts";
 import type { FetchAbortCause } from "./fetch-upstream-error.ts";
 import { upstreamErrorFromFetch } from "./fetch-upstream-error.ts";
+import { Deadlines } from "./deadlines.ts";
 import { watchedBody } from "./watched-body.ts";
 
 export interface FetchTransportOptions {
@@ -75,6 +76,7 @@ class FetchTransport implements UpstreamTransport {
   readonly #clients = new Map<string, TargetClient>();
   readonly #options: FetchTransportOptions;
   readonly #bodies = new WeakMap<Request, ReplayableBody>();
+  readonly #deadlines = new Deadlines();
 
   constructor(options: FetchTransportOptions) {
     this.#options = options;
@@ -120,7 +122,8 @@ class FetchTransport implements UpstreamTransport {
       abort.abort(new DOMException(`vipr aborted the upstream request (${cause})`, "AbortError"));
     };
     const budget = call.responseTimeoutMs > 0 ? call.connectTimeoutMs + call.responseTimeoutMs : 0;
-    const timer = budget > 0 ? setTimeout(() => abortFor("timeout"), budget) : undefined;
+    const deadlines = this.#deadlines;
+    const timer = budget > 0 ? deadlines.add(budget, () => abortFor("timeout")) : undefined;
     let released = false;
     const release = (): void => {
       if (released) return;
@@ -152,11 +155,11 @@ class FetchTransport implements UpstreamTransport {
       }
       response = await fetch(entry.origin + call.path, init);
     } catch (error) {
-      clearTimeout(timer);
+      deadlines.cancel(timer);
       release();
       throw upstreamErrorFromFetch(error, target, aborted, false, replay === undefined || replay.replayable);
     }
-    clearTimeout(timer);
+    deadlines.cancel(timer);
     replay?.commit();
 
     const status = response.status;
@@ -174,16 +177,16 @@ class FetchTransport implements UpstreamTransport {
       // A small body of known length is read whole and answered as bytes: Deno.serve writes a
       // byte body at once, while a JS ReadableStream (watchedBody) costs a pull per chunk through
       // JS; on bench:proxy's small JSON answers this is most of the gap to a raw Deno proxy.
-      const idle = call.idleTimeoutMs > 0 ? setTimeout(() => abortFor("idle"), call.idleTimeoutMs) : undefined;
+      const idle = call.idleTimeoutMs > 0 ? deadlines.add(call.idleTimeoutMs, () => abortFor("idle")) : undefined;
       let bytes: Uint8Array<ArrayBuffer>;
       try {
         bytes = new Uint8Array(await response.arrayBuffer());
       } catch (error) {
-        clearTimeout(idle);
+        deadlines.cancel(idle);
         release();
         throw upstreamErrorFromFetch(error, target, aborted, true, false);
       }
-      clearTimeout(idle);
+      deadlines.cancel(idle);
       release();
       call.onEnd?.({ ok: true, bytesOut: bytes.byteLength });
       return new Response(bytes, { status, headers: headersInit(headers) });
