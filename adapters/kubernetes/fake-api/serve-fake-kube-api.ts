@@ -1,0 +1,58 @@
+// The fake API server on a loopback port, for process-level tests (a vipr process started with a
+// KUBECONFIG that points here), through the runtime adapter's serve (Node or Deno).
+// A network-error fault (Response.error()) cannot be sent over a socket as such: it becomes a 200
+// whose body breaks at once, which the client sees as a connection reset.
+
+import { loadRuntimeAdapter, type ServeOptions } from "../../runtime-adapter.ts";
+import type { FakeKubeApi } from "./fake-kube-api.ts";
+import { connectionReset } from "./fake-watch.ts";
+import { fakeKubeConfigYaml, type FakeKubeConfigOptions } from "./fake-kube-config.ts";
+
+export interface ServedFakeKubeApi {
+  /** "http://127.0.0.1:<port>". */
+  readonly url: string;
+  readonly port: number;
+  /** A kubeconfig for this server, as YAML. */
+  kubeconfig(options?: FakeKubeConfigOptions): string;
+  /** Ends the open watches, then stops the server. */
+  close(): Promise<void>;
+}
+
+function resetConnection(): Response {
+  return new Response(
+    new ReadableStream({
+      start(controller) {
+        controller.error(connectionReset("fake API server: injected network error"));
+      },
+    }),
+  );
+}
+
+/**
+ * @example
+ * const fake = new FakeKubeApi();
+ * const served = await serveFakeKubeApi(fake);
+ * await writeFile(path, served.kubeconfig()); // then KUBECONFIG=path vipr ...
+ */
+export async function serveFakeKubeApi(api: FakeKubeApi, options: ServeOptions = {}): Promise<ServedFakeKubeApi> {
+  const runtime = await loadRuntimeAdapter();
+  const server = await runtime.serve(
+    {
+      fetch: async (request: Request) => {
+        const response = await api.fetch(request);
+        return response.type === "error" ? resetConnection() : response;
+      },
+    },
+    options,
+  );
+  const url = `http://${options.hostname ?? "127.0.0.1"}:${server.port}`;
+  return {
+    url,
+    port: server.port,
+    kubeconfig: (config) => fakeKubeConfigYaml(url, config),
+    close: async () => {
+      api.close();
+      await server.close();
+    },
+  };
+}
