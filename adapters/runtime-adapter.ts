@@ -7,6 +7,9 @@ export interface ServeOptions {
   readonly port?: number;
   /** Default "127.0.0.1". */
   readonly hostname?: string;
+  /** How long close() lets requests in flight finish before cutting their connections (Node;
+   * default 10000). Long-lived watch streams of a fake API server need a short one in tests. */
+  readonly closeGraceMs?: number;
 }
 
 export interface RunningServer {

@@ -1,15 +1,51 @@
-// `vipr serve --source kube`: the Kubernetes source, started from the command line's flags.
+// `vipr serve --source kube`: the Kubernetes source (adapters/kubernetes/), started from the
+// command line's flags and feeding a running vipr. Configuration comes from client-node: the
+// in-cluster service account when running in a pod, else KUBECONFIG or ~/.kube/config.
+import { RouterMetrics } from "../../router/observability/router-metrics.ts";
+import { describeKubeConfig, KubernetesSource, loadKubeConfig } from "../kubernetes/index.ts";
+import { UsageError } from "./cli-errors.ts";
 import type { RunningVipr } from "./start-vipr.ts";
 
 export interface KubeFlags {
   readonly kubeconfig?: string;
   readonly context?: string;
   readonly namespaces: readonly string[];
+  readonly serviceSelector?: string;
+  /** Watch Pods too, for their labels (request-time subsets by pod label). */
+  readonly watchPods: boolean;
 }
 
 /** Starts the Kubernetes source feeding `vipr`; resolves to its stop function. */
 export async function startKubernetesSourceFromFlags(flags: KubeFlags, vipr: RunningVipr): Promise<() => Promise<void>> {
-  void flags;
-  void vipr;
-  throw new Error("the Kubernetes source is not wired into the CLI yet");
+  let kubeConfig;
+  try {
+    kubeConfig = loadKubeConfig({
+      ...(flags.kubeconfig === undefined ? {} : { kubeconfigPath: flags.kubeconfig }),
+      ...(flags.context === undefined ? {} : { context: flags.context }),
+    });
+  } catch (error) {
+    throw new UsageError(`--source kube: ${(error as Error).message}`);
+  }
+  console.error(`vipr: kubernetes ${describeKubeConfig(kubeConfig)}`);
+  let tables = 0;
+  const source = new KubernetesSource({
+    kubeConfig,
+    namespaces: flags.namespaces,
+    ...(flags.serviceSelector === undefined ? {} : { serviceSelector: flags.serviceSelector }),
+    watchPods: flags.watchPods,
+    ...(vipr.metrics instanceof RouterMetrics ? { registry: vipr.metrics.registry } : {}),
+    log: (line) => console.error(`vipr: ${line}`),
+    onTable: (table) => {
+      // The source publishes its first table after the first full list of every collection:
+      // from then on /readyz answers 200, through later API outages too.
+      vipr.setTable(table);
+      tables++;
+      if (tables === 1) {
+        const endpoints = Object.values(table.services).reduce((n, s) => n + s.endpoints.length, 0);
+        console.error(`vipr: synced from the Kubernetes API: ${Object.keys(table.services).length} services, ${endpoints} endpoints`);
+      }
+    },
+  });
+  source.start();
+  return () => source.stop();
 }

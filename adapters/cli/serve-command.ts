@@ -18,6 +18,8 @@ Source:
   --kubeconfig PATH         kubeconfig file for --source kube (default: KUBECONFIG, ~/.kube/config)
   --context NAME            kubeconfig context for --source kube
   --watch-namespace NS      only watch these namespaces (repeatable; default: all)
+  --service-selector SEL    only route services whose labels match (e.g. expose=vipr)
+  --watch-pods              also watch Pods, for request-time subsets by pod label
 
 Listeners:
   --listen HOST:PORT        traffic listener (default 127.0.0.1:8080)
@@ -55,6 +57,8 @@ export const serveOptions = {
   kubeconfig: { type: "string" },
   context: { type: "string" },
   "watch-namespace": { type: "string", multiple: true },
+  "service-selector": { type: "string" },
+  "watch-pods": { type: "boolean", default: false },
   listen: { type: "string", default: "127.0.0.1:8080" },
   admin: { type: "string", default: "127.0.0.1:9090" },
   namespace: { type: "string" },
@@ -170,7 +174,13 @@ export async function setUpServe(args: string[], serveTraffic: boolean): Promise
   if (source === "kube") {
     const { startKubernetesSourceFromFlags } = await import("./kube-source-flags.ts");
     stopSource = await startKubernetesSourceFromFlags(
-      { ...optional("kubeconfig", values.kubeconfig), ...optional("context", values.context), namespaces: values["watch-namespace"] ?? [] },
+      {
+        ...optional("kubeconfig", values.kubeconfig),
+        ...optional("context", values.context),
+        ...optional("serviceSelector", values["service-selector"]),
+        namespaces: values["watch-namespace"] ?? [],
+        watchPods: values["watch-pods"],
+      },
       vipr,
     ).catch(async (error: unknown) => {
       await vipr.close();
