@@ -153,7 +153,7 @@ export function resolveServiceHost(
     return malformed(parsed, `${JSON.stringify(namespace)} is not a namespace (a DNS-1123 label: a-z, 0-9 and "-")`);
   }
 
-  const service = table.services[serviceKey(namespace, name)];
+  const service = table.services.get(serviceKey(namespace, name));
   if (service === undefined) {
     return fail("unknown-service", parsed, `host ${JSON.stringify(host)}: no service ${JSON.stringify(name)} in namespace ${JSON.stringify(namespace)}`);
   }

@@ -32,6 +32,8 @@ import { compileRouteRules, matchRoute, type RouteRule, type RouteRuleConfig } f
 import { connectNotSupported, errorResponse, type RouterErrorCode } from "./router-errors.ts";
 import { DEFAULT_RETRY_OPTIONS, RetryBudget, retryable, type RetryOptions } from "./retry-policy.ts";
 import { ServiceStates } from "./service-state.ts";
+import { DialableTargets } from "./dialable-targets.ts";
+import { isBuiltFrom } from "./table/build-routing-table.ts";
 import { serviceKey, type RoutingTable, type ServiceEntry, type ServicePortEntry } from "./table/routing-table.ts";
 
 export interface RouterTimeouts {
@@ -116,6 +118,7 @@ export class ServiceRouter {
   readonly #subsetHeader: string;
   readonly #allowedExternalNames: ReadonlySet<string>;
   readonly #budget: RetryBudget;
+  readonly #targets: DialableTargets;
 
   constructor(options: ServiceRouterOptions) {
     this.#options = options;
@@ -129,6 +132,7 @@ export class ServiceRouter {
     this.#subsetHeader = (options.subsetHeader ?? "x-vipr-subset").toLowerCase();
     this.#budget = new RetryBudget({ ...DEFAULT_RETRY_OPTIONS, ...options.retries });
     this.#allowedExternalNames = new Set((options.externalNameAllowList ?? []).map((name) => name.toLowerCase()));
+    this.#targets = new DialableTargets(this.#allowedExternalNames);
     const eligibility = { ...(options.nodeName === undefined ? {} : { nodeName: options.nodeName }), ...(options.zone === undefined ? {} : { zone: options.zone }) };
     this.#states = new ServiceStates({
       core: options.core,
@@ -147,24 +151,27 @@ export class ServiceRouter {
     return this.#table;
   }
 
-  /** Publishes a new snapshot by one reference swap; requests in flight keep the one they started with. */
+  /**
+   * Publishes a new snapshot by one reference swap; requests in flight keep the one they started
+   * with. When the snapshot was built from the current one (isBuiltFrom), its `rebuilt` and
+   * `removed` name every service that differs, and the publish costs those services only.
+   */
   setTable(table: RoutingTable): void {
+    const last = this.#table;
     this.#table = table;
     this.#resolutions = new Map();
     this.#metrics.tableBuilt(table);
-    for (const { service, moved } of this.#states.published(table)) this.#metrics.keysMoved(service, moved);
+    const changed = last !== undefined && isBuiltFrom(table, last) ? [...table.rebuilt, ...table.removed] : undefined;
+    for (const { service, moved } of this.#states.published(table, changed)) this.#metrics.keysMoved(service, moved);
     // Pools of endpoints that left the table close once their requests finish.
-    const keep = new Set<string>();
-    for (const key in table.services) {
-      const service = table.services[key]!;
-      for (const endpoint of service.endpoints) {
-        for (const port of endpoint.ports) keep.add(endpoint.addressType === "IPv6" ? `[${endpoint.address}]:${port.port}` : `${endpoint.address}:${port.port}`);
-      }
-      if (service.externalName !== undefined && this.#allowedExternalNames.has(service.externalName.toLowerCase())) {
-        for (const port of service.ports) keep.add(`${service.externalName.toLowerCase()}:${port.port}`);
-      }
+    const targets = this.#targets;
+    if (changed === undefined) {
+      targets.clear();
+      for (const service of table.services.values()) targets.replace(undefined, service);
+    } else {
+      for (const key of changed) targets.replace(last!.services.get(key), table.services.get(key));
     }
-    this.#options.transport.retain(keep);
+    this.#options.transport.retain(targets.keys);
   }
 
   /** Which endpoint a request would reach and why, without sending it or counting it. */
@@ -201,7 +208,7 @@ export class ServiceRouter {
       if (route !== undefined) {
         const { rule } = route;
         const key = serviceKey(rule.namespace, rule.service);
-        const service = table.services[key];
+        const service = table.services.get(key);
         if (service === undefined) return { ok: false, code: "unknown_service", message: `route for ${JSON.stringify(authority)}${rule.pathPrefix} names service ${key}, which is not in the table`, service: key };
         const port = rule.port === undefined ? service.ports[0] : service.ports.find((p) => p.port === rule.port || p.name === rule.port);
         if (port === undefined) return { ok: false, code: "unknown_port", message: `route for ${JSON.stringify(authority)}${rule.pathPrefix}: service ${key} has no port ${String(rule.port ?? "")}`, service: key };

@@ -72,12 +72,16 @@ export class ServiceStates {
    * A new snapshot: balancers of services whose entries changed or went away are freed (after
    * their requests in flight). For a changed service whose hashing balancer had built a Maglev
    * table, the new table is built now (the next request needs it anyway) and the share of slots,
-   * and so of hash keys, that moved to another endpoint is returned per service.
+   * and so of hash keys, that moved to another endpoint is returned per service. `changed`: the
+   * keys of every service whose entry may differ from the last snapshot's (its rebuilt and
+   * removed, when it was built from the last); without it every service with state is checked.
    */
-  published(table: RoutingTable): { service: string; moved: number }[] {
+  published(table: RoutingTable, changed?: Iterable<string>): { service: string; moved: number }[] {
     const moves: { service: string; moved: number }[] = [];
-    for (const [key, state] of [...this.#byService]) {
-      const entry = table.services[key];
+    for (const key of changed ?? [...this.#byService.keys()]) {
+      const state = this.#byService.get(key);
+      if (state === undefined) continue;
+      const entry = table.services.get(key);
       if (entry === state.entry) continue;
       const before = new Map<string, string[]>();
       for (const [portName, balancer] of state.balancers) {

@@ -26,7 +26,7 @@ export async function runCheck(args: string[]): Promise<number> {
   });
   const table = source.table;
   for (const line of problems) console.log(line);
-  const services = Object.values(table.services);
+  const services = [...table.services.values()];
   const endpoints = services.reduce((n, s) => n + s.endpoints.length, 0);
   console.log(`${path}: ${services.length} services, ${endpoints} endpoints, ${problems.length} problem${problems.length === 1 ? "" : "s"}`);
   return problems.length === 0 ? EXIT_OK : EXIT_INVALID;

@@ -91,7 +91,7 @@ export async function runDemo(args: string[]): Promise<number> {
   const publish = (table: RoutingTable): void => {
     publishing = publishing.then(async () => {
       const wanted = new Map<string, { address: string; port: number }>();
-      for (const service of Object.values(table.services)) {
+      for (const service of table.services.values()) {
         for (const endpoint of service.endpoints) {
           const target = endpoint.ports[0];
           if (endpoint.targetRef !== undefined && target !== undefined) wanted.set(endpoint.targetRef.name, { address: endpoint.address, port: target.port });
@@ -121,7 +121,7 @@ export async function runDemo(args: string[]): Promise<number> {
   await publishing;
   if (startError !== undefined) throw startError;
   loaded = true;
-  const service = files.table.services["default/simpleservice"];
+  const service = files.table.services.get("default/simpleservice");
   log(`vipr ${vipr.runtime.name} ${vipr.runtime.version}: loaded ${manifests}`);
   log(`  service simpleservice: port 80 -> ${String(service?.ports[0]?.targetPort ?? "?")}, selector app=sise, ${service?.endpoints.length ?? 0} endpoint(s)`);
   log(`  listening on http://${listen.hostname}:${port}${vipr.adminServer === undefined ? "" : `, admin on http://${admin!.hostname}:${vipr.adminServer.port}`}`);

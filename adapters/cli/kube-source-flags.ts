@@ -41,8 +41,8 @@ export async function startKubernetesSourceFromFlags(flags: KubeFlags, vipr: Run
       vipr.setTable(table);
       tables++;
       if (tables === 1) {
-        const endpoints = Object.values(table.services).reduce((n, s) => n + s.endpoints.length, 0);
-        console.error(`vipr: synced from the Kubernetes API: ${Object.keys(table.services).length} services, ${endpoints} endpoints`);
+        const endpoints = table.endpointCount;
+        console.error(`vipr: synced from the Kubernetes API: ${table.services.size} services, ${endpoints} endpoints`);
       }
     },
   });

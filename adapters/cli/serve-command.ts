@@ -193,7 +193,7 @@ export async function setUpServe(args: string[], serveTraffic: boolean): Promise
       path,
       onTable: (table, summary) => {
         vipr.setTable(table);
-        const endpoints = Object.values(table.services).reduce((n, s) => n + s.endpoints.length, 0);
+        const endpoints = table.endpointCount;
         const changed = first ? "" : `, ${table.rebuilt.length} changed, ${table.removed.length} removed`;
         first = false;
         console.error(

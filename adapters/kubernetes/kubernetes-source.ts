@@ -1,9 +1,11 @@
 // The Kubernetes source of the routing table: one list/watch loop per collection (Services,
 // EndpointSlices, and Pods when asked; per namespace when a set of namespaces is chosen), one
 // object store per loop, and the table builder. The order is the informer's: a loop writes its
-// store first, then the table is rebuilt from the stores; a burst of events (a list, one chunk of
-// a watch, a rollout touching many slices) is gathered into one rebuild on the next timer tick,
-// and the previous table is passed in so only the services whose objects changed are rebuilt.
+// store (and the index below) first, then the table is rebuilt; a burst of events (a list, one
+// chunk of a watch, a rollout touching many slices) is gathered into one rebuild on the next tick.
+// Every write also goes to a RoutingInputIndex (objects by the service they feed), which records
+// the keys it touched; the rebuild hands those to updateRoutingTable, so a tick costs the services
+// whose objects changed, not the whole cluster (the first table is a full build).
 // The table is published through onTable (e.g. ServiceRouter.setTable); while the API server is
 // unreachable nothing is published and the last table keeps serving.
 //
@@ -14,8 +16,8 @@
 
 import type { KubeConfig } from "@kubernetes/client-node";
 import { Registry } from "prom-client";
-import type { KubeEndpointSlice, KubePod, KubeService } from "../../router/table/kubernetes-objects.ts";
-import { buildRoutingTable } from "../../router/table/build-routing-table.ts";
+import { RoutingInputIndex } from "../../router/table/routing-input-index.ts";
+import { updateRoutingTable } from "../../router/table/update-routing-table.ts";
 import type { EndpointsFrom, RoutingTable } from "../../router/table/routing-table.ts";
 import { systemClock, type Clock } from "./clock.ts";
 import { createKubeApiClient, type FetchLike, type KubeApiClient } from "./kube-api-client.ts";
@@ -90,6 +92,7 @@ export class KubernetesSource {
   readonly #clock: Clock;
   readonly #collections: Collection[] = [];
   readonly #byKind = new Map<string, Collection[]>();
+  readonly #index: RoutingInputIndex;
   #table: RoutingTable | undefined;
   #timer: unknown;
   /** When the oldest change not yet in a published table arrived. */
@@ -101,6 +104,7 @@ export class KubernetesSource {
     this.#options = options;
     this.#clock = options.clock ?? systemClock;
     this.endpointsFrom = options.endpointsFrom ?? "EndpointSlices";
+    this.#index = new RoutingInputIndex(this.endpointsFrom);
     this.metrics = new SyncMetrics(options.registry ?? new Registry());
     this.#client = createKubeApiClient(options.kubeConfig, options.fetch === undefined ? {} : { fetch: options.fetch });
     const kinds = ["Service", ...(this.endpointsFrom === "EndpointSlices" ? ["EndpointSlice"] : []), ...(options.watchPods === true || this.endpointsFrom === "Pods" ? ["Pod"] : [])];
@@ -155,6 +159,13 @@ export class KubernetesSource {
     const store = new ObjectStore<KubeObject>();
     const log = this.#options.log;
     const isSlice = resource.kind === "EndpointSlice";
+    const index = this.#index;
+    const [put, drop] =
+      resource.kind === "Service"
+        ? [index.setService.bind(index), index.deleteService.bind(index)]
+        : isSlice
+          ? [index.setSlice.bind(index), index.deleteSlice.bind(index)]
+          : [index.setPod.bind(index), index.deletePod.bind(index)];
     const metrics = this.metrics.observer(resource.resource, namespace, () => this.#clock.now());
     const collection: Collection = {
       resource,
@@ -193,16 +204,22 @@ export class KubernetesSource {
         replace: (objects) => {
           const first = !collection.loop.synced;
           const changes = store.replace(objects);
+          for (const object of changes.added) put(object);
+          for (const object of changes.updated) put(object);
+          for (const object of changes.removed) drop(object);
           if (changes.removed.length > 0 && !first) log?.(`kubernetes: ${collection.loop.name}: ${changes.removed.length} objects were deleted while the watch was down`);
           if (first || changes.added.length + changes.updated.length + changes.removed.length > 0) this.#changed();
         },
         upsert: (object) => {
           if (!store.upsert(object)) return;
+          put(object);
           if (isSlice) this.#noteTriggerTime(object);
           this.#changed();
         },
         remove: (object) => {
-          if (store.remove(object)) this.#changed();
+          if (!store.remove(object)) return;
+          drop(object);
+          this.#changed();
         },
       },
       ...(this.#options.timing === undefined ? {} : { timing: this.#options.timing }),
@@ -228,17 +245,8 @@ export class KubernetesSource {
   #rebuild(): void {
     this.#timer = undefined;
     if (!this.#running || !this.#collections.every((c) => c.loop.synced)) return;
-    const slices = this.#byKind.get("EndpointSlice");
-    const pods = this.#byKind.get("Pod");
-    const table = buildRoutingTable(
-      {
-        services: valuesOf<KubeService>(this.#byKind.get("Service") ?? []),
-        ...(slices === undefined ? {} : { endpointSlices: valuesOf<KubeEndpointSlice>(slices) }),
-        ...(pods === undefined ? {} : { pods: valuesOf<KubePod>(pods) }),
-        endpointsFrom: this.endpointsFrom,
-      },
-      this.#table,
-    );
+    // Before the first table the changes are every object listed; the first build is a full one.
+    const table = updateRoutingTable(this.#table, this.#index, this.#index.takeChanges());
     this.#table = table;
     const now = this.#clock.now();
     const since = this.#pendingSince;

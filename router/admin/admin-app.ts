@@ -87,7 +87,7 @@ export function createAdminApp(deps: AdminDeps): Hono {
       return errorResponse(503, "no_table", "no routing table has been built yet");
     }
     const service = c.req.query("service");
-    if (service !== undefined && table.services[service] === undefined) {
+    if (service !== undefined && table.services.get(service) === undefined) {
       return errorResponse(404, "unknown_service", `no service ${JSON.stringify(service)} in table generation ${table.generation}; expected namespace/name`);
     }
     return jsonResponse(describeTable(table, service), 200, true);

@@ -78,23 +78,21 @@ export interface EndpointView {
 
 /** The view of a table, or of the one service `onlyService` ("namespace/name") names. */
 export function describeTable(table: RoutingTable, onlyService?: string): TableView {
-  const keys = Object.keys(table.services).sort();
   const services: ServiceView[] = [];
-  let endpointCount = 0;
-  for (const key of keys) {
-    const entry = table.services[key]!;
-    endpointCount += entry.endpoints.length;
-    if (onlyService === undefined || onlyService === key) services.push(describeService(entry));
+  if (onlyService === undefined) for (const entry of table.services.values()) services.push(describeService(entry));
+  else {
+    const entry = table.services.get(onlyService);
+    if (entry !== undefined) services.push(describeService(entry));
   }
   return {
     generation: table.generation,
     endpointsFrom: table.endpointsFrom,
-    serviceCount: keys.length,
-    endpointCount,
+    serviceCount: table.services.size,
+    endpointCount: table.endpointCount,
     services,
     rebuilt: table.rebuilt,
     removed: table.removed,
-    diagnostics: onlyService === undefined ? table.diagnostics : services.length === 0 ? [] : table.services[onlyService]!.diagnostics,
+    diagnostics: onlyService === undefined ? table.diagnostics : services.length === 0 ? [] : table.services.get(onlyService)!.diagnostics,
   };
 }
 

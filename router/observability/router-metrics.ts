@@ -168,12 +168,9 @@ export class RouterMetrics implements MetricsRecorder {
   }
 
   tableBuilt(table: RoutingTable): void {
-    let services = 0;
-    let endpoints = 0;
-    for (const entry of Object.values(table.services)) {
-      services++;
-      endpoints += entry.endpoints.length;
-    }
+    // Counts the builder keeps (RoutingTable.endpointCount), so a publish costs no walk over the table.
+    const services = table.services.size;
+    const endpoints = table.endpointCount;
     this.#tableRebuilds.inc();
     this.#tableServices.set(services);
     this.#tableEndpoints.set(endpoints);

@@ -1,18 +1,31 @@
 // buildRoutingTable: Kubernetes objects (plain JSON) in, a frozen RoutingTable snapshot out. Pure:
 // no I/O, no clock, no logging; odd values become diagnostics, never exceptions. Given the previous
-// snapshot it rebuilds only the services whose inputs changed and shares the other entries, so a
-// watch event on one EndpointSlice costs one service's rebuild (plus a pass over the inputs to
-// group them), and consumers can keep per-service caches (Maglev tables) keyed by entry identity.
+// snapshot it rebuilds only the services whose inputs changed and shares the other entries, so
+// consumers can keep per-service caches (Maglev tables) keyed by entry identity. It still passes
+// over every input to group it (~50 ms for 10000 services); a source that knows which objects
+// changed calls updateRoutingTable (update-routing-table.ts) instead, which costs only them.
 
-import type { KubeEndpointSlice, KubeObjectMeta, KubePod, KubeService } from "./kubernetes-objects.ts";
-import { serviceNameLabel } from "./kubernetes-objects.ts";
+import type { KubeEndpointSlice, KubePod, KubeService } from "./kubernetes-objects.ts";
 import type { EndpointsFrom, RoutingTable, ServiceEntry, TableDiagnostic } from "./routing-table.ts";
 import { serviceKey } from "./routing-table.ts";
-import { finalizeEndpoints, type EndpointDraft } from "./endpoint-draft.ts";
-import { endpointsFromPods } from "./endpoints-from-pods.ts";
-import { endpointsFromSlices } from "./endpoints-from-slices.ts";
-import { readServiceSpec } from "./read-service-spec.ts";
-import { diagnostic, show, type DiagnosticKind } from "./table-diagnostic.ts";
+import { HashTrieMap } from "./hash-trie-map.ts";
+import {
+  allDiagnostics,
+  buildServiceEntry,
+  byName,
+  identify,
+  registerTable,
+  remember,
+  sameList,
+  sameObject,
+  sliceServiceKey,
+  sortGlobal,
+  stateOf,
+  type BuildState,
+} from "./table-build-state.ts";
+import { diagnostic } from "./table-diagnostic.ts";
+
+export { isBuiltFrom } from "./table-build-state.ts";
 
 export interface RoutingTableInput {
   readonly services: Iterable<KubeService>;
@@ -21,72 +34,6 @@ export interface RoutingTableInput {
   /** Labels for slice endpoints whose targetRef names a known Pod; the endpoints in "Pods" mode. */
   readonly pods?: Iterable<KubePod>;
   readonly endpointsFrom?: EndpointsFrom;
-}
-
-/** What a service entry was built from, kept to decide whether the next build can reuse it. */
-interface ServiceInputs {
-  readonly service: KubeService;
-  readonly slices: readonly KubeEndpointSlice[];
-  /** Slice mode: each Pod a targetRef named, as it was (undefined: not known then). */
-  readonly podDeps: ReadonlyMap<string, KubePod | undefined>;
-}
-
-interface BuildState {
-  readonly endpointsFrom: EndpointsFrom;
-  readonly inputs: ReadonlyMap<string, ServiceInputs>;
-  /** Pods mode: namespace -> pod name -> pod. */
-  readonly podsByNamespace: ReadonlyMap<string, ReadonlyMap<string, KubePod>>;
-}
-
-// Kept beside the snapshot rather than in it, so the snapshot holds only data worth showing.
-const buildStates = new WeakMap<RoutingTable, BuildState>();
-
-interface NamedObject {
-  readonly metadata?: KubeObjectMeta | null | undefined;
-}
-
-/** Unchanged: the same object, or the same resourceVersion (a re-list returns new objects with the
- * same resourceVersion when nothing changed; every change gets a new one). */
-function sameObject(a: NamedObject | undefined, b: NamedObject | undefined): boolean {
-  if (a === b) return true;
-  if (a === undefined || b === undefined) return false;
-  const rv = a.metadata?.resourceVersion;
-  return typeof rv === "string" && rv !== "" && rv === b.metadata?.resourceVersion && a.metadata?.uid === b.metadata?.uid;
-}
-
-function sameList(a: readonly NamedObject[], b: readonly NamedObject[]): boolean {
-  if (a.length !== b.length) return false;
-  for (let i = 0; i < a.length; i++) if (!sameObject(a[i], b[i])) return false;
-  return true;
-}
-
-function byName(a: NamedObject, b: NamedObject): number {
-  const x = a.metadata?.name ?? "";
-  const y = b.metadata?.name ?? "";
-  return x < y ? -1 : x > y ? 1 : 0;
-}
-
-/** Namespace and name of an object, or a diagnostic when it has no usable name. A missing
- * namespace means "default", as kubectl applies a manifest without one. */
-function identify(
-  object: unknown,
-  kind: DiagnosticKind,
-  field: string,
-  out: TableDiagnostic[],
-): { namespace: string; name: string } | undefined {
-  if (object == null || typeof object !== "object") {
-    out.push(diagnostic({ kind, namespace: "", name: "" }, field, `${show(object)} is not an object; skipped`));
-    return undefined;
-  }
-  const meta = (object as NamedObject).metadata;
-  const namespace = typeof meta?.namespace === "string" && meta.namespace !== "" ? meta.namespace : "default";
-  const name = meta?.name;
-  if (typeof name !== "string" || name === "") {
-    const problem = name == null ? "missing" : `${show(name)} is not a name`;
-    out.push(diagnostic({ kind, namespace, name: "" }, "metadata.name", `${problem}; ${kind} skipped`));
-    return undefined;
-  }
-  return { namespace, name };
 }
 
 /**
@@ -132,8 +79,7 @@ export function buildRoutingTable(input: RoutingTableInput, previous?: RoutingTa
     inNamespace.set(id.name, pod);
   }
 
-  // EndpointSlices, grouped by the Service their kubernetes.io/service-name label names
-  // (pkg/proxy/endpointslicecache.go endpointSliceCacheKeys refuses a slice without it).
+  // EndpointSlices, grouped by the Service their kubernetes.io/service-name label names.
   const slicesByService = new Map<string, KubeEndpointSlice[]>();
   if (mode === "EndpointSlices") {
     const seen = new Set<string>();
@@ -146,15 +92,8 @@ export function buildRoutingTable(input: RoutingTableInput, previous?: RoutingTa
         continue;
       }
       seen.add(sliceKey);
-      const label = slice.metadata?.labels?.[serviceNameLabel];
-      if (typeof label !== "string" || label === "") {
-        const problem = label == null ? "missing" : `${show(label)} is not a Service name`;
-        global.push(
-          diagnostic({ kind: "EndpointSlice", ...id }, `metadata.labels[${show(serviceNameLabel)}]`, `${problem}; slice skipped (it names no Service)`),
-        );
-        continue;
-      }
-      const key = serviceKey(id.namespace, label);
+      const key = sliceServiceKey(slice, id, global);
+      if (key === undefined) continue;
       let group = slicesByService.get(key);
       if (group === undefined) slicesByService.set(key, (group = []));
       group.push(slice);
@@ -162,7 +101,7 @@ export function buildRoutingTable(input: RoutingTableInput, previous?: RoutingTa
     for (const group of slicesByService.values()) group.sort(byName);
   }
 
-  const prevState = previous === undefined ? undefined : buildStates.get(previous);
+  const prevState = previous === undefined ? undefined : stateOf(previous);
   const reusable = prevState !== undefined && prevState.endpointsFrom === mode ? prevState : undefined;
   const namespaceChanged = new Map<string, boolean>();
   const podsChangedIn = (namespace: string): boolean => {
@@ -183,94 +122,70 @@ export function buildRoutingTable(input: RoutingTableInput, previous?: RoutingTa
     }
     return changed;
   };
+  const sortedPods = new Map<string, KubePod[]>();
+  const pods = {
+    byKey: podsByKey,
+    inNamespace: (namespace: string): KubePod[] => {
+      let list = sortedPods.get(namespace);
+      if (list === undefined) sortedPods.set(namespace, (list = [...(podsByNamespace.get(namespace)?.values() ?? [])].sort(byName)));
+      return list;
+    },
+  };
 
-  const entries: Record<string, ServiceEntry> = Object.create(null);
-  const inputs = new Map<string, ServiceInputs>();
+  const state: BuildState = {
+    endpointsFrom: mode,
+    inputs: new Map(),
+    podDependents: new Map(),
+    podsByNamespace: mode === "Pods" ? podsByNamespace : new Map(),
+    servicesByNamespace: new Map(),
+    withDiagnostics: [],
+    global: Object.freeze(sortGlobal(global)),
+  };
+  const entries: [string, ServiceEntry][] = [];
   const rebuilt: string[] = [];
+  let endpointCount = 0;
   const keys = [...services.keys()].sort();
   for (const key of keys) {
     const service = services.get(key)!;
     const slices = slicesByService.get(key) ?? [];
     const before = reusable?.inputs.get(key);
-    const previousEntry = previous?.services[key];
+    const previousEntry = previous?.services.get(key);
+    let entry: ServiceEntry | undefined;
+    let inputs: { service: KubeService; slices: readonly KubeEndpointSlice[]; podDeps: ReadonlyMap<string, KubePod | undefined> } | undefined;
     if (before !== undefined && previousEntry !== undefined && sameObject(before.service, service)) {
       const unchanged =
         mode === "Pods"
           ? !podsChangedIn(previousEntry.namespace)
           : sameList(before.slices, slices) && [...before.podDeps].every(([podKey, pod]) => sameObject(pod, podsByKey.get(podKey)));
       if (unchanged) {
-        entries[key] = previousEntry;
-        inputs.set(key, before);
-        continue;
+        entry = previousEntry;
+        inputs = before;
       }
     }
-    const { entry, podDeps } = buildServiceEntry(key, service, mode, slices, podsByKey, podsByNamespace);
-    entries[key] = entry;
-    inputs.set(key, { service, slices, podDeps });
-    rebuilt.push(key);
+    if (entry === undefined || inputs === undefined) {
+      const built = buildServiceEntry(key, service, mode, slices, pods);
+      entry = built.entry;
+      inputs = { service, slices, podDeps: built.podDeps };
+      rebuilt.push(key);
+    }
+    entries.push([key, entry]);
+    remember(state, key, entry.namespace, inputs, undefined);
+    if (entry.diagnostics.length > 0) state.withDiagnostics.push(key);
+    endpointCount += entry.endpoints.length;
   }
 
-  const removed = previous === undefined ? [] : Object.keys(previous.services).filter((key) => !services.has(key)).sort();
-  const diagnostics = [...global];
-  for (const key of keys) diagnostics.push(...entries[key]!.diagnostics);
-
+  const removed: string[] = [];
+  if (previous !== undefined) for (const key of previous.services.keys()) if (!services.has(key)) removed.push(key);
+  const servicesMap = HashTrieMap.from(entries, Object.freeze(keys));
   const table: RoutingTable = Object.freeze({
     generation: (previous?.generation ?? 0) + 1,
     endpointsFrom: mode,
-    services: Object.freeze(entries),
+    services: servicesMap,
+    endpointCount,
     rebuilt: Object.freeze(rebuilt),
-    removed: Object.freeze(removed),
-    diagnostics: Object.freeze(diagnostics),
+    removed: Object.freeze(removed.sort()),
+    diagnostics: allDiagnostics(state, (key) => servicesMap.get(key)),
   });
-  buildStates.set(table, {
-    endpointsFrom: mode,
-    inputs,
-    podsByNamespace: mode === "Pods" ? podsByNamespace : new Map(),
-  });
+  registerTable(table, state, previous);
   return table;
-}
-
-function buildServiceEntry(
-  key: string,
-  service: KubeService,
-  mode: EndpointsFrom,
-  slices: readonly KubeEndpointSlice[],
-  podsByKey: ReadonlyMap<string, KubePod>,
-  podsByNamespace: ReadonlyMap<string, ReadonlyMap<string, KubePod>>,
-): { entry: ServiceEntry; podDeps: ReadonlyMap<string, KubePod | undefined> } {
-  const out: TableDiagnostic[] = [];
-  const meta = service.metadata!;
-  const namespace = typeof meta.namespace === "string" && meta.namespace !== "" ? meta.namespace : "default";
-  const name = meta.name!;
-  const spec = readServiceSpec(service, { kind: "Service", namespace, name }, out);
-
-  const podDeps = new Map<string, KubePod | undefined>();
-  let drafts: EndpointDraft[] = [];
-  // kube-proxy ignores the endpoints of an ExternalName service: it is a DNS alias.
-  if (spec.type !== "ExternalName") {
-    if (mode === "EndpointSlices") {
-      const merged = endpointsFromSlices(slices, podsByKey, out);
-      drafts = merged.drafts;
-      for (const podKey of merged.podKeys) podDeps.set(podKey, podsByKey.get(podKey));
-    } else {
-      const pods = [...(podsByNamespace.get(namespace)?.values() ?? [])].sort(byName);
-      drafts = endpointsFromPods({ namespace, name, ...spec }, pods, out);
-    }
-  }
-
-  const uid = typeof meta.uid === "string" && meta.uid !== "" ? { uid: meta.uid } : {};
-  const resourceVersion =
-    typeof meta.resourceVersion === "string" && meta.resourceVersion !== "" ? { resourceVersion: meta.resourceVersion } : {};
-  const entry: ServiceEntry = {
-    key,
-    namespace,
-    name,
-    ...uid,
-    ...resourceVersion,
-    ...spec,
-    endpointsFrom: mode,
-    endpoints: finalizeEndpoints(drafts),
-    diagnostics: Object.freeze(out),
-  };
-  return { entry: Object.freeze(entry), podDeps };
 }

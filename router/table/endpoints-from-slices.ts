@@ -74,7 +74,7 @@ function readTargetRef(ref: KubeEndpoint["targetRef"], sliceNamespace: string): 
 /** Merges `slices` (sorted by name, so that the first slice listing an address wins). */
 export function endpointsFromSlices(
   slices: readonly KubeEndpointSlice[],
-  pods: ReadonlyMap<string, KubePod>,
+  pods: Pick<ReadonlyMap<string, KubePod>, "get">,
   out: TableDiagnostic[],
 ): SliceEndpoints {
   const byAddress = new Map<string, EndpointDraft[]>();
@@ -130,7 +130,7 @@ function readEndpoint(
   addressType: AddressType,
   ports: readonly EndpointPortEntry[],
   subject: DiagnosticSubject,
-  pods: ReadonlyMap<string, KubePod>,
+  pods: Pick<ReadonlyMap<string, KubePod>, "get">,
   podKeys: string[],
   out: TableDiagnostic[],
 ): EndpointDraft | undefined {

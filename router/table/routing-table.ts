@@ -1,7 +1,9 @@
 // The routing table: an immutable snapshot of services and their endpoints, built by
 // buildRoutingTable (build-routing-table.ts) and published by one reference swap. Requests read a
 // snapshot and never see it change; a rebuild makes a new one that shares unchanged service entries.
-// Every object in it is frozen, and it holds only plain data, so /debug/table can serialise it as is.
+// Every object in it is frozen and holds only plain data; `services` is an immutable map
+// (hash-trie-map.ts) so that a rebuild of one service shares the rest of the map instead of copying
+// 10000 keys. /debug/table (admin/table-view.ts) serialises it by key.
 
 /** Where endpoints come from: EndpointSlices (a cluster), or Pods matched by the Service's selector
  * (the file source's local demos, where no EndpointSlice controller runs). */
@@ -114,8 +116,11 @@ export interface RoutingTable {
   /** Counts builds: previous.generation + 1, starting at 1. */
   readonly generation: number;
   readonly endpointsFrom: EndpointsFrom;
-  /** By "namespace/name"; a null-prototype frozen record. */
-  readonly services: Readonly<Record<string, ServiceEntry>>;
+  /** By "namespace/name"; iterates in key order. Immutable (a HashTrieMap). */
+  readonly services: ReadonlyMap<string, ServiceEntry>;
+  /** Endpoints over all services (the sum of each entry's endpoints.length), kept up to date by
+   * the builder so a consumer need not walk the table to count them. */
+  readonly endpointCount: number;
   /** Keys of the services built anew for this snapshot (added or changed), sorted. */
   readonly rebuilt: readonly string[];
   /** Keys of the services in the previous snapshot and not in this one, sorted. */

@@ -53,7 +53,7 @@ export function webService(pods: Record<string, PodSpec>, spec: ServiceSpec = {}
     pods: podObjects,
   });
   expect(table.diagnostics).toEqual([]);
-  return table.services["default/web"]!;
+  return table.services.get("default/web")!;
 }
 
 /** `count` ready pods named pod-00, pod-01, ... */

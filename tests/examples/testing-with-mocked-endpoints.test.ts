@@ -107,7 +107,7 @@ describe("checkout routing", () => {
       { address: "10.1.0.2", pod: "checkout-2" },
       { address: "10.1.0.3", pod: "checkout-3" },
     ]);
-    await tableWhere(() => router.table!.services["shop/checkout"]!.endpoints.every((e) => e.ready));
+    await tableWhere(() => router.table!.services.get("shop/checkout")!.endpoints.every((e) => e.ready));
     const moved = users.filter((u) => podFor(u) !== before.get(u));
     expect(moved.every((u) => podFor(u) === "checkout-3")).toBe(true); // only to the new pod
     expect(moved.length / users.length).toBeGreaterThan(0.2);

@@ -18,7 +18,7 @@ function manifest(name: string, addresses: readonly string[]): string {
   return [service, ...pods].join("---\n");
 }
 
-const endpoints = (table: RoutingTable | undefined, name: string): string[] => (table?.services[`default/${name}`]?.endpoints ?? []).map((e) => e.address).sort();
+const endpoints = (table: RoutingTable | undefined, name: string): string[] => (table?.services.get(`default/${name}`)?.endpoints ?? []).map((e) => e.address).sort();
 
 let root: string;
 let folder = 0;
@@ -133,15 +133,15 @@ describe("startFileSource", () => {
 
   test("a new file in the folder is picked up, a deleted file's services go away", async () => {
     const { dir, source, until } = await start({ "web.yaml": manifest("web", ["10.0.0.1"]) });
-    const added = until((table) => table.services["default/api"] !== undefined);
+    const added = until((table) => table.services.get("default/api") !== undefined);
     await writeFile(join(dir, "api.yaml"), manifest("api", ["10.0.1.1"]));
     expect(endpoints((await added).table, "api")).toEqual(["10.0.1.1"]);
     expect(endpoints(source.table, "web")).toEqual(["10.0.0.1"]);
 
-    const removed = until((table) => table.services["default/web"] === undefined);
+    const removed = until((table) => table.services.get("default/web") === undefined);
     await unlink(join(dir, "web.yaml"));
     const { table } = await removed;
-    expect(Object.keys(table.services)).toEqual(["default/api"]);
+    expect([...table.services.keys()]).toEqual(["default/api"]);
   });
 
   test("a single file keeps being watched after an editor saves by renaming a new file over it", async () => {
@@ -153,7 +153,7 @@ describe("startFileSource", () => {
       await rename(`${file}.swp`, file);
       const { table } = await next;
       // Only the named file is read, not its neighbours.
-      expect(table.services["default/other"]).toBeUndefined();
+      expect(table.services.get("default/other")).toBeUndefined();
     }
   });
 

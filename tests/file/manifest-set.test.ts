@@ -20,7 +20,7 @@ const podNames = (input: ReturnType<ManifestSet["snapshot"]>["input"]): (string 
 /** Endpoints of a service in the table built from the set, as "address:port". */
 function endpointsOf(set: ManifestSet, key: string): string[] {
   const table = buildRoutingTable(set.snapshot().input);
-  return (table.services[key]?.endpoints ?? []).map((e) => `${e.address}:${e.ports[0]?.port}`).sort();
+  return (table.services.get(key)?.endpoints ?? []).map((e) => `${e.address}:${e.ports[0]?.port}`).sort();
 }
 
 function workload(overrides: { annotations?: Record<string, string>; replicas?: unknown; labels?: Record<string, string> | null; kind?: "ReplicationController" | "Deployment" } = {}): ManifestObject {

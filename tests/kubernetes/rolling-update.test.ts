@@ -25,7 +25,7 @@ describe(`rolling update on ${runtime}`, () => {
         "simpleservice",
         serving.map(({ pod, terminating }) => ({ address: "127.0.0.1", port: pod.port, pod: pod.name, ready: !terminating, serving: true, terminating: terminating === true })),
       );
-    const inTable = (pod: Pod): boolean => cluster.router.table?.services["default/simpleservice"]?.endpoints.some((e) => e.ports[0]?.port === pod.port) === true;
+    const inTable = (pod: Pod): boolean => cluster.router.table?.services.get("default/simpleservice")?.endpoints.some((e) => e.ports[0]?.port === pod.port) === true;
     publish();
     await eventually(() => old.every(inTable));
 

@@ -29,7 +29,7 @@ describe(`kubernetes sync on ${runtime}`, () => {
     expect(source.notReadyReason()).toMatch(/waiting for the first full list of/);
     await eventually(() => source.isReady(), 3000, "ready");
     // The first table is complete: no table was ever published with services but no endpoints.
-    expect(tables[0]!.services["default/a"]?.endpoints.length).toBe(2);
+    expect(tables[0]!.services.get("default/a")?.endpoints.length).toBe(2);
     expect(endpointsOf(source.table, "default/c")).toEqual(["10.0.0.3:80", "10.0.1.1:80"]);
 
     const lists = fake.requests.filter((r) => r.verb === "list" && r.path === "/api/v1/services");
@@ -49,11 +49,11 @@ describe(`kubernetes sync on ${runtime}`, () => {
     harness = await startHarness({ watchPods: true });
     const { fake, source } = harness;
     await eventually(() => source.isReady());
-    expect(Object.keys(source.table!.services)).toEqual([]);
+    expect([...source.table!.services.keys()]).toEqual([]);
 
     fake.apply(fakeService("web", { ports: [{ name: "http", port: 80, targetPort: 8080 }] }));
-    await eventually(() => source.table!.services["default/web"] !== undefined);
-    expect(source.table!.services["default/web"]!.endpoints).toEqual([]);
+    await eventually(() => source.table!.services.get("default/web") !== undefined);
+    expect(source.table!.services.get("default/web")!.endpoints).toEqual([]);
 
     const slice = (name: string, ips: string[]): KubeEndpointSlice =>
       fakeEndpointSlice(name, "web", ips.map((ip, i) => ({ address: ip, pod: `${name}-pod-${i}` })), { ports: [{ name: "http", port: 8080 }] });
@@ -66,20 +66,20 @@ describe(`kubernetes sync on ${runtime}`, () => {
 
     // A pod's labels reach the endpoint that names it.
     fake.apply(fakePod("web-2-pod-0", { labels: { app: "web", track: "canary" }, ip: "10.0.0.3" }));
-    await eventually(() => expect(source.table!.services["default/web"]!.endpoints.find((e) => e.address === "10.0.0.3")?.labels).toEqual({ app: "web", track: "canary" }));
+    await eventually(() => expect(source.table!.services.get("default/web")!.endpoints.find((e) => e.address === "10.0.0.3")?.labels).toEqual({ app: "web", track: "canary" }));
     fake.apply(fakePod("web-2-pod-0", { labels: { app: "web", track: "stable" }, ip: "10.0.0.3" }));
-    await eventually(() => expect(source.table!.services["default/web"]!.endpoints.find((e) => e.address === "10.0.0.3")?.labels?.["track"]).toBe("stable"));
+    await eventually(() => expect(source.table!.services.get("default/web")!.endpoints.find((e) => e.address === "10.0.0.3")?.labels?.["track"]).toBe("stable"));
     fake.delete("Pod", "default", "web-2-pod-0");
-    await eventually(() => expect(source.table!.services["default/web"]!.endpoints.find((e) => e.address === "10.0.0.3")?.labels).toBeUndefined());
+    await eventually(() => expect(source.table!.services.get("default/web")!.endpoints.find((e) => e.address === "10.0.0.3")?.labels).toBeUndefined());
 
     // Modify the service: a second port.
     fake.apply(fakeService("web", { ports: [{ name: "http", port: 80, targetPort: 8080 }, { name: "admin", port: 9000 }] }));
-    await eventually(() => expect(source.table!.services["default/web"]!.ports.map((p) => p.port)).toEqual([80, 9000]));
+    await eventually(() => expect(source.table!.services.get("default/web")!.ports.map((p) => p.port)).toEqual([80, 9000]));
 
     fake.delete("EndpointSlice", "default", "web-2");
     await eventually(() => expect(endpointsOf(source.table, "default/web")).toEqual(["10.0.0.2:8080"]));
     fake.delete("Service", "default", "web");
-    await eventually(() => source.table!.services["default/web"] === undefined);
+    await eventually(() => source.table!.services.get("default/web") === undefined);
     expect(source.table!.removed).toEqual(["default/web"]);
   });
 
@@ -91,9 +91,9 @@ describe(`kubernetes sync on ${runtime}`, () => {
     fake.dropNextEvent("Service");
     fake.delete("Service", "default", "b");
     await new Promise((resolve) => setTimeout(resolve, 50));
-    expect(source.table!.services["default/b"]).toBeDefined(); // the delete never came
+    expect(source.table!.services.get("default/b")).toBeDefined(); // the delete never came
     fake.expireWatches("Service");
-    await eventually(() => source.table!.services["default/b"] === undefined);
+    await eventually(() => source.table!.services.get("default/b") === undefined);
     expect(source.table!.removed).toEqual(["default/b"]);
     expect(logs.some((line) => line.includes("services: 1 objects were deleted while the watch was down"))).toBe(true);
   });
@@ -113,7 +113,7 @@ describe(`kubernetes sync on ${runtime}`, () => {
     fake.setEndpoints("a", ["10.0.0.1", "10.0.0.2"]);
     await eventually(() => source.table !== before);
     expect(source.table!.rebuilt).toEqual(["default/a"]);
-    expect(source.table!.services["default/b"]).toBe(before.services["default/b"]);
+    expect(source.table!.services.get("default/b")).toBe(before.services.get("default/b"));
   });
 
   test("a burst of changes is one rebuild", async () => {
@@ -122,7 +122,7 @@ describe(`kubernetes sync on ${runtime}`, () => {
     await eventually(() => source.isReady());
     const count = tables.length;
     for (let i = 0; i < 20; i++) fake.apply(fakeService(`s${i}`));
-    await eventually(() => Object.keys(source.table!.services).length === 20);
+    await eventually(() => source.table!.services.size === 20);
     expect(tables.length - count).toBe(1);
   });
 
@@ -139,7 +139,7 @@ describe(`kubernetes sync on ${runtime}`, () => {
     });
     const { fake, source } = harness;
     await eventually(() => source.isReady());
-    expect(Object.keys(source.table!.services).sort()).toEqual(["blog/posts", "shop/cart"]);
+    expect([...source.table!.services.keys()].sort()).toEqual(["blog/posts", "shop/cart"]);
     await eventually(() => fake.openWatches() === 4);
     expect(new Set(fake.requests.filter((r) => r.verb === "watch").map((r) => r.path))).toEqual(
       new Set(["/api/v1/namespaces/shop/services", "/api/v1/namespaces/blog/services", "/apis/discovery.k8s.io/v1/namespaces/shop/endpointslices", "/apis/discovery.k8s.io/v1/namespaces/blog/endpointslices"]),
@@ -148,9 +148,9 @@ describe(`kubernetes sync on ${runtime}`, () => {
 
     // A service that starts matching appears; one that stops matching disappears.
     fake.apply(fakeService("secret", { namespace: "shop", labels: { expose: "yes" } }));
-    await eventually(() => source.table!.services["shop/secret"] !== undefined);
+    await eventually(() => source.table!.services.get("shop/secret") !== undefined);
     fake.apply(fakeService("cart", { namespace: "shop", labels: { expose: "no" } }));
-    await eventually(() => source.table!.services["shop/cart"] === undefined);
+    await eventually(() => source.table!.services.get("shop/cart") === undefined);
   });
 
   test("pods are not watched unless asked", async () => {

@@ -82,7 +82,7 @@ describe("the seed's simpleservice", () => {
   test("from EndpointSlices: one port 80 -> 9876, two pod endpoints with their labels", () => {
     const table = buildRoutingTable({ services: [seedService()], endpointSlices: [seedSlice()], pods: seedPods() });
     expect(table.diagnostics).toEqual([]);
-    const entry = table.services["default/simpleservice"]!;
+    const entry = table.services.get("default/simpleservice")!;
     expect(entry).toMatchObject({
       key: "default/simpleservice",
       type: "ClusterIP",
@@ -117,9 +117,9 @@ describe("the seed's simpleservice", () => {
     const fromSlices = buildRoutingTable({ services: [seedService()], endpointSlices: [seedSlice()], pods: seedPods() });
     expect(fromPods.diagnostics).toEqual([]);
     const routing = (t: typeof fromPods) =>
-      t.services["default/simpleservice"]!.endpoints.map((e) => ({ ...e, sliceName: undefined }));
+      t.services.get("default/simpleservice")!.endpoints.map((e) => ({ ...e, sliceName: undefined }));
     expect(routing(fromPods)).toEqual(routing(fromSlices));
-    expect(fromPods.services["default/simpleservice"]!.endpointsFrom).toBe("Pods");
+    expect(fromPods.services.get("default/simpleservice")!.endpointsFrom).toBe("Pods");
   });
 
   test("Pods mode: readiness from the Ready condition, terminating from deletionTimestamp, named targetPort", () => {
@@ -135,7 +135,7 @@ describe("the seed's simpleservice", () => {
     const svc = seedService();
     svc.spec = { ...svc.spec, ports: [{ name: "web", port: 80, targetPort: "web" }] };
     const table = buildRoutingTable({ services: [svc], pods: [notReady, deleting, done, pending, named], endpointsFrom: "Pods" });
-    const eps = table.services["default/simpleservice"]!.endpoints;
+    const eps = table.services.get("default/simpleservice")!.endpoints;
     expect(eps.map((e) => [e.identity, e.ready, e.serving, e.terminating, e.ports.map((p) => `${p.name}:${p.port}`)])).toEqual([
       ["a", false, false, false, []],
       ["b", false, true, true, []],
@@ -153,7 +153,7 @@ describe("the seed's simpleservice", () => {
     const svc = seedService();
     svc.spec = { ...svc.spec, publishNotReadyAddresses: true };
     const table = buildRoutingTable({ services: [svc], pods: [notReady], endpointsFrom: "Pods" });
-    expect(table.services["default/simpleservice"]!.endpoints[0]).toMatchObject({ ready: true, serving: false });
+    expect(table.services.get("default/simpleservice")!.endpoints[0]).toMatchObject({ ready: true, serving: false });
   });
 });
 
@@ -178,7 +178,7 @@ describe("EndpointSlices merged per service", () => {
     });
     const other = slice("api-a", "api", [{ addresses: ["10.0.0.9"] }]);
     const table = buildRoutingTable({ services: [service("web"), service("api")], endpointSlices: [b, c, other, a] });
-    const web = table.services["default/web"]!;
+    const web = table.services.get("default/web")!;
     expect(web.endpoints.map((e) => [e.identity, e.address, e.ready, e.sliceName, e.ports.map((p) => `${p.name}:${p.port}`)])).toEqual([
       ["web-1", "10.0.0.1", true, "web-a", ["http:8080"]],
       // kube-proxy keys endpoints by IP:port within a service port: web-b's 10.0.0.2 has http on
@@ -190,7 +190,7 @@ describe("EndpointSlices merged per service", () => {
       // port web-a lacks.
       ["web-4", "10.0.0.4", false, "web-a", ["http:8080", "metrics:9090"]],
     ]);
-    expect(table.services["default/api"]!.endpoints.map((e) => e.address)).toEqual(["10.0.0.9"]);
+    expect(table.services.get("default/api")!.endpoints.map((e) => e.address)).toEqual(["10.0.0.9"]);
   });
 
   test("condition defaults: ready nil = true, serving nil = true, terminating nil = false", () => {
@@ -202,7 +202,7 @@ describe("EndpointSlices merged per service", () => {
       { addresses: ["10.0.0.5"], conditions: { ready: null, serving: null, terminating: null } },
     ]);
     const table = buildRoutingTable({ services: [service("web")], endpointSlices: [s] });
-    expect(table.services["default/web"]!.endpoints.map((e) => [e.address, e.ready, e.serving, e.terminating])).toEqual([
+    expect(table.services.get("default/web")!.endpoints.map((e) => [e.address, e.ready, e.serving, e.terminating])).toEqual([
       ["10.0.0.1", true, true, false],
       ["10.0.0.2", true, true, false],
       ["10.0.0.3", false, true, false],
@@ -224,7 +224,7 @@ describe("EndpointSlices merged per service", () => {
       'EndpointSlice default/web-v6: endpoints[1].addresses[0]: "fe80::1" is link-local (fe80::/10), which an endpoint may not use; endpoint skipped',
       'EndpointSlice default/web-v6: endpoints[2].addresses[0]: "10.0.0.2" is not an IPv6 address; endpoint skipped',
     ]);
-    expect(table.services["default/web"]!.endpoints.map((e) => [e.identity, e.address, e.addressType, e.zone, e.hints.forZones])).toEqual([
+    expect(table.services.get("default/web")!.endpoints.map((e) => [e.identity, e.address, e.addressType, e.zone, e.hints.forZones])).toEqual([
       ["web-1@10.0.0.1", "10.0.0.1", "IPv4", "a", ["a"]],
       ["web-1@2001:db8::1", "2001:db8::1", "IPv6", undefined, []],
     ]);
@@ -237,12 +237,12 @@ describe("EndpointSlices merged per service", () => {
     const forward = buildRoutingTable({ services, endpointSlices: [a, b, seedSlice()], pods: seedPods() });
     const backward = buildRoutingTable({ services: [...services].reverse(), endpointSlices: [seedSlice(), b, a], pods: seedPods().reverse() });
     expect(backward).toEqual(forward);
-    expect(Object.keys(backward.services)).toEqual(Object.keys(forward.services));
+    expect([...backward.services.keys()]).toEqual([...forward.services.keys()]);
   });
 
   test("the snapshot and everything in it is frozen", () => {
     const table = buildRoutingTable({ services: [seedService()], endpointSlices: [seedSlice()], pods: seedPods() });
-    const entry = table.services["default/simpleservice"]!;
+    const entry = table.services.get("default/simpleservice")!;
     for (const value of [table, table.services, table.diagnostics, entry, entry.ports, entry.ports[0], entry.endpoints, entry.endpoints[0], entry.endpoints[0]!.ports, entry.endpoints[0]!.labels, entry.selector, entry.annotations]) {
       expect(Object.isFrozen(value)).toBe(true);
     }
@@ -259,11 +259,11 @@ describe("EndpointSlices merged per service", () => {
       ],
     });
     const s = table.services;
-    expect(s["default/sticky"]!.sessionAffinity).toEqual({ type: "ClientIP", timeoutSeconds: 10800 });
-    expect(s["default/sticky-5m"]!.sessionAffinity).toEqual({ type: "ClientIP", timeoutSeconds: 300 });
-    expect(s["default/db"]!.headless).toBe(true);
-    expect(s["default/ext"]).toMatchObject({ type: "ExternalName", externalName: "api.example.com", headless: false });
-    expect(s["default/local"]).toMatchObject({ internalTrafficPolicy: "Local", externalTrafficPolicy: "Local", type: "LoadBalancer", trafficDistribution: "PreferClose" });
+    expect(s.get("default/sticky")!.sessionAffinity).toEqual({ type: "ClientIP", timeoutSeconds: 10800 });
+    expect(s.get("default/sticky-5m")!.sessionAffinity).toEqual({ type: "ClientIP", timeoutSeconds: 300 });
+    expect(s.get("default/db")!.headless).toBe(true);
+    expect(s.get("default/ext")).toMatchObject({ type: "ExternalName", externalName: "api.example.com", headless: false });
+    expect(s.get("default/local")).toMatchObject({ internalTrafficPolicy: "Local", externalTrafficPolicy: "Local", type: "LoadBalancer", trafficDistribution: "PreferClose" });
     expect(table.diagnostics).toEqual([]);
   });
 
@@ -292,20 +292,20 @@ describe("incremental rebuild", () => {
     const same = buildRoutingTable(input, first);
     expect(same.generation).toBe(2);
     expect(same.rebuilt).toEqual([]);
-    expect(same.services["default/web"]).toBe(first.services["default/web"]);
+    expect(same.services.get("default/web")).toBe(first.services.get("default/web"));
 
     // A re-list hands back new objects with the same resourceVersions: still unchanged.
     const relist = inputs();
     const relisted = buildRoutingTable(relist, same);
     expect(relisted.rebuilt).toEqual(["default/web"]); // web's slice has no resourceVersion: identity only
-    expect(relisted.services["default/simpleservice"]).toBe(first.services["default/simpleservice"]);
+    expect(relisted.services.get("default/simpleservice")).toBe(first.services.get("default/simpleservice"));
 
     // One slice changes: only its service is rebuilt.
     const changed = { ...relist, endpointSlices: [seedSlice("301"), relist.endpointSlices[1]!] };
     const next = buildRoutingTable(changed, relisted);
     expect(next.rebuilt).toEqual(["default/simpleservice"]);
-    expect(next.services["default/web"]).toBe(relisted.services["default/web"]);
-    expect(next.services["default/simpleservice"]).not.toBe(relisted.services["default/simpleservice"]);
+    expect(next.services.get("default/web")).toBe(relisted.services.get("default/web"));
+    expect(next.services.get("default/simpleservice")).not.toBe(relisted.services.get("default/simpleservice"));
   });
 
   test("a targeted Pod's change (labels) rebuilds its service; a removed service is listed", () => {
@@ -314,7 +314,7 @@ describe("incremental rebuild", () => {
     const pods = [seedPod("rcsise-nlfzs", "172.17.0.3", "201", { app: "sise", version: "v2" }), input.pods[1]!];
     const next = buildRoutingTable({ ...input, pods }, first);
     expect(next.rebuilt).toEqual(["default/simpleservice"]);
-    expect(next.services["default/simpleservice"]!.endpoints[1]!.labels).toEqual({ app: "sise", version: "v2" });
+    expect(next.services.get("default/simpleservice")!.endpoints[1]!.labels).toEqual({ app: "sise", version: "v2" });
 
     const gone = buildRoutingTable({ ...input, services: [input.services[1]!] }, next);
     expect(gone.removed).toEqual(["default/simpleservice"]);
@@ -328,8 +328,8 @@ describe("incremental rebuild", () => {
     const first = buildRoutingTable(input);
     const next = buildRoutingTable({ ...input, pods: [...seedPods(), seedPod("rcsise-new", "172.17.0.5", "7")] }, first);
     expect(next.rebuilt).toEqual(["default/simpleservice"]);
-    expect(next.services["shop/web"]).toBe(first.services["shop/web"]);
-    expect(next.services["default/simpleservice"]!.endpoints).toHaveLength(3);
+    expect(next.services.get("shop/web")).toBe(first.services.get("shop/web"));
+    expect(next.services.get("default/simpleservice")!.endpoints).toHaveLength(3);
 
     const slices = buildRoutingTable({ ...input, endpointsFrom: "EndpointSlices" }, next);
     expect(slices.rebuilt).toEqual(["default/simpleservice", "shop/web"]);
@@ -351,7 +351,7 @@ describe("odd objects: skipped with a precise diagnostic, never thrown", () => {
       'Service namespaceValue/nameValue: spec.externalTrafficPolicy: "externalTrafficPolicyValue" is not Cluster or Local; treated as Cluster',
     ]);
     expect(table.diagnostics[0]).toMatchObject({ kind: "EndpointSlice", namespace: "namespaceValue", name: "nameValue", field: 'metadata.labels["kubernetes.io/service-name"]' });
-    const entry = table.services["namespaceValue/nameValue"]!;
+    const entry = table.services.get("namespaceValue/nameValue")!;
     expect(entry).toMatchObject({ type: "ClusterIP", ports: [], endpoints: [], publishNotReadyAddresses: true, annotations: { annotationsKey: "annotationsValue" } });
 
     // Labelled for the service, the slice fails on its addressType; with IPv4, on its port and address.
@@ -411,7 +411,7 @@ describe("odd objects: skipped with a precise diagnostic, never thrown", () => {
       "EndpointSlice default/web-a: endpoints[4].addresses: missing; endpoint skipped",
       'EndpointSlice default/web-fqdn: addressType: "FQDN" is not routable (only IPv4 and IPv6 are); slice skipped',
     ]);
-    const web = table.services["default/web"]!;
+    const web = table.services.get("default/web")!;
     expect(web.ports.map((p) => p.name)).toEqual(["http"]);
     expect(web.endpoints.map((e) => [e.address, e.ports.map((p) => p.port)])).toEqual([["10.0.0.1", [8080]]]);
   });
@@ -426,6 +426,6 @@ describe("odd objects: skipped with a precise diagnostic, never thrown", () => {
       }),
     ).not.toThrow();
     const pods = buildRoutingTable({ services: [seedService()], pods: garbage as unknown as KubePod[], endpointsFrom: "Pods" });
-    expect(pods.services["default/simpleservice"]!.endpoints).toEqual([]);
+    expect(pods.services.get("default/simpleservice")!.endpoints).toEqual([]);
   });
 });

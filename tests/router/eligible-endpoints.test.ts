@@ -50,7 +50,7 @@ function eligible(spec: KubeServiceSpec, endpoints: Record<string, EndpointSpec>
     ],
   });
   expect(table.diagnostics).toEqual([]);
-  const service = table.services["default/web"]!;
+  const service = table.services.get("default/web")!;
   const result = eligibleEndpoints(service, service.ports[0]!, options);
   for (const e of result.endpoints) expect(e.port).toBe(8080);
   return { result, names: result.endpoints.map((e) => e.endpoint.identity) };

@@ -82,7 +82,7 @@ export async function eventually(check: () => boolean | void, timeoutMs = 3000, 
 
 /** The endpoints of a service in a table, as "address:port" sorted. */
 export function endpointsOf(table: RoutingTable | undefined, key: string): string[] {
-  const entry = table?.services[key];
+  const entry = table?.services.get(key);
   if (entry === undefined) return [];
   return entry.endpoints.map((e) => `${e.address}:${e.ports[0]?.port ?? "?"}${e.ready ? "" : " (not ready)"}`).sort();
 }
