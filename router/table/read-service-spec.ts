@@ -4,6 +4,7 @@
 
 import type { KubeService } from "./kubernetes-objects.ts";
 import type {
+  ServiceEntry,
   ServicePortEntry,
   ServiceType,
   SessionAffinity,
@@ -13,20 +14,21 @@ import type {
 import { diagnostic, show, type DiagnosticSubject } from "./table-diagnostic.ts";
 
 /** The Service's fields, as a ServiceEntry holds them (endpoints are added by the builder). */
-export interface ServiceSpecFields {
-  readonly type: ServiceType;
-  readonly headless: boolean;
-  readonly clusterIP?: string;
-  readonly externalName?: string;
-  readonly ports: readonly ServicePortEntry[];
-  readonly selector?: Readonly<Record<string, string>>;
-  readonly sessionAffinity: SessionAffinity;
-  readonly internalTrafficPolicy: TrafficPolicy;
-  readonly externalTrafficPolicy: TrafficPolicy;
-  readonly trafficDistribution?: string;
-  readonly publishNotReadyAddresses: boolean;
-  readonly annotations: Readonly<Record<string, string>>;
-}
+export type ServiceSpecFields = Pick<
+  ServiceEntry,
+  | "type"
+  | "headless"
+  | "clusterIP"
+  | "externalName"
+  | "ports"
+  | "selector"
+  | "sessionAffinity"
+  | "internalTrafficPolicy"
+  | "externalTrafficPolicy"
+  | "trafficDistribution"
+  | "publishNotReadyAddresses"
+  | "annotations"
+>;
 
 /** spec.sessionAffinityConfig.clientIP.timeoutSeconds: default 10800, valid 1..86400. */
 export const defaultClientIpTimeoutSeconds = 10800;
