@@ -4,6 +4,7 @@
 // scales the controller from one replica to two the way `kubectl scale --replicas=2 rc/rcsise`
 // does, and draws how the traffic splits per pod, live.
 import http from "node:http";
+import { relative } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import type { RoutingTable } from "../../router/table/routing-table.ts";
@@ -122,7 +123,7 @@ export async function runDemo(args: string[]): Promise<number> {
   if (startError !== undefined) throw startError;
   loaded = true;
   const service = files.table.services.get("default/simpleservice");
-  log(`vipr ${vipr.runtime.name} ${vipr.runtime.version}: loaded ${manifests}`);
+  log(`vipr ${vipr.runtime.name} ${vipr.runtime.version}: loaded ${relative(process.cwd(), manifests) || manifests}`);
   log(`  service simpleservice: port 80 -> ${String(service?.ports[0]?.targetPort ?? "?")}, selector app=sise, ${service?.endpoints.length ?? 0} endpoint(s)`);
   log(`  listening on http://${listen.hostname}:${port}${vipr.adminServer === undefined ? "" : `, admin on http://${admin!.hostname}:${vipr.adminServer.port}`}`);
   log("");
