@@ -75,6 +75,19 @@ interface LoadResult {
   readonly p50: number;
   readonly p99: number;
   readonly errors: number;
+  /** Proxy CPU time per request served, in microseconds (NaN when unknown). */
+  cpuPerRequestUs?: number;
+}
+
+/** User + system CPU time of a process so far, in milliseconds, from /proc (Linux; clock ticks of 10 ms). */
+function cpuTimeMs(child: ChildProcess | undefined): number {
+  if (child?.pid === undefined) return NaN;
+  try {
+    const fields = readFileSync(`/proc/${child.pid}/stat`, "utf8").split(") ")[1]!.split(" ");
+    return (Number(fields[11]) + Number(fields[12])) * 10;
+  } catch {
+    return NaN;
+  }
 }
 
 /** wrk's latency units to milliseconds. */
@@ -175,14 +188,23 @@ endpoints: [{ addresses: ["127.0.0.1"], targetRef: { kind: Pod, name: rcsise-ben
   for (const target of targets) await load(target, 1); // warm-up: JIT, pools, WASM tables
   for (let round = 1; round <= rounds; round++) {
     for (const target of targets) {
+      const cpuBefore = cpuTimeMs(target.process);
       const result = await load(target, duration);
-      log(`round ${round} ${target.name}: ${Math.round(result.rps)} req/s, p50 ${result.p50.toFixed(2)} ms, p99 ${result.p99.toFixed(2)} ms, errors ${result.errors}`);
+      // CPU per request moves far less with the machine's other load than requests/s does.
+      result.cpuPerRequestUs = ((cpuTimeMs(target.process) - cpuBefore) * 1000) / (result.rps * duration);
+      log(`round ${round} ${target.name}: ${Math.round(result.rps)} req/s, p50 ${result.p50.toFixed(2)} ms, p99 ${result.p99.toFixed(2)} ms, ${Number.isNaN(result.cpuPerRequestUs) ? "" : `${result.cpuPerRequestUs.toFixed(0)} us CPU/request, `}errors ${result.errors}`);
       results.set(target.name, [...(results.get(target.name) ?? []), result]);
     }
   }
   const summary = (name: string): LoadResult => {
     const list = results.get(name) ?? [];
-    return { rps: median(list.map((r) => r.rps)), p50: median(list.map((r) => r.p50)), p99: median(list.map((r) => r.p99)), errors: list.reduce((a, r) => a + r.errors, 0) };
+    return {
+      rps: median(list.map((r) => r.rps)),
+      p50: median(list.map((r) => r.p50)),
+      p99: median(list.map((r) => r.p99)),
+      errors: list.reduce((a, r) => a + r.errors, 0),
+      cpuPerRequestUs: median(list.map((r) => r.cpuPerRequestUs ?? NaN)),
+    };
   };
   const rows: BenchRow[] = [];
   const direct = summary("backend-direct");
@@ -196,6 +218,7 @@ endpoints: [{ addresses: ["127.0.0.1"], targetRef: { kind: Pod, name: rcsise-ben
     rows.push(row("proxy", `vipr_${runtime}_rps`, vipr.rps, "req/s", base.rps, note));
     rows.push(row("proxy", `vipr_${runtime}_p50`, vipr.p50, "ms", base.p50, note));
     rows.push(row("proxy", `vipr_${runtime}_p99`, vipr.p99, "ms", base.p99, note));
+    rows.push(row("proxy", `vipr_${runtime}_cpu_per_request`, vipr.cpuPerRequestUs ?? NaN, "us", base.cpuPerRequestUs ?? NaN, note));
     rows.push(row("proxy", `vipr_${runtime}_peak_rss`, peakMemoryMiB(viprProcess), "MiB", peakMemoryMiB(baseProcess), note));
     rows.push(row("proxy", `vipr_${runtime}_errors`, vipr.errors, "requests", base.errors, "non-2xx and socket errors over all rounds"));
   }
