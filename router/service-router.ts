@@ -12,6 +12,7 @@ import type { CoreEngine } from "../wasm/core-engine.ts";
 import { hashKeyOf } from "./balancing/hash-key.ts";
 import type { RandomSource } from "./balancing/least-request.ts";
 import type { Pick, PickExplanation, PickRequest } from "./balancing/pick.ts";
+import { isFailureStatus, type EndpointHealthView, type OutlierDetectionOptions } from "./balancing/outlier-detection.ts";
 import { DEFAULT_POLICY_CONFIG, type PolicyConfig } from "./balancing/policy-config.ts";
 import type { ServiceBalancer } from "./balancing/service-balancer.ts";
 import { createHeaderForwarder, type HeaderForwarder } from "./forward/forward-headers.ts";
@@ -71,6 +72,9 @@ export interface ServiceRouterOptions {
   readonly timeouts?: Partial<RouterTimeouts>;
   /** Retries of tries that failed safely (retry-policy.ts); default 2 retries, 20% budget. */
   readonly retries?: Partial<RetryOptions>;
+  /** Passive health (outlier-detection.ts): consecutive failures eject an endpoint for a while;
+   * default 5 failures, 30 s growing to 300 s, at most 50% of a service; false: off. */
+  readonly outlierDetection?: Omit<OutlierDetectionOptions, "now"> | false;
   /** "http" or "https": what clients used to reach vipr, for X-Forwarded-Proto. Default "http". */
   readonly proto?: string;
   readonly trustForwarded?: boolean;
@@ -141,7 +145,9 @@ export class ServiceRouter {
       now: options.now ?? Date.now,
       random: options.random ?? Math.random,
       log: options.log ?? (() => {}),
+      ...(options.outlierDetection === undefined ? {} : { outlierDetection: options.outlierDetection }),
     });
+    this.#metrics.ejectionsFrom(() => this.#states.ejectedCounts());
     this.app = new Hono();
     this.app.all("*", (c) => this.#handle(c));
   }
@@ -172,6 +178,11 @@ export class ServiceRouter {
       for (const key of changed) targets.replace(last!.services.get(key), table.services.get(key));
     }
     this.#options.transport.retain(targets.keys);
+  }
+
+  /** Passive health of every endpoint with a failure on record, by service key (/debug/table). */
+  endpointHealth(): Map<string, EndpointHealthView[]> {
+    return this.#states.outlierSnapshot();
   }
 
   /** Which endpoint a request would reach and why, without sending it or counting it. */
@@ -359,7 +370,12 @@ export class ServiceRouter {
           status = code;
         },
         onEnd: (outcome) => {
-          if (pick !== undefined) balancer?.release(pick);
+          if (pick !== undefined && balancer !== undefined) {
+            balancer.release(pick);
+            // A client that left ("aborted") says nothing about the endpoint: no outcome.
+            const kind = outcome.error?.kind;
+            if (kind !== "aborted") this.#tried(service, balancer, pick, kind !== undefined || isFailureStatus(status));
+          }
           const seconds = (performance.now() - started) / 1000;
           metrics.requestDone(service, status, seconds);
           if (outcome.error !== undefined) metrics.upstreamError(service, upstream.identity, outcome.error.kind === "aborted" ? "reset" : outcome.error.kind);
@@ -383,9 +399,17 @@ export class ServiceRouter {
       });
     } catch (error) {
       if (pick !== undefined) balancer?.release(pick);
-      if (error instanceof UpstreamError && error.kind !== "aborted") metrics.upstreamError(service, upstream.identity, error.kind);
+      if (error instanceof UpstreamError && error.kind !== "aborted") {
+        metrics.upstreamError(service, upstream.identity, error.kind);
+        if (pick !== undefined && balancer !== undefined) this.#tried(service, balancer, pick, true);
+      }
       throw error;
     }
+  }
+
+  /** Passive health: one try's outcome, and the ejection metric when it ejected the endpoint. */
+  #tried(service: string, balancer: ServiceBalancer, pick: Pick, failed: boolean): void {
+    if (balancer.recordOutcome(pick, failed)) this.#metrics.endpointEjected(service, pick.endpoint.identity);
   }
 
   #forwardExternalName(

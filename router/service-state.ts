@@ -3,10 +3,13 @@
 // when a new snapshot replaces the entry. Entries of unchanged services are shared between
 // snapshots (build-routing-table.ts), so their balancers, WASM tables and in-flight counts carry
 // over a rebuild untouched; ClientIP affinities outlive even a changed entry (one store per
-// service key), as kube-proxy's affinity outlives endpoint changes.
+// service key), as kube-proxy's affinity outlives endpoint changes. Passive health
+// (outlier-detection.ts) is kept the same way, so an ejection outlives an unrelated rebuild; a
+// rebuild forgets only the endpoints that left the service.
 import type { CoreEngine } from "../wasm/core-engine.ts";
 import { ServiceBalancer } from "./balancing/service-balancer.ts";
 import { policyFromAnnotations, type PolicyConfig } from "./balancing/policy-config.ts";
+import { OutlierDetector, type EndpointHealthView, type OutlierDetectionOptions } from "./balancing/outlier-detection.ts";
 import { SessionAffinityStore } from "./balancing/session-affinity.ts";
 import type { RandomSource } from "./balancing/least-request.ts";
 import { movedShare } from "./observability/moved-share.ts";
@@ -19,6 +22,8 @@ export interface ServiceStateOptions {
   readonly eligibility: EligibilityOptions;
   readonly now: () => number;
   readonly random: RandomSource;
+  /** Passive health settings; false turns ejection off. Default: outlier-detection.ts defaults. */
+  readonly outlierDetection?: Omit<OutlierDetectionOptions, "now"> | false;
   /** One line per annotation problem, once per service entry. */
   readonly log: (line: string) => void;
 }
@@ -28,6 +33,7 @@ export class ServiceStates {
   /** By service key: the entry the balancers were made for, and one balancer per port name. */
   readonly #byService = new Map<string, { entry: ServiceEntry; config: PolicyConfig; balancers: Map<string, ServiceBalancer> }>();
   readonly #affinity = new Map<string, SessionAffinityStore>();
+  readonly #outliers = new Map<string, OutlierDetector>();
 
   constructor(options: ServiceStateOptions) {
     this.#options = options;
@@ -46,6 +52,7 @@ export class ServiceStates {
     let balancer = state.balancers.get(port.name);
     if (balancer === undefined) {
       const affinity = service.sessionAffinity.type === "ClientIP" ? this.#affinityOf(service.key) : undefined;
+      const outliers = this.#outliersOf(service.key);
       balancer = new ServiceBalancer({
         service,
         servicePort: port,
@@ -55,6 +62,7 @@ export class ServiceStates {
         random: this.#options.random,
         now: this.#options.now,
         ...(affinity === undefined ? {} : { affinity }),
+        ...(outliers === undefined ? {} : { outliers }),
       });
       state.balancers.set(port.name, balancer);
     }
@@ -92,8 +100,10 @@ export class ServiceStates {
       this.#byService.delete(key);
       if (entry === undefined) {
         this.#affinity.delete(key);
+        this.#outliers.delete(key);
         continue;
       }
+      this.#outliers.get(key)?.retain(entry.endpoints);
       for (const [portName, oldOwners] of before) {
         const port = entry.ports.find((p) => p.name === portName);
         const newOwners = port === undefined ? undefined : this.balancer(entry, port).hashSlotOwners(true);
@@ -102,6 +112,40 @@ export class ServiceStates {
       }
     }
     return moves;
+  }
+
+  /** Passive health of every service with a failure on record, by service key, for /debug/table. */
+  outlierSnapshot(): Map<string, EndpointHealthView[]> {
+    const out = new Map<string, EndpointHealthView[]>();
+    for (const [key, outliers] of this.#outliers) {
+      const endpoints = outliers.snapshot();
+      if (endpoints.length > 0) out.set(key, endpoints);
+    }
+    return out;
+  }
+
+  /** Services with endpoints ejected now, and how many, for the metrics gauge. */
+  *ejectedCounts(): Iterable<readonly [string, number]> {
+    for (const [key, outliers] of this.#outliers) {
+      const count = outliers.ejectedCount();
+      if (count > 0) yield [key, count];
+    }
+  }
+
+  /** Endpoints of `key` ejected now. */
+  ejectedCount(key: string): number {
+    return this.#outliers.get(key)?.ejectedCount() ?? 0;
+  }
+
+  #outliersOf(key: string): OutlierDetector | undefined {
+    const settings = this.#options.outlierDetection;
+    if (settings === false) return undefined;
+    let outliers = this.#outliers.get(key);
+    if (outliers === undefined) {
+      outliers = new OutlierDetector({ ...settings, now: this.#options.now });
+      this.#outliers.set(key, outliers);
+    }
+    return outliers;
   }
 
   #affinityOf(key: string): SessionAffinityStore {
@@ -122,5 +166,6 @@ export class ServiceStates {
     for (const state of this.#byService.values()) this.#free(state.balancers);
     this.#byService.clear();
     this.#affinity.clear();
+    this.#outliers.clear();
   }
 }

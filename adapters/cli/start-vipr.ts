@@ -79,6 +79,7 @@ export async function startVipr(options: StartOptions): Promise<RunningVipr> {
       notReadyReason: () => "the first full sync of the table source has not finished",
       metrics,
       getTable: () => router.table,
+      endpointHealth: () => router.endpointHealth(),
       explain: (query) => router.explain({ host: query.host, ...(query.key === undefined ? {} : { key: query.key }), ...(query.subset === undefined ? {} : { subset: query.subset }), ...(query.clientIp === undefined ? {} : { clientIp: query.clientIp }) }),
     });
     adminServer = await runtime.serve(admin, options.admin).catch(async (error: unknown) => {

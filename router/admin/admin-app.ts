@@ -6,7 +6,7 @@
 import { Hono } from "hono";
 import type { RoutingTable } from "../table/routing-table.ts";
 import type { MetricsRecorder } from "../observability/router-metrics.ts";
-import { describeTable } from "./table-view.ts";
+import { describeTable, type EndpointHealthByService } from "./table-view.ts";
 
 /** What /debug/explain asks the router. Absent parameters are absent here, not "". */
 export interface ExplainQuery {
@@ -32,6 +32,9 @@ export interface AdminDeps {
   readonly metrics: Pick<MetricsRecorder, "render">;
   /** The current snapshot; undefined before the first build. */
   getTable(): RoutingTable | undefined;
+  /** Passive health by service key (ServiceRouter.endpointHealth); without it /debug/table shows
+   * every endpoint as not ejected. */
+  endpointHealth?(): EndpointHealthByService;
   explain(query: ExplainQuery): ExplainResult | Promise<ExplainResult>;
 }
 
@@ -90,7 +93,7 @@ export function createAdminApp(deps: AdminDeps): Hono {
     if (service !== undefined && table.services.get(service) === undefined) {
       return errorResponse(404, "unknown_service", `no service ${JSON.stringify(service)} in table generation ${table.generation}; expected namespace/name`);
     }
-    return jsonResponse(describeTable(table, service), 200, true);
+    return jsonResponse(describeTable(table, service, deps.endpointHealth?.()), 200, true);
   });
 
   app.get("/debug/explain", async (c) => {

@@ -4,6 +4,7 @@
 // works on any table. Service annotations are left out: kubectl's last-applied-configuration alone
 // can be kilobytes per service.
 
+import type { EndpointHealthView } from "../balancing/outlier-detection.ts";
 import type {
   AddressType,
   EndpointEntry,
@@ -74,15 +75,26 @@ export interface EndpointView {
   readonly weight: number;
   /** The EndpointSlice it came from; null in Pods mode. */
   readonly slice: string | null;
+  /** Passive health (outlier-detection.ts): failures in a row, times ejected, and whether it is
+   * ejected now and until when (ISO 8601; null when not ejected). */
+  readonly passiveHealth: {
+    readonly ejected: boolean;
+    readonly ejectedUntil: string | null;
+    readonly consecutiveFailures: number;
+    readonly ejections: number;
+  };
 }
 
+/** Passive health by service key, as ServiceRouter.endpointHealth() gives it. */
+export type EndpointHealthByService = ReadonlyMap<string, readonly EndpointHealthView[]>;
+
 /** The view of a table, or of the one service `onlyService` ("namespace/name") names. */
-export function describeTable(table: RoutingTable, onlyService?: string): TableView {
+export function describeTable(table: RoutingTable, onlyService?: string, health?: EndpointHealthByService): TableView {
   const services: ServiceView[] = [];
-  if (onlyService === undefined) for (const entry of table.services.values()) services.push(describeService(entry));
+  if (onlyService === undefined) for (const entry of table.services.values()) services.push(describeService(entry, health?.get(entry.key)));
   else {
     const entry = table.services.get(onlyService);
-    if (entry !== undefined) services.push(describeService(entry));
+    if (entry !== undefined) services.push(describeService(entry, health?.get(entry.key)));
   }
   return {
     generation: table.generation,
@@ -96,7 +108,9 @@ export function describeTable(table: RoutingTable, onlyService?: string): TableV
   };
 }
 
-function describeService(s: ServiceEntry): ServiceView {
+function describeService(s: ServiceEntry, health: readonly EndpointHealthView[] | undefined): ServiceView {
+  const byEndpoint = new Map<string, EndpointHealthView>();
+  if (health !== undefined) for (const h of health) byEndpoint.set(`${h.identity}\u0000${h.address}`, h);
   return {
     key: s.key,
     namespace: s.namespace,
@@ -123,12 +137,12 @@ function describeService(s: ServiceEntry): ServiceView {
     trafficDistribution: s.trafficDistribution ?? null,
     publishNotReadyAddresses: s.publishNotReadyAddresses,
     endpointsFrom: s.endpointsFrom,
-    endpoints: s.endpoints.map(describeEndpoint),
+    endpoints: s.endpoints.map((e) => describeEndpoint(e, byEndpoint.get(`${e.identity}\u0000${e.address}`))),
     diagnostics: s.diagnostics.map((d) => d.message),
   };
 }
 
-function describeEndpoint(e: EndpointEntry): EndpointView {
+function describeEndpoint(e: EndpointEntry, health: EndpointHealthView | undefined): EndpointView {
   return {
     identity: e.identity,
     address: e.address,
@@ -143,5 +157,11 @@ function describeEndpoint(e: EndpointEntry): EndpointView {
     labels: e.labels ?? null,
     weight: e.weight,
     slice: e.sliceName ?? null,
+    passiveHealth: {
+      ejected: health?.ejectedUntil != null,
+      ejectedUntil: health?.ejectedUntil == null ? null : new Date(health.ejectedUntil).toISOString(),
+      consecutiveFailures: health?.consecutiveFailures ?? 0,
+      ejections: health?.ejections ?? 0,
+    },
   };
 }

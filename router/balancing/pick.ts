@@ -55,6 +55,8 @@ export interface ExplainedEndpoint {
   readonly terminating: boolean;
   /** False for a terminating endpoint only an existing session affinity may still reach. */
   readonly eligible: boolean;
+  /** Passed over by passive health (outlier-detection.ts) for now. */
+  readonly ejected: boolean;
   readonly inFlight: number;
 }
 

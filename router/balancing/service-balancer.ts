@@ -11,7 +11,9 @@
 //      Retries (attempt > 0) neither use nor change the binding; a binding to an endpoint that is
 //      gone, or outside the request's subset, is replaced by the policy's pick;
 //   3. the policy: Maglev or bounded load on the hash key when there is one, else least-request
-//      (power of two choices) or round robin.
+//      (power of two choices) or round robin. Endpoints that passive health ejected
+//      (outlier-detection.ts) are passed over like endpoints a retry already tried, and skipped on
+//      Maglev's preference walk; when every candidate is ejected, ejection is ignored.
 import type { CoreEngine } from "../../wasm/core-engine.ts";
 import { createReferenceCore } from "../../wasm/core-engine.ts";
 import type { Labels } from "../../wasm/label-interning.ts";
@@ -22,6 +24,7 @@ import { leastRequestChoice, type RandomSource } from "./least-request.ts";
 import { loadBound, MaglevPicker } from "./maglev-picker.ts";
 import type { Pick, PickExplanation, PickFailure, PickFailureReason, PickPolicy, PickRequest } from "./pick.ts";
 import { formatHashKeySource, type PolicyConfig } from "./policy-config.ts";
+import type { OutlierDetector } from "./outlier-detection.ts";
 import { RoundRobin } from "./round-robin.ts";
 import { SessionAffinityStore, type AffinityHit } from "./session-affinity.ts";
 import { SubsetMatcher, type MatchedSubset } from "./subset-matcher.ts";
@@ -38,6 +41,8 @@ export interface ServiceBalancerOptions {
   /** The service's ClientIP affinity store. The router keeps one per service across rebuilds, so
    * an affinity survives endpoint changes; without one, the balancer makes its own. */
   readonly affinity?: SessionAffinityStore;
+  /** The service's passive health (one per service key, kept across rebuilds); none: no ejection. */
+  readonly outliers?: OutlierDetector;
   /** Milliseconds, for the store the balancer makes; default Date.now. */
   readonly now?: () => number;
   /** Maglev table size, a prime (tests use small ones); default: wasm/maglev-plan.ts. */
@@ -59,6 +64,7 @@ export class ServiceBalancer {
   #core: CoreEngine;
   readonly #random: RandomSource;
   readonly #affinity: SessionAffinityStore | undefined;
+  readonly #outliers: OutlierDetector | undefined;
   readonly #timeoutSeconds: number;
   readonly #tableSize: number | undefined;
   readonly #all: readonly number[];
@@ -81,6 +87,7 @@ export class ServiceBalancer {
     this.#core = options.core;
     this.#random = options.random ?? Math.random;
     this.#tableSize = options.maglevTableSize;
+    this.#outliers = options.outliers;
     const affinity = service.sessionAffinity;
     this.#timeoutSeconds = affinity.type === "ClientIP" ? affinity.timeoutSeconds : 0;
     this.#affinity = affinity.type === "ClientIP" ? (options.affinity ?? new SessionAffinityStore(options.now ? { now: options.now } : {})) : undefined;
@@ -162,6 +169,7 @@ export class ServiceBalancer {
           serving: endpoint.serving,
           terminating: endpoint.terminating,
           eligible: i < this.eligibleCount,
+          ejected: this.#outliers?.isEjected(endpoint.identity, endpoint.address) ?? false,
           inFlight: this.#inFlight[i]!,
         })),
       },
@@ -239,48 +247,66 @@ export class ServiceBalancer {
     const { policy, loadFactor } = this.config;
     const key = request.hashKey;
     const candidates = members?.eligible ?? this.#all;
+    // Undefined unless some candidate, but not every one, is ejected: the common case costs one compare.
+    const ejected = this.#outliers === undefined || this.#outliers.ejectedCount() === 0 ? undefined : this.#ejectedAmong(candidates);
     if ((policy === "maglev" || policy === "bounded-load") && key !== undefined) {
       const maglev = this.#maglevPicker();
       const hash = this.#core.hashKey(key);
       const slot = hash % maglev.table.size;
+      // The walk's members: the subset's (or all), less the ejected.
+      let walkMembers = members?.matches;
+      let memberCount = candidates.length;
+      let healthy = candidates;
+      if (ejected !== undefined) {
+        healthy = candidates.filter((i) => ejected[i] !== 1);
+        walkMembers = new Uint8Array(this.endpoints.length);
+        for (let i = 0; i < healthy.length; i++) walkMembers[healthy[i]!] = 1;
+        memberCount = healthy.length;
+      }
+      const skipped = ejected === undefined ? "" : " (ejected endpoints skipped)";
       let index: number;
       let reason: string;
       if (policy === "maglev") {
-        if (members === undefined) {
+        if (walkMembers === undefined) {
           index = maglev.lookup(hash, attempt);
           reason = attempt === 0 ? "maglev: the endpoint of the key's slot" : `maglev: attempt ${attempt} on the key's preference walk`;
         } else {
-          index = maglev.walk(hash, attempt, members.matches, candidates.length, Number.POSITIVE_INFINITY, this.#inFlight);
-          reason = "maglev: the first endpoint of the subset on the key's preference walk";
+          index = maglev.walk(hash, attempt, walkMembers, memberCount, Number.POSITIVE_INFINITY, this.#inFlight);
+          reason = members === undefined ? `maglev: the first endpoint on the key's preference walk${skipped}` : `maglev: the first endpoint of the subset on the key's preference walk${skipped}`;
         }
       } else {
-        if (members === undefined && attempt === 0) {
+        if (walkMembers === undefined && attempt === 0) {
           index = maglev.pickBounded(hash, loadFactor);
         } else {
           let total = this.#eligibleInFlight;
-          if (members !== undefined) {
+          if (walkMembers !== undefined) {
             total = 0;
-            for (let i = 0; i < candidates.length; i++) total += this.#inFlight[candidates[i]!]!;
+            for (let i = 0; i < healthy.length; i++) total += this.#inFlight[healthy[i]!]!;
           }
-          const bound = loadBound(loadFactor, total, candidates.length);
-          index = maglev.walk(hash, attempt, members?.matches, candidates.length, bound, this.#inFlight);
+          const bound = loadBound(loadFactor, total, memberCount);
+          index = maglev.walk(hash, attempt, walkMembers, memberCount, bound, this.#inFlight);
         }
-        reason = "bounded load: the first endpoint under the load bound on the key's preference walk";
+        reason = `bounded load: the first endpoint under the load bound on the key's preference walk${skipped}`;
       }
       return this.#pick(index, policy, reason, hash, slot);
     }
 
     const tried = request.tried ?? [];
+    const avoid = (i: number): boolean => tried.includes(i) || (ejected !== undefined && ejected[i] === 1);
     if (policy === "round-robin") {
       const rr = members === undefined ? (this.#roundRobin ??= this.#newRoundRobin(candidates)) : (members.roundRobin ??= this.#newRoundRobin(candidates));
       let index = candidates[commit ? rr.next() : rr.peek()]!;
-      for (let turns = 1; commit && turns < candidates.length && tried.includes(index); turns++) index = candidates[rr.next()]!;
+      for (let turns = 1; commit && turns < candidates.length && avoid(index); turns++) index = candidates[rr.next()]!;
       return this.#pick(index, "round-robin", "round robin: the next endpoint in turn");
     }
     let choices = candidates;
-    if (tried.length > 0) {
-      const untried = candidates.filter((i) => !tried.includes(i));
-      if (untried.length > 0) choices = untried;
+    if (tried.length > 0 || ejected !== undefined) {
+      // Neither tried nor ejected; else not ejected (a retry may go back to a healthy endpoint
+      // rather than to an ejected one); else not tried.
+      let preferred = candidates.filter((i) => !avoid(i));
+      if (preferred.length === 0 && ejected !== undefined) preferred = candidates.filter((i) => ejected[i] !== 1);
+      if (preferred.length === 0) preferred = candidates.filter((i) => !tried.includes(i));
+      if (preferred.length > 0) choices = preferred;
     }
     const index = leastRequestChoice(choices, this.#inFlight, this.#weights, this.#random);
     const reason =
@@ -288,6 +314,36 @@ export class ServiceBalancer {
         ? "least-request: the request has no hash key; the less loaded of two random endpoints"
         : "least-request: the less loaded of two random endpoints";
     return this.#pick(index, "least-request", reason);
+  }
+
+  /** A mark per balancer index of the ejected candidates; undefined when none or all of them are
+   * ejected (then ejection is ignored rather than fail the request). */
+  #ejectedAmong(candidates: readonly number[]): Uint8Array | undefined {
+    const outliers = this.#outliers!;
+    const marks = new Uint8Array(this.endpoints.length);
+    let count = 0;
+    for (let i = 0; i < candidates.length; i++) {
+      const index = candidates[i]!;
+      const { endpoint } = this.endpoints[index]!;
+      if (outliers.isEjected(endpoint.identity, endpoint.address)) {
+        marks[index] = 1;
+        count++;
+      }
+    }
+    return count === 0 || count === candidates.length ? undefined : marks;
+  }
+
+  /** Reports how a try to a picked endpoint ended, to passive health: `failed` per
+   * outlier-detection.ts. Returns true when this try ejected the endpoint. */
+  recordOutcome(pick: Pick, failed: boolean): boolean {
+    const outliers = this.#outliers;
+    if (outliers === undefined) return false;
+    const { endpoint } = pick;
+    if (!failed) {
+      outliers.recordSuccess(endpoint.identity, endpoint.address);
+      return false;
+    }
+    return outliers.recordFailure(endpoint.identity, endpoint.address, this.eligibleCount);
   }
 
   #newRoundRobin(candidates: readonly number[]): RoundRobin {

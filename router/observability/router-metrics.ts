@@ -33,6 +33,10 @@ export interface MetricsRecorder {
   tableBuilt(table: RoutingTable): void;
   /** The share (0..1) of a service's hash keys that its latest rebuild moved (see movedShare). */
   keysMoved(service: string, share: number): void;
+  /** Passive health ejected `endpoint` (its identity) of `service`. */
+  endpointEjected(service: string, endpoint: string): void;
+  /** Where the ejected-endpoints gauge reads, on scrape: endpoints ejected now, by service key. */
+  ejectionsFrom(source: () => Iterable<readonly [string, number]>): void;
   render(): Promise<{ contentType: string; body: string }>;
 }
 
@@ -78,6 +82,8 @@ export class RouterMetrics implements MetricsRecorder {
   readonly #services = new Map<string, ServiceCells>();
   readonly #requestCounts: PendingCount[] = [];
   readonly #errorCounts = new Map<string, PendingCount>();
+  readonly #ejectionCounts = new Map<string, PendingCount>();
+  #ejectedSource: (() => Iterable<readonly [string, number]>) | undefined;
   #unknownHosts = 0;
   readonly #latency: LatencyHistogram;
   readonly #tableRebuilds: Counter;
@@ -117,7 +123,29 @@ export class RouterMetrics implements MetricsRecorder {
         flush(this, errorCounts.values());
       },
     });
+    const ejectionCounts = this.#ejectionCounts;
+    new Counter<"service" | "endpoint">({
+      name: "vipr_endpoint_ejections_total",
+      help: "Endpoints ejected by passive health (consecutive failures), by service and endpoint.",
+      labelNames: ["service", "endpoint"],
+      registers,
+      collect() {
+        flush(this, ejectionCounts.values());
+      },
+    });
     const self = this;
+    new Gauge<"service">({
+      name: "vipr_ejected_endpoints",
+      help: "Endpoints of a service that passive health has ejected now.",
+      labelNames: ["service"],
+      registers,
+      collect() {
+        // Reset first: a service whose ejections all ended, or that left the table, shows no series.
+        this.reset();
+        const source = self.#ejectedSource;
+        if (source !== undefined) for (const [service, count] of source()) this.set({ service }, count);
+      },
+    });
     new Counter({
       name: "vipr_unknown_host_requests_total",
       help: "Requests whose host names no service in the routing table (refused, never dialled).",
@@ -187,6 +215,20 @@ export class RouterMetrics implements MetricsRecorder {
     this.#keysMoved.set({ service }, share);
   }
 
+  endpointEjected(service: string, endpoint: string): void {
+    const key = `${service}\u0000${endpoint}`;
+    let count = this.#ejectionCounts.get(key);
+    if (count === undefined) {
+      count = new PendingCount(Object.freeze({ service, endpoint }));
+      this.#ejectionCounts.set(key, count);
+    }
+    count.pending++;
+  }
+
+  ejectionsFrom(source: () => Iterable<readonly [string, number]>): void {
+    this.#ejectedSource = source;
+  }
+
   async render(): Promise<{ contentType: string; body: string }> {
     return { contentType: this.registry.contentType, body: await this.registry.metrics() };
   }
@@ -223,6 +265,8 @@ export class NoopMetrics implements MetricsRecorder {
   unknownHost(): void {}
   tableBuilt(_table: RoutingTable): void {}
   keysMoved(_service: string, _share: number): void {}
+  endpointEjected(_service: string, _endpoint: string): void {}
+  ejectionsFrom(_source: () => Iterable<readonly [string, number]>): void {}
   async render(): Promise<{ contentType: string; body: string }> {
     return { contentType: Registry.PROMETHEUS_CONTENT_TYPE, body: "# vipr metrics are off by configuration\n" };
   }

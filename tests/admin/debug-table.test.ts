@@ -96,6 +96,7 @@ describe("/debug/table", () => {
           labels: null,
           weight: 1,
           slice: "simpleservice-x7k2p",
+          passiveHealth: { ejected: false, ejectedUntil: null, consecutiveFailures: 0, ejections: 0 },
         },
         expect.objectContaining({ identity: "rcsise-nlfzs", address: "172.17.0.3" }),
       ],

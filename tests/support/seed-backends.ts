@@ -16,8 +16,13 @@ export interface Pod {
   close(): Promise<void>;
 }
 
+export interface PodOptions {
+  /** The status of every echo answer (e.g. 503 for a bad deploy); default 200. */
+  readonly status?: number;
+}
+
 /** Starts one pod answering /info, /health, /echo, /slow (never answers) and /big?bytes=N. */
-export function startPod(name: string): Promise<Pod> {
+export function startPod(name: string, options: PodOptions = {}): Promise<Pod> {
   const hits: string[] = [];
   let connections = 0;
   const server = http.createServer((request, response) => {
@@ -43,6 +48,7 @@ export function startPod(name: string): Promise<Pod> {
     request.on("data", (chunk: Buffer) => chunks.push(chunk));
     request.on("end", () => {
       const body = Buffer.concat(chunks);
+      response.statusCode = options.status ?? 200;
       response.setHeader("content-type", "application/json");
       response.setHeader("x-pod", name);
       response.end(
