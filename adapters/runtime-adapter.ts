@@ -10,6 +10,20 @@ export interface ServeOptions {
   /** How long close() lets requests in flight finish before cutting their connections (Node;
    * default 10000). Long-lived watch streams of a fake API server need a short one in tests. */
   readonly closeGraceMs?: number;
+  /** Request line plus header fields, in bytes; 431 above it. Default 16384 (both runtimes). */
+  readonly maxHeaderBytes?: number;
+  /** Header fields per request; 431 above it. Default 100 (both runtimes). */
+  readonly maxHeadersCount?: number;
+  /** Until the header block is complete (slowloris), then 408. Node only (default 10000): Deno.serve
+   * has no such limit (adapters/deno/serve-deno.ts). */
+  readonly headersTimeoutMs?: number;
+  /** Until the whole request is received, then 408. Node only (default 60000; 0: none). */
+  readonly requestTimeoutMs?: number;
+  /** Idle keep-alive connections. Node only (default 65000). */
+  readonly keepAliveTimeoutMs?: number;
+  /** A Content-Length above this gets 413 JSON before routing. Default: no limit; chunked bodies
+   * are not counted. */
+  readonly maxBodyBytes?: number;
 }
 
 export interface RunningServer {

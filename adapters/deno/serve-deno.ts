@@ -16,7 +16,40 @@ export interface ServeDenoOptions {
   readonly port?: number;
   /** Default "127.0.0.1". */
   readonly hostname?: string;
+  /** Request target plus header fields (names and values), in bytes; 431 above it. Default 16384. */
+  readonly maxHeaderBytes?: number;
+  /** Header fields per request (after Deno joins repeated names); 431 above it. Default 100. */
+  readonly maxHeadersCount?: number;
+  /** A request whose Content-Length is above this gets 413 before it reaches the app. Default: no
+   * limit. A chunked body is not counted (the transport streams it to the pod). */
+  readonly maxBodyBytes?: number;
 }
+
+/**
+ * What Deno.serve (hyper's HTTP/1 server) enforces on its own, found by tests/safety/ on Deno 2:
+ * - at most 128 header fields and a head of about 64 KiB; above either it answers 400 (not 431)
+ *   and closes;
+ * - Content-Length with Transfer-Encoding, differing duplicate Content-Length and a Transfer-Encoding
+ *   that does not end in chunked (xchunked, "chunked, identity", "transfer-encoding :", a folded
+ *   line) get 400 and the connection closes; identical duplicate Content-Length is taken as one
+ *   (RFC 9110 section 8.6 allows that);
+ * - no header timeout: a client that sends a header line now and then holds its connection open
+ *   (slowloris). Deno.serve has no option for it and hands the app nothing before the head is
+ *   complete, so vipr cannot add one here; run vipr behind something that does, or on Node.
+ * - no check of the Host field: Deno builds request.url as "http://" + Host + target, so a Host of
+ *   "simpleservice/x" turned GET /info into /x/info at the pod, and "a@simpleservice" or
+ *   "simpleservice?x" were routed too (found by tests/safety/fuzz-hosts.test.ts).
+ * What this adapter adds, checked in the handler before the app runs: a Host that is not
+ * host[:port] gets 400 (RFC 9112 section 3.2 requires it; on Node @hono/node-server does the same);
+ * the same header count and size limits as on Node (100 fields, 16 KiB), answered with 431; and the
+ * optional Content-Length limit (413).
+ */
+export const DENO_SERVE_LIMITS = { maxHeaderBytes: 16_384, maxHeadersCount: 100 } as const;
+
+/** RFC 3986 host (IP-literal, IPv4 or reg-name, without userinfo) and an optional port of 1 to 5
+ * digits; empty is allowed (RFC 9112 section 3.2: a client with no authority sends an empty Host).
+ * Repeated Host fields arrive joined by ", " and fail on the space. */
+const VALID_HOST = /^(?:\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9\-._~!$&'()*+,;=%]*)(?::\d{1,5})?$/;
 
 export interface DenoServer {
   readonly port: number;
@@ -34,6 +67,27 @@ export interface DenoServer {
  */
 export function serveDeno(app: FetchApp, options: ServeDenoOptions = {}): Promise<DenoServer> {
   const deno = denoApi();
+  const maxHeaderBytes = checkedLimit("maxHeaderBytes", options.maxHeaderBytes) ?? DENO_SERVE_LIMITS.maxHeaderBytes;
+  const maxHeadersCount = checkedLimit("maxHeadersCount", options.maxHeadersCount) ?? DENO_SERVE_LIMITS.maxHeadersCount;
+  const maxBodyBytes = checkedLimit("maxBodyBytes", options.maxBodyBytes);
+  const handler = (request: Request, info: DenoServeHandlerInfo): Response | Promise<Response> => {
+    // The URL Deno builds adds scheme and authority; its length still bounds the request target.
+    let bytes = request.url.length;
+    let count = 0;
+    for (const [name, value] of request.headers) {
+      bytes += name.length + value.length + 4; // ": " and CRLF, as on the wire
+      count++;
+    }
+    const host = request.headers.get("host");
+    if (host !== null && !VALID_HOST.test(host)) return limitResponse(400, "bad_host", "the Host field must be host[:port]", { host: host.slice(0, 256) });
+    if (maxHeadersCount > 0 && count > maxHeadersCount) return headersTooLarge(`more than ${maxHeadersCount} header fields`);
+    if (maxHeaderBytes > 0 && bytes > maxHeaderBytes) return headersTooLarge(`request target and header fields larger than ${maxHeaderBytes} bytes`);
+    if (maxBodyBytes !== undefined) {
+      const declared = request.headers.get("content-length");
+      if (declared !== null && Number(declared) > maxBodyBytes) return bodyTooLarge(maxBodyBytes);
+    }
+    return app.fetch(request, info);
+  };
   return new Promise((resolve) => {
     const server = deno.serve(
       {
@@ -41,9 +95,28 @@ export function serveDeno(app: FetchApp, options: ServeDenoOptions = {}): Promis
         hostname: options.hostname ?? "127.0.0.1",
         onListen: (addr) => resolve({ port: addr.port, address: addr.hostname, close: () => server.shutdown() }),
       },
-      (request, info) => app.fetch(request, info),
+      handler,
     );
   });
+}
+
+function checkedLimit(name: string, value: number | undefined): number | undefined {
+  if (value !== undefined && !(Number.isInteger(value) && value >= 0)) throw new RangeError(`${name} must be a whole number >= 0, got ${value}`);
+  return value;
+}
+
+function limitResponse(status: number, code: string, message: string, details: Readonly<Record<string, unknown>> = {}): Response {
+  const body = JSON.stringify({ error: { status, code, message, ...details } });
+  // The request body (if any) is never read: close rather than leave it in the connection.
+  return new Response(body, { status, headers: { "content-type": "application/json; charset=utf-8", "x-vipr-error": code, connection: "close" } });
+}
+
+function headersTooLarge(what: string): Response {
+  return limitResponse(431, "headers_too_large", `the request has ${what}`);
+}
+
+function bodyTooLarge(maxBodyBytes: number): Response {
+  return limitResponse(413, "body_too_large", `request body is larger than ${maxBodyBytes} bytes`, { maxBodyBytes });
 }
 
 /** The client address from Deno.serve's remoteAddr ("" outside serveDeno). */

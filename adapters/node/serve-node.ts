@@ -5,7 +5,7 @@
 
 import type { AddressInfo, Socket } from "node:net";
 import { IncomingMessage } from "node:http";
-import type { Server } from "node:http";
+import type { Server, ServerOptions } from "node:http";
 import { serve } from "@hono/node-server";
 import type { HttpBindings } from "@hono/node-server";
 import type { ClientAddressOf, RequestHeadersOf } from "../../router/forward/upstream-transport.ts";
@@ -24,7 +24,44 @@ export interface ServeNodeOptions {
   readonly hostname?: string;
   /** How long close() lets requests in flight finish before it cuts their connections. Default 10000. */
   readonly closeGraceMs?: number;
+  /** Request line plus header fields, in bytes (llhttp answers 431 above it). Default 16384. */
+  readonly maxHeaderBytes?: number;
+  /** Header fields per request (431 above it). Default 100. */
+  readonly maxHeadersCount?: number;
+  /** From a request's first byte until its header block is complete (408 after it: slowloris).
+   * Default 10000. */
+  readonly headersTimeoutMs?: number;
+  /** From a request's first byte until its body is fully received (408 after it). Default 60000;
+   * 0: no limit (long uploads). */
+  readonly requestTimeoutMs?: number;
+  /** How long an idle keep-alive connection stays open. Default 65000. */
+  readonly keepAliveTimeoutMs?: number;
+  /** A request whose Content-Length is above this gets 413 before it reaches the app. Default: no
+   * limit. A chunked body is not counted (the transport streams it straight to the pod). */
+  readonly maxBodyBytes?: number;
 }
+
+/**
+ * Defaults a proxy facing untrusted clients uses (nginx, Envoy and HAProxy are in the same range):
+ * - 16 KiB of request line and headers: Node's own default, nginx's large_client_header_buffers
+ *   (4 x 8k) and Envoy's 60 KiB bracket it; a bigger head is nearly always an attack or a bug.
+ * - 100 header fields: Envoy's max_headers_count default; Node's 2000 lets one request make
+ *   thousands of strings.
+ * - 10 s for the header block (slowloris): Node's default of 60 s, checked only every 30 s, lets
+ *   one client hold a socket for up to 90 s with a byte every few seconds.
+ * - 60 s for the whole request; 65 s keep-alive, above the 60 s idle timeout of common load
+ *   balancers in front, so that they, not vipr, close an idle connection (no race on reuse).
+ * llhttp stays strict (no insecureHTTPParser): it rejects Content-Length with Transfer-Encoding,
+ * differing duplicate Content-Length and any Transfer-Encoding that does not end in chunked
+ * (tests/safety/smuggling.test.ts).
+ */
+export const NODE_SERVE_LIMITS = {
+  maxHeaderBytes: 16_384,
+  maxHeadersCount: 100,
+  headersTimeoutMs: 10_000,
+  requestTimeoutMs: 60_000,
+  keepAliveTimeoutMs: 65_000,
+} as const;
 
 export interface NodeServer {
   readonly port: number;
@@ -42,14 +79,42 @@ export interface NodeServer {
  * await server.close();
  */
 export function serveNode(app: FetchApp, options: ServeNodeOptions = {}): Promise<NodeServer> {
+  const limits = { ...NODE_SERVE_LIMITS, ...definedOnly(options) };
+  const maxBodyBytes = options.maxBodyBytes;
+  if (maxBodyBytes !== undefined && !(Number.isInteger(maxBodyBytes) && maxBodyBytes >= 0)) throw new RangeError(`maxBodyBytes must be a whole number >= 0, got ${maxBodyBytes}`);
+  const fetch = (request: Request, env: unknown): Response | Promise<Response> => {
+    const incoming = incomingOf(env);
+    if (incoming !== undefined) {
+      // Node keeps the first of repeated Host fields in headers.host (routing) while rawHeaders,
+      // which the transport forwards, keeps both: the pod could read the other. RFC 9112 section
+      // 3.2: more than one Host gets 400. (@hono/node-server already refuses a malformed Host.)
+      if (hostFieldCount(incoming.rawHeaders) > 1) return limitResponse(400, "bad_host", "the request has more than one Host field");
+      if (maxBodyBytes !== undefined) {
+        const declared = incoming.headers["content-length"];
+        if (declared !== undefined && Number(declared) > maxBodyBytes) return limitResponse(413, "body_too_large", `request body is larger than ${maxBodyBytes} bytes`, { maxBodyBytes });
+      }
+    }
+    return app.fetch(request, env as HttpBindings);
+  };
+  // Node checks headersTimeout and requestTimeout only every connectionsCheckingInterval (30 s by
+  // default); check often enough that a timeout fires within half its own length (at most 1 s late).
+  const timeouts = [limits.headersTimeoutMs, limits.requestTimeoutMs].filter((ms) => ms > 0);
+  const serverOptions: ServerOptions = {
+    maxHeaderSize: limits.maxHeaderBytes,
+    headersTimeout: limits.headersTimeoutMs,
+    requestTimeout: limits.requestTimeoutMs,
+    keepAliveTimeout: limits.keepAliveTimeoutMs,
+    connectionsCheckingInterval: Math.max(10, Math.min(1000, ...timeouts.map((ms) => Math.floor(ms / 2)))),
+  };
   return new Promise((resolve, reject) => {
     const server = serve(
-      { fetch: (request, env) => app.fetch(request, env as HttpBindings), port: options.port ?? 0, hostname: options.hostname ?? "127.0.0.1" },
+      { fetch, port: options.port ?? 0, hostname: options.hostname ?? "127.0.0.1", serverOptions },
       (info: AddressInfo) => {
         server.off("error", reject);
         resolve({ port: info.port, address: info.address, close: () => closeServer(server as Server, sockets, options.closeGraceMs ?? 10_000) });
       },
     );
+    (server as Server).maxHeadersCount = limits.maxHeadersCount;
     // Connections that never sent a byte are neither idle nor busy to server.close(), which would
     // wait for the client (or the request timeout) to end them.
     const sockets = new Set<Socket>();
@@ -62,6 +127,35 @@ export function serveNode(app: FetchApp, options: ServeNodeOptions = {}): Promis
     server.on("connect", (_request: IncomingMessage, socket: Socket) => void refuseConnect(socket));
     server.once("error", reject);
   });
+}
+
+function definedOnly(options: ServeNodeOptions): Partial<Record<keyof typeof NODE_SERVE_LIMITS, number>> {
+  const out: Partial<Record<keyof typeof NODE_SERVE_LIMITS, number>> = {};
+  for (const key of Object.keys(NODE_SERVE_LIMITS) as (keyof typeof NODE_SERVE_LIMITS)[]) {
+    const value = options[key];
+    if (value !== undefined) {
+      if (!(Number.isInteger(value) && value >= 0)) throw new RangeError(`${key} must be a whole number >= 0, got ${value}`);
+      out[key] = value;
+    }
+  }
+  return out;
+}
+
+/** Host fields in a raw header list (name, value, name, value...). */
+function hostFieldCount(raw: readonly string[]): number {
+  let count = 0;
+  for (let i = 0, n = raw.length; i < n; i += 2) {
+    const name = raw[i]!;
+    if (name.length === 4 && name.toLowerCase() === "host") count++;
+  }
+  return count;
+}
+
+/** An answer in the router's error shape (router-errors.ts), given before the app sees the
+ * request. Its body (if any) is never read: close rather than leave it in the connection. */
+function limitResponse(status: number, code: string, message: string, details: Readonly<Record<string, unknown>> = {}): Response {
+  const body = JSON.stringify({ error: { status, code, message, ...details } });
+  return new Response(body, { status, headers: { "content-type": "application/json; charset=utf-8", "x-vipr-error": code, connection: "close" } });
 }
 
 async function refuseConnect(socket: Socket): Promise<void> {
