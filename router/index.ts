@@ -28,6 +28,7 @@ export { eligibleEndpoints, type EligibleEndpoints } from "./table/eligible-endp
 export { resolveServiceHost, type ServiceHostResolution } from "./resolve-service-host.ts";
 export { compileRouteRules, matchRoute, type RouteRuleConfig } from "./route-rules.ts";
 export { policyFromAnnotations, parseHashKeySource, type PolicyConfig, type HashKeySource } from "./balancing/policy-config.ts";
+export { timeoutsFromAnnotations, parseDurationMs, DEFAULT_ROUTER_TIMEOUTS, type TimeoutResolution } from "./timeout-config.ts";
 export { createRouterMetrics, type MetricsRecorder } from "./observability/router-metrics.ts";
 export { createAccessLog, type AccessLog } from "./observability/access-log.ts";
 export { createAdminApp, type AdminDeps } from "./admin/admin-app.ts";

@@ -33,18 +33,12 @@ import { compileRouteRules, matchRoute, type RouteRule, type RouteRuleConfig } f
 import { connectNotSupported, errorResponse, type RouterErrorCode } from "./router-errors.ts";
 import { DEFAULT_RETRY_OPTIONS, RetryBudget, retryable, type RetryOptions } from "./retry-policy.ts";
 import { ServiceStates } from "./service-state.ts";
+import { DEFAULT_ROUTER_TIMEOUTS, type RouterTimeouts } from "./timeout-config.ts";
 import { DialableTargets } from "./dialable-targets.ts";
 import { isBuiltFrom } from "./table/build-routing-table.ts";
 import { serviceKey, type RoutingTable, type ServiceEntry, type ServicePortEntry } from "./table/routing-table.ts";
 
-export interface RouterTimeouts {
-  /** Opening a connection to an endpoint. Default 2000 ms. */
-  readonly connectMs: number;
-  /** Until the response head arrives. Default 30000 ms. */
-  readonly responseMs: number;
-  /** Longest silence while the response body streams. Default 60000 ms. */
-  readonly idleMs: number;
-}
+export type { RouterTimeouts } from "./timeout-config.ts";
 
 export interface ServiceRouterOptions {
   readonly core: CoreEngine;
@@ -69,6 +63,9 @@ export interface ServiceRouterOptions {
   readonly routes?: readonly RouteRuleConfig[];
   /** ExternalName targets that may be dialled (exact host names). Default none. */
   readonly externalNameAllowList?: readonly string[];
+  /** Router-wide timeouts (timeout-config.ts); a service overrides each by annotation
+   * (vipr.io/connect-timeout, response-timeout, idle-timeout, request-timeout). Default connect
+   * 2 s, response 30 s per try, idle 60 s, request (overall) 0: none. */
   readonly timeouts?: Partial<RouterTimeouts>;
   /** Retries of tries that failed safely (retry-policy.ts); default 2 retries, 20% budget. */
   readonly retries?: Partial<RetryOptions>;
@@ -102,6 +99,17 @@ function targetOf(pick: Pick): UpstreamTarget {
   return { address: pick.endpoint.address, port: pick.port, addressType: pick.endpoint.addressType, identity: pick.endpoint.identity };
 }
 
+/**
+ * A try's response timeout: the service's per-try timeout, cut to the time left of the overall
+ * request timeout (counted from the request's arrival, `started` on performance.now()); at least
+ * 1 ms, since 0 would mean no limit.
+ */
+function responseTimeoutMs(timeouts: RouterTimeouts, started: number): number {
+  if (timeouts.requestMs <= 0) return timeouts.responseMs;
+  const left = Math.max(1, Math.ceil(timeouts.requestMs - (performance.now() - started)));
+  return timeouts.responseMs > 0 ? Math.min(timeouts.responseMs, left) : left;
+}
+
 /** Resolutions are cached per snapshot, up to this many hosts (then the cache starts over). */
 const RESOLUTION_CACHE_LIMIT = 10_000;
 
@@ -117,7 +125,6 @@ export class ServiceRouter {
   readonly #clusterDomain: string;
   readonly #forwarder: HeaderForwarder;
   readonly #metrics: MetricsRecorder;
-  readonly #timeouts: RouterTimeouts;
   readonly #requestHeaders: RequestHeadersOf;
   readonly #subsetHeader: string;
   readonly #allowedExternalNames: ReadonlySet<string>;
@@ -131,7 +138,6 @@ export class ServiceRouter {
     this.#rules = compileRouteRules(options.routes ?? [], this.#namespace);
     this.#forwarder = createHeaderForwarder({ trustForwarded: options.trustForwarded ?? false });
     this.#metrics = options.metrics ?? new NoopMetrics();
-    this.#timeouts = { connectMs: 2000, responseMs: 30_000, idleMs: 60_000, ...options.timeouts };
     this.#requestHeaders = options.requestHeaders ?? webRequestHeaders;
     this.#subsetHeader = (options.subsetHeader ?? "x-vipr-subset").toLowerCase();
     this.#budget = new RetryBudget({ ...DEFAULT_RETRY_OPTIONS, ...options.retries });
@@ -141,6 +147,7 @@ export class ServiceRouter {
     this.#states = new ServiceStates({
       core: options.core,
       defaultPolicy: options.defaultPolicy ?? DEFAULT_POLICY_CONFIG,
+      defaultTimeouts: Object.freeze({ ...DEFAULT_ROUTER_TIMEOUTS, ...options.timeouts }),
       eligibility,
       now: options.now ?? Date.now,
       random: options.random ?? Math.random,
@@ -265,6 +272,7 @@ export class ServiceRouter {
     if (service.type === "ExternalName") return this.#forwardExternalName(c, started, service, port, headers, target, found.path, clientIp);
 
     const balancer = this.#states.balancer(service, port);
+    const timeouts = this.#states.timeoutsOf(service);
     const policy = balancer.config;
     const hashKey = policy.hashKey === undefined ? undefined : hashKeyOf(policy.hashKey, headers, target.pathAndQuery, clientIp);
     const subsetHeader = policy.subsetHeader ?? this.#subsetHeader;
@@ -276,7 +284,7 @@ export class ServiceRouter {
     }
     this.#budget.requestStarted();
     try {
-      return await this.#forwardWithRetries(c, started, service.key, balancer, pick, { hashKey, clientIp, subset }, headers, target, found.path);
+      return await this.#forwardWithRetries(c, started, service.key, timeouts, balancer, pick, { hashKey, clientIp, subset }, headers, target, found.path);
     } finally {
       this.#budget.requestEnded();
     }
@@ -286,12 +294,14 @@ export class ServiceRouter {
    * Forwards to the picked endpoint; when a try fails in a way that is safe to repeat
    * (retry-policy.ts) and the retry budget allows, picks again with the next attempt (Maglev:
    * the key's next endpoint on its preference walk; others: an endpoint not tried yet) and
-   * sends the request there.
+   * sends the request there. With an overall request timeout, no retry starts once it has passed,
+   * and each try's response timeout is cut to the time left.
    */
   async #forwardWithRetries(
     c: Context,
     started: number,
     service: string,
+    timeouts: RouterTimeouts,
     balancer: ServiceBalancer,
     first: Pick,
     request: PickRequest,
@@ -306,13 +316,17 @@ export class ServiceRouter {
     for (let attempt = 0; ; attempt++) {
       let failure: UpstreamError;
       try {
-        return await this.#forward(c, started, service, balancer, pick, targetOf(pick), headers, target, path, request.clientIp);
+        return await this.#forward(c, started, service, timeouts, balancer, pick, targetOf(pick), headers, target, path, request.clientIp);
       } catch (error) {
         if (!(error instanceof UpstreamError)) throw error;
         failure = error;
       } finally {
         // A retry holds its budget slot until its own try settles.
         if (attempt > 0) this.#budget.retryEnded();
+      }
+      if (timeouts.requestMs > 0 && performance.now() - started >= timeouts.requestMs) {
+        // The overall timeout has passed: no further try, whatever the failure.
+        return this.#upstreamFailure(c, started, service, targetOf(pick), failure);
       }
       const again =
         attempt < this.#budget.maxRetries && tried.length + 1 < balancer.eligibleCount && retryable(failure, method, hasBody) && this.#budget.tryRetry();
@@ -337,6 +351,7 @@ export class ServiceRouter {
     c: Context,
     started: number,
     service: string,
+    timeouts: RouterTimeouts,
     balancer: ServiceBalancer | undefined,
     pick: Pick | undefined,
     upstream: UpstreamTarget,
@@ -363,9 +378,9 @@ export class ServiceRouter {
         path,
         headers: outgoing,
         rewriteResponseHeaders: this.#forwarder.response,
-        connectTimeoutMs: this.#timeouts.connectMs,
-        responseTimeoutMs: this.#timeouts.responseMs,
-        idleTimeoutMs: this.#timeouts.idleMs,
+        connectTimeoutMs: timeouts.connectMs,
+        responseTimeoutMs: responseTimeoutMs(timeouts, started),
+        idleTimeoutMs: timeouts.idleMs,
         onResponse: (code) => {
           status = code;
         },
@@ -431,7 +446,7 @@ export class ServiceRouter {
     // An allowed external name is dialled by name: the transport resolves it. addressType only
     // decides bracketing in the pool key, and a DNS name needs none.
     const upstream: UpstreamTarget = { address: name, port: port.port, addressType: "IPv4", identity: name };
-    return this.#forward(c, started, service.key, undefined, undefined, upstream, headers, target, path, clientIp).catch((error: unknown) => {
+    return this.#forward(c, started, service.key, this.#states.timeoutsOf(service), undefined, undefined, upstream, headers, target, path, clientIp).catch((error: unknown) => {
       if (!(error instanceof UpstreamError)) throw error;
       return this.#upstreamFailure(c, started, service.key, upstream, error);
     });

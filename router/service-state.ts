@@ -11,6 +11,7 @@ import { ServiceBalancer } from "./balancing/service-balancer.ts";
 import { policyFromAnnotations, type PolicyConfig } from "./balancing/policy-config.ts";
 import { OutlierDetector, type EndpointHealthView, type OutlierDetectionOptions } from "./balancing/outlier-detection.ts";
 import { SessionAffinityStore } from "./balancing/session-affinity.ts";
+import { timeoutsFromAnnotations, type RouterTimeouts } from "./timeout-config.ts";
 import type { RandomSource } from "./balancing/least-request.ts";
 import { movedShare } from "./observability/moved-share.ts";
 import { eligibleEndpoints, type EligibilityOptions } from "./table/eligible-endpoints.ts";
@@ -19,6 +20,8 @@ import type { RoutingTable, ServiceEntry, ServicePortEntry } from "./table/routi
 export interface ServiceStateOptions {
   readonly core: CoreEngine;
   readonly defaultPolicy: PolicyConfig;
+  /** Timeouts when a service has no timeout annotation (timeout-config.ts). */
+  readonly defaultTimeouts: RouterTimeouts;
   readonly eligibility: EligibilityOptions;
   readonly now: () => number;
   readonly random: RandomSource;
@@ -28,10 +31,18 @@ export interface ServiceStateOptions {
   readonly log: (line: string) => void;
 }
 
+interface ServiceState {
+  readonly entry: ServiceEntry;
+  readonly config: PolicyConfig;
+  readonly timeouts: RouterTimeouts;
+  readonly balancers: Map<string, ServiceBalancer>;
+}
+
 export class ServiceStates {
   readonly #options: ServiceStateOptions;
-  /** By service key: the entry the balancers were made for, and one balancer per port name. */
-  readonly #byService = new Map<string, { entry: ServiceEntry; config: PolicyConfig; balancers: Map<string, ServiceBalancer> }>();
+  /** By service key: the entry the balancers were made for, its policy and timeouts (resolved
+   * from its annotations once per entry), and one balancer per port name. */
+  readonly #byService = new Map<string, ServiceState>();
   readonly #affinity = new Map<string, SessionAffinityStore>();
   readonly #outliers = new Map<string, OutlierDetector>();
 
@@ -39,16 +50,23 @@ export class ServiceStates {
     this.#options = options;
   }
 
-  /** The balancer of a service port in the current snapshot, made on first use. */
-  balancer(service: ServiceEntry, port: ServicePortEntry): ServiceBalancer {
+  /** The state of a service entry, its annotations read (and problems logged) on first use. */
+  #stateOf(service: ServiceEntry): ServiceState {
     let state = this.#byService.get(service.key);
     if (state === undefined || state.entry !== service) {
       if (state !== undefined) this.#free(state.balancers);
-      const { config, diagnostics } = policyFromAnnotations(service.annotations, this.#options.defaultPolicy);
-      for (const line of diagnostics) this.#options.log(`service ${service.key}: ${line}`);
-      state = { entry: service, config, balancers: new Map() };
+      const policy = policyFromAnnotations(service.annotations, this.#options.defaultPolicy);
+      const timeouts = timeoutsFromAnnotations(service.annotations, this.#options.defaultTimeouts);
+      for (const line of [...policy.diagnostics, ...timeouts.diagnostics]) this.#options.log(`service ${service.key}: ${line}`);
+      state = { entry: service, config: policy.config, timeouts: timeouts.config, balancers: new Map() };
       this.#byService.set(service.key, state);
     }
+    return state;
+  }
+
+  /** The balancer of a service port in the current snapshot, made on first use. */
+  balancer(service: ServiceEntry, port: ServicePortEntry): ServiceBalancer {
+    const state = this.#stateOf(service);
     let balancer = state.balancers.get(port.name);
     if (balancer === undefined) {
       const affinity = service.sessionAffinity.type === "ClientIP" ? this.#affinityOf(service.key) : undefined;
@@ -74,6 +92,12 @@ export class ServiceStates {
     const state = this.#byService.get(service.key);
     if (state !== undefined && state.entry === service) return state.config;
     return policyFromAnnotations(service.annotations, this.#options.defaultPolicy).config;
+  }
+
+  /** The timeouts of a service entry (annotations over the router's defaults), resolved once per
+   * entry: an ExternalName service, which has no balancer, is cached the same way. */
+  timeoutsOf(service: ServiceEntry): RouterTimeouts {
+    return this.#stateOf(service).timeouts;
   }
 
   /**

@@ -13,6 +13,41 @@ import { seedService, slicesFor, startPod, type Pod } from "../support/seed-back
 const runtime = await loadRuntimeAdapter();
 
 let pods: Pod[];
+/** Pods that take a request, wait RESET_AFTER_MS, then close the connection without answering. */
+let resetting: ResettingPod[];
+const RESET_AFTER_MS = 200;
+const logLines: string[] = [];
+
+interface ResettingPod {
+  readonly port: number;
+  connections(): number;
+  close(): Promise<void>;
+}
+
+function startResettingPod(): Promise<ResettingPod> {
+  let connections = 0;
+  const sockets = new Set<net.Socket>();
+  const server = net.createServer((socket) => {
+    connections++;
+    sockets.add(socket);
+    socket.on("close", () => sockets.delete(socket));
+    socket.on("error", () => {});
+    socket.once("data", () => setTimeout(() => socket.destroy(), RESET_AFTER_MS));
+  });
+  return new Promise((resolve) => {
+    server.listen(0, "127.0.0.1", () => {
+      resolve({
+        port: (server.address() as net.AddressInfo).port,
+        connections: () => connections,
+        close: () =>
+          new Promise<void>((done) => {
+            for (const socket of sockets) socket.destroy();
+            server.close(() => done());
+          }),
+      });
+    });
+  });
+}
 let router: ServiceRouter;
 let server: RunningServer;
 let base: string;
@@ -61,13 +96,17 @@ async function get(host: string, path = "/info", extra = ""): Promise<{ status: 
 
 beforeAll(async () => {
   pods = await Promise.all(["rcsise-a1b2c", "rcsise-d3e4f"].map((name) => startPod(name)));
+  resetting = await Promise.all(Array.from({ length: 6 }, () => startResettingPod()));
   router = new ServiceRouter({
     core: createWasmCore(),
     transport: runtime.createTransport(),
     clientAddress: runtime.clientAddress,
     requestHeaders: runtime.requestHeaders,
-    timeouts: { responseMs: 500 },
+    // 2 s: well apart from the 200 ms a service asks for, even with Node's undici checking
+    // timeouts on a coarse timer (up to about 1 s late).
+    timeouts: { responseMs: 2000 },
     random: seededRandom(7), // the least-request split is the same on every run
+    log: (line) => logLines.push(line),
   });
   router.setTable(
     buildRoutingTable({
@@ -78,6 +117,12 @@ beforeAll(async () => {
         { ...seedService(), metadata: { name: "sticky", namespace: "default", resourceVersion: "1", annotations: { "vipr.io/hash-key": "header:x-user" } } },
         { ...seedService(), metadata: { name: "ext", namespace: "default", resourceVersion: "1" }, spec: { type: "ExternalName", externalName: "example.com" } },
         { ...seedService(), metadata: { name: "halfdead", namespace: "default", resourceVersion: "1" } },
+        // Deno's transport gives connect and response head one budget (connect + response), so a
+        // short connect timeout keeps the response timeout what it says on both runtimes.
+        { ...seedService(), metadata: { name: "quick", namespace: "default", resourceVersion: "1", annotations: { "vipr.io/response-timeout": "200ms", "vipr.io/connect-timeout": "50ms" } } },
+        { ...seedService(), metadata: { name: "typo", namespace: "default", resourceVersion: "1", annotations: { "vipr.io/response-timeout": "fast" } } },
+        { ...seedService(), metadata: { name: "resetting", namespace: "default", resourceVersion: "1" } },
+        { ...seedService(), metadata: { name: "bounded", namespace: "default", resourceVersion: "1", annotations: { "vipr.io/request-timeout": "300ms", "vipr.io/connect-timeout": "50ms" } } },
       ],
       endpointSlices: [
         ...slicesFor("simpleservice", pods.map((p) => ({ pod: p.name, port: p.port }))),
@@ -87,6 +132,10 @@ beforeAll(async () => {
           { pod: "gone", port: await deadPort() },
           { pod: pods[0]!.name, port: pods[0]!.port },
         ]),
+        ...slicesFor("quick", pods.map((p) => ({ pod: p.name, port: p.port }))),
+        ...slicesFor("typo", pods.map((p) => ({ pod: p.name, port: p.port }))),
+        ...slicesFor("resetting", resetting.slice(0, 3).map((p, i) => ({ pod: `resetting-${i}`, port: p.port }))),
+        ...slicesFor("bounded", resetting.slice(3).map((p, i) => ({ pod: `bounded-${i}`, port: p.port }))),
         ...slicesFor("nopods", [{ pod: "starting", port: pods[0]!.port, ready: false, serving: false }]),
       ],
     }),
@@ -98,7 +147,7 @@ beforeAll(async () => {
 afterAll(async () => {
   await server?.close();
   await router?.close();
-  await Promise.all(pods.map((p) => p.close()));
+  await Promise.all([...pods, ...(resetting ?? [])].map((p) => p.close()));
 });
 
 describe(`service router on ${runtime.name}`, () => {
@@ -196,7 +245,62 @@ describe(`service router on ${runtime.name}`, () => {
     const response = await get("simpleservice", "/slow");
     expect(response.status).toBe(504);
     expect(response.json.error.code).toBe("upstream_timeout");
-    expect(Date.now() - started).toBeGreaterThanOrEqual(450);
+    expect(Date.now() - started).toBeGreaterThanOrEqual(1950);
+  });
+
+  test("a service's vipr.io/response-timeout: 200ms answers 504 well before the router's 2 s", async () => {
+    expect((await get("quick")).status).toBe(200);
+    let started = Date.now();
+    const quick = await get("quick", "/slow");
+    const quickMs = Date.now() - started;
+    expect(quick.status).toBe(504);
+    expect(quick.json.error.code).toBe("upstream_timeout");
+    expect(quickMs).toBeGreaterThanOrEqual(180);
+    // Node's undici checks timeouts on a coarse timer (up to about 1 s late), so only the order of
+    // magnitude is checked here; the per-service value reaching the transport is what matters.
+    expect(quickMs).toBeLessThan(1500);
+    started = Date.now();
+    const plain = await get("simpleservice", "/slow");
+    expect(plain.status).toBe(504);
+    expect(Date.now() - started).toBeGreaterThanOrEqual(1950);
+  });
+
+  test("an invalid timeout annotation keeps the router default and is logged once", async () => {
+    const started = Date.now();
+    const response = await get("typo", "/slow");
+    expect(response.status).toBe(504);
+    expect(Date.now() - started).toBeGreaterThanOrEqual(1950);
+    await get("typo");
+    expect(logLines.filter((line) => line.startsWith("service default/typo:"))).toEqual([
+      'service default/typo: vipr.io/response-timeout: "fast" is not a timeout; expected a duration such as 250ms, 2s or 1m, or whole milliseconds (0: no limit), at most 24h; using 2s',
+    ]);
+  });
+
+  test("without an overall timeout, a reset GET is tried on all three endpoints", async () => {
+    const before = resetting.slice(0, 3).map((p) => p.connections());
+    const started = Date.now();
+    const response = await get("resetting", "/info");
+    expect(response.status).toBe(502);
+    expect(response.json.error.code).toBe("upstream_reset");
+    expect(Date.now() - started).toBeGreaterThanOrEqual(3 * RESET_AFTER_MS - 20);
+    expect(resetting.slice(0, 3).map((p, i) => p.connections() - before[i]!)).toEqual([1, 1, 1]);
+  });
+
+  test("vipr.io/request-timeout bounds the tries: the retry in flight gets the time left, and no further retry starts", async () => {
+    const bounded = resetting.slice(3);
+    const before = bounded.map((p) => p.connections());
+    const started = Date.now();
+    const response = await get("bounded", "/info");
+    const elapsed = Date.now() - started;
+    // First try reset at 200 ms; the retry gets the 100 ms left as its response timeout: it times
+    // out (504), or, where the transport's timer fires late, resets at 400 ms after the deadline
+    // (502). Either way the third endpoint is never tried.
+    expect([502, 504]).toContain(response.status);
+    expect(elapsed).toBeGreaterThanOrEqual(280);
+    expect(elapsed).toBeLessThan(3 * RESET_AFTER_MS);
+    const tries = bounded.map((p, i) => p.connections() - before[i]!);
+    expect(tries.reduce((a, b) => a + b, 0)).toBe(2);
+    expect(tries.filter((n) => n === 0)).toHaveLength(1);
   });
 
   test("CONNECT is refused with a clear error", async () => {
