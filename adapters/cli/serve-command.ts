@@ -44,6 +44,8 @@ Timeouts (milliseconds):
   --connect-timeout MS      default 2000
   --response-timeout MS     until the response head, default 30000
   --idle-timeout MS         body silence, default 60000
+  --request-timeout MS      overall, across retries, default 0 (none)
+  (per service: annotations vipr.io/connect-timeout, response-timeout, idle-timeout, request-timeout)
 
 Logging:
   --access-log RATE         share of requests logged as JSON lines on stdout, 0 to 1 (default 0)
@@ -73,6 +75,7 @@ export const serveOptions = {
   "connect-timeout": { type: "string" },
   "response-timeout": { type: "string" },
   "idle-timeout": { type: "string" },
+  "request-timeout": { type: "string" },
   "access-log": { type: "string", default: "0" },
   "no-metrics": { type: "boolean", default: false },
   help: { type: "boolean", short: "h", default: false },
@@ -147,6 +150,7 @@ export async function setUpServe(args: string[], serveTraffic: boolean): Promise
     ...optional("connectMs", number(values["connect-timeout"], "--connect-timeout", 1, 3_600_000)),
     ...optional("responseMs", number(values["response-timeout"], "--response-timeout", 1, 3_600_000)),
     ...optional("idleMs", number(values["idle-timeout"], "--idle-timeout", 1, 3_600_000)),
+    ...optional("requestMs", number(values["request-timeout"], "--request-timeout", 0, 3_600_000)),
   };
   const routes = await readRoutes(values.routes);
 
