@@ -1,0 +1,314 @@
+// The soak (issue 6): 1,000,000 requests through the router while endpoints churn through the fake
+// API server (a pod added, one marked terminating, the terminating one removed, every CHURN_EVERY
+// requests, on three services: Maglev on a header key with no-key requests mixed in, least-request,
+// and ClientIP session affinity), then a smaller phase over loopback through the served router
+// with real pods. Heap and RSS are taken after the warm-up and at the end, and must stay within
+// bounds.
+//
+// STATUS (not yet in .ci/run; issue 6 stays open until it passes): on Deno it passes (RSS +18 MB,
+// heap +16 MB over the million). On Node it fails its RSS bound: +86.7 MB of RSS while the heap grew
+// 14 MB, external memory stayed at 15 MB and array buffers at 1 MB; a separate probe of 300 churn
+// steps with Maglev tables kept WASM memory flat at 0.3 MB and RSS levelled off after about 150
+// steps. So the growth is outside the JS heap and the WASM core, and may be allocator pages that
+// are never returned rather than a leak: the next step is a longer run to see whether it levels off.
+//
+// The million go in process (router.app.fetch) to a transport that answers like a pod without
+// sockets: that is the router, the balancers, the WASM tables, affinity and outlier stores,
+// metrics and table swaps, where a leak would be. One endpoint in every churn step refuses one
+// connection in FLAKY_EVERY, so retries and passive health (ejections) run too. The real-HTTP
+// phase covers the runtime's transport and pools.
+//
+// Bounds: heap growth < 20 MB, RSS growth < 60 MB. Each churn step builds a new routing table and
+// new WASM tables: a Maglev table alone is 65537 entries (256 KiB in WASM memory), so keeping one
+// per step would add ~250 MB of RSS over the ~1000 steps; keeping one JS snapshot per step
+// (three services, their endpoints, resolution caches, balancer state: tens of KB) would add
+// tens of MB of heap. Either breaks the bounds; normal noise (JIT, allocator pages) does not.
+import v8 from "node:v8";
+import vm from "node:vm";
+import { afterAll, describe, expect, test } from "vitest";
+import { FakeKubeApi, fakeKubeConfig, fakeService } from "../../adapters/kubernetes/fake-api/index.ts";
+import { KubernetesSource } from "../../adapters/kubernetes/kubernetes-source.ts";
+import { UpstreamError, type UpstreamTransport } from "../../router/forward/upstream-transport.ts";
+import { createRouterMetrics } from "../../router/observability/router-metrics.ts";
+import { ServiceRouter } from "../../router/service-router.ts";
+import { createWasmCore } from "../../wasm/core-engine.ts";
+import { fastTiming } from "../kubernetes/support/sync-harness.ts";
+import { startCountingPod, startLoad, startResilienceCluster, until, type CountingPod, type ResilienceCluster } from "../resilience/support/resilience-cluster.ts";
+
+const runtime = "Deno" in globalThis ? "deno" : "node";
+const TOTAL = Number(process.env["VIPR_SOAK_REQUESTS"] ?? 1_000_000);
+const WARM_UP = 50_000;
+const CHURN_EVERY = 1_000;
+const CONCURRENCY = 64;
+const FLAKY_EVERY = 50;
+const HTTP_REQUESTS = 20_000;
+const HTTP_WARM_UP = 4_000;
+const HEAP_BOUND = 20 * 1024 * 1024;
+const RSS_BOUND = 60 * 1024 * 1024;
+const MB = (bytes: number): string => (bytes / 1024 / 1024).toFixed(1);
+
+const SERVICES = [
+  { name: "soak-maglev", options: { annotations: { "vipr.io/lb-policy": "maglev", "vipr.io/hash-key": "header:x-key" } } },
+  { name: "soak-least", options: {} },
+  { name: "soak-affinity", options: { sessionAffinity: "ClientIP" } },
+] as const;
+const KEYS = Array.from({ length: 2_000 }, (_, i) => `user-${i}`);
+const CLIENTS = Array.from({ length: 500 }, (_, i) => `10.200.${i >> 8}.${i & 255}`);
+
+const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
+/** A forced GC where one can be had: vitest workers get no --expose-gc, but V8 takes the flag at
+ * run time and a new context then has gc() (Node; Deno may refuse, then samples alone are used). */
+function findGc(): (() => void) | undefined {
+  const exposed = (globalThis as { gc?: () => void }).gc;
+  if (exposed !== undefined) return exposed;
+  try {
+    v8.setFlagsFromString("--expose-gc");
+    const found: unknown = vm.runInNewContext("gc");
+    return typeof found === "function" ? (found as () => void) : undefined;
+  } catch {
+    return undefined;
+  }
+}
+const gc = findGc();
+
+/** heapUsed and RSS, the minimum of several samples a little apart (GC when the runtime offers it). */
+async function memory(): Promise<{ heap: number; rss: number }> {
+  const heaps: number[] = [];
+  const rsss: number[] = [];
+  for (let i = 0; i < 8; i++) {
+    gc?.();
+    // Some garbage and a pause, so that the collector has reasons and time to run.
+    for (let j = 0; j < 2_000; j++) void new Array(64).fill(j);
+    await sleep(50);
+    const m = process.memoryUsage();
+    heaps.push(m.heapUsed);
+    rsss.push(m.rss);
+  }
+  return { heap: Math.min(...heaps.slice(-5)), rss: Math.min(...rsss.slice(-5)) };
+}
+
+/** A transport that answers like a pod, without sockets: 200 with `{"pod":..}`; a target whose
+ * identity starts with "flaky-" refuses one connection in FLAKY_EVERY (safe to retry). */
+function podlessTransport(): UpstreamTransport & { retained: number; refused: number } {
+  let tries = 0;
+  const self = {
+    retained: 0,
+    refused: 0,
+    forward(_c, target, call) {
+      tries++;
+      if (target.identity.startsWith("flaky-") && tries % FLAKY_EVERY === 0) {
+        self.refused++;
+        return Promise.reject(new UpstreamError("connect", target, false, "connection refused (soak)"));
+      }
+      const body = `{"pod":"${target.identity}"}`;
+      const headers = call.rewriteResponseHeaders(["content-type", "application/json", "content-length", String(body.length)]);
+      call.onResponse?.(200);
+      const response = new Response(body, { status: 200, headers: pairs(headers) });
+      queueMicrotask(() => call.onEnd?.({ ok: true, bytesOut: body.length }));
+      return Promise.resolve(response);
+    },
+    retain(keys) {
+      self.retained = keys.size;
+    },
+    close: () => Promise.resolve(),
+  } satisfies UpstreamTransport & { retained: number; refused: number };
+  return self;
+}
+
+function pairs(list: readonly string[]): [string, string][] {
+  const out: [string, string][] = [];
+  for (let i = 0; i + 1 < list.length; i += 2) out.push([list[i]!, list[i + 1]!]);
+  return out;
+}
+
+interface Churned {
+  readonly pod: string;
+  readonly address: string;
+  terminating: boolean;
+}
+
+let closeAll: (() => Promise<void>) | undefined;
+let cluster: ResilienceCluster | undefined;
+const pods: CountingPod[] = [];
+afterAll(async () => {
+  await closeAll?.();
+  await cluster?.close();
+  await Promise.all(pods.map((pod) => pod.kill()));
+});
+
+describe(`soak on ${runtime}`, () => {
+  test(`${TOTAL} requests with endpoint churn, then ${HTTP_REQUESTS} over loopback: heap and RSS stable`, async () => {
+    const started = performance.now();
+    // --- The in-process cluster: fake API, KubernetesSource, router with the podless transport.
+    const fake = new FakeKubeApi({ bookmarkIntervalMs: 50 });
+    for (const { name, options } of SERVICES) fake.apply(fakeService(name, { ports: [{ port: 80, targetPort: 8080 }], selector: { app: name }, ...options }));
+    const transport = podlessTransport();
+    const metrics = createRouterMetrics();
+    const router = new ServiceRouter({
+      core: createWasmCore(),
+      transport,
+      clientAddress: (c) => c.req.header("x-client") ?? "",
+      metrics,
+      outlierDetection: { consecutiveFailures: 3, baseEjectionMs: 50, maxEjectionMs: 200, maxEjectionPercent: 50 },
+    });
+    let tables = 0;
+    const source = new KubernetesSource({
+      kubeConfig: fakeKubeConfig(),
+      fetch: (url, init) => fake.fetch(new Request(url, init)),
+      onTable: (table) => {
+        tables++;
+        router.setTable(table);
+      },
+      timing: fastTiming,
+      log: () => {},
+    });
+    closeAll = async () => {
+      await source.stop();
+      fake.close();
+      await router.close();
+    };
+    source.start();
+
+    // Endpoints per service: three serving, and at most one terminating.
+    let serial = 0;
+    const endpoints = new Map<string, Churned[]>();
+    const fresh = (service: string, flaky: boolean): Churned => {
+      const n = ++serial;
+      return { pod: `${flaky ? "flaky-" : ""}${service}-${n}`, address: `10.${(n >> 16) & 255}.${(n >> 8) & 255}.${n & 255}`, terminating: false };
+    };
+    const publish = (service: string): void =>
+      fake.setEndpoints(
+        service,
+        endpoints.get(service)!.map((e) => ({ address: e.address, port: 8080, pod: e.pod, ready: !e.terminating, serving: true, terminating: e.terminating })),
+      );
+    const inTable = (service: string, address: string | undefined): boolean =>
+      router.table?.services.get(`default/${service}`)?.endpoints.some((e) => e.address === address) === true;
+    for (const { name } of SERVICES) {
+      endpoints.set(name, [fresh(name, false), fresh(name, false), fresh(name, false)]);
+      publish(name);
+    }
+    await until(() => SERVICES.every(({ name }) => inTable(name, endpoints.get(name)![2]!.address)), "the first endpoints in the table", 10_000);
+
+    // One churn step: the terminating endpoint leaves, the oldest turns terminating, a new one
+    // (flaky every other step) joins; the step ends when the router's table has the new one.
+    let churnSteps = 0;
+    const churn = async (): Promise<void> => {
+      churnSteps++;
+      let last: { service: string; address: string } | undefined;
+      for (const { name } of SERVICES) {
+        const list = endpoints.get(name)!.filter((e) => !e.terminating);
+        list[0]!.terminating = true;
+        const added = fresh(name, churnSteps % 2 === 0);
+        list.push(added);
+        endpoints.set(name, list);
+        publish(name);
+        last = { service: name, address: added.address };
+      }
+      await until(() => inTable(last!.service, last!.address), `churn step ${churnSteps} in the table`, 10_000);
+    };
+
+    let sent = 0;
+    let failed = 0;
+    const failures = new Map<string, number>();
+    const one = async (i: number): Promise<void> => {
+      const service = SERVICES[i % 3]!.name;
+      const headers: Record<string, string> = { "x-client": CLIENTS[i % CLIENTS.length]!, "x-request-id": `soak-${i}` };
+      // Maglev: two requests in three carry a key, the third none (least-request fallback).
+      if (service === "soak-maglev" && i % 9 !== 0) headers["x-key"] = KEYS[(i * 7919) % KEYS.length]!;
+      const method = i % 10 === 7 ? "POST" : "GET";
+      const response = await router.app.fetch(new Request(`http://${service}/orders?id=${i}`, { method, headers, ...(method === "POST" ? { body: `{"order":${i}}` } : {}) }));
+      const text = await response.text();
+      sent++;
+      if (response.status !== 200 || !text.startsWith('{"pod":')) {
+        failed++;
+        const code = `${response.status} ${text.slice(0, 80)}`;
+        failures.set(code, (failures.get(code) ?? 0) + 1);
+      }
+    };
+    const run = async (from: number, to: number): Promise<void> => {
+      for (let batch = from; batch < to; batch += CHURN_EVERY) {
+        const end = Math.min(to, batch + CHURN_EVERY);
+        let next = batch;
+        await Promise.all(
+          Array.from({ length: CONCURRENCY }, async () => {
+            while (next < end) await one(next++);
+          }),
+        );
+        await churn();
+      }
+    };
+
+    // --- Real HTTP: the served router, the runtime's transport, loopback pods replaced one by one
+    // every 1000 requests. Its first HTTP_WARM_UP requests run before the start figures, so that
+    // the one-time costs of sockets, pools and loaded code are not counted as growth.
+    cluster = await startResilienceCluster({ annotations: { "vipr.io/lb-policy": "maglev", "vipr.io/hash-key": "header:x-key" } });
+    const http = cluster;
+    const live: CountingPod[] = [];
+    for (let k = 0; k < 3; k++) {
+      const pod = await startCountingPod(`http-${k}`);
+      pods.push(pod);
+      live.push(pod);
+    }
+    http.publish(live.map((pod) => ({ pod })));
+    await until(() => live.every((pod) => http.inTable(pod)), "three pods in the table");
+    let httpChurn = 0;
+    let httpSent = 0;
+    const httpFailed: unknown[] = [];
+    const runHttp = async (count: number, prefix: string): Promise<void> => {
+      const load = startLoad({ port: http.port, loops: 8, prefix, maxRequests: count, request: (i) => ({ method: i % 10 === 7 ? "POST" : "GET", ...(i % 3 === 0 ? {} : { key: KEYS[i % KEYS.length]! }) }) });
+      let done = 0;
+      while (done + 1_000 < count) {
+        done += 1_000;
+        await until(() => load.results.length >= done, "more loopback responses", 30_000);
+        // Rolling replacement: a new pod joins, the oldest drains, leaves the table, then exits.
+        httpChurn++;
+        const added = await startCountingPod(`http-${2 + httpChurn}`);
+        pods.push(added);
+        const old = live.shift()!;
+        live.push(added);
+        http.publish([...live.map((pod) => ({ pod })), { pod: old, terminating: true }]);
+        await until(() => http.inTable(added), "the new pod in the table");
+        http.publish(live.map((pod) => ({ pod })));
+        await until(() => !http.inTable(old), "the old pod out of the table");
+        await old.close();
+      }
+      await until(() => load.results.length >= count, "the last loopback responses", 30_000);
+      const results = await load.stop();
+      httpSent += results.length;
+      httpFailed.push(...results.filter((r) => r.status !== 200));
+    };
+
+    await runHttp(HTTP_WARM_UP, "soak-http-warm");
+    await run(0, WARM_UP);
+    const start = await memory();
+    await run(WARM_UP, TOTAL);
+    const afterInProcess = await memory();
+    const inProcessSeconds = (performance.now() - started) / 1000;
+    await runHttp(HTTP_REQUESTS - HTTP_WARM_UP, "soak-http");
+    const httpRetried = [...http.tries.values()].filter((n) => n > 1).length;
+
+    const end = await memory();
+
+    const retried = transport.refused;
+    console.log(
+      [
+        `soak on ${runtime} (${((performance.now() - started) / 1000).toFixed(0)} s, in process ${inProcessSeconds.toFixed(0)} s):`,
+        `  in process: sent ${sent}, failed ${failed}, churn steps ${churnSteps} (${tables} tables published), refused tries retried ${retried}, retained pools at the end ${transport.retained}`,
+        `  loopback:   sent ${httpSent}, failed ${httpFailed.length}, pods replaced ${httpChurn}, retried ${httpRetried}`,
+        `  heap: start ${MB(start.heap)} MB, after in-process ${MB(afterInProcess.heap)} MB, end ${MB(end.heap)} MB (growth ${MB(end.heap - start.heap)} MB, bound ${MB(HEAP_BOUND)} MB)`,
+        `  rss:  start ${MB(start.rss)} MB, after in-process ${MB(afterInProcess.rss)} MB, end ${MB(end.rss)} MB (growth ${MB(end.rss - start.rss)} MB, bound ${MB(RSS_BOUND)} MB)`,
+        `  gc: ${gc === undefined ? "not exposed; minimum of the last samples" : "forced"}`,
+      ].join("\n"),
+    );
+    if (failures.size > 0) console.log("in-process failures:", Object.fromEntries(failures));
+    expect(sent).toBe(TOTAL);
+    expect(failed).toBe(0);
+    expect(httpSent).toBe(HTTP_REQUESTS);
+    expect(httpFailed).toEqual([]);
+    expect(churnSteps).toBe(TOTAL / CHURN_EVERY);
+    // Three live endpoints and one terminating per service: the transport keeps no more pools.
+    expect(transport.retained).toBeLessThanOrEqual(12);
+    expect(end.heap - start.heap).toBeLessThan(HEAP_BOUND);
+    expect(end.rss - start.rss).toBeLessThan(RSS_BOUND);
+  });
+});
