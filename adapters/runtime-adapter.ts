@@ -4,6 +4,7 @@
 import type { ClientAddressOf, RequestHeadersOf, UpstreamTransport } from "../router/forward/upstream-transport.ts";
 
 export interface ServeOptions {
+  /** Default 0: any free port. */
   readonly port?: number;
   /** Default "127.0.0.1". */
   readonly hostname?: string;
@@ -30,7 +31,6 @@ export interface RunningServer {
   readonly port: number;
   close(): Promise<void>;
 }
-
 
 export interface RuntimeAdapter {
   readonly name: "node" | "deno";

@@ -1,6 +1,7 @@
 // Serving a Hono app on Deno with Deno.serve. The handler's connection info (remoteAddr) is passed
 // to the app as its env, the same shape hono/deno's getConnInfo reads (c.env.remoteAddr).
 
+import type { ServeOptions } from "../runtime-adapter.ts";
 import type { ClientAddressOf, RequestHeadersOf } from "../../router/forward/upstream-transport.ts";
 import { webRequestHeaders } from "../../router/forward/upstream-transport.ts";
 import type { DenoServeHandlerInfo } from "./deno-api.ts";
@@ -11,19 +12,8 @@ export interface FetchApp {
   fetch(request: Request, env: DenoServeHandlerInfo): Response | Promise<Response>;
 }
 
-export interface ServeDenoOptions {
-  /** Default 0: any free port. */
-  readonly port?: number;
-  /** Default "127.0.0.1". */
-  readonly hostname?: string;
-  /** Request target plus header fields (names and values), in bytes; 431 above it. Default 16384. */
-  readonly maxHeaderBytes?: number;
-  /** Header fields per request (after Deno joins repeated names); 431 above it. Default 100. */
-  readonly maxHeadersCount?: number;
-  /** A request whose Content-Length is above this gets 413 before it reaches the app. Default: no
-   * limit. A chunked body is not counted (the transport streams it to the pod). */
-  readonly maxBodyBytes?: number;
-}
+/** The ServeOptions Deno.serve can honour (documented there); the timeouts are Node's only. */
+export type ServeDenoOptions = Pick<ServeOptions, "port" | "hostname" | "maxHeaderBytes" | "maxHeadersCount" | "maxBodyBytes">;
 
 /**
  * What Deno.serve (hyper's HTTP/1 server) enforces on its own, found by tests/safety/ on Deno 2:

@@ -9,6 +9,7 @@ import type { Server, ServerOptions } from "node:http";
 import { serve } from "@hono/node-server";
 import type { HttpBindings } from "@hono/node-server";
 import type { ClientAddressOf, RequestHeadersOf } from "../../router/forward/upstream-transport.ts";
+import type { ServeOptions } from "../runtime-adapter.ts";
 import { webRequestHeaders } from "../../router/forward/upstream-transport.ts";
 import { connectNotSupported } from "../../router/router-errors.ts";
 
@@ -17,29 +18,8 @@ export interface FetchApp {
   fetch(request: Request, env: HttpBindings): Response | Promise<Response>;
 }
 
-export interface ServeNodeOptions {
-  /** Default 0: any free port. */
-  readonly port?: number;
-  /** Default "127.0.0.1". */
-  readonly hostname?: string;
-  /** How long close() lets requests in flight finish before it cuts their connections. Default 10000. */
-  readonly closeGraceMs?: number;
-  /** Request line plus header fields, in bytes (llhttp answers 431 above it). Default 16384. */
-  readonly maxHeaderBytes?: number;
-  /** Header fields per request (431 above it). Default 100. */
-  readonly maxHeadersCount?: number;
-  /** From a request's first byte until its header block is complete (408 after it: slowloris).
-   * Default 10000. */
-  readonly headersTimeoutMs?: number;
-  /** From a request's first byte until its body is fully received (408 after it). Default 60000;
-   * 0: no limit (long uploads). */
-  readonly requestTimeoutMs?: number;
-  /** How long an idle keep-alive connection stays open. Default 65000. */
-  readonly keepAliveTimeoutMs?: number;
-  /** A request whose Content-Length is above this gets 413 before it reaches the app. Default: no
-   * limit. A chunked body is not counted (the transport streams it straight to the pod). */
-  readonly maxBodyBytes?: number;
-}
+/** Port, address, close grace and the limits below; each documented at ServeOptions. */
+export type ServeNodeOptions = ServeOptions;
 
 /**
  * Defaults a proxy facing untrusted clients uses (nginx, Envoy and HAProxy are in the same range):
