@@ -9,6 +9,8 @@
 
 import { Counter, Gauge, Registry } from "prom-client";
 import type { RoutingTable } from "../table/routing-table.ts";
+import { isBuiltFrom } from "../table/table-build-state.ts";
+import { EndpointSeries } from "./endpoint-series.ts";
 import { LatencyHistogram, type HistogramSeries } from "./latency-histogram.ts";
 
 export { movedShare, type MovedShareOptions } from "./moved-share.ts";
@@ -51,6 +53,11 @@ export interface RouterMetricsOptions {
    * runtime adapter, or to serve other metrics on the same page. */
   readonly registry?: Registry;
   readonly latencyBuckets?: readonly number[];
+  /** A series labelled by an endpoint that left the table is dropped once a scrape has reported
+   * it, or after this long without a scrape. Default 10 minutes. */
+  readonly retireGoneEndpointsAfterMs?: number;
+  /** Clock for that, in ms (tests). */
+  readonly now?: () => number;
 }
 
 /** A count not yet handed to prom-client, with the label set it is counted under. */
@@ -61,6 +68,13 @@ class PendingCount {
     this.labels = labels;
   }
 }
+
+const KIND_LABELS: Readonly<Record<UpstreamErrorKind, Readonly<Record<"kind", UpstreamErrorKind>>>> = Object.freeze({
+  connect: Object.freeze({ kind: "connect" }),
+  timeout: Object.freeze({ kind: "timeout" }),
+  reset: Object.freeze({ kind: "reset" }),
+  protocol: Object.freeze({ kind: "protocol" }),
+});
 
 /** A service's cells. Most requests of a service share a status (200), so the last one used is
  * checked before the map; a 600-slot array per service would cost ~5 kB each on a gateway with
@@ -81,8 +95,9 @@ export class RouterMetrics implements MetricsRecorder {
   readonly registry: Registry;
   readonly #services = new Map<string, ServiceCells>();
   readonly #requestCounts: PendingCount[] = [];
-  readonly #errorCounts = new Map<string, PendingCount>();
-  readonly #ejectionCounts = new Map<string, PendingCount>();
+  readonly #errorCounts: EndpointSeries;
+  readonly #ejectionCounts: EndpointSeries;
+  #lastTable: RoutingTable | undefined;
   #ejectedSource: (() => Iterable<readonly [string, number]>) | undefined;
   #unknownHosts = 0;
   readonly #latency: LatencyHistogram;
@@ -97,7 +112,12 @@ export class RouterMetrics implements MetricsRecorder {
     const registers = [registry];
     this.registry = registry;
     const requestCounts = this.#requestCounts;
-    const errorCounts = this.#errorCounts;
+    const seriesOptions = {
+      ...(options.retireGoneEndpointsAfterMs === undefined ? {} : { retireAfterMs: options.retireGoneEndpointsAfterMs }),
+      ...(options.now === undefined ? {} : { now: options.now }),
+    };
+    const errorCounts = (this.#errorCounts = new EndpointSeries(seriesOptions));
+    const ejectionCounts = (this.#ejectionCounts = new EndpointSeries(seriesOptions));
     new Counter<"service" | "code">({
       name: "vipr_requests_total",
       help: "Requests to known services, by service (namespace/name) and the status code sent to the client.",
@@ -120,17 +140,16 @@ export class RouterMetrics implements MetricsRecorder {
       labelNames: ["service", "endpoint", "kind"],
       registers,
       collect() {
-        flush(this, errorCounts.values());
+        errorCounts.collect(this);
       },
     });
-    const ejectionCounts = this.#ejectionCounts;
     new Counter<"service" | "endpoint">({
       name: "vipr_endpoint_ejections_total",
       help: "Endpoints ejected by passive health (consecutive failures), by service and endpoint.",
       labelNames: ["service", "endpoint"],
       registers,
       collect() {
-        flush(this, ejectionCounts.values());
+        ejectionCounts.collect(this);
       },
     });
     const self = this;
@@ -181,14 +200,7 @@ export class RouterMetrics implements MetricsRecorder {
   }
 
   upstreamError(service: string, endpoint: string, kind: UpstreamErrorKind): void {
-    // NUL cannot occur in a service key or an endpoint identity, so the joined key is unambiguous.
-    const key = `${service}\u0000${endpoint}\u0000${kind}`;
-    let count = this.#errorCounts.get(key);
-    if (count === undefined) {
-      count = new PendingCount(Object.freeze({ service, endpoint, kind }));
-      this.#errorCounts.set(key, count);
-    }
-    count.pending++;
+    this.#errorCounts.inc(service, endpoint, KIND_LABELS[kind]);
   }
 
   unknownHost(): void {
@@ -206,6 +218,15 @@ export class RouterMetrics implements MetricsRecorder {
     // A gone service has no keys left to move; its last figure would otherwise be shown forever.
     // Its request counts stay: dropping a counter would lose increments not yet scraped.
     for (const key of table.removed) this.#keysMoved.remove({ service: key });
+    // Endpoint-labelled series of endpoints that left: only the services this table changed can
+    // have lost one, when it was built from the last table seen.
+    const last = this.#lastTable;
+    this.#lastTable = table;
+    const entryOf = (key: string) => table.services.get(key);
+    for (const series of [this.#errorCounts, this.#ejectionCounts]) {
+      const changed = last !== undefined && isBuiltFrom(table, last) ? [...table.rebuilt, ...table.removed] : series.services();
+      series.published(changed, entryOf);
+    }
   }
 
   keysMoved(service: string, share: number): void {
@@ -216,13 +237,7 @@ export class RouterMetrics implements MetricsRecorder {
   }
 
   endpointEjected(service: string, endpoint: string): void {
-    const key = `${service}\u0000${endpoint}`;
-    let count = this.#ejectionCounts.get(key);
-    if (count === undefined) {
-      count = new PendingCount(Object.freeze({ service, endpoint }));
-      this.#ejectionCounts.set(key, count);
-    }
-    count.pending++;
+    this.#ejectionCounts.inc(service, endpoint);
   }
 
   ejectionsFrom(source: () => Iterable<readonly [string, number]>): void {

@@ -135,6 +135,88 @@ describe("errors and unknown hosts", () => {
     });
   });
 
+  describe("series of endpoints that left the table", () => {
+    const errorKey = (endpoint: string) => seriesKey("vipr_upstream_errors_total", { service: "default/web", endpoint, kind: "connect" });
+    const ejectionKey = (endpoint: string) => seriesKey("vipr_endpoint_ejections_total", { service: "default/web", endpoint });
+    const webTable = (addresses: readonly string[], previous?: Parameters<typeof buildRoutingTable>[1]) =>
+      buildRoutingTable({ services: [service("web")], endpointSlices: [slice("web-1", "web", addresses)] }, previous);
+    const identities = (table: ReturnType<typeof buildRoutingTable>) => table.services.get("default/web")!.endpoints.map((e) => e.identity);
+
+    test("are reported once more with their final count after the endpoint leaves, then dropped", async () => {
+      const m = new RouterMetrics();
+      const first = webTable(["10.0.0.1", "10.0.0.2"]);
+      m.tableBuilt(first);
+      const [a, b] = identities(first) as [string, string];
+      m.upstreamError("default/web", a, "connect");
+      m.upstreamError("default/web", b, "connect");
+      m.endpointEjected("default/web", a);
+      expect((await scrape(m)).samples.get(errorKey(a))).toBe(1);
+
+      // a leaves, with one more error counted (a request that was in flight) not yet scraped.
+      m.upstreamError("default/web", a, "connect");
+      const second = webTable(["10.0.0.2"], first);
+      m.tableBuilt(second);
+      let s = await scrape(m);
+      expect(s.samples.get(errorKey(a))).toBe(2);
+      expect(s.samples.get(ejectionKey(a))).toBe(1);
+      expect(s.samples.get(errorKey(b))).toBe(1);
+
+      s = await scrape(m);
+      expect(s.samples.has(errorKey(a))).toBe(false);
+      expect(s.samples.has(ejectionKey(a))).toBe(false);
+      expect(s.samples.get(errorKey(b))).toBe(1);
+    });
+
+    test("a count after the final report is reported before the series goes", async () => {
+      const m = new RouterMetrics();
+      const first = webTable(["10.0.0.1", "10.0.0.2"]);
+      m.tableBuilt(first);
+      const [a] = identities(first) as [string];
+      m.upstreamError("default/web", a, "connect");
+      m.tableBuilt(webTable(["10.0.0.2"], first));
+      expect((await scrape(m)).samples.get(errorKey(a))).toBe(1);
+      m.upstreamError("default/web", a, "connect");
+      expect((await scrape(m)).samples.get(errorKey(a))).toBe(2);
+      expect((await scrape(m)).samples.has(errorKey(a))).toBe(false);
+    });
+
+    test("an endpoint that comes back before the drop keeps its series", async () => {
+      const m = new RouterMetrics();
+      const first = webTable(["10.0.0.1", "10.0.0.2"]);
+      m.tableBuilt(first);
+      const [a] = identities(first) as [string];
+      m.upstreamError("default/web", a, "connect");
+      const second = webTable(["10.0.0.2"], first);
+      m.tableBuilt(second);
+      m.tableBuilt(webTable(["10.0.0.1", "10.0.0.2"], second));
+      await scrape(m);
+      await scrape(m);
+      expect((await scrape(m)).samples.get(errorKey(a))).toBe(1);
+    });
+
+    test("without a scrape, a gone endpoint's series is dropped after the retirement period", async () => {
+      let now = 0;
+      const m = new RouterMetrics({ now: () => now, retireGoneEndpointsAfterMs: 60_000 });
+      let table = webTable(["10.0.0.1"]);
+      m.tableBuilt(table);
+      // A rollout a minute for an hour: each pod has one error, then leaves.
+      let lastGone = "";
+      for (let i = 2; i <= 61; i++) {
+        const [old] = identities(table) as [string];
+        m.upstreamError("default/web", old, "connect");
+        now += 30_000;
+        table = webTable([`10.0.0.${i}`], table);
+        m.tableBuilt(table);
+        lastGone = old;
+        now += 30_000;
+      }
+      m.tableBuilt(webTable(["10.0.0.61", "10.0.0.62"], table));
+      const errors = [...(await scrape(m)).samples.keys()].filter((k) => k.startsWith("vipr_upstream_errors_total"));
+      // Only the pod gone for less than the minute is left (gone 30 s ago); 59 were dropped.
+      expect(errors).toEqual([errorKey(lastGone)]);
+    });
+  });
+
   test("unknown hosts are one series without labels, 0 before the first", async () => {
     const m = new RouterMetrics();
     expect((await scrape(m)).body.split("\n")).toContain("vipr_unknown_host_requests_total 0");
