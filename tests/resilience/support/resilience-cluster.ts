@@ -21,13 +21,16 @@ export interface CountingPod {
   readonly port: number;
   /** x-request-id of every request received, in arrival order. */
   readonly received: string[];
+  /** Connections open to this pod now (the router's pooled ones, idle or busy). */
+  readonly openConnections: number;
   /** Graceful exit: idle keep-alive connections closed, the rest once their response is sent. */
   close(): Promise<void>;
   /** Abrupt exit: every socket destroyed, listening stops. */
   kill(): Promise<void>;
 }
 
-/** A pod answering every request with 200 and `{"pod":name,"id":..}` once the body is read. */
+/** A pod answering every request with 200 and `{"pod":name,"id":..}` once the body is read, after
+ * `x-delay-ms` milliseconds when the request has that header. */
 export function startCountingPod(name: string): Promise<CountingPod> {
   const received: string[] = [];
   const sockets = new Set<Socket>();
@@ -35,9 +38,12 @@ export function startCountingPod(name: string): Promise<CountingPod> {
     const id = String(request.headers["x-request-id"] ?? "");
     received.push(id);
     request.resume();
+    const delayMs = Number(request.headers["x-delay-ms"] ?? 0);
     request.on("end", () => {
-      response.setHeader("content-type", "application/json");
-      response.end(JSON.stringify({ pod: name, id }));
+      setTimeout(() => {
+        response.setHeader("content-type", "application/json");
+        response.end(JSON.stringify({ pod: name, id }));
+      }, delayMs);
     });
   });
   server.on("connection", (socket: Socket) => {
@@ -58,7 +64,16 @@ export function startCountingPod(name: string): Promise<CountingPod> {
   return new Promise((resolve) => {
     server.listen(0, "127.0.0.1", () => {
       const { port } = server.address() as AddressInfo;
-      resolve({ name, port, received, close: () => stop(false), kill: () => stop(true) });
+      resolve({
+        name,
+        port,
+        received,
+        get openConnections() {
+          return sockets.size;
+        },
+        close: () => stop(false),
+        kill: () => stop(true),
+      });
     });
   });
 }
