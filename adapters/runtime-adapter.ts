@@ -8,8 +8,9 @@ export interface ServeOptions {
   readonly port?: number;
   /** Default "127.0.0.1". */
   readonly hostname?: string;
-  /** How long close() lets requests in flight finish before cutting their connections (Node;
-   * default 10000). Long-lived watch streams of a fake API server need a short one in tests. */
+  /** How long close() lets requests in flight finish, in ms (default 10000): then Node cuts their
+   * connections, and on Deno close() returns and they end with the process. Long-lived watch
+   * streams of a fake API server need a short one in tests. */
   readonly closeGraceMs?: number;
   /** Request line plus header fields, in bytes; 431 above it. Default 16384 (both runtimes). */
   readonly maxHeaderBytes?: number;

@@ -5,7 +5,7 @@ import { parse as parseYaml } from "yaml";
 import { parseHashKeySource, type PolicyConfig, type PolicyName } from "../../router/balancing/policy-config.ts";
 import type { RouteRuleConfig } from "../../router/route-rules.ts";
 import { startFileSource } from "../file/file-source.ts";
-import { EXIT_OK, UsageError } from "./cli-errors.ts";
+import { EXIT_FAILURE, EXIT_OK, UsageError } from "./cli-errors.ts";
 import { parseListen, startVipr, type RunningVipr } from "./start-vipr.ts";
 
 export const serveHelp = `vipr serve: route HTTP requests addressed to Kubernetes service names to their pods
@@ -47,11 +47,18 @@ Timeouts (milliseconds):
   --request-timeout MS      overall, across retries, default 0 (none)
   (per service: annotations vipr.io/connect-timeout, response-timeout, idle-timeout, request-timeout)
 
+Stopping (on SIGTERM or SIGINT; a second signal stops at once, exit 1):
+  --drain-delay MS          /readyz answers 503 at once; traffic is still served this long so that
+                            load balancers notice, then the listener closes (default 0; in
+                            Kubernetes a preStop sleep does the same)
+  --shutdown-grace MS       then requests in flight get this long to finish (default 10000)
+
 Logging:
   --access-log RATE         share of requests logged as JSON lines on stdout, 0 to 1 (default 0)
   --no-metrics              turn /metrics off
 
-Exit codes: 0 stopped by a signal, 1 failed at run time, 2 bad command line.
+Exit codes: 0 stopped by a signal (drained), 1 failed at run time or stopped by a second signal,
+2 bad command line.
 `;
 
 export const serveOptions = {
@@ -76,6 +83,8 @@ export const serveOptions = {
   "response-timeout": { type: "string" },
   "idle-timeout": { type: "string" },
   "request-timeout": { type: "string" },
+  "drain-delay": { type: "string", default: "0" },
+  "shutdown-grace": { type: "string", default: "10000" },
   "access-log": { type: "string", default: "0" },
   "no-metrics": { type: "boolean", default: false },
   help: { type: "boolean", short: "h", default: false },
@@ -123,8 +132,11 @@ function env(name: string): string | undefined {
 
 export interface ServeSetup {
   readonly vipr: RunningVipr;
-  /** Stops the table source, then vipr (draining its listeners). */
+  /** Drains the traffic listener (--drain-delay, --shutdown-grace), then stops the table source
+   * (kept until then, so routing follows the cluster while draining) and the rest of vipr. */
   stop(): Promise<void>;
+  readonly drainDelayMs: number;
+  readonly shutdownGraceMs: number;
 }
 
 /**
@@ -152,6 +164,8 @@ export async function setUpServe(args: string[], serveTraffic: boolean): Promise
     ...optional("idleMs", number(values["idle-timeout"], "--idle-timeout", 1, 3_600_000)),
     ...optional("requestMs", number(values["request-timeout"], "--request-timeout", 0, 3_600_000)),
   };
+  const drainDelayMs = number(values["drain-delay"], "--drain-delay", 0, 3_600_000) ?? 0;
+  const shutdownGraceMs = number(values["shutdown-grace"], "--shutdown-grace", 0, 3_600_000) ?? 10_000;
   const routes = await readRoutes(values.routes);
 
   const vipr = await startVipr({
@@ -167,6 +181,7 @@ export async function setUpServe(args: string[], serveTraffic: boolean): Promise
     timeouts,
     metrics: !values["no-metrics"],
     accessLogSample,
+    shutdownGraceMs,
     log: (line) => console.error(`vipr: ${line}`),
   });
   const { runtime } = vipr;
@@ -215,7 +230,10 @@ export async function setUpServe(args: string[], serveTraffic: boolean): Promise
   }
   return {
     vipr,
+    drainDelayMs,
+    shutdownGraceMs,
     async stop() {
+      await vipr.drain(drainDelayMs);
       await stopSource();
       await vipr.close();
     },
@@ -223,18 +241,52 @@ export async function setUpServe(args: string[], serveTraffic: boolean): Promise
 }
 
 export async function runServe(args: string[]): Promise<number> {
-  const setup = await setUpServe(args, true);
-  if (setup === undefined) return EXIT_OK;
-  await new Promise<void>((resolve) => {
-    const stop = (signal: string): void => {
-      console.error(`vipr: ${signal}: draining and stopping`);
-      resolve();
-    };
-    process.once("SIGINT", () => stop("SIGINT"));
-    process.once("SIGTERM", () => stop("SIGTERM"));
-  });
-  await setup.stop();
-  return EXIT_OK;
+  // Signals are taken from the start: one that arrives while the source loads stops vipr as soon
+  // as it is up, rather than killing it with the default action.
+  let onSignal = (signal: string): void => void early.push(signal);
+  const early: string[] = [];
+  const handler = (signal: NodeJS.Signals): void => onSignal(signal);
+  process.on("SIGINT", handler);
+  process.on("SIGTERM", handler);
+  try {
+    const setup = await setUpServe(args, true);
+    if (setup === undefined) return EXIT_OK;
+    return await new Promise<number>((resolve) => {
+      let stopping = false;
+      onSignal = (signal) => {
+        if (stopping) {
+          // A second signal (Ctrl-C twice, or a supervisor out of patience): stop now.
+          console.error(`vipr: ${signal} again: stopping now, requests in flight are cut`);
+          resolve(EXIT_FAILURE);
+          return;
+        }
+        stopping = true;
+        console.error(`vipr: ${signal}: draining and stopping (/readyz 503; listener closes in ${setup.drainDelayMs} ms, then requests in flight get ${setup.shutdownGraceMs} ms)`);
+        // The whole stop is bounded: Deno's listener cannot cut a connection, and closing the
+        // transport waits for requests to pods; past the grace they end with the process.
+        const bound = setTimeout(() => {
+          console.error(`vipr: shutdown grace of ${setup.shutdownGraceMs} ms over: exiting, requests still in flight are cut`);
+          resolve(EXIT_OK);
+        }, setup.drainDelayMs + setup.shutdownGraceMs + 500);
+        setup.stop().then(
+          () => {
+            clearTimeout(bound);
+            console.error("vipr: drained, exiting");
+            resolve(EXIT_OK);
+          },
+          (error: unknown) => {
+            clearTimeout(bound);
+            console.error(`vipr: while stopping: ${(error as Error).message}`);
+            resolve(EXIT_FAILURE);
+          },
+        );
+      };
+      for (const signal of early) onSignal(signal);
+    });
+  } finally {
+    process.off("SIGINT", handler);
+    process.off("SIGTERM", handler);
+  }
 }
 
 function optional<K extends string, V>(key: K, value: V | undefined): { [P in K]?: V } {

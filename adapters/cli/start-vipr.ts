@@ -24,6 +24,8 @@ export interface StartOptions extends Omit<ServiceRouterOptions, "core" | "trans
   /** Share of requests logged as JSON lines to `accessLogWrite` (0: off). */
   readonly accessLogSample?: number;
   readonly accessLogWrite?: (line: string) => void;
+  /** How long requests in flight get to finish once the traffic listener closes (ms, default 10000). */
+  readonly shutdownGraceMs?: number;
 }
 
 export interface RunningVipr {
@@ -36,6 +38,12 @@ export interface RunningVipr {
   setTable(table: RoutingTable, ready?: boolean): void;
   /** Marks the first full sync done: /readyz answers 200 from now on. */
   setReady(): void;
+  /**
+   * Graceful stop, as a pod on SIGTERM: /readyz answers 503 at once (so that load balancers and
+   * Kubernetes stop sending), the traffic listener keeps serving for `delayMs` while they notice,
+   * then closes (no new connections, requests in flight get shutdownGraceMs), then the rest.
+   */
+  drain(delayMs: number): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -65,18 +73,19 @@ export async function startVipr(options: StartOptions): Promise<RunningVipr> {
     accessLog,
   });
   let ready = false;
+  let draining = false;
   const listen = options.listen;
   const server =
     listen === null
       ? undefined
-      : await runtime.serve(router.app, listen).catch((error: unknown) => {
+      : await runtime.serve(router.app, { ...listen, ...(options.shutdownGraceMs === undefined ? {} : { closeGraceMs: options.shutdownGraceMs }) }).catch((error: unknown) => {
           throw new Error(`cannot listen on ${listen.hostname}:${listen.port}: ${(error as Error).message}`);
         });
   let adminServer: RunningServer | undefined;
   if (options.admin !== null) {
     const admin = createAdminApp({
-      isReady: () => ready,
-      notReadyReason: () => "the first full sync of the table source has not finished",
+      isReady: () => ready && !draining,
+      notReadyReason: () => (draining ? "draining: vipr is shutting down" : "the first full sync of the table source has not finished"),
       metrics,
       getTable: () => router.table,
       endpointHealth: () => router.endpointHealth(),
@@ -87,6 +96,8 @@ export async function startVipr(options: StartOptions): Promise<RunningVipr> {
       throw new Error(`cannot listen on ${options.admin!.hostname}:${options.admin!.port} (admin): ${(error as Error).message}`);
     });
   }
+  let trafficClosed: Promise<void> | undefined;
+  const closeTraffic = (): Promise<void> => (trafficClosed ??= server?.close() ?? Promise.resolve());
   return {
     runtime,
     router,
@@ -100,8 +111,14 @@ export async function startVipr(options: StartOptions): Promise<RunningVipr> {
     setReady() {
       ready = true;
     },
+    async drain(delayMs) {
+      draining = true;
+      if (delayMs > 0) await new Promise((resolve) => setTimeout(resolve, delayMs));
+      await closeTraffic();
+    },
     async close() {
-      await server?.close();
+      draining = true;
+      await closeTraffic();
       await adminServer?.close();
       await router.close();
     },

@@ -13,7 +13,7 @@ export interface FetchApp {
 }
 
 /** The ServeOptions Deno.serve can honour (documented there); the timeouts are Node's only. */
-export type ServeDenoOptions = Pick<ServeOptions, "port" | "hostname" | "maxHeaderBytes" | "maxHeadersCount" | "maxBodyBytes">;
+export type ServeDenoOptions = Pick<ServeOptions, "port" | "hostname" | "closeGraceMs" | "maxHeaderBytes" | "maxHeadersCount" | "maxBodyBytes">;
 
 /**
  * What Deno.serve (hyper's HTTP/1 server) enforces on its own, found by tests/safety/ on Deno 2:
@@ -44,7 +44,7 @@ const VALID_HOST = /^(?:\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9\-._~!$&'()*+,;=%]*)(?::\d{
 export interface DenoServer {
   readonly port: number;
   readonly address: string;
-  /** Stops accepting; requests in flight finish. */
+  /** Stops accepting; requests in flight get closeGraceMs to finish. */
   close(): Promise<void>;
 }
 
@@ -60,6 +60,7 @@ export function serveDeno(app: FetchApp, options: ServeDenoOptions = {}): Promis
   const maxHeaderBytes = checkedLimit("maxHeaderBytes", options.maxHeaderBytes) ?? DENO_SERVE_LIMITS.maxHeaderBytes;
   const maxHeadersCount = checkedLimit("maxHeadersCount", options.maxHeadersCount) ?? DENO_SERVE_LIMITS.maxHeadersCount;
   const maxBodyBytes = checkedLimit("maxBodyBytes", options.maxBodyBytes);
+  const closeGraceMs = checkedLimit("closeGraceMs", options.closeGraceMs) ?? 10_000;
   const handler = (request: Request, info: DenoServeHandlerInfo): Response | Promise<Response> => {
     // The URL Deno builds adds scheme and authority; its length still bounds the request target.
     let bytes = request.url.length;
@@ -83,11 +84,22 @@ export function serveDeno(app: FetchApp, options: ServeDenoOptions = {}): Promis
       {
         port: options.port ?? 0,
         hostname: options.hostname ?? "127.0.0.1",
-        onListen: (addr) => resolve({ port: addr.port, address: addr.hostname, close: () => server.shutdown() }),
+        onListen: (addr) => resolve({ port: addr.port, address: addr.hostname, close: () => shutdownWithin(server.shutdown(), closeGraceMs) }),
       },
       handler,
     );
   });
+}
+
+/**
+ * Deno's shutdown() stops accepting and waits for every request in flight, with no limit and no way
+ * to cut a connection (Deno 2.9). Waiting at most `graceMs` keeps close() bounded as on Node; what
+ * is still in flight then is cut when the process exits (vipr serve exits right after).
+ */
+function shutdownWithin(shutdown: Promise<void>, graceMs: number): Promise<void> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const grace = new Promise<void>((resolve) => (timer = setTimeout(resolve, graceMs)));
+  return Promise.race([shutdown, grace]).finally(() => clearTimeout(timer));
 }
 
 function checkedLimit(name: string, value: number | undefined): number | undefined {

@@ -226,7 +226,8 @@ describe("vipr serve --source file:...", () => {
   test("SIGTERM makes it stop and exit 0", async () => {
     vipr.signal("SIGTERM");
     const { code, signal } = await vipr.exited;
-    expect(vipr.stderr()).toMatch(/^vipr: SIGTERM: draining and stopping$/m);
+    expect(vipr.stderr()).toMatch(/^vipr: SIGTERM: draining and stopping \(/m);
+    expect(vipr.stderr()).toMatch(/^vipr: drained, exiting$/m);
     expect({ code, signal }, vipr.stderr()).toEqual({ code: 0, signal: null });
   });
 });

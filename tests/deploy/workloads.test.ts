@@ -104,8 +104,15 @@ describe("the gateway", () => {
   const labels = deployment.spec!.template.metadata!.labels!;
 
   test("listens on all addresses (8080 traffic, 9090 admin), cluster-wide", () => {
-    expect(vipr.args).toEqual(["serve", "--source", "kube", "--listen", "0.0.0.0:8080", "--admin", "0.0.0.0:9090"]);
+    expect(vipr.args).toEqual(["serve", "--source", "kube", "--listen", "0.0.0.0:8080", "--admin", "0.0.0.0:9090", "--shutdown-grace", "28000"]);
     expect(vipr.ports?.map((p) => [p.name, p.containerPort])).toEqual([["http", 8080], ["admin", 9090]]);
+  });
+
+  test("the preStop sleep and vipr's shutdown grace end before the kubelet's SIGKILL", () => {
+    const sleep = vipr.lifecycle?.preStop?.sleep?.seconds ?? 0;
+    const grace = Number(vipr.args![vipr.args!.indexOf("--shutdown-grace") + 1]) / 1000;
+    // vipr bounds its whole stop by the grace plus 0.5 s (adapters/cli/serve-command.ts).
+    expect(sleep + grace + 0.5).toBeLessThan(deployment.spec!.template.spec!.terminationGracePeriodSeconds!);
   });
 
   test("runs two replicas and replaces them one at a time without losing one first", () => {

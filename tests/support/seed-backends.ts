@@ -21,7 +21,8 @@ export interface PodOptions {
   readonly status?: number;
 }
 
-/** Starts one pod answering /info, /health, /echo, /slow (never answers) and /big?bytes=N. */
+/** Starts one pod answering /info, /health, /echo, /slow (never answers), /delay?ms=N (answers
+ * after N ms) and /big?bytes=N. */
 export function startPod(name: string, options: PodOptions = {}): Promise<Pod> {
   const hits: string[] = [];
   let connections = 0;
@@ -44,9 +45,11 @@ export function startPod(name: string, options: PodOptions = {}): Promise<Pod> {
       };
       return pump();
     }
+    const delayMs = url.pathname === "/delay" ? Number(url.searchParams.get("ms") ?? "0") : 0;
     const chunks: Buffer[] = [];
     request.on("data", (chunk: Buffer) => chunks.push(chunk));
-    request.on("end", () => {
+    request.on("end", () => setTimeout(answer, delayMs));
+    const answer = (): void => {
       const body = Buffer.concat(chunks);
       response.statusCode = options.status ?? 200;
       response.setHeader("content-type", "application/json");
@@ -61,7 +64,7 @@ export function startPod(name: string, options: PodOptions = {}): Promise<Pod> {
           bodySum: body.reduce((sum, byte) => (sum + byte) % 65521, 0),
         }),
       );
-    });
+    };
   });
   server.on("connection", () => connections++);
   return new Promise((resolve) => {
