@@ -14,6 +14,11 @@
 //
 // The n-th ejection of an endpoint lasts baseEjectionMs x n, at most maxEjectionMs (Envoy's
 // ejection multiplier). Worked example with the defaults: 30 s, then 60 s, 90 s, ... 300 s.
+// The multiplier decays as in Envoy (outlier_detection.interval, 10 s by default): each full
+// `decayIntervalMs` the endpoint spends out of ejection lowers it by one, so a pod that failed once
+// last week starts again at 30 s, while one that keeps failing climbs. An entry with nothing left
+// on record (no failure in a row, multiplier 0) is dropped, so the store holds failing endpoints
+// only. The decay is computed when an entry is read; no timer runs.
 // An ejection is refused when the service would then have more than maxEjectionPercent of its
 // eligible endpoints ejected, and one endpoint always stays: with 2 endpoints at 50 % one may be
 // ejected, with 1 endpoint none, so a bad deploy degrades a service but never blackholes it.
@@ -30,6 +35,8 @@ export interface OutlierDetectionOptions {
   readonly maxEjectionMs?: number;
   /** Most of a service's eligible endpoints ejected at once, in percent. Default 50. */
   readonly maxEjectionPercent?: number;
+  /** Time out of ejection that lowers the multiplier by one. Default 10 000 ms (Envoy's interval). */
+  readonly decayIntervalMs?: number;
   /** Milliseconds; default Date.now. */
   readonly now?: () => number;
 }
@@ -39,6 +46,7 @@ export const DEFAULT_OUTLIER_DETECTION = Object.freeze({
   baseEjectionMs: 30_000,
   maxEjectionMs: 300_000,
   maxEjectionPercent: 50,
+  decayIntervalMs: 10_000,
 });
 
 /** One endpoint as /debug/table shows it. */
@@ -54,9 +62,12 @@ export interface EndpointHealthView {
 
 class EndpointHealth {
   consecutive = 0;
+  /** The multiplier as of `decayedAt`. */
   ejections = 0;
   /** 0 when not ejected. */
   ejectedUntil = 0;
+  /** When the multiplier was last brought up to date (decay counts whole intervals from here). */
+  decayedAt = 0;
   readonly identity: string;
   readonly address: string;
   constructor(identity: string, address: string) {
@@ -75,6 +86,7 @@ export class OutlierDetector {
   readonly baseEjectionMs: number;
   readonly maxEjectionMs: number;
   readonly maxEjectionPercent: number;
+  readonly decayIntervalMs: number;
   readonly #now: () => number;
   readonly #byKey = new Map<string, EndpointHealth>();
   /** Entries with ejectedUntil != 0 (some may have expired; #sweep clears them). */
@@ -96,7 +108,9 @@ export class OutlierDetector {
     this.consecutiveFailures = o.consecutiveFailures;
     this.baseEjectionMs = o.baseEjectionMs;
     this.maxEjectionMs = o.maxEjectionMs;
+    if (!(o.decayIntervalMs > 0)) throw new RangeError(`decayIntervalMs must be above 0, got ${o.decayIntervalMs}`);
     this.maxEjectionPercent = o.maxEjectionPercent;
+    this.decayIntervalMs = o.decayIntervalMs;
     this.#now = options.now ?? Date.now;
   }
 
@@ -116,8 +130,12 @@ export class OutlierDetector {
 
   recordSuccess(identity: string, address: string): void {
     if (this.#byKey.size === 0) return;
-    const entry = this.#byKey.get(keyOf(identity, address));
-    if (entry !== undefined) entry.consecutive = 0;
+    const key = keyOf(identity, address);
+    const entry = this.#byKey.get(key);
+    if (entry === undefined) return;
+    entry.consecutive = 0;
+    const now = this.#now();
+    if (entry.ejectedUntil <= now && this.#decay(entry, now) === 0) this.#byKey.delete(key);
   }
 
   /**
@@ -136,6 +154,7 @@ export class OutlierDetector {
       if (entry.ejectedUntil > now) return false; // a try that started before the ejection
       this.#sweep();
     }
+    this.#decay(entry, now);
     entry.consecutive++;
     if (entry.consecutive < this.consecutiveFailures) return false;
     // The cap: floor(percent of eligible), and never the last one.
@@ -144,6 +163,8 @@ export class OutlierDetector {
     entry.ejections++;
     entry.consecutive = 0;
     entry.ejectedUntil = now + Math.min(this.baseEjectionMs * entry.ejections, this.maxEjectionMs);
+    // Decay counts from the end of this ejection.
+    entry.decayedAt = entry.ejectedUntil;
     this.#ejected++;
     if (entry.ejectedUntil < this.#nextExpiry) this.#nextExpiry = entry.ejectedUntil;
     return true;
@@ -161,6 +182,8 @@ export class OutlierDetector {
   /** Every endpoint with a failure or ejection on record. */
   snapshot(): EndpointHealthView[] {
     this.ejectedCount();
+    const now = this.#now();
+    for (const e of this.#byKey.values()) this.#decay(e, now);
     return [...this.#byKey.values()].map((e) => ({
       identity: e.identity,
       address: e.address,
@@ -168,6 +191,17 @@ export class OutlierDetector {
       ejections: e.ejections,
       ejectedUntil: e.ejectedUntil === 0 ? null : e.ejectedUntil,
     }));
+  }
+
+  /** Brings an unejected entry's multiplier up to `now`: one less per whole decayIntervalMs. */
+  #decay(entry: EndpointHealth, now: number): number {
+    if (entry.ejections === 0 || entry.ejectedUntil > now) return entry.ejections;
+    const steps = Math.floor((now - entry.decayedAt) / this.decayIntervalMs);
+    if (steps > 0) {
+      entry.ejections = Math.max(0, entry.ejections - steps);
+      entry.decayedAt += steps * this.decayIntervalMs;
+    }
+    return entry.ejections;
   }
 
   /** Ends expired ejections and recounts. */

@@ -103,3 +103,45 @@ describe("OutlierDetector", () => {
     expect(() => new OutlierDetector({ maxEjectionPercent: 120 })).toThrow("maxEjectionPercent must be from 0 to 100, got 120");
   });
 });
+
+describe("OutlierDetector: the multiplier decays", () => {
+  test("each 10 s out of ejection lowers the next ejection's length by one step", () => {
+    const { clock, outliers } = detector();
+    for (let n = 1; n <= 4; n++) {
+      fail(outliers, "a", 5);
+      clock.ms = outliers.snapshot()[0]!.ejectedUntil!;
+    }
+    expect(outliers.snapshot()[0]!.ejections).toBe(4);
+    // 25 s healthy: two whole intervals; the next ejection is the 3rd step (90 s), not the 5th.
+    clock.ms += 25_000;
+    expect(outliers.snapshot()[0]!.ejections).toBe(2);
+    fail(outliers, "a", 5);
+    expect((outliers.snapshot()[0]!.ejectedUntil! - clock.ms) / 1000).toBe(90);
+  });
+
+  test("while ejected it does not decay, and a long healthy spell starts it over at 30 s", () => {
+    const { clock, outliers } = detector();
+    fail(outliers, "a", 5);
+    fail(outliers, "a", 5, 4); // tries that began before: ignored
+    clock.ms += 29_999;
+    expect(outliers.snapshot()[0]!.ejections).toBe(1);
+    clock.ms += 1 + 3_600_000;
+    fail(outliers, "a", 5);
+    expect((outliers.snapshot()[0]!.ejectedUntil! - clock.ms) / 1000).toBe(30);
+  });
+
+  test("an endpoint with nothing left on record is forgotten on its next success", () => {
+    const { clock, outliers } = detector();
+    fail(outliers, "a", 3);
+    outliers.recordSuccess("a", "10.0.0.1");
+    expect(outliers.snapshot()).toEqual([]);
+    fail(outliers, "b", 5);
+    clock.ms = outliers.snapshot()[0]!.ejectedUntil!;
+    outliers.recordSuccess("b", "10.0.0.1");
+    // Multiplier 1 until 10 s have passed out of ejection.
+    expect(outliers.snapshot()).toEqual([{ identity: "b", address: "10.0.0.1", consecutiveFailures: 0, ejections: 1, ejectedUntil: null }]);
+    clock.ms += 10_000;
+    outliers.recordSuccess("b", "10.0.0.1");
+    expect(outliers.snapshot()).toEqual([]);
+  });
+});
