@@ -3,7 +3,9 @@
 //   {"error":{"status":404,"code":"unknown_service","message":"...", ...details}}
 // Codes: unknown_host / unknown_service / unknown_port (404), no_endpoints (503),
 // upstream_connect / upstream_reset / upstream_protocol (502), upstream_timeout (504),
-// connect_not_supported (405), external_name_not_allowed (403), bad_subset (400).
+// connect_not_supported (405), external_name_not_allowed (403), bad_subset (400), overloaded (503,
+// a concurrency limit: concurrency-limits.ts), body_too_large (413: maxBodyBytes of the serve
+// adapters, forward/body-limit.ts).
 
 export type RouterErrorCode =
   | "unknown_host"
@@ -16,7 +18,9 @@ export type RouterErrorCode =
   | "upstream_timeout"
   | "connect_not_supported"
   | "external_name_not_allowed"
-  | "bad_subset";
+  | "bad_subset"
+  | "overloaded"
+  | "body_too_large";
 
 export const statusOf: Readonly<Record<RouterErrorCode, number>> = {
   unknown_host: 404,
@@ -30,6 +34,8 @@ export const statusOf: Readonly<Record<RouterErrorCode, number>> = {
   connect_not_supported: 405,
   external_name_not_allowed: 403,
   bad_subset: 400,
+  overloaded: 503,
+  body_too_large: 413,
 };
 
 /** A JSON error response; `details` are added beside code and message. */
@@ -38,7 +44,10 @@ export function errorResponse(code: RouterErrorCode, message: string, details: R
   const body = JSON.stringify({ error: { status, code, message, ...details } });
   const headers: Record<string, string> = { "content-type": "application/json; charset=utf-8", "x-vipr-error": code };
   if (code === "connect_not_supported") headers["allow"] = "GET, HEAD, POST, PUT, PATCH, DELETE, OPTIONS";
-  if (code === "no_endpoints") headers["retry-after"] = "1";
+  if (code === "no_endpoints" || code === "overloaded") headers["retry-after"] = "1";
+  // The rest of the body is never read, so the connection cannot carry another request: it closes
+  // after this answer, as RFC 9110 section 15.5.14 (413 Content Too Large) allows.
+  if (code === "body_too_large") headers["connection"] = "close";
   return new Response(body, { status, headers });
 }
 
@@ -46,4 +55,10 @@ export function errorResponse(code: RouterErrorCode, message: string, details: R
  * hands CONNECT to the app). */
 export function connectNotSupported(): Response {
   return errorResponse("connect_not_supported", "vipr routes HTTP requests by service name; CONNECT tunnels are not supported");
+}
+
+/** 413 for a request body larger than the serve adapter's maxBodyBytes, whether its Content-Length
+ * said so up front or its chunks passed the limit as they streamed (forward/body-limit.ts). */
+export function bodyTooLarge(maxBodyBytes: number): Response {
+  return errorResponse("body_too_large", `request body is larger than ${maxBodyBytes} bytes`, { maxBodyBytes });
 }

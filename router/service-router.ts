@@ -35,6 +35,7 @@ import { DEFAULT_RETRY_OPTIONS, RetryBudget, retryable, type RetryOptions } from
 import { ServiceStates } from "./service-state.ts";
 import { DEFAULT_ROUTER_TIMEOUTS, type RouterTimeouts } from "./timeout-config.ts";
 import { DialableTargets } from "./dialable-targets.ts";
+import { ConcurrencyLimits, DEFAULT_MAX_REQUESTS } from "./concurrency-limits.ts";
 import { isBuiltFrom } from "./table/build-routing-table.ts";
 import { serviceKey, type RoutingTable, type ServiceEntry, type ServicePortEntry } from "./table/routing-table.ts";
 
@@ -67,6 +68,10 @@ export interface ServiceRouterOptions {
    * (vipr.io/connect-timeout, response-timeout, idle-timeout, request-timeout). Default connect
    * 2 s, response 30 s per try, idle 60 s, request (overall) 0: none. */
   readonly timeouts?: Partial<RouterTimeouts>;
+  /** Requests in flight router-wide, until their response ends; beyond it 503 `overloaded`
+   * (concurrency-limits.ts). Default 10000; 0: none. A service sets its own limit with the
+   * annotation vipr.io/max-requests. */
+  readonly maxRequests?: number;
   /** Retries of tries that failed safely (retry-policy.ts); default 2 retries, 20% budget. */
   readonly retries?: Partial<RetryOptions>;
   /** Passive health (outlier-detection.ts): consecutive failures eject an endpoint for a while;
@@ -94,6 +99,14 @@ export interface ExplainQuery {
 export type ExplainAnswer =
   | ({ found: true; host: string; resolvedAs: unknown } & PickExplanation)
   | { found: false; host: string; error: string; message: string; parsed?: unknown };
+
+/** One admitted request's slot in the concurrency limits (concurrency-limits.ts). */
+interface Admission {
+  readonly service: string;
+  /** A response was handed to the client: its end (onEnd) releases the slot. */
+  handedOver: boolean;
+  released: boolean;
+}
 
 function targetOf(pick: Pick): UpstreamTarget {
   return { address: pick.endpoint.address, port: pick.port, addressType: pick.endpoint.addressType, identity: pick.endpoint.identity };
@@ -129,6 +142,7 @@ export class ServiceRouter {
   readonly #subsetHeader: string;
   readonly #allowedExternalNames: ReadonlySet<string>;
   readonly #budget: RetryBudget;
+  readonly #limits: ConcurrencyLimits;
   readonly #targets: DialableTargets;
 
   constructor(options: ServiceRouterOptions) {
@@ -141,6 +155,7 @@ export class ServiceRouter {
     this.#requestHeaders = options.requestHeaders ?? webRequestHeaders;
     this.#subsetHeader = (options.subsetHeader ?? "x-vipr-subset").toLowerCase();
     this.#budget = new RetryBudget({ ...DEFAULT_RETRY_OPTIONS, ...options.retries });
+    this.#limits = new ConcurrencyLimits(options.maxRequests ?? DEFAULT_MAX_REQUESTS, options.log);
     this.#allowedExternalNames = new Set((options.externalNameAllowList ?? []).map((name) => name.toLowerCase()));
     this.#targets = new DialableTargets(this.#allowedExternalNames);
     const eligibility = { ...(options.nodeName === undefined ? {} : { nodeName: options.nodeName }), ...(options.zone === undefined ? {} : { zone: options.zone }) };
@@ -267,16 +282,50 @@ export class ServiceRouter {
       return this.#fail(c, started, found.service ?? "", found.code, found.message, { host: target.authority, ...(found.parsed === undefined ? {} : { parsed: found.parsed }) });
     }
     const { service, port } = found;
-    const clientIp = this.#options.clientAddress(c);
+    const overload = this.#limits.admit(service);
+    if (overload !== undefined) {
+      return this.#fail(c, started, service.key, "overloaded", overload.message, { service: service.key, scope: overload.scope, limit: overload.limit });
+    }
+    // Released once: by the transport's onEnd when a response was handed over, else here.
+    const admission: Admission = { service: service.key, handedOver: false, released: false };
+    try {
+      return await this.#route(c, started, service, port, headers, target, found.path, found.subset, admission);
+    } finally {
+      if (!admission.handedOver) this.#release(admission);
+    }
+  }
 
-    if (service.type === "ExternalName") return this.#forwardExternalName(c, started, service, port, headers, target, found.path, clientIp);
+  #release(admission: Admission): void {
+    if (admission.released) return;
+    admission.released = true;
+    this.#limits.release(admission.service);
+  }
+
+  /** Requests in flight now, router-wide (admitted and not yet ended). */
+  get inFlight(): number {
+    return this.#limits.inFlight;
+  }
+
+  async #route(
+    c: Context,
+    started: number,
+    service: ServiceEntry,
+    port: ServicePortEntry,
+    headers: readonly string[],
+    target: { authority: string; pathAndQuery: string },
+    path: string,
+    routeSubset: string | undefined,
+    admission: Admission,
+  ): Promise<Response> {
+    const clientIp = this.#options.clientAddress(c);
+    if (service.type === "ExternalName") return this.#forwardExternalName(c, started, service, port, headers, target, path, clientIp, admission);
 
     const balancer = this.#states.balancer(service, port);
     const timeouts = this.#states.timeoutsOf(service);
     const policy = balancer.config;
     const hashKey = policy.hashKey === undefined ? undefined : hashKeyOf(policy.hashKey, headers, target.pathAndQuery, clientIp);
     const subsetHeader = policy.subsetHeader ?? this.#subsetHeader;
-    const subset = found.subset ?? (subsetHeader === "" ? undefined : headerListGet(headers, subsetHeader));
+    const subset = routeSubset ?? (subsetHeader === "" ? undefined : headerListGet(headers, subsetHeader));
     const pick = balancer.pick({ hashKey, clientIp, subset });
     if (!pick.ok) {
       const code: RouterErrorCode = pick.reason === "bad-subset" ? "bad_subset" : "no_endpoints";
@@ -284,7 +333,7 @@ export class ServiceRouter {
     }
     this.#budget.requestStarted();
     try {
-      return await this.#forwardWithRetries(c, started, service.key, timeouts, balancer, pick, { hashKey, clientIp, subset }, headers, target, found.path);
+      return await this.#forwardWithRetries(c, started, service.key, timeouts, balancer, pick, { hashKey, clientIp, subset }, headers, target, path, admission);
     } finally {
       this.#budget.requestEnded();
     }
@@ -308,6 +357,7 @@ export class ServiceRouter {
     headers: readonly string[],
     target: { authority: string; pathAndQuery: string },
     path: string,
+    admission: Admission,
   ): Promise<Response> {
     const method = c.req.raw.method;
     const hasBody = headerListGet(headers, "transfer-encoding") !== undefined || (headerListGet(headers, "content-length") ?? "0") !== "0";
@@ -316,7 +366,7 @@ export class ServiceRouter {
     for (let attempt = 0; ; attempt++) {
       let failure: UpstreamError;
       try {
-        return await this.#forward(c, started, service, timeouts, balancer, pick, targetOf(pick), headers, target, path, request.clientIp);
+        return await this.#forward(c, started, service, timeouts, balancer, pick, targetOf(pick), headers, target, path, request.clientIp, admission);
       } catch (error) {
         if (!(error instanceof UpstreamError)) throw error;
         failure = error;
@@ -359,6 +409,7 @@ export class ServiceRouter {
     target: { authority: string; pathAndQuery: string },
     path: string,
     clientIp: string,
+    admission: Admission,
   ): Promise<Response> {
     const host = headerListGet(headers, "host");
     const outgoing = this.#forwarder.request(headers, {
@@ -373,7 +424,7 @@ export class ServiceRouter {
     const accessLog = this.#options.accessLog;
     const method = c.req.raw.method;
     try {
-      return await this.#options.transport.forward(c, upstream, {
+      const response = await this.#options.transport.forward(c, upstream, {
         method,
         path,
         headers: outgoing,
@@ -385,6 +436,7 @@ export class ServiceRouter {
           status = code;
         },
         onEnd: (outcome) => {
+          this.#release(admission);
           if (pick !== undefined && balancer !== undefined) {
             balancer.release(pick);
             // A client that left ("aborted") says nothing about the endpoint: no outcome.
@@ -412,6 +464,8 @@ export class ServiceRouter {
           }
         },
       });
+      admission.handedOver = true;
+      return response;
     } catch (error) {
       if (pick !== undefined) balancer?.release(pick);
       if (error instanceof UpstreamError && error.kind !== "aborted") {
@@ -436,6 +490,7 @@ export class ServiceRouter {
     target: { authority: string; pathAndQuery: string },
     path: string,
     clientIp: string,
+    admission: Admission,
   ): Promise<Response> {
     const name = (service.externalName ?? "").toLowerCase();
     if (!this.#allowedExternalNames.has(name)) {
@@ -446,7 +501,7 @@ export class ServiceRouter {
     // An allowed external name is dialled by name: the transport resolves it. addressType only
     // decides bracketing in the pool key, and a DNS name needs none.
     const upstream: UpstreamTarget = { address: name, port: port.port, addressType: "IPv4", identity: name };
-    return this.#forward(c, started, service.key, this.#states.timeoutsOf(service), undefined, undefined, upstream, headers, target, path, clientIp).catch((error: unknown) => {
+    return this.#forward(c, started, service.key, this.#states.timeoutsOf(service), undefined, undefined, upstream, headers, target, path, clientIp, admission).catch((error: unknown) => {
       if (!(error instanceof UpstreamError)) throw error;
       return this.#upstreamFailure(c, started, service.key, upstream, error);
     });

@@ -47,6 +47,11 @@ Timeouts (milliseconds):
   --request-timeout MS      overall, across retries, default 0 (none)
   (per service: annotations vipr.io/connect-timeout, response-timeout, idle-timeout, request-timeout)
 
+Load:
+  --max-requests N          requests in flight at once, over all services, until their response
+                            ends; beyond it 503 "overloaded" (default 10000; 0: no limit; a service
+                            sets its own with the annotation vipr.io/max-requests)
+
 Stopping (on SIGTERM or SIGINT; a second signal stops at once, exit 1):
   --drain-delay MS          /readyz answers 503 at once; traffic is still served this long so that
                             load balancers notice, then the listener closes (default 0; in
@@ -83,6 +88,7 @@ export const serveOptions = {
   "response-timeout": { type: "string" },
   "idle-timeout": { type: "string" },
   "request-timeout": { type: "string" },
+  "max-requests": { type: "string" },
   "drain-delay": { type: "string", default: "0" },
   "shutdown-grace": { type: "string", default: "10000" },
   "access-log": { type: "string", default: "0" },
@@ -164,6 +170,8 @@ export async function setUpServe(args: string[], serveTraffic: boolean): Promise
     ...optional("idleMs", number(values["idle-timeout"], "--idle-timeout", 1, 3_600_000)),
     ...optional("requestMs", number(values["request-timeout"], "--request-timeout", 0, 3_600_000)),
   };
+  const maxRequests = number(values["max-requests"], "--max-requests", 0, 10_000_000);
+  if (maxRequests !== undefined && !Number.isInteger(maxRequests)) throw new UsageError(`--max-requests ${JSON.stringify(values["max-requests"])}: expected a whole number`);
   const drainDelayMs = number(values["drain-delay"], "--drain-delay", 0, 3_600_000) ?? 0;
   const shutdownGraceMs = number(values["shutdown-grace"], "--shutdown-grace", 0, 3_600_000) ?? 10_000;
   const routes = await readRoutes(values.routes);
@@ -182,6 +190,7 @@ export async function setUpServe(args: string[], serveTraffic: boolean): Promise
     metrics: !values["no-metrics"],
     accessLogSample,
     shutdownGraceMs,
+    ...optional("maxRequests", maxRequests),
     log: (line) => console.error(`vipr: ${line}`),
   });
   const { runtime } = vipr;

@@ -332,6 +332,8 @@ describe(`soak on ${runtime}`, () => {
     expect(churnSteps).toBe((WARM_UP + TOTAL) / CHURN_EVERY);
     // Three live endpoints and one terminating per service: the transport keeps no more pools.
     expect(transport.retained).toBeLessThanOrEqual(12);
+    // Every request gave its concurrency slot back (router/concurrency-limits.ts).
+    expect(router.inFlight).toBe(0);
     // Every other step adds a flaky endpoint to each service, ~1500 over the run; only those still
     // in the table or gone since the last two scrapes (20 steps) may keep a series.
     expect(endpointSeries).toBeLessThan(3 * (4 + 2 * SCRAPE_EVERY));
