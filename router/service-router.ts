@@ -31,6 +31,7 @@ import { requestTarget } from "./request-target.ts";
 import { resolveServiceHost, type ServiceHostResolution } from "./resolve-service-host.ts";
 import { compileRouteRules, matchRoute, type RouteRule, type RouteRuleConfig } from "./route-rules.ts";
 import { connectNotSupported, errorResponse, type RouterErrorCode } from "./router-errors.ts";
+import { BodyTooLargeError } from "./forward/body-limit.ts";
 import { DEFAULT_RETRY_OPTIONS, RetryBudget, retryable, type RetryOptions } from "./retry-policy.ts";
 import { ServiceStates } from "./service-state.ts";
 import { DEFAULT_ROUTER_TIMEOUTS, type RouterTimeouts } from "./timeout-config.ts";
@@ -170,6 +171,7 @@ export class ServiceRouter {
       ...(options.outlierDetection === undefined ? {} : { outlierDetection: options.outlierDetection }),
     });
     this.#metrics.ejectionsFrom(() => this.#states.ejectedCounts());
+    this.#metrics.inFlightFrom(() => this.#limits.inFlight);
     this.app = new Hono();
     this.app.all("*", (c) => this.#handle(c));
   }
@@ -392,6 +394,10 @@ export class ServiceRouter {
   }
 
   #upstreamFailure(c: Context, started: number, service: string, upstream: UpstreamTarget, error: UpstreamError): Response {
+    // The client's chunked body passed the serve adapter's maxBodyBytes and the transport aborted
+    // the try (kind "aborted": never retried): 413, as the adapter's Content-Length check answers.
+    const tooLarge = error.cause;
+    if (tooLarge instanceof BodyTooLargeError) return this.#fail(c, started, service, "body_too_large", tooLarge.message, { maxBodyBytes: tooLarge.maxBodyBytes });
     const code: RouterErrorCode =
       error.kind === "timeout" ? "upstream_timeout" : error.kind === "connect" ? "upstream_connect" : error.kind === "protocol" ? "upstream_protocol" : "upstream_reset";
     return this.#fail(c, started, service, code, error.message, { service, endpoint: upstream.identity, sent: error.sentRequest });

@@ -39,6 +39,8 @@ export interface MetricsRecorder {
   endpointEjected(service: string, endpoint: string): void;
   /** Where the ejected-endpoints gauge reads, on scrape: endpoints ejected now, by service key. */
   ejectionsFrom(source: () => Iterable<readonly [string, number]>): void;
+  /** Where the in-flight gauge reads, on scrape: requests admitted and not yet ended. */
+  inFlightFrom(source: () => number): void;
   render(): Promise<{ contentType: string; body: string }>;
 }
 
@@ -99,6 +101,7 @@ export class RouterMetrics implements MetricsRecorder {
   readonly #ejectionCounts: EndpointSeries;
   #lastTable: RoutingTable | undefined;
   #ejectedSource: (() => Iterable<readonly [string, number]>) | undefined;
+  #inFlightSource: (() => number) | undefined;
   #unknownHosts = 0;
   readonly #latency: LatencyHistogram;
   readonly #tableRebuilds: Counter;
@@ -163,6 +166,14 @@ export class RouterMetrics implements MetricsRecorder {
         this.reset();
         const source = self.#ejectedSource;
         if (source !== undefined) for (const [service, count] of source()) this.set({ service }, count);
+      },
+    });
+    new Gauge({
+      name: "vipr_requests_in_flight",
+      help: "Requests admitted and not yet ended (their response body still streaming counts), router-wide; see --max-requests.",
+      registers,
+      collect() {
+        this.set(self.#inFlightSource?.() ?? 0);
       },
     });
     new Counter({
@@ -244,6 +255,10 @@ export class RouterMetrics implements MetricsRecorder {
     this.#ejectedSource = source;
   }
 
+  inFlightFrom(source: () => number): void {
+    this.#inFlightSource = source;
+  }
+
   async render(): Promise<{ contentType: string; body: string }> {
     return { contentType: this.registry.contentType, body: await this.registry.metrics() };
   }
@@ -282,6 +297,7 @@ export class NoopMetrics implements MetricsRecorder {
   keysMoved(_service: string, _share: number): void {}
   endpointEjected(_service: string, _endpoint: string): void {}
   ejectionsFrom(_source: () => Iterable<readonly [string, number]>): void {}
+  inFlightFrom(_source: () => number): void {}
   async render(): Promise<{ contentType: string; body: string }> {
     return { contentType: Registry.PROMETHEUS_CONTENT_TYPE, body: "# vipr metrics are off by configuration\n" };
   }

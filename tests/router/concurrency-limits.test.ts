@@ -7,6 +7,7 @@ import net from "node:net";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { loadRuntimeAdapter, type RunningServer } from "../../adapters/runtime-adapter.ts";
 import { ConcurrencyLimits } from "../../router/concurrency-limits.ts";
+import { RouterMetrics } from "../../router/observability/router-metrics.ts";
 import { ServiceRouter } from "../../router/service-router.ts";
 import { buildRoutingTable } from "../../router/table/build-routing-table.ts";
 import type { ServiceEntry } from "../../router/table/routing-table.ts";
@@ -17,6 +18,7 @@ const runtime = await loadRuntimeAdapter();
 let pod: Pod;
 let router: ServiceRouter;
 let server: RunningServer;
+const metrics = new RouterMetrics();
 const logged: string[] = [];
 
 interface Answer {
@@ -60,6 +62,7 @@ beforeAll(async () => {
     clientAddress: runtime.clientAddress,
     requestHeaders: runtime.requestHeaders,
     maxRequests: 5,
+    metrics,
     timeouts: { responseMs: 300 },
     log: (line) => logged.push(line),
   });
@@ -118,11 +121,13 @@ describe(`concurrency limits on ${runtime.name}`, () => {
       ...Array.from({ length: 3 }, () => request("open", "/delay?ms=400")),
     ];
     await until(() => router.inFlight === 5, "five requests in flight");
+    expect((await metrics.render()).body).toMatch(/^vipr_requests_in_flight 5$/m);
     const sixth = await request("open", "/info");
     expect(sixth.status).toBe(503);
     expect(JSON.parse(sixth.body).error).toMatchObject({ code: "overloaded", scope: "router", limit: 5, message: "vipr has 5 requests in flight, its limit (--max-requests 5); try again shortly" });
     expect((await Promise.all(slow)).map((a) => a.status)).toEqual([200, 200, 200, 200, 200]);
     await until(() => router.inFlight === 0, "the slots back");
+    expect((await metrics.render()).body).toMatch(/^vipr_requests_in_flight 0$/m);
   });
 
   test("a slot is held until the response body ends", async () => {
