@@ -5,11 +5,17 @@
 // over a rebuild untouched; ClientIP affinities outlive even a changed entry (one store per
 // service key), as kube-proxy's affinity outlives endpoint changes. Passive health
 // (outlier-detection.ts) is kept the same way, so an ejection outlives an unrelated rebuild; a
-// rebuild forgets only the endpoints that left the service.
+// rebuild forgets only the endpoints that left the service. So is, for services with slow start,
+// when each endpoint turned ready (ready-since.ts): adding one endpoint must not restart the ramp of
+// the others. Endpoints of the first snapshot the router sees count as ready before it started
+// and never ramp: at start-up the router cannot tell a pod that turned ready a second ago from one
+// that has served for days, and ramping all of them together would change no share anyway.
 import type { CoreEngine } from "../wasm/core-engine.ts";
 import { ServiceBalancer } from "./balancing/service-balancer.ts";
 import { policyFromAnnotations, type PolicyConfig } from "./balancing/policy-config.ts";
 import { OutlierDetector, type EndpointHealthView, type OutlierDetectionOptions } from "./balancing/outlier-detection.ts";
+import { READY_BEFORE_START, ReadySinceStore } from "./balancing/ready-since.ts";
+import { SLOW_START_WINDOW_ANNOTATION } from "./balancing/slow-start-config.ts";
 import { SessionAffinityStore } from "./balancing/session-affinity.ts";
 import { timeoutsFromAnnotations, type RouterTimeouts } from "./timeout-config.ts";
 import type { RandomSource } from "./balancing/least-request.ts";
@@ -45,6 +51,10 @@ export class ServiceStates {
   readonly #byService = new Map<string, ServiceState>();
   readonly #affinity = new Map<string, SessionAffinityStore>();
   readonly #outliers = new Map<string, OutlierDetector>();
+  /** By service key, for services with slow start only. */
+  readonly #readySince = new Map<string, ReadySinceStore>();
+  /** The last snapshot published, to tell endpoints that were there from new ones. */
+  #lastTable: RoutingTable | undefined;
 
   constructor(options: ServiceStateOptions) {
     this.#options = options;
@@ -71,6 +81,7 @@ export class ServiceStates {
     if (balancer === undefined) {
       const affinity = service.sessionAffinity.type === "ClientIP" ? this.#affinityOf(service.key) : undefined;
       const outliers = this.#outliersOf(service.key);
+      const readySince = state.config.slowStart === undefined ? undefined : this.#readySince.get(service.key);
       balancer = new ServiceBalancer({
         service,
         servicePort: port,
@@ -81,6 +92,7 @@ export class ServiceStates {
         now: this.#options.now,
         ...(affinity === undefined ? {} : { affinity }),
         ...(outliers === undefined ? {} : { outliers }),
+        ...(readySince === undefined ? {} : { readySince }),
       });
       state.balancers.set(port.name, balancer);
     }
@@ -110,7 +122,9 @@ export class ServiceStates {
    */
   published(table: RoutingTable, changed?: Iterable<string>): { service: string; moved: number }[] {
     const moves: { service: string; moved: number }[] = [];
-    for (const key of changed ?? [...this.#byService.keys()]) {
+    const keys = changed === undefined ? undefined : [...changed]; // read twice
+    this.#trackReadiness(table, keys);
+    for (const key of keys ?? [...this.#byService.keys()]) {
       const state = this.#byService.get(key);
       if (state === undefined) continue;
       const entry = table.services.get(key);
@@ -161,6 +175,55 @@ export class ServiceStates {
     return this.#outliers.get(key)?.ejectedCount() ?? 0;
   }
 
+  /** Brings each service's "ready since" store up to a new snapshot (before any balancer of it is
+   * made). Only services with slow start keep one. */
+  #trackReadiness(table: RoutingTable, changed: Iterable<string> | undefined): void {
+    const last = this.#lastTable;
+    this.#lastTable = table;
+    const now = this.#options.now();
+    if (changed === undefined || last === undefined) {
+      for (const key of this.#readySince.keys()) if (!table.services.has(key)) this.#readySince.delete(key);
+      for (const entry of table.services.values()) this.#observeReadiness(entry, last, now);
+      return;
+    }
+    for (const key of changed) {
+      const entry = table.services.get(key);
+      if (entry === undefined) this.#readySince.delete(key);
+      else this.#observeReadiness(entry, last, now);
+    }
+  }
+
+  #observeReadiness(entry: ServiceEntry, last: RoutingTable | undefined, now: number): void {
+    let store = this.#readySince.get(entry.key);
+    if (store === undefined && !this.#slowStartOn(entry)) return; // most services: one lookup, one check
+    const before = last?.services.get(entry.key);
+    if (store !== undefined) {
+      if (before === entry) return; // unchanged (a full rebuild shares it)
+      if (!this.#slowStartOn(entry)) {
+        this.#readySince.delete(entry.key);
+        return;
+      }
+    } else {
+      store = new ReadySinceStore();
+      this.#readySince.set(entry.key, store);
+      if (last === undefined) {
+        store.observe(entry, READY_BEFORE_START);
+        return;
+      }
+      // Slow start just turned on: what was ready in the last snapshot is warm. (A new service has
+      // no last entry: its endpoints all ramp, together, so their shares stay equal.)
+      if (before !== undefined) store.observe(before, READY_BEFORE_START);
+    }
+    store.observe(entry, now);
+  }
+
+  /** Whether a service entry has slow start; the annotation check first keeps this cheap for the
+   * many services without it. */
+  #slowStartOn(entry: ServiceEntry): boolean {
+    if (this.#options.defaultPolicy.slowStart === undefined && !Object.hasOwn(entry.annotations, SLOW_START_WINDOW_ANNOTATION)) return false;
+    return policyFromAnnotations(entry.annotations, this.#options.defaultPolicy).config.slowStart !== undefined;
+  }
+
   #outliersOf(key: string): OutlierDetector | undefined {
     const settings = this.#options.outlierDetection;
     if (settings === false) return undefined;
@@ -191,5 +254,7 @@ export class ServiceStates {
     this.#byService.clear();
     this.#affinity.clear();
     this.#outliers.clear();
+    this.#readySince.clear();
+    this.#lastTable = undefined;
   }
 }

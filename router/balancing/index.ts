@@ -20,6 +20,18 @@ export {
   type PolicyResolution,
 } from "./policy-config.ts";
 export type { RandomSource } from "./least-request.ts";
+export { ReadySinceStore, READY_BEFORE_START } from "./ready-since.ts";
+export { slowStartFactor, type SlowStartState } from "./slow-start.ts";
+export {
+  DEFAULT_SLOW_START_AGGRESSION,
+  DEFAULT_SLOW_START_MIN_WEIGHT_PERCENT,
+  SLOW_START_AGGRESSION_ANNOTATION,
+  SLOW_START_MIN_WEIGHT_ANNOTATION,
+  SLOW_START_WINDOW_ANNOTATION,
+  slowStartApplies,
+  slowStartFromAnnotations,
+  type SlowStartConfig,
+} from "./slow-start-config.ts";
 export { ServiceBalancer, type ServiceBalancerOptions } from "./service-balancer.ts";
 export {
   DEFAULT_AFFINITY_TIMEOUT_SECONDS,

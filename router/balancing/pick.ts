@@ -2,6 +2,8 @@
 // a request, the endpoint chosen for it (or why none was), and the /debug/explain answer.
 import type { EndpointEntry } from "../table/routing-table.ts";
 import type { PolicyName } from "./policy-config.ts";
+import type { SlowStartState } from "./slow-start.ts";
+import type { SlowStartConfig } from "./slow-start-config.ts";
 
 export interface PickRequest {
   /** From hashKeyOf (hash-key.ts); undefined: the request has no key, least-request picks. */
@@ -58,6 +60,8 @@ export interface ExplainedEndpoint {
   /** Passed over by passive health (outlier-detection.ts) for now. */
   readonly ejected: boolean;
   readonly inFlight: number;
+  /** Present while the endpoint ramps up after turning ready (slow-start.ts). */
+  readonly slowStart?: SlowStartState;
 }
 
 /** A plain object: /debug/explain serialises it as is. */
@@ -76,6 +80,8 @@ export interface PickExplanation {
   /** Bounded load: the factor and the in-flight cap for the next request. */
   loadFactor?: number;
   loadBound?: number;
+  /** The service's slow start settings, when it has them. */
+  slowStart?: SlowStartConfig;
   subset?: { readonly selector: string; readonly matching?: readonly string[]; readonly error?: string };
   sessionAffinity?: {
     readonly clientIp: string;

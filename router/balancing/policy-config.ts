@@ -3,6 +3,7 @@
 // a typo must not take a service down, so a bad value never throws: the default stays in force and
 // a diagnostic says which annotation, which value, and what was expected (as the table builder
 // reports odd Kubernetes fields).
+import { slowStartFromAnnotations, type SlowStartConfig } from "./slow-start-config.ts";
 
 /** Where a request's hash key comes from; see hash-key.ts for how each is read. */
 export type HashKeySource =
@@ -23,6 +24,9 @@ export interface PolicyConfig {
   readonly loadFactor: number;
   /** A request header whose value is a label selector: the pick is made among matching endpoints. */
   readonly subsetHeader?: string;
+  /** Ramp up endpoints that just turned ready (slow-start.ts); only with least-request or
+   * round-robin, absent when off. */
+  readonly slowStart?: SlowStartConfig;
 }
 
 export const LB_POLICY_ANNOTATION = "vipr.io/lb-policy";
@@ -182,11 +186,14 @@ export function policyFromAnnotations(
     }
   }
 
+  const slowStart = slowStartFromAnnotations(get, defaults.slowStart, policy, diagnostics);
+
   const config: PolicyConfig = {
     policy,
     loadFactor,
     ...(hashKey === undefined ? {} : { hashKey }),
     ...(subsetHeader === undefined ? {} : { subsetHeader }),
+    ...(slowStart === undefined ? {} : { slowStart }),
   };
   return { config: Object.freeze(config), diagnostics };
 }

@@ -13,7 +13,10 @@
 //   3. the policy: Maglev or bounded load on the hash key when there is one, else least-request
 //      (power of two choices) or round robin. Endpoints that passive health ejected
 //      (outlier-detection.ts) are passed over like endpoints a retry already tried, and skipped on
-//      Maglev's preference walk; when every candidate is ejected, ejection is ignored.
+//      Maglev's preference walk; when every candidate is ejected, ejection is ignored. With slow
+//      start (slow-start.ts), least-request and round robin read weights that ramp endpoints which
+//      just turned ready up over the service's window; the hashing policies and an existing
+//      affinity are not shaped by it.
 import type { CoreEngine } from "../../wasm/core-engine.ts";
 import { createReferenceCore } from "../../wasm/core-engine.ts";
 import type { Labels } from "../../wasm/label-interning.ts";
@@ -25,7 +28,10 @@ import { loadBound, MaglevPicker } from "./maglev-picker.ts";
 import type { Pick, PickExplanation, PickFailure, PickFailureReason, PickPolicy, PickRequest } from "./pick.ts";
 import { formatHashKeySource, type PolicyConfig } from "./policy-config.ts";
 import type { OutlierDetector } from "./outlier-detection.ts";
+import type { ReadySinceStore } from "./ready-since.ts";
 import { RoundRobin } from "./round-robin.ts";
+import { SlowStartWeights, type SlowStartState } from "./slow-start.ts";
+import { slowStartApplies } from "./slow-start-config.ts";
 import { SessionAffinityStore, type AffinityHit } from "./session-affinity.ts";
 import { SubsetMatcher, type MatchedSubset } from "./subset-matcher.ts";
 
@@ -43,7 +49,10 @@ export interface ServiceBalancerOptions {
   readonly affinity?: SessionAffinityStore;
   /** The service's passive health (one per service key, kept across rebuilds); none: no ejection. */
   readonly outliers?: OutlierDetector;
-  /** Milliseconds, for the store the balancer makes; default Date.now. */
+  /** When each endpoint of the service turned ready (one store per service key, kept across
+   * rebuilds); with `config.slowStart`, endpoints ramp up from then. None: no slow start. */
+  readonly readySince?: ReadySinceStore;
+  /** Milliseconds, for the store the balancer makes and for slow start; default Date.now. */
   readonly now?: () => number;
   /** Maglev table size, a prime (tests use small ones); default: wasm/maglev-plan.ts. */
   readonly maglevTableSize?: number;
@@ -69,6 +78,11 @@ export class ServiceBalancer {
   readonly #tableSize: number | undefined;
   readonly #all: readonly number[];
   readonly #weights: Float64Array | undefined;
+  readonly #now: () => number;
+  /** Set while some endpoint ramps up; dropped (for good) once every ramp has ended. */
+  #slowStart: SlowStartWeights | undefined;
+  /** Bumped whenever the weights least-request and round robin read change (slow start). */
+  #weightsGeneration = 0;
   readonly #inFlight: Uint32Array;
   #inFlightTotal = 0;
   #eligibleInFlight = 0;
@@ -107,6 +121,13 @@ export class ServiceBalancer {
     const weights = endpoints.map((e) => (Number.isFinite(e.endpoint.weight) && e.endpoint.weight > 0 ? e.endpoint.weight : 1));
     this.#weights = weights.some((w) => w !== weights[0]) ? Float64Array.from(weights) : undefined;
     this.#inFlight = new Uint32Array(endpoints.length);
+    this.#now = options.now ?? Date.now;
+    const slowStart = config.slowStart;
+    const readySince = options.readySince;
+    this.#slowStart =
+      slowStart === undefined || readySince === undefined || !slowStartApplies(config.policy)
+        ? undefined
+        : SlowStartWeights.start(slowStart, endpoints.map((e) => readySince.sinceOf(e.endpoint)), this.#weights, endpoints.length, this.#now());
   }
 
   /** Chooses the endpoint for one request. Never throws on request input: a bad subset selector,
@@ -156,6 +177,7 @@ export class ServiceBalancer {
    * turn is taken and no affinity is recorded or refreshed. */
   explain(request: PickRequest): PickExplanation {
     const { service, servicePort, config } = this;
+    const now = this.#slowStart === undefined ? 0 : this.#now();
     const out: PickExplanation = {
       service: service.key,
       servicePort: { name: servicePort.name, port: servicePort.port },
@@ -171,6 +193,7 @@ export class ServiceBalancer {
           eligible: i < this.eligibleCount,
           ejected: this.#outliers?.isEjected(endpoint.identity, endpoint.address) ?? false,
           inFlight: this.#inFlight[i]!,
+          ...this.#slowStartOf(i, now),
         })),
       },
       policy: config.policy,
@@ -179,6 +202,7 @@ export class ServiceBalancer {
     if (config.hashKey !== undefined) out.hashKeySource = formatHashKeySource(config.hashKey);
     if (request.hashKey !== undefined) out.hashKey = request.hashKey;
     if (config.policy === "bounded-load") out.loadFactor = config.loadFactor;
+    if (config.slowStart !== undefined) out.slowStart = config.slowStart;
     if (request.subset !== undefined && request.subset !== "") {
       const match = this.#subsetMatcher().match(request.subset);
       out.subset = match.ok
@@ -293,8 +317,14 @@ export class ServiceBalancer {
 
     const tried = request.tried ?? [];
     const avoid = (i: number): boolean => tried.includes(i) || (ejected !== undefined && ejected[i] === 1);
+    // The common case (no slow start, or every ramp over) costs one compare here.
+    const weights = this.#slowStart === undefined ? this.#weights : this.#rampedWeights();
     if (policy === "round-robin") {
       const rr = members === undefined ? (this.#roundRobin ??= this.#newRoundRobin(candidates)) : (members.roundRobin ??= this.#newRoundRobin(candidates));
+      if (rr.generation !== this.#weightsGeneration) {
+        rr.reweight(weights === undefined ? undefined : candidates.map((i) => weights[i]!));
+        rr.generation = this.#weightsGeneration;
+      }
       let index = candidates[commit ? rr.next() : rr.peek()]!;
       for (let turns = 1; commit && turns < candidates.length && avoid(index); turns++) index = candidates[rr.next()]!;
       return this.#pick(index, "round-robin", "round robin: the next endpoint in turn");
@@ -308,7 +338,7 @@ export class ServiceBalancer {
       if (preferred.length === 0) preferred = candidates.filter((i) => !tried.includes(i));
       if (preferred.length > 0) choices = preferred;
     }
-    const index = leastRequestChoice(choices, this.#inFlight, this.#weights, this.#random);
+    const index = leastRequestChoice(choices, this.#inFlight, weights, this.#random);
     const reason =
       policy === "maglev" || policy === "bounded-load"
         ? "least-request: the request has no hash key; the less loaded of two random endpoints"
@@ -347,8 +377,30 @@ export class ServiceBalancer {
   }
 
   #newRoundRobin(candidates: readonly number[]): RoundRobin {
-    const weights = this.#weights === undefined ? undefined : candidates.map((i) => this.#weights![i]!);
-    return new RoundRobin(candidates.length, weights, Math.floor(this.#random() * candidates.length));
+    const current = this.#slowStart?.weights ?? this.#weights;
+    const weights = current === undefined ? undefined : candidates.map((i) => current[i]!);
+    const rr = new RoundRobin(candidates.length, weights, Math.floor(this.#random() * candidates.length));
+    rr.generation = this.#weightsGeneration;
+    return rr;
+  }
+
+  /** Slow start's weights brought up to now; once every ramp has ended, the plain weights from
+   * then on (the next pick no longer reads the clock). */
+  #rampedWeights(): Float64Array | undefined {
+    const slowStart = this.#slowStart!;
+    if (slowStart.refresh(this.#now())) {
+      this.#weightsGeneration = slowStart.generation;
+      return slowStart.weights;
+    }
+    this.#slowStart = undefined;
+    this.#weightsGeneration = slowStart.generation + 1;
+    return this.#weights;
+  }
+
+  /** `{ slowStart }` for endpoint `index` while it ramps up, for /debug/explain; else nothing. */
+  #slowStartOf(index: number, now: number): { slowStart?: SlowStartState } {
+    const state = this.#slowStart?.stateOf(index, now);
+    return state === undefined ? {} : { slowStart: state };
   }
 
   #pick(index: number, policy: PickPolicy, reason: string, hash?: number, slot?: number): Pick {
