@@ -23,8 +23,13 @@ export interface ServeOptions {
   readonly requestTimeoutMs?: number;
   /** Idle keep-alive connections. Node only (default 65000). */
   readonly keepAliveTimeoutMs?: number;
-  /** A Content-Length above this gets 413 JSON before routing. Default: no limit; chunked bodies
-   * are not counted. */
+  /** Request body limit, in bytes (default: none). A Content-Length above it gets 413 JSON before
+   * routing. A body without one (chunked, RFC 9112 section 7.1) is counted as the transport
+   * forwards it (router/forward/body-limit.ts): the chunk that would pass the limit is never sent,
+   * the upstream request is aborted, and the client gets the same 413, or, if the pod's response
+   * had already started, a closed connection. Both runtimes; on Node the count is where the undici
+   * transport reads the IncomingMessage, so it applies to what vipr forwards (an app of your own
+   * reading the raw request is not counted). */
   readonly maxBodyBytes?: number;
 }
 

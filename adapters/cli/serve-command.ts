@@ -25,6 +25,9 @@ Listeners:
   --listen HOST:PORT        traffic listener (default 127.0.0.1:8080)
   --admin HOST:PORT         admin listener: /healthz /readyz /metrics /debug/table /debug/explain
                             (default 127.0.0.1:9090; "off" for none)
+  --max-body-bytes N        request bodies larger than N bytes get 413: a Content-Length above it
+                            before routing, a chunked body once it passes N while it streams (the
+                            pod never gets more than N bytes of it); default: no limit
 
 Names and routing:
   --namespace NS            the router's own namespace, where short names resolve
@@ -89,6 +92,7 @@ export const serveOptions = {
   "idle-timeout": { type: "string" },
   "request-timeout": { type: "string" },
   "max-requests": { type: "string" },
+  "max-body-bytes": { type: "string" },
   "drain-delay": { type: "string", default: "0" },
   "shutdown-grace": { type: "string", default: "10000" },
   "access-log": { type: "string", default: "0" },
@@ -172,6 +176,10 @@ export async function setUpServe(args: string[], serveTraffic: boolean): Promise
   };
   const maxRequests = number(values["max-requests"], "--max-requests", 0, 10_000_000);
   if (maxRequests !== undefined && !Number.isInteger(maxRequests)) throw new UsageError(`--max-requests ${JSON.stringify(values["max-requests"])}: expected a whole number`);
+  const maxBodyBytes = number(values["max-body-bytes"], "--max-body-bytes", 0, Number.MAX_SAFE_INTEGER);
+  if (maxBodyBytes !== undefined && !Number.isInteger(maxBodyBytes)) throw new UsageError(`--max-body-bytes ${JSON.stringify(values["max-body-bytes"])}: expected a whole number of bytes`);
+  // `deno serve` runs the traffic listener itself (adapters/deno/serve-entry.ts), without serveDeno's limits.
+  if (maxBodyBytes !== undefined && !serveTraffic) console.error("vipr: --max-body-bytes is not applied under deno serve, which serves the traffic listener itself");
   const drainDelayMs = number(values["drain-delay"], "--drain-delay", 0, 3_600_000) ?? 0;
   const shutdownGraceMs = number(values["shutdown-grace"], "--shutdown-grace", 0, 3_600_000) ?? 10_000;
   const routes = await readRoutes(values.routes);
@@ -191,6 +199,7 @@ export async function setUpServe(args: string[], serveTraffic: boolean): Promise
     accessLogSample,
     shutdownGraceMs,
     ...optional("maxRequests", maxRequests),
+    ...optional("maxBodyBytes", maxBodyBytes),
     log: (line) => console.error(`vipr: ${line}`),
   });
   const { runtime } = vipr;

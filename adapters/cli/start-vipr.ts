@@ -26,6 +26,8 @@ export interface StartOptions extends Omit<ServiceRouterOptions, "core" | "trans
   readonly accessLogWrite?: (line: string) => void;
   /** How long requests in flight get to finish once the traffic listener closes (ms, default 10000). */
   readonly shutdownGraceMs?: number;
+  /** The traffic listener's request body limit (ServeOptions.maxBodyBytes); default none. */
+  readonly maxBodyBytes?: number;
 }
 
 export interface RunningVipr {
@@ -75,10 +77,11 @@ export async function startVipr(options: StartOptions): Promise<RunningVipr> {
   let ready = false;
   let draining = false;
   const listen = options.listen;
+  const bodyLimit = options.maxBodyBytes === undefined ? {} : { maxBodyBytes: options.maxBodyBytes };
   const server =
     listen === null
       ? undefined
-      : await runtime.serve(router.app, { ...listen, ...(options.shutdownGraceMs === undefined ? {} : { closeGraceMs: options.shutdownGraceMs }) }).catch((error: unknown) => {
+      : await runtime.serve(router.app, { ...listen, ...bodyLimit, ...(options.shutdownGraceMs === undefined ? {} : { closeGraceMs: options.shutdownGraceMs }) }).catch((error: unknown) => {
           throw new Error(`cannot listen on ${listen.hostname}:${listen.port}: ${(error as Error).message}`);
         });
   let adminServer: RunningServer | undefined;

@@ -25,8 +25,9 @@
 
 import type { Context } from "hono";
 import { headerListFromHeaders } from "../../router/forward/header-list.ts";
+import { bodyLimitOf, upstreamBodyTooLarge } from "../../router/forward/body-limit.ts";
 import { ReplayableBody } from "../../router/forward/replayable-body.ts";
-import type { UpstreamCall, UpstreamTarget, UpstreamTransport } from "../../router/forward/upstream-transport.ts";
+import type { UpstreamCall, UpstreamError, UpstreamTarget, UpstreamTransport } from "../../router/forward/upstream-transport.ts";
 import { targetKey } from "../../router/forward/upstream-transport.ts";
 import type { DenoHttpClient } from "./deno-api.ts";
 import { denoApi } from "./deno-api.ts";
@@ -143,6 +144,11 @@ class FetchTransport implements UpstreamTransport {
         this.#bodies.set(request, replay);
       }
     }
+    // A body serveDeno counts (chunked, with maxBodyBytes) fails past its limit; fetch reports that
+    // as a generic failure ("fetch failed", or a broken response body), so the limit says why.
+    const limit = bodyLimitOf(request);
+    const failure = (error: unknown, headSeen: boolean, bodyReplayable: boolean): UpstreamError =>
+      limit?.exceeded === undefined ? upstreamErrorFromFetch(error, target, aborted, headSeen, bodyReplayable) : upstreamBodyTooLarge(target, limit.exceeded, headSeen);
 
     let response: Response;
     try {
@@ -161,7 +167,7 @@ class FetchTransport implements UpstreamTransport {
     } catch (error) {
       deadlines.cancel(timer);
       release();
-      throw upstreamErrorFromFetch(error, target, aborted, false, replay === undefined || replay.replayable);
+      throw failure(error, false, replay === undefined || replay.replayable);
     }
     deadlines.cancel(timer);
     replay?.commit();
@@ -188,7 +194,7 @@ class FetchTransport implements UpstreamTransport {
       } catch (error) {
         deadlines.cancel(idle);
         release();
-        throw upstreamErrorFromFetch(error, target, aborted, true, false);
+        throw failure(error, true, false);
       }
       deadlines.cancel(idle);
       release();
@@ -198,7 +204,7 @@ class FetchTransport implements UpstreamTransport {
     const watched = watchedBody(body, {
       idleTimeoutMs: call.idleTimeoutMs,
       abort: abortFor,
-      toError: (error) => upstreamErrorFromFetch(error, target, aborted, true, false),
+      toError: (error) => failure(error, true, false),
       onEnd: (outcome) => {
         release();
         call.onEnd?.(outcome);

@@ -4,6 +4,8 @@
 import type { ServeOptions } from "../runtime-adapter.ts";
 import type { ClientAddressOf, RequestHeadersOf } from "../../router/forward/upstream-transport.ts";
 import { webRequestHeaders } from "../../router/forward/upstream-transport.ts";
+import { BodyByteLimit, limitedBody, setBodyLimit } from "../../router/forward/body-limit.ts";
+import { bodyTooLarge } from "../../router/router-errors.ts";
 import type { DenoServeHandlerInfo } from "./deno-api.ts";
 import { denoApi } from "./deno-api.ts";
 
@@ -32,7 +34,8 @@ export type ServeDenoOptions = Pick<ServeOptions, "port" | "hostname" | "closeGr
  * What this adapter adds, checked in the handler before the app runs: a Host that is not
  * host[:port] gets 400 (RFC 9112 section 3.2 requires it; on Node @hono/node-server does the same);
  * the same header count and size limits as on Node (100 fields, 16 KiB), answered with 431; and the
- * optional Content-Length limit (413).
+ * optional body limit: 413 for a Content-Length above it, and a chunked body counted as it streams
+ * (the app gets a Request whose body fails at the first chunk past the limit; body-limit.ts).
  */
 export const DENO_SERVE_LIMITS = { maxHeaderBytes: 16_384, maxHeadersCount: 100 } as const;
 
@@ -75,7 +78,14 @@ export function serveDeno(app: FetchApp, options: ServeDenoOptions = {}): Promis
     if (maxHeaderBytes > 0 && bytes > maxHeaderBytes) return headersTooLarge(`request target and header fields larger than ${maxHeaderBytes} bytes`);
     if (maxBodyBytes !== undefined) {
       const declared = request.headers.get("content-length");
-      if (declared !== null && Number(declared) > maxBodyBytes) return bodyTooLarge(maxBodyBytes);
+      if (declared !== null) {
+        if (Number(declared) > maxBodyBytes) return bodyTooLarge(maxBodyBytes);
+      } else if (request.body !== null && request.method !== "GET" && request.method !== "HEAD") {
+        // A chunked body (RFC 9112 section 7.1) says its length only at its last chunk: count it
+        // as the app reads it. (Deno.serve hands over a GET or HEAD without its body, and a new
+        // Request could not carry one: a chunked GET reaches the pod with no body at all.)
+        return fetchCounted(app, request, request.body, info, maxBodyBytes);
+      }
     }
     return app.fetch(request, info);
   };
@@ -89,6 +99,76 @@ export function serveDeno(app: FetchApp, options: ServeDenoOptions = {}): Promis
       handler,
     );
   });
+}
+
+/**
+ * The app gets `request` with `body` counted against maxBodyBytes (body-limit.ts). Once the count
+ * passed the limit, what remains of the body is never forwarded; what becomes of it depends on
+ * the answer, because Deno.serve (hyper) cannot be told to close a connection (Deno 2.9, found
+ * with raw sockets in tests/safety/body-limit.test.ts):
+ * - the router answered 413: the rest is read and dropped (discardRest). Deno.serve ignores the
+ *   answer's Connection: close: it closes the connection when the request body ends after the
+ *   answer; when the client had already sent the whole body, the connection stays open, idle and
+ *   clean (its chunked framing was read through), so Connection: close is only advice to the
+ *   client; and a body left half read would hold the connection open for good.
+ * - the pod's response had started: the rest is cancelled, which lets Deno.serve close the
+ *   connection when that response's body fails (with the rest left alone, it stays open).
+ */
+async function fetchCounted(app: FetchApp, request: Request, body: ReadableStream<Uint8Array>, info: DenoServeHandlerInfo, maxBodyBytes: number): Promise<Response> {
+  const limit = new BodyByteLimit(maxBodyBytes);
+  let rest: ReadableStreamDefaultReader<Uint8Array> | undefined;
+  let answer: Response | "failed" | undefined;
+  let settled = false;
+  // Acts once, when both are known: the limit was passed (rest) and the app answered.
+  const settle = (): void => {
+    if (settled || rest === undefined || answer === undefined) return;
+    settled = true;
+    if (answer !== "failed" && answer.headers.get("x-vipr-error") === "body_too_large") discardRest(rest);
+    else rest.cancel().catch(() => {});
+  };
+  const onLimit = (reader: ReadableStreamDefaultReader<Uint8Array>): void => {
+    rest = reader;
+    settle();
+  };
+  const counted = new Request(request, { body: limitedBody(body, limit, onLimit), duplex: "half" } as RequestInit);
+  setBodyLimit(counted, limit);
+  try {
+    answer = await app.fetch(counted, info);
+    return answer;
+  } catch (error) {
+    answer = "failed";
+    throw error;
+  } finally {
+    settle();
+  }
+}
+
+/**
+ * After a 413, the rest of the body is drained as NGINX's lingering close drains after an early
+ * answer (lingering_time, lingering_timeout): at most LINGER_BYTES for at most LINGER_MS, then
+ * cancelled. A client that sends more than that, or never ends its body, keeps its connection
+ * until it stops sending (TCP flow control holds it): Deno.serve has no way to cut one, the same
+ * gap as its missing header timeout (above).
+ */
+const LINGER_MS = 5_000;
+const LINGER_BYTES = 1024 * 1024;
+
+function discardRest(rest: ReadableStreamDefaultReader<Uint8Array>): void {
+  let left = LINGER_BYTES;
+  const stop = (): void => {
+    clearTimeout(timer);
+    rest.cancel().catch(() => {});
+  };
+  const timer = setTimeout(stop, LINGER_MS);
+  const next = (): void => {
+    rest.read().then(({ done, value }) => {
+      if (done) return void clearTimeout(timer);
+      left -= value.byteLength;
+      if (left <= 0) stop();
+      else next();
+    }, stop);
+  };
+  next();
 }
 
 /**
@@ -115,10 +195,6 @@ function limitResponse(status: number, code: string, message: string, details: R
 
 function headersTooLarge(what: string): Response {
   return limitResponse(431, "headers_too_large", `the request has ${what}`);
-}
-
-function bodyTooLarge(maxBodyBytes: number): Response {
-  return limitResponse(413, "body_too_large", `request body is larger than ${maxBodyBytes} bytes`, { maxBodyBytes });
 }
 
 /** The client address from Deno.serve's remoteAddr ("" outside serveDeno). */

@@ -11,7 +11,8 @@ import type { HttpBindings } from "@hono/node-server";
 import type { ClientAddressOf, RequestHeadersOf } from "../../router/forward/upstream-transport.ts";
 import type { ServeOptions } from "../runtime-adapter.ts";
 import { webRequestHeaders } from "../../router/forward/upstream-transport.ts";
-import { connectNotSupported } from "../../router/router-errors.ts";
+import { BodyByteLimit, setBodyLimit } from "../../router/forward/body-limit.ts";
+import { bodyTooLarge, connectNotSupported } from "../../router/router-errors.ts";
 
 /** What serveNode needs of an app: Hono's `fetch`. */
 export interface FetchApp {
@@ -71,7 +72,19 @@ export function serveNode(app: FetchApp, options: ServeNodeOptions = {}): Promis
       if (hostFieldCount(incoming.rawHeaders) > 1) return limitResponse(400, "bad_host", "the request has more than one Host field");
       if (maxBodyBytes !== undefined) {
         const declared = incoming.headers["content-length"];
-        if (declared !== undefined && Number(declared) > maxBodyBytes) return limitResponse(413, "body_too_large", `request body is larger than ${maxBodyBytes} bytes`, { maxBodyBytes });
+        if (declared !== undefined) {
+          if (Number(declared) > maxBodyBytes) return bodyTooLarge(maxBodyBytes);
+        } else if (incoming.headers["transfer-encoding"] !== undefined) {
+          // A chunked body (RFC 9112 section 7.1) says its length only at its last chunk: the
+          // undici transport counts it as it reads it from this IncomingMessage and fails it at
+          // the first chunk past the limit (router/forward/body-limit.ts).
+          const limit = new BodyByteLimit(maxBodyBytes);
+          setBodyLimit(incoming, limit);
+          return Promise.resolve(app.fetch(request, env as HttpBindings)).then((response) => {
+            if (limit.exceeded !== undefined) lingerOnClose(incoming.socket);
+            return response;
+          });
+        }
       }
     }
     return app.fetch(request, env as HttpBindings);
@@ -119,6 +132,28 @@ function definedOnly(options: ServeNodeOptions): Partial<Record<keyof typeof NOD
     }
   }
   return out;
+}
+
+/** How long a connection answered 413 keeps reading what its client still sends (lingerOnClose). */
+const LINGER_MS = 5_000;
+
+/**
+ * NGINX's lingering close (lingering_close, lingering_time) for a connection answered 413 while
+ * its client may still be sending the body. Node's server ends a Connection: close answer with
+ * socket.destroySoon(), which closes the socket as soon as the answer is written; what the client
+ * sends after that stays unread, and a socket closed with unread bytes sends RST, on which the
+ * client can lose the 413 before reading it (seen under load in tests/safety/body-limit.test.ts).
+ * Here the answer is followed by FIN, the socket keeps reading (the rest of the body is parsed and
+ * dropped) until the client closes its side or LINGER_MS pass, and only then closes.
+ */
+function lingerOnClose(socket: Socket): void {
+  socket.destroySoon = function lingeringClose(this: Socket): void {
+    if (this.writable) this.end();
+    const timer = setTimeout(() => this.destroy(), LINGER_MS);
+    timer.unref();
+    this.once("end", () => this.destroy());
+    this.once("close", () => clearTimeout(timer));
+  };
 }
 
 /** Host fields in a raw header list (name, value, name, value...). */

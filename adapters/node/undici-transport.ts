@@ -21,6 +21,7 @@ import type { Context } from "hono";
 import { Pool } from "undici";
 import type { Dispatcher } from "undici";
 import { headerListFromRecord, headersFromHeaderList } from "../../router/forward/header-list.ts";
+import { bodyLimitOf, bodyTooLargeOf, upstreamBodyTooLarge, type BodyByteLimit } from "../../router/forward/body-limit.ts";
 import { ReplayableBody } from "../../router/forward/replayable-body.ts";
 import type { UpstreamCall, UpstreamErrorKind, UpstreamOutcome, UpstreamTarget, UpstreamTransport } from "../../router/forward/upstream-transport.ts";
 import { UpstreamError, targetKey } from "../../router/forward/upstream-transport.ts";
@@ -54,8 +55,11 @@ const resetCodes = new Set(["UND_ERR_SOCKET", "UND_ERR_INFO", "ECONNRESET", "EPI
  * is inferred: only failures to connect are known to have sent nothing.
  * A connect timeout is kind "timeout" (a 504, as nginx answers) with sentRequest false.
  */
-export function upstreamErrorFromUndici(error: unknown, target: UpstreamTarget, sentRequest: boolean | undefined): UpstreamError {
+export function upstreamErrorFromUndici(error: unknown, target: UpstreamTarget, sentRequest: boolean | undefined, responseStarted = false): UpstreamError {
   if (error instanceof UpstreamError) return error;
+  // undici fails the request with the error its body stream was destroyed with (IncomingBody).
+  const tooLarge = bodyTooLargeOf(error);
+  if (tooLarge !== undefined) return upstreamBodyTooLarge(target, tooLarge, responseStarted);
   const code = typeof error === "object" && error !== null && "code" in error ? String(error.code) : "";
   let kind: UpstreamErrorKind = "protocol";
   if (error instanceof DownstreamClosedError) kind = "aborted";
@@ -71,17 +75,32 @@ export function upstreamErrorFromUndici(error: unknown, target: UpstreamTarget, 
 /** The request body read from the raw IncomingMessage only when undici starts sending it, which
  * is after the connection opened: a request that failed to connect leaves the client's body unread
  * for a retry. Destroying this (undici does, on failure) leaves the IncomingMessage alone, so the
- * client can still be answered. */
+ * client can still be answered. A body serveNode put a limit on (chunked, with maxBodyBytes) is
+ * counted here, and destroyed with BodyTooLargeError at the first chunk past the limit: undici
+ * then aborts the upstream request, which never got that chunk. */
 class IncomingBody extends Readable {
   readonly #source: IncomingMessage;
+  readonly #limit: BodyByteLimit | undefined;
   #attached = false;
 
   constructor(source: IncomingMessage) {
     super();
     this.#source = source;
+    this.#limit = bodyLimitOf(source);
   }
 
   readonly #onData = (chunk: Buffer): void => {
+    const tooLarge = this.#limit?.admit(chunk.length);
+    if (tooLarge !== undefined) {
+      this.destroy(tooLarge);
+      // The rest of the body is read and dropped (nothing listens for it any more) until the 413
+      // closes the connection. Destroying the IncomingMessage would destroy the client's socket
+      // before the 413; pausing it would leave unread bytes in the socket, and a socket closed
+      // with unread bytes sends RST, which can discard the 413 before the client reads it (seen
+      // in tests/safety/body-limit.test.ts under load) — NGINX's lingering close avoids the same.
+      this.#source.resume();
+      return;
+    }
     if (!this.push(chunk)) this.#source.pause();
   };
   readonly #onEnd = (): void => {
@@ -191,7 +210,7 @@ class ResponseWriter implements Dispatcher.DispatchHandler {
   }
 
   onResponseError(_controller: Dispatcher.DispatchController | null, error: Error): void {
-    const upstreamError = upstreamErrorFromUndici(error, this.#target, this.#sentRequest);
+    const upstreamError = upstreamErrorFromUndici(error, this.#target, this.#sentRequest, this.#headSent);
     if (!this.#headSent) {
       this.#done = true;
       this.#detach();

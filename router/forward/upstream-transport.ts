@@ -57,7 +57,8 @@ export interface UpstreamCall {
  * - timeout: connect, response head or body idle timeout.
  * - reset: the backend closed or reset the connection mid-exchange.
  * - protocol: the backend's response, or the request as given, is not valid HTTP.
- * - aborted: the client went away; not the backend's fault (keep it out of passive health).
+ * - aborted: the client went away, or its body passed maxBodyBytes (cause BodyTooLargeError,
+ *   body-limit.ts); not the backend's fault (keep it out of passive health).
  */
 export type UpstreamErrorKind = "connect" | "timeout" | "reset" | "protocol" | "aborted";
 

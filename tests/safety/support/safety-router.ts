@@ -20,7 +20,7 @@ export interface SafetyRouter {
 }
 
 /** Records each target, then forwards through the runtime's own transport. */
-function recordingTransport(inner: UpstreamTransport, dialled: UpstreamTarget[]): UpstreamTransport {
+export function recordingTransport(inner: UpstreamTransport, dialled: UpstreamTarget[]): UpstreamTransport {
   return {
     forward: (c, target, call) => {
       dialled.push(target);
