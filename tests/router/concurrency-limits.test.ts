@@ -12,6 +12,7 @@ import { ServiceRouter } from "../../router/service-router.ts";
 import { buildRoutingTable } from "../../router/table/build-routing-table.ts";
 import type { ServiceEntry } from "../../router/table/routing-table.ts";
 import { createWasmCore } from "../../wasm/core-engine.ts";
+import { rawRequest } from "../cli/vipr-process.ts";
 import { seedService, slicesFor, startPod, type Pod } from "../support/seed-backends.ts";
 
 const runtime = await loadRuntimeAdapter();
@@ -21,26 +22,8 @@ let server: RunningServer;
 const metrics = new RouterMetrics();
 const logged: string[] = [];
 
-interface Answer {
-  readonly status: number;
-  readonly head: string;
-  readonly body: string;
-}
-
 /** One request over a raw socket with `host` (fetch will not send a foreign Host). */
-function request(host: string, path: string): Promise<Answer> {
-  return new Promise((resolve, reject) => {
-    const socket = net.connect(server.port, "127.0.0.1", () => socket.write(`GET ${path} HTTP/1.1\r\nhost: ${host}\r\nconnection: close\r\n\r\n`));
-    let data = "";
-    socket.setEncoding("utf8");
-    socket.on("data", (chunk: string) => (data += chunk));
-    socket.on("error", reject);
-    socket.on("close", () => {
-      const split = data.indexOf("\r\n\r\n");
-      resolve({ status: Number(data.split(" ")[1]), head: data.slice(0, split), body: data.slice(split + 4) });
-    });
-  });
-}
+const request = (host: string, path: string) => rawRequest(server.port, `GET ${path} HTTP/1.1`, host);
 
 const until = async (check: () => boolean, what: string): Promise<void> => {
   const deadline = Date.now() + 5000;
