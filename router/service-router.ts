@@ -73,7 +73,8 @@ export interface ServiceRouterOptions {
    * (concurrency-limits.ts). Default 10000; 0: none. A service sets its own limit with the
    * annotation vipr.io/max-requests. */
   readonly maxRequests?: number;
-  /** Retries of tries that failed safely (retry-policy.ts); default 2 retries, 20% budget. */
+  /** Retries of tries that failed safely (retry-policy.ts); default 2 retries, within a budget of
+   * 20% of the requests over the last 10 s plus 10 per second. */
   readonly retries?: Partial<RetryOptions>;
   /** Passive health (outlier-detection.ts): consecutive failures eject an endpoint for a while;
    * default 5 failures, 30 s growing to 300 s, at most 50% of a service; false: off. */
@@ -100,6 +101,11 @@ export interface ExplainQuery {
 export type ExplainAnswer =
   | ({ found: true; host: string; resolvedAs: unknown } & PickExplanation)
   | { found: false; host: string; error: string; message: string; parsed?: unknown };
+
+/** Why a failed try was not retried: the failure was not safe to repeat (retry-policy.ts), the
+ * overall request timeout had passed, the retries allowed were used, no untried endpoint was left,
+ * or the retry budget (a share of the requests in flight) was spent. */
+type NotRetried = "not_safe_to_retry" | "request_timeout" | "max_retries" | "no_other_endpoint" | "retry_budget";
 
 /** One admitted request's slot in the concurrency limits (concurrency-limits.ts). */
 interface Admission {
@@ -334,11 +340,7 @@ export class ServiceRouter {
       return this.#fail(c, started, service.key, code, pick.message, { service: service.key, port: port.port });
     }
     this.#budget.requestStarted();
-    try {
-      return await this.#forwardWithRetries(c, started, service.key, timeouts, balancer, pick, { hashKey, clientIp, subset }, headers, target, path, admission);
-    } finally {
-      this.#budget.requestEnded();
-    }
+    return this.#forwardWithRetries(c, started, service.key, timeouts, balancer, pick, { hashKey, clientIp, subset }, headers, target, path, admission);
   }
 
   /**
@@ -372,35 +374,35 @@ export class ServiceRouter {
       } catch (error) {
         if (!(error instanceof UpstreamError)) throw error;
         failure = error;
-      } finally {
-        // A retry holds its budget slot until its own try settles.
-        if (attempt > 0) this.#budget.retryEnded();
       }
+      // Why this failure is the answer, said in the error (`tries`, `notRetried`) so that a client
+      // or an operator can tell a request that could not be retried from one that was not allowed to.
+      const tries = attempt + 1;
+      if (!retryable(failure, method, hasBody)) return this.#upstreamFailure(c, started, service, targetOf(pick), failure, tries, "not_safe_to_retry");
       if (timeouts.requestMs > 0 && performance.now() - started >= timeouts.requestMs) {
         // The overall timeout has passed: no further try, whatever the failure.
-        return this.#upstreamFailure(c, started, service, targetOf(pick), failure);
+        return this.#upstreamFailure(c, started, service, targetOf(pick), failure, tries, "request_timeout");
       }
-      const again =
-        attempt < this.#budget.maxRetries && tried.length + 1 < balancer.eligibleCount && retryable(failure, method, hasBody) && this.#budget.tryRetry();
-      if (!again) return this.#upstreamFailure(c, started, service, targetOf(pick), failure);
+      if (attempt >= this.#budget.maxRetries) return this.#upstreamFailure(c, started, service, targetOf(pick), failure, tries, "max_retries");
+      if (tried.length + 1 >= balancer.eligibleCount) return this.#upstreamFailure(c, started, service, targetOf(pick), failure, tries, "no_other_endpoint");
+      if (!this.#budget.tryRetry()) return this.#upstreamFailure(c, started, service, targetOf(pick), failure, tries, "retry_budget");
       tried.push(pick.index);
       const next = balancer.pick({ ...request, attempt: attempt + 1, tried });
       if (!next.ok) {
-        this.#budget.retryEnded();
-        return this.#upstreamFailure(c, started, service, targetOf(pick), failure);
+        return this.#upstreamFailure(c, started, service, targetOf(pick), failure, tries, "no_other_endpoint");
       }
       pick = next;
     }
   }
 
-  #upstreamFailure(c: Context, started: number, service: string, upstream: UpstreamTarget, error: UpstreamError): Response {
+  #upstreamFailure(c: Context, started: number, service: string, upstream: UpstreamTarget, error: UpstreamError, tries = 1, notRetried?: NotRetried): Response {
     // The client's chunked body passed the serve adapter's maxBodyBytes and the transport aborted
     // the try (kind "aborted": never retried): 413, as the adapter's Content-Length check answers.
     const tooLarge = error.cause;
     if (tooLarge instanceof BodyTooLargeError) return this.#fail(c, started, service, "body_too_large", tooLarge.message, { maxBodyBytes: tooLarge.maxBodyBytes });
     const code: RouterErrorCode =
       error.kind === "timeout" ? "upstream_timeout" : error.kind === "connect" ? "upstream_connect" : error.kind === "protocol" ? "upstream_protocol" : "upstream_reset";
-    return this.#fail(c, started, service, code, error.message, { service, endpoint: upstream.identity, sent: error.sentRequest });
+    return this.#fail(c, started, service, code, error.message, { service, endpoint: upstream.identity, sent: error.sentRequest, tries, ...(notRetried === undefined ? {} : { notRetried }) });
   }
 
   async #forward(

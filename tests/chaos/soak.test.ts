@@ -46,7 +46,7 @@ const SCRAPE_EVERY = 10;
 const CHURN_EVERY = 1_000;
 const CONCURRENCY = 64;
 const FLAKY_EVERY = 60;
-const FLAKY_BURST = 4;
+const FLAKY_BURST = Number(process.env["VIPR_SOAK_FLAKY_BURST"] ?? 6);
 const HTTP_REQUESTS = 20_000;
 const HTTP_WARM_UP = 4_000; // before the start figures, not counted in HTTP_REQUESTS
 const HEAP_BOUND = 10 * 1024 * 1024;
@@ -255,7 +255,14 @@ describe(`soak on ${runtime}`, () => {
       sent++;
       if (response.status !== 200 || !text.startsWith('{"pod":')) {
         failed++;
-        const code = `${response.status} ${text.slice(0, 80)}`;
+        // Grouped by status, error code and, for a failed try, why it was not retried.
+        let code = `${response.status} ${text.slice(0, 80)}`;
+        try {
+          const { error } = JSON.parse(text) as { error: { code: string; notRetried?: string; tries?: number } };
+          code = `${response.status} ${error.code} after ${error.tries ?? "?"} tries, not retried: ${error.notRetried ?? "-"}`;
+        } catch {
+          // not the router's JSON: keep the raw start
+        }
         failures.set(code, (failures.get(code) ?? 0) + 1);
       }
     };
