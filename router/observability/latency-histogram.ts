@@ -88,6 +88,11 @@ export class LatencyHistogram {
     return series;
   }
 
+  /** Forgets a label value's series (its service left the table); a later series() starts anew. */
+  remove(labelValue: string): void {
+    this.#series.delete(labelValue);
+  }
+
   /** Called by the Registry on scrape (and by getMetricsAsJSON). */
   async get(): Promise<{ name: string; help: string; type: string; aggregator: string; values: ExportedSample[] }> {
     const values: ExportedSample[] = [];

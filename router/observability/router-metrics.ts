@@ -55,8 +55,8 @@ export interface RouterMetricsOptions {
    * runtime adapter, or to serve other metrics on the same page. */
   readonly registry?: Registry;
   readonly latencyBuckets?: readonly number[];
-  /** A series labelled by an endpoint that left the table is dropped once a scrape has reported
-   * it, or after this long without a scrape. Default 10 minutes. */
+  /** A series labelled by an endpoint or a service that left the table is dropped once a scrape
+   * has reported it, or after this long without a scrape. Default 10 minutes. */
   readonly retireGoneEndpointsAfterMs?: number;
   /** Clock for that, in ms (tests). */
   readonly now?: () => number;
@@ -97,6 +97,11 @@ export class RouterMetrics implements MetricsRecorder {
   readonly registry: Registry;
   readonly #services = new Map<string, ServiceCells>();
   readonly #requestCounts: PendingCount[] = [];
+  /** Services that left the table, with when, and whether a scrape has reported them since. */
+  readonly #goneServices = new Map<string, { readonly at: number; reported: boolean; countAtReport: number }>();
+  readonly #requestsCounter: Counter<"service" | "code">;
+  readonly #retireAfterMs: number;
+  readonly #now: () => number;
   readonly #errorCounts: EndpointSeries;
   readonly #ejectionCounts: EndpointSeries;
   #lastTable: RoutingTable | undefined;
@@ -115,18 +120,22 @@ export class RouterMetrics implements MetricsRecorder {
     const registers = [registry];
     this.registry = registry;
     const requestCounts = this.#requestCounts;
+    this.#retireAfterMs = options.retireGoneEndpointsAfterMs ?? 600_000;
+    this.#now = options.now ?? (() => performance.now());
+    const self = this;
     const seriesOptions = {
       ...(options.retireGoneEndpointsAfterMs === undefined ? {} : { retireAfterMs: options.retireGoneEndpointsAfterMs }),
       ...(options.now === undefined ? {} : { now: options.now }),
     };
     const errorCounts = (this.#errorCounts = new EndpointSeries(seriesOptions));
     const ejectionCounts = (this.#ejectionCounts = new EndpointSeries(seriesOptions));
-    new Counter<"service" | "code">({
+    this.#requestsCounter = new Counter<"service" | "code">({
       name: "vipr_requests_total",
       help: "Requests to known services, by service (namespace/name) and the status code sent to the client.",
       labelNames: ["service", "code"],
       registers,
       collect() {
+        self.#retireServicesOnScrape();
         flush(this, requestCounts);
       },
     });
@@ -155,7 +164,6 @@ export class RouterMetrics implements MetricsRecorder {
         ejectionCounts.collect(this);
       },
     });
-    const self = this;
     new Gauge<"service">({
       name: "vipr_ejected_endpoints",
       help: "Endpoints of a service that passive health has ejected now.",
@@ -227,15 +235,28 @@ export class RouterMetrics implements MetricsRecorder {
     this.#tableEndpoints.set(endpoints);
     this.#tableGeneration.set(table.generation);
     // A gone service has no keys left to move; its last figure would otherwise be shown forever.
-    // Its request counts stay: dropping a counter would lose increments not yet scraped.
-    for (const key of table.removed) this.#keysMoved.remove({ service: key });
-    // Endpoint-labelled series of endpoints that left: only the services this table changed can
-    // have lost one, when it was built from the last table seen.
+    // Its request counts and latency go as an endpoint's series do (endpoint-series.ts): reported
+    // once more by a scrape, then dropped, so services that come and go (preview environments,
+    // namespaces per branch) do not grow the page without bound.
     const last = this.#lastTable;
     this.#lastTable = table;
+    const builtFromLast = last !== undefined && isBuiltFrom(table, last);
+    // Without the lineage (a table built from scratch), every service with cells is checked.
+    const removed = builtFromLast ? table.removed : [...this.#services.keys()].filter((key) => !table.services.has(key));
+    for (const key of removed) {
+      this.#keysMoved.remove({ service: key });
+      if (this.#services.has(key) && !this.#goneServices.has(key)) this.#goneServices.set(key, { at: this.#now(), reported: false, countAtReport: 0 });
+    }
+    if (this.#goneServices.size > 0) {
+      for (const key of this.#goneServices.keys()) if (table.services.has(key)) this.#goneServices.delete(key); // it came back
+      const now = this.#now();
+      for (const [key, gone] of this.#goneServices) if (now - gone.at >= this.#retireAfterMs) this.#dropService(key);
+    }
+    // Endpoint-labelled series of endpoints that left: only the services this table changed can
+    // have lost one, when it was built from the last table seen.
     const entryOf = (key: string) => table.services.get(key);
     for (const series of [this.#errorCounts, this.#ejectionCounts]) {
-      const changed = last !== undefined && isBuiltFrom(table, last) ? [...table.rebuilt, ...table.removed] : series.services();
+      const changed = builtFromLast ? [...table.rebuilt, ...table.removed] : series.services();
       series.published(changed, entryOf);
     }
   }
@@ -261,6 +282,34 @@ export class RouterMetrics implements MetricsRecorder {
 
   async render(): Promise<{ contentType: string; body: string }> {
     return { contentType: this.registry.contentType, body: await this.registry.metrics() };
+  }
+
+  /** Inside the requests counter's collect(): drops gone services a scrape already reported with
+   * nothing counted since; the others are reported by this scrape. */
+  #retireServicesOnScrape(): void {
+    for (const [key, gone] of this.#goneServices) {
+      const cells = this.#services.get(key);
+      const quiet = cells === undefined || ([...cells.byStatus.values()].every((c) => c.pending === 0) && cells.latency.count === gone.countAtReport);
+      if (gone.reported && quiet) this.#dropService(key);
+      else {
+        gone.reported = true;
+        gone.countAtReport = cells?.latency.count ?? 0;
+      }
+    }
+  }
+
+  /** Drops a gone service's series: its request counts by code and its latency histogram. */
+  #dropService(key: string): void {
+    this.#goneServices.delete(key);
+    const cells = this.#services.get(key);
+    if (cells === undefined) return;
+    this.#services.delete(key);
+    for (const count of cells.byStatus.values()) this.#requestsCounter.remove(count.labels);
+    const list = this.#requestCounts;
+    let kept = 0;
+    for (const count of list) if (count.labels["service"] !== key) list[kept++] = count;
+    list.length = kept;
+    this.#latency.remove(key);
   }
 
   #addService(service: string): ServiceCells {

@@ -269,6 +269,54 @@ describe("routing table", () => {
     expect(s.samples.get(seriesKey("vipr_hash_keys_moved_ratio", { service: "default/web" }))).toBe(0.125);
   });
 
+  test("a service that left the table: its requests and latency are reported once more, then dropped", async () => {
+    const m = new RouterMetrics();
+    const first = buildRoutingTable({ services: [service("web"), service("preview-42")], endpointSlices: [] });
+    m.tableBuilt(first);
+    m.requestDone("default/preview-42", 200, 0.01);
+    m.requestDone("default/web", 200, 0.01);
+    const requests = (name: string) => seriesKey("vipr_requests_total", { service: `default/${name}`, code: "200" });
+    const latency = (name: string) => seriesKey("vipr_request_duration_seconds_count", { service: `default/${name}` });
+    expect((await scrape(m)).samples.get(requests("preview-42"))).toBe(1);
+
+    // preview-42 leaves with one more request (in flight then) not yet scraped.
+    m.requestDone("default/preview-42", 200, 0.02);
+    m.tableBuilt(buildRoutingTable({ services: [service("web")], endpointSlices: [] }, first));
+    let s = await scrape(m);
+    expect(s.samples.get(requests("preview-42"))).toBe(2);
+    expect(s.samples.get(latency("preview-42"))).toBe(2);
+    s = await scrape(m);
+    expect(s.samples.has(requests("preview-42"))).toBe(false);
+    expect(s.samples.has(latency("preview-42"))).toBe(false);
+    expect([...s.samples.keys()].some((k) => k.includes("preview-42"))).toBe(false);
+    expect(s.samples.get(requests("web"))).toBe(1);
+    expect(s.samples.get(latency("web"))).toBe(1);
+  });
+
+  test("a service that comes back before the drop keeps its counts; without scrapes a gone one goes after the period", async () => {
+    let now = 0;
+    const m = new RouterMetrics({ now: () => now, retireGoneEndpointsAfterMs: 60_000 });
+    const both = buildRoutingTable({ services: [service("web"), service("api")], endpointSlices: [] });
+    m.tableBuilt(both);
+    m.requestDone("default/api", 200, 0.01);
+    m.requestDone("default/web", 200, 0.01);
+    const webOnly = buildRoutingTable({ services: [service("web")], endpointSlices: [] }, both);
+    m.tableBuilt(webOnly);
+    const back = buildRoutingTable({ services: [service("web"), service("api")], endpointSlices: [] }, webOnly);
+    m.tableBuilt(back);
+    await scrape(m);
+    await scrape(m);
+    expect((await scrape(m)).samples.get(seriesKey("vipr_requests_total", { service: "default/api", code: "200" }))).toBe(1);
+
+    // Gone for good; no scrape for two minutes, then a publish.
+    m.tableBuilt(buildRoutingTable({ services: [service("web")], endpointSlices: [] }, back));
+    now += 120_000;
+    m.tableBuilt(buildRoutingTable({ services: [service("web"), service("other")], endpointSlices: [] }, back));
+    const s = await scrape(m);
+    expect([...s.samples.keys()].some((k) => k.includes("default/api"))).toBe(false);
+    expect(s.samples.get(seriesKey("vipr_requests_total", { service: "default/web", code: "200" }))).toBe(1);
+  });
+
   test("keysMoved refuses a share outside 0..1", () => {
     const m = new RouterMetrics();
     expect(() => m.keysMoved("default/web", 1.5)).toThrow("keys moved share must be a number from 0 to 1, got 1.5 for default/web");
