@@ -3,6 +3,8 @@ import { parseArgs } from "node:util";
 import { readFile } from "node:fs/promises";
 import { parse as parseYaml } from "yaml";
 import { parseHashKeySource, type PolicyConfig, type PolicyName } from "../../router/balancing/policy-config.ts";
+import { DEFAULT_SLOW_START_AGGRESSION, DEFAULT_SLOW_START_MIN_WEIGHT_PERCENT, type SlowStartConfig } from "../../router/balancing/slow-start-config.ts";
+import { parseDurationMs } from "../../router/timeout-config.ts";
 import type { RouteRuleConfig } from "../../router/route-rules.ts";
 import { startFileSource } from "../file/file-source.ts";
 import { EXIT_FAILURE, EXIT_OK, UsageError } from "./cli-errors.ts";
@@ -42,6 +44,9 @@ Balancing (services override these with annotations vipr.io/lb-policy, vipr.io/h
   --policy NAME             least-request (default), round-robin, maglev, bounded-load
   --hash-key SOURCE         header:NAME, cookie:NAME, query:NAME, client-ip or path
   --load-factor C           bounded-load factor, at least 1 (default 1.25)
+  --slow-start-window D     pods that turn ready ramp up to their share over D (e.g. 30s), for
+                            least-request and round-robin (default off; per service:
+                            vipr.io/slow-start-window)
 
 Timeouts (milliseconds):
   --connect-timeout MS      default 2000
@@ -87,6 +92,7 @@ export const serveOptions = {
   policy: { type: "string" },
   "hash-key": { type: "string" },
   "load-factor": { type: "string" },
+  "slow-start-window": { type: "string" },
   "connect-timeout": { type: "string" },
   "response-timeout": { type: "string" },
   "idle-timeout": { type: "string" },
@@ -110,7 +116,7 @@ function number(value: string | undefined, flag: string, min: number, max: numbe
 }
 
 /** The default policy from flags, validated. */
-export function policyFromFlags(policy: string | undefined, hashKey: string | undefined, loadFactor: string | undefined): PolicyConfig {
+export function policyFromFlags(policy: string | undefined, hashKey: string | undefined, loadFactor: string | undefined, slowStartWindow?: string): PolicyConfig {
   if (policy !== undefined && !(policies as readonly string[]).includes(policy)) {
     throw new UsageError(`--policy ${JSON.stringify(policy)}: expected one of ${policies.join(", ")}`);
   }
@@ -124,7 +130,18 @@ export function policyFromFlags(policy: string | undefined, hashKey: string | un
   }
   const name = (policy ?? (key === undefined ? "least-request" : "maglev")) as PolicyName;
   if ((name === "maglev" || name === "bounded-load") && key === undefined) throw new UsageError(`--policy ${name} needs --hash-key`);
-  return { policy: name, loadFactor: number(loadFactor, "--load-factor", 1, 100) ?? 1.25, ...(key === undefined ? {} : { hashKey: key }) };
+  let slowStart: SlowStartConfig | undefined;
+  if (slowStartWindow !== undefined) {
+    const windowMs = parseDurationMs(slowStartWindow.trim());
+    if (windowMs === undefined) throw new UsageError(`--slow-start-window ${JSON.stringify(slowStartWindow)}: expected a duration such as 30s or 2m, or whole milliseconds, at most 24h`);
+    if (windowMs > 0) slowStart = { windowMs, aggression: DEFAULT_SLOW_START_AGGRESSION, minWeightPercent: DEFAULT_SLOW_START_MIN_WEIGHT_PERCENT };
+  }
+  return {
+    policy: name,
+    loadFactor: number(loadFactor, "--load-factor", 1, 100) ?? 1.25,
+    ...(key === undefined ? {} : { hashKey: key }),
+    ...(slowStart === undefined ? {} : { slowStart }),
+  };
 }
 
 async function readRoutes(path: string | undefined): Promise<RouteRuleConfig[]> {
@@ -166,7 +183,7 @@ export async function setUpServe(args: string[], serveTraffic: boolean): Promise
   const admin = values.admin === "off" ? null : parseListen(values.admin, "--admin");
   const namespace = values.namespace ?? env("POD_NAMESPACE") ?? "default";
   const nodeName = values["node-name"] ?? env("NODE_NAME");
-  const defaultPolicy = policyFromFlags(values.policy, values["hash-key"], values["load-factor"]);
+  const defaultPolicy = policyFromFlags(values.policy, values["hash-key"], values["load-factor"], values["slow-start-window"]);
   const accessLogSample = number(values["access-log"], "--access-log", 0, 1) ?? 0;
   const timeouts = {
     ...optional("connectMs", number(values["connect-timeout"], "--connect-timeout", 1, 3_600_000)),

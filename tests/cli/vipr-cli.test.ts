@@ -59,6 +59,7 @@ describe.concurrent("help and usage errors", () => {
     ["a bad --policy", [...serveFlags, "--policy", "random"], '--policy "random": expected one of least-request, round-robin, maglev, bounded-load'],
     ["--policy maglev without --hash-key", [...serveFlags, "--policy", "maglev"], "--policy maglev needs --hash-key"],
     ["a bad --access-log", [...serveFlags, "--access-log", "2"], '--access-log "2": expected a number from 0 to 1'],
+    ["a bad --slow-start-window", [...serveFlags, "--slow-start-window", "soon"], '--slow-start-window "soon": expected a duration such as 30s or 2m, or whole milliseconds, at most 24h'],
     ["a missing --source", ["serve", "--listen", "127.0.0.1:0"], "--source is required: file:PATH or kube (see vipr serve --help)"],
     ["an unknown --source", ["serve", "--source", "etcd"], '--source "etcd": expected file:PATH or kube'],
     ["vipr check without a path", ["check"], "vipr check takes one PATH (a manifest file or folder)"],
