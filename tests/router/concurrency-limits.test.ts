@@ -37,6 +37,15 @@ function service(name: string, annotations: Record<string, string> = {}) {
   return { ...seedService(annotations), metadata: { name, namespace: "default", resourceVersion: "1", annotations } };
 }
 
+const services = () => [service("limited", { "vipr.io/max-requests": "2" }), service("open"), service("dead"), service("badlimit", { "vipr.io/max-requests": "lots" })];
+const slices = () => [
+  ...slicesFor("limited", [{ pod: pod.name, port: pod.port }]),
+  ...slicesFor("open", [{ pod: pod.name, port: pod.port }]),
+  ...slicesFor("badlimit", [{ pod: pod.name, port: pod.port }]),
+  // Nothing listens on port 1: every try is refused.
+  ...slicesFor("dead", [{ pod: "sise-dead", port: 1 }]),
+];
+
 beforeAll(async () => {
   pod = await startPod("sise-limits");
   router = new ServiceRouter({
@@ -49,18 +58,7 @@ beforeAll(async () => {
     timeouts: { responseMs: 1500 },
     log: (line) => logged.push(line),
   });
-  router.setTable(
-    buildRoutingTable({
-      services: [service("limited", { "vipr.io/max-requests": "2" }), service("open"), service("dead"), service("badlimit", { "vipr.io/max-requests": "lots" })],
-      endpointSlices: [
-        ...slicesFor("limited", [{ pod: pod.name, port: pod.port }]),
-        ...slicesFor("open", [{ pod: pod.name, port: pod.port }]),
-        ...slicesFor("badlimit", [{ pod: pod.name, port: pod.port }]),
-        // Nothing listens on port 1: every try is refused.
-        ...slicesFor("dead", [{ pod: "sise-dead", port: 1 }]),
-      ],
-    }),
-  );
+  router.setTable(buildRoutingTable({ services: services(), endpointSlices: slices() }));
   server = await runtime.serve(router.app);
 });
 afterAll(async () => {
@@ -139,6 +137,44 @@ describe(`concurrency limits on ${runtime.name}`, () => {
     // And all five slots are usable again.
     const answers = await Promise.all(Array.from({ length: 5 }, () => request("open", "/delay?ms=100")));
     expect(answers.map((a) => a.status)).toEqual([200, 200, 200, 200, 200]);
+  });
+
+  test("answers without a body (HEAD, 204, 304) give their slot back too", async () => {
+    const head = await rawRequest(server.port, "HEAD /info HTTP/1.1", "open");
+    expect(head.status).toBe(200);
+    for (const status of [204, 304]) {
+      const other = await startPod(`sise-${status}`, { status });
+      try {
+        router.setTable(buildRoutingTable({ services: [...services(), service("nobody")], endpointSlices: [...slices(), ...slicesFor("nobody", [{ pod: other.name, port: other.port }])] }));
+        expect((await request("nobody", "/echo")).status).toBe(status);
+      } finally {
+        await other.close();
+      }
+    }
+    await until(() => router.inFlight === 0, "every slot back");
+  });
+
+  test("HEAD then GET on one keep-alive connection: both answered, the connection kept", async () => {
+    const errors: unknown[] = [];
+    const original = console.error;
+    console.error = (...args: unknown[]) => void errors.push(args);
+    try {
+      const answer = await new Promise<string>((resolve, reject) => {
+        const socket = net.connect(server.port, "127.0.0.1", () =>
+          socket.write("HEAD /info HTTP/1.1\r\nhost: open\r\n\r\nGET /info HTTP/1.1\r\nhost: open\r\nconnection: close\r\n\r\n"),
+        );
+        let data = "";
+        socket.setEncoding("utf8");
+        socket.on("data", (chunk: string) => (data += chunk));
+        socket.on("error", reject);
+        socket.on("close", () => resolve(data));
+      });
+      expect(answer.match(/^HTTP\/1\.1 200 OK/gm)).toHaveLength(2);
+      expect(answer).toContain('"pod":"sise-limits"');
+      expect(errors).toEqual([]);
+    } finally {
+      console.error = original;
+    }
   });
 
   test("a bad annotation is logged once and means no per-service limit", async () => {
