@@ -4,7 +4,8 @@
 // Codes: unknown_host / unknown_service / unknown_port (404), no_endpoints (503),
 // upstream_connect / upstream_reset / upstream_protocol (502), upstream_timeout (504),
 // connect_not_supported (405), external_name_not_allowed (403), bad_subset (400), overloaded (503,
-// a concurrency limit: concurrency-limits.ts), body_too_large (413: maxBodyBytes of the serve
+// a concurrency limit: concurrency-limits.ts), upgrade_not_supported (501, a protocol upgrade such
+// as WebSocket), body_too_large (413: maxBodyBytes of the serve
 // adapters, forward/body-limit.ts).
 
 export type RouterErrorCode =
@@ -20,6 +21,7 @@ export type RouterErrorCode =
   | "external_name_not_allowed"
   | "bad_subset"
   | "overloaded"
+  | "upgrade_not_supported"
   | "body_too_large";
 
 export const statusOf: Readonly<Record<RouterErrorCode, number>> = {
@@ -35,6 +37,7 @@ export const statusOf: Readonly<Record<RouterErrorCode, number>> = {
   external_name_not_allowed: 403,
   bad_subset: 400,
   overloaded: 503,
+  upgrade_not_supported: 501,
   body_too_large: 413,
 };
 

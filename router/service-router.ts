@@ -102,6 +102,13 @@ export type ExplainAnswer =
   | ({ found: true; host: string; resolvedAs: unknown } & PickExplanation)
   | { found: false; host: string; error: string; message: string; parsed?: unknown };
 
+/** An Upgrade that offers only h2c (HTTP/2 over cleartext, RFC 7540 section 3.2): a server may
+ * ignore it and answer in HTTP/1.1 (RFC 9110 section 7.8), which is what happens when it is
+ * dropped with the other hop-by-hop fields, so it needs no refusal. */
+function onlyH2c(upgrade: string): boolean {
+  return upgrade.split(",").every((token) => token.trim().toLowerCase() === "h2c");
+}
+
 /** Why a failed try was not retried: the failure was not safe to repeat (retry-policy.ts), the
  * overall request timeout had passed, the retries allowed were used, no untried endpoint was left,
  * or the retry budget (a share of the requests in flight) was spent. */
@@ -290,6 +297,14 @@ export class ServiceRouter {
       return this.#fail(c, started, found.service ?? "", found.code, found.message, { host: target.authority, ...(found.parsed === undefined ? {} : { parsed: found.parsed }) });
     }
     const { service, port } = found;
+    const upgrade = headerListGet(headers, "upgrade");
+    if (upgrade !== undefined && !onlyH2c(upgrade)) {
+      // The forwarder drops Upgrade as a hop-by-hop field, so a WebSocket handshake would reach the
+      // pod as a plain GET and the client would fail on a 200 it cannot read. Refuse it plainly,
+      // as Envoy refuses upgrade types it is not configured for.
+      const shown = upgrade.slice(0, 64);
+      return this.#fail(c, started, service.key, "upgrade_not_supported", `vipr does not proxy protocol upgrades (Upgrade: ${shown}); the request was not sent to ${service.key}`, { service: service.key, upgrade: shown });
+    }
     const overload = this.#limits.admit(service);
     if (overload !== undefined) {
       return this.#fail(c, started, service.key, "overloaded", overload.message, { service: service.key, scope: overload.scope, limit: overload.limit });

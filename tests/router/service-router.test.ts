@@ -2,6 +2,7 @@
 // fetch): real loopback pods, the router served on a loopback port, real HTTP clients.
 import net from "node:net";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
+import { rawRequest as rawRequestLine } from "../cli/vipr-process.ts";
 import { loadRuntimeAdapter, type RunningServer } from "../../adapters/runtime-adapter.ts";
 import { ServiceRouter } from "../../router/service-router.ts";
 import { buildRoutingTable } from "../../router/table/build-routing-table.ts";
@@ -307,6 +308,29 @@ describe(`service router on ${runtime.name}`, () => {
     const response = await rawRequest("CONNECT simpleservice:443 HTTP/1.1\r\nhost: simpleservice:443");
     expect(response.status).toBe(405);
     expect(response.body).toContain("connect_not_supported");
+  });
+
+  test("a WebSocket upgrade is refused with 501 and never reaches a pod; an h2c offer is ignored", async () => {
+    const hitsBefore = pods.map((p) => p.hits.length);
+    // As a WebSocket client sends it: no Content-Length (Deno's server refuses an upgrade with one).
+    const ws = await rawRequestLine(server.port, "GET /echo HTTP/1.1\r\nupgrade: websocket\r\nconnection: upgrade\r\nsec-websocket-key: dGhlIHNhbXBsZSBub25jZQ==\r\nsec-websocket-version: 13", "simpleservice");
+    expect(ws.status, ws.body).toBe(501);
+    expect(JSON.parse(ws.body)).toEqual({
+      error: {
+        status: 501,
+        code: "upgrade_not_supported",
+        message: "vipr does not proxy protocol upgrades (Upgrade: websocket); the request was not sent to default/simpleservice",
+        service: "default/simpleservice",
+        upgrade: "websocket",
+      },
+    });
+    expect(pods.map((p) => p.hits.length)).toEqual(hitsBefore);
+    // h2c may be ignored (RFC 9110 section 7.8): answered in HTTP/1.1, without the offer.
+    const h2c = await rawRequestLine(server.port, "GET /echo HTTP/1.1\r\nupgrade: h2c\r\nconnection: upgrade, http2-settings\r\nhttp2-settings: AAMAAABkAARAAAAAAAIAAAAA", "simpleservice");
+    expect(h2c.status).toBe(200);
+    const echo = JSON.parse(h2c.body) as Echo;
+    expect(echo.headers["upgrade"]).toBeUndefined();
+    expect(echo.headers["http2-settings"]).toBeUndefined();
   });
 
   test("explain names the endpoint a key reaches and why", () => {
