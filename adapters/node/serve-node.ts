@@ -11,7 +11,6 @@ import type { HttpBindings } from "@hono/node-server";
 import type { ClientAddressOf, RequestHeadersOf } from "../../router/forward/upstream-transport.ts";
 import type { ServeOptions } from "../runtime-adapter.ts";
 import { webRequestHeaders } from "../../router/forward/upstream-transport.ts";
-import { RESPONSE_ALREADY_SENT } from "@hono/node-server/utils/response";
 import { BodyByteLimit, setBodyLimit } from "../../router/forward/body-limit.ts";
 import { bodyTooLarge, connectNotSupported } from "../../router/router-errors.ts";
 
@@ -87,7 +86,6 @@ export function serveNode(app: FetchApp, options: ServeNodeOptions = {}): Promis
           });
         }
       }
-      if (incoming.method === "HEAD") return alreadySentKept(app.fetch(request, env as HttpBindings));
     }
     return app.fetch(request, env as HttpBindings);
   };
@@ -134,22 +132,6 @@ function definedOnly(options: ServeNodeOptions): Partial<Record<keyof typeof NOD
     }
   }
   return out;
-}
-
-/** The header by which @hono/node-server knows RESPONSE_ALREADY_SENT. */
-const [[ALREADY_SENT_HEADER]] = [...RESPONSE_ALREADY_SENT.headers] as [[string, string]];
-
-/**
- * Hono answers HEAD by running the GET route and copying its answer into `new Response(null, ..)`
- * (hono-base.ts #dispatch). When the transport had written the answer into the raw response and
- * returned RESPONSE_ALREADY_SENT, that copy is a new object @hono/node-server does not recognise
- * as already sent: it wrote the head a second time and logged ERR_HTTP_HEADERS_SENT for every HEAD
- * request (found by tests/router/concurrency-limits.test.ts). The copy carries the marker header,
- * so it is mapped back to the original here.
- */
-async function alreadySentKept(answer: Response | Promise<Response>): Promise<Response> {
-  const response = await answer;
-  return response !== RESPONSE_ALREADY_SENT && response.headers.has(ALREADY_SENT_HEADER) ? RESPONSE_ALREADY_SENT : response;
 }
 
 /** How long a connection answered 413 keeps reading what its client still sends (lingerOnClose). */

@@ -269,7 +269,12 @@ class UndiciTransport implements UpstreamTransport {
     const env = c.env as { incoming?: unknown; outgoing?: unknown } | undefined;
     const incoming = env?.incoming;
     const outgoing = env?.outgoing;
-    if (incoming instanceof IncomingMessage && outgoing instanceof ServerResponse) {
+    // HEAD takes the Web Response path: Hono answers HEAD by copying the GET route's Response into
+    // `new Response(null, ..)` (hono-base.ts #dispatch), and @hono/node-server does not know a copy
+    // of RESPONSE_ALREADY_SENT, so it would write the head a second time (ERR_HTTP_HEADERS_SENT on
+    // every HEAD, found by tests/router/concurrency-limits.test.ts). A HEAD answer has no body to
+    // stream anyway.
+    if (incoming instanceof IncomingMessage && outgoing instanceof ServerResponse && call.method !== "HEAD") {
       return this.#streamInto(incoming, outgoing, target, call);
     }
     return this.#respond(c.req.raw, target, call);

@@ -67,21 +67,19 @@ export function startPod(name: string, options: PodOptions = {}): Promise<Pod> {
     };
   });
   server.on("connection", () => connections++);
-  return new Promise((resolve) => {
-    server.listen(0, "127.0.0.1", () => {
-      const { port } = server.address() as AddressInfo;
-      resolve({
-        name,
-        port,
-        hits,
-        connections: () => connections,
-        close: () =>
-          new Promise<void>((done) => {
-            server.closeAllConnections();
-            server.close(() => done());
-          }),
-      });
-    });
+  return listenOnLoopback(server).then((port) => ({ name, port, hits, connections: () => connections, close: () => closeNow(server) }));
+}
+
+/** Starts `server` on a free port of 127.0.0.1; resolves with the port. */
+export function listenOnLoopback(server: http.Server): Promise<number> {
+  return new Promise((resolve) => server.listen(0, "127.0.0.1", () => resolve((server.address() as AddressInfo).port)));
+}
+
+/** Closes `server` and every connection to it, idle or not. */
+export function closeNow(server: http.Server): Promise<void> {
+  return new Promise<void>((done) => {
+    server.closeAllConnections();
+    server.close(() => done());
   });
 }
 

@@ -4,7 +4,7 @@
 // receive. The router's transport is wrapped to count tries per request id, so a test can tell
 // how many requests were retried.
 import http from "node:http";
-import type { AddressInfo, Socket } from "node:net";
+import type { Socket } from "node:net";
 import { FakeKubeApi, fakeKubeConfig, fakeService } from "../../../adapters/kubernetes/fake-api/index.ts";
 import { KubernetesSource } from "../../../adapters/kubernetes/kubernetes-source.ts";
 import { loadRuntimeAdapter, type RunningServer } from "../../../adapters/runtime-adapter.ts";
@@ -13,6 +13,7 @@ import type { UpstreamTransport } from "../../../router/forward/upstream-transpo
 import { ServiceRouter } from "../../../router/service-router.ts";
 import { createWasmCore } from "../../../wasm/core-engine.ts";
 import { fastTiming } from "../../kubernetes/support/sync-harness.ts";
+import { listenOnLoopback } from "../../support/seed-backends.ts";
 
 export const SERVICE = "simpleservice";
 
@@ -61,21 +62,16 @@ export function startCountingPod(name: string): Promise<CountingPod> {
         server.closeIdleConnections();
       }
     }));
-  return new Promise((resolve) => {
-    server.listen(0, "127.0.0.1", () => {
-      const { port } = server.address() as AddressInfo;
-      resolve({
-        name,
-        port,
-        received,
-        get openConnections() {
-          return sockets.size;
-        },
-        close: () => stop(false),
-        kill: () => stop(true),
-      });
-    });
-  });
+  return listenOnLoopback(server).then((port) => ({
+    name,
+    port,
+    received,
+    get openConnections() {
+      return sockets.size;
+    },
+    close: () => stop(false),
+    kill: () => stop(true),
+  }));
 }
 
 export interface PublishedEndpoint {

@@ -8,7 +8,7 @@ import type { UpstreamTarget } from "../../../router/forward/upstream-transport.
 import { ServiceRouter } from "../../../router/service-router.ts";
 import { buildRoutingTable } from "../../../router/table/build-routing-table.ts";
 import { createWasmCore } from "../../../wasm/core-engine.ts";
-import { seedService, slicesFor } from "../../support/seed-backends.ts";
+import { closeNow, listenOnLoopback, seedService, slicesFor } from "../../support/seed-backends.ts";
 import { recordingTransport, runtime } from "./safety-router.ts";
 
 /** One request as a pod saw it. */
@@ -60,21 +60,7 @@ export function startCountingPod(name: string): Promise<CountingPod> {
       if (!seen.complete) seen.aborted = true;
     });
   });
-  return new Promise((resolve) => {
-    server.listen(0, "127.0.0.1", () => {
-      const { port } = server.address() as AddressInfo;
-      resolve({
-        name,
-        port,
-        requests,
-        close: () =>
-          new Promise<void>((done) => {
-            server.closeAllConnections();
-            server.close(() => done());
-          }),
-      });
-    });
-  });
+  return listenOnLoopback(server).then((port) => ({ name, port, requests, close: () => closeNow(server) }));
 }
 
 /** A loopback port nothing listens on: connecting to it is refused. */
