@@ -114,6 +114,12 @@ export function serveNode(app: FetchApp, options: ServeNodeOptions = {}): Promis
     server.on("connection", (socket: Socket) => {
       sockets.add(socket);
       socket.once("close", () => sockets.delete(socket));
+      // Node's server listens for errors on a socket only while it parses HTTP on it: a socket it
+      // hands over (CONNECT, upgrade) or one reset between its listeners has none, and an
+      // unhandled 'error' event (ECONNRESET from a client that resets) ends the process. Every
+      // client socket gets this listener for its whole life; a client's reset is never vipr's
+      // failure, so there is nothing to log.
+      socket.on("error", ignoreClientSocketError);
     });
     // Node hands CONNECT to a "connect" listener, never to the app (and fetch's Request cannot
     // carry that method): answer it here with the router's own error, then close.
@@ -172,6 +178,8 @@ function limitResponse(status: number, code: string, message: string, details: R
   const body = JSON.stringify({ error: { status, code, message, ...details } });
   return new Response(body, { status, headers: { "content-type": "application/json; charset=utf-8", "x-vipr-error": code, connection: "close" } });
 }
+
+function ignoreClientSocketError(): void {}
 
 async function refuseConnect(socket: Socket): Promise<void> {
   const response = connectNotSupported();
