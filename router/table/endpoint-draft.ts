@@ -20,6 +20,8 @@ export interface EndpointDraft {
   targetRef?: EndpointTargetRef;
   labels?: Readonly<Record<string, string>>;
   sliceName?: string;
+  /** vipr.io/weight of the Pod or the slice (endpoint-weight.ts); 1 when absent. */
+  weight?: number;
 }
 
 const emptyList: readonly string[] = Object.freeze([]);
@@ -66,7 +68,7 @@ export function finalizeEndpoints(drafts: Iterable<EndpointDraft>): readonly End
       serving: d.serving,
       terminating: d.terminating,
       hints: Object.freeze({ forZones: d.forZones, forNodes: d.forNodes }),
-      weight: 1,
+      weight: d.weight ?? 1,
     };
     if (d.nodeName !== undefined) entry.nodeName = d.nodeName;
     if (d.zone !== undefined) entry.zone = d.zone;

@@ -13,6 +13,7 @@ import { frozenNames, type EndpointDraft } from "./endpoint-draft.ts";
 import { parseEndpointAddress } from "./ip-address.ts";
 import { copyStringMap, isPortNumber } from "./read-service-spec.ts";
 import { matchesServiceSelector } from "./service-selector.ts";
+import { readWeightAnnotation } from "./endpoint-weight.ts";
 import { diagnostic, show, type DiagnosticSubject } from "./table-diagnostic.ts";
 
 export interface PodSelectingService {
@@ -115,6 +116,8 @@ export function endpointsFromPods(
     if (typeof nodeName === "string" && nodeName !== "") draft.nodeName = nodeName;
     const hostname = pod.spec?.hostname;
     if (typeof hostname === "string" && hostname !== "") draft.hostname = hostname;
+    const weight = readWeightAnnotation(pod.metadata?.annotations, subject, out);
+    if (weight !== undefined) draft.weight = weight;
     drafts.push(draft);
   }
   return drafts;

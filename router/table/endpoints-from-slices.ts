@@ -8,6 +8,7 @@ import type { AddressType, EndpointPortEntry, EndpointTargetRef, TableDiagnostic
 import { frozenNames, type EndpointDraft } from "./endpoint-draft.ts";
 import { parseEndpointAddress } from "./ip-address.ts";
 import { copyStringMap, readPortBasics } from "./read-service-spec.ts";
+import { readWeightAnnotation } from "./endpoint-weight.ts";
 import { diagnostic, show, type DiagnosticSubject } from "./table-diagnostic.ts";
 
 export interface SliceEndpoints {
@@ -93,13 +94,14 @@ export function endpointsFromSlices(
       continue;
     }
     const ports = readSlicePorts(slice, subject, out);
+    const sliceWeight = readWeightAnnotation(slice.metadata?.annotations, subject, out);
     const endpoints = slice.endpoints ?? [];
     if (!Array.isArray(endpoints)) {
       out.push(diagnostic(subject, "endpoints", `${show(endpoints)} is not a list; no endpoints`));
       continue;
     }
     endpoints.forEach((ep: KubeEndpoint, i: number) => {
-      const draft = readEndpoint(ep, `endpoints[${i}]`, addressType, ports, subject, pods, podKeys, out);
+      const draft = readEndpoint(ep, `endpoints[${i}]`, addressType, ports, sliceWeight, subject, pods, podKeys, out);
       if (draft === undefined) return;
       const sameAddress = byAddress.get(draft.address);
       if (sameAddress === undefined) {
@@ -129,6 +131,7 @@ function readEndpoint(
   field: string,
   addressType: AddressType,
   ports: readonly EndpointPortEntry[],
+  sliceWeight: number | undefined,
   subject: DiagnosticSubject,
   pods: Pick<ReadonlyMap<string, KubePod>, "get">,
   podKeys: string[],
@@ -168,6 +171,7 @@ function readEndpoint(
   if (typeof ep.nodeName === "string" && ep.nodeName !== "") draft.nodeName = ep.nodeName;
   if (typeof ep.zone === "string" && ep.zone !== "") draft.zone = ep.zone;
   if (hostname !== undefined) draft.hostname = hostname;
+  if (sliceWeight !== undefined) draft.weight = sliceWeight;
   if (targetRef !== undefined) {
     draft.targetRef = targetRef;
     if (targetRef.kind === "Pod" || targetRef.kind === "") {
@@ -181,6 +185,9 @@ function readEndpoint(
         const podSubject: DiagnosticSubject = { kind: "Pod", namespace: targetRef.namespace, name: targetRef.name };
         const labels = copyStringMap(pod.metadata?.labels, podSubject, "metadata.labels", out);
         draft.labels = labels ?? Object.freeze(Object.create(null) as Record<string, string>);
+        // The Pod's own weight is the more specific one (endpoint-weight.ts).
+        const podWeight = readWeightAnnotation(pod.metadata?.annotations, podSubject, out);
+        if (podWeight !== undefined) draft.weight = podWeight;
       }
     }
   }
