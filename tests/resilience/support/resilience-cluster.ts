@@ -10,6 +10,8 @@ import { KubernetesSource } from "../../../adapters/kubernetes/kubernetes-source
 import { loadRuntimeAdapter, type RunningServer } from "../../../adapters/runtime-adapter.ts";
 import type { OutlierDetectionOptions } from "../../../router/balancing/outlier-detection.ts";
 import type { UpstreamTransport } from "../../../router/forward/upstream-transport.ts";
+import type { RetryOptions } from "../../../router/retry-policy.ts";
+import type { RoutingTable } from "../../../router/table/routing-table.ts";
 import { ServiceRouter } from "../../../router/service-router.ts";
 import { createWasmCore } from "../../../wasm/core-engine.ts";
 import { fastTiming } from "../../kubernetes/support/sync-harness.ts";
@@ -30,9 +32,17 @@ export interface CountingPod {
   kill(): Promise<void>;
 }
 
+export interface CountingPodOptions {
+  /** The status of every answer (503: a broken deploy, for passive health); default 200. */
+  readonly status?: number;
+  /** Read the whole request (body included), then reset the connection without answering: a pod
+   * that crashed while handling it, after the request reached it. */
+  readonly resetAfterBody?: boolean;
+}
+
 /** A pod answering every request with 200 and `{"pod":name,"id":..}` once the body is read, after
  * `x-delay-ms` milliseconds when the request has that header. */
-export function startCountingPod(name: string): Promise<CountingPod> {
+export function startCountingPod(name: string, options: CountingPodOptions = {}): Promise<CountingPod> {
   const received: string[] = [];
   const sockets = new Set<Socket>();
   const server = http.createServer((request, response) => {
@@ -41,7 +51,9 @@ export function startCountingPod(name: string): Promise<CountingPod> {
     request.resume();
     const delayMs = Number(request.headers["x-delay-ms"] ?? 0);
     request.on("end", () => {
+      if (options.resetAfterBody === true) return void request.socket.destroy();
       setTimeout(() => {
+        response.statusCode = options.status ?? 200;
         response.setHeader("content-type", "application/json");
         response.end(JSON.stringify({ pod: name, id }));
       }, delayMs);
@@ -92,12 +104,19 @@ export interface ResilienceCluster {
   publish(endpoints: readonly PublishedEndpoint[]): void;
   /** Whether the router's current table routes to this pod (ready or not). */
   inTable(pod: CountingPod): boolean;
+  /** Resolves once the router holds a table for which `check` is true: checked now, then on each
+   * table the source publishes (an event, not a poll). Fails naming `what` after `timeoutMs`. */
+  tableWhere(check: (table: RoutingTable) => boolean, what: string, timeoutMs?: number): Promise<RoutingTable>;
   close(): Promise<void>;
 }
 
 export interface ClusterOptions {
   readonly annotations?: Readonly<Record<string, string>>;
   readonly outlierDetection?: Omit<OutlierDetectionOptions, "now">;
+  /** The router's retry options (retry-policy.ts); default the router's. */
+  readonly retries?: Partial<RetryOptions>;
+  /** Watch Pods too, so the table knows each slice endpoint's Pod (labels, vipr.io/weight). */
+  readonly watchPods?: boolean;
 }
 
 function countingTransport(inner: UpstreamTransport, tries: Map<string, number>): UpstreamTransport {
@@ -124,16 +143,22 @@ export async function startResilienceCluster(options: ClusterOptions = {}): Prom
     requestHeaders: runtime.requestHeaders,
     timeouts: { connectMs: 1000, responseMs: 3000 },
     ...(options.outlierDetection === undefined ? {} : { outlierDetection: options.outlierDetection }),
+    ...(options.retries === undefined ? {} : { retries: options.retries }),
   });
+  const tableWaiters = new Set<(table: RoutingTable) => void>();
   const cluster = {
     apiDown: false,
   } as { apiDown: boolean };
   const source = new KubernetesSource({
     kubeConfig: fakeKubeConfig(),
     fetch: (url, init) => (cluster.apiDown ? Promise.reject(new TypeError("fetch failed: API server unreachable")) : fake.fetch(new Request(url, init))),
-    onTable: (table) => router.setTable(table),
+    onTable: (table) => {
+      router.setTable(table);
+      for (const waiter of tableWaiters) waiter(table);
+    },
     timing: fastTiming,
     log: () => {},
+    ...(options.watchPods === undefined ? {} : { watchPods: options.watchPods }),
   });
   source.start();
   const server: RunningServer = await runtime.serve(router.app);
@@ -152,6 +177,23 @@ export async function startResilienceCluster(options: ClusterOptions = {}): Prom
     },
     inTable(pod: CountingPod) {
       return router.table?.services.get(key)?.endpoints.some((e) => e.ports[0]?.port === pod.port) === true;
+    },
+    tableWhere(check: (table: RoutingTable) => boolean, what: string, timeoutMs = 5000) {
+      const current = router.table;
+      if (current !== undefined && check(current)) return Promise.resolve(current);
+      return new Promise<RoutingTable>((resolve, reject) => {
+        const timer = setTimeout(() => {
+          tableWaiters.delete(waiter);
+          reject(new Error(`timed out after ${timeoutMs} ms waiting for a table where ${what}`));
+        }, timeoutMs);
+        const waiter = (table: RoutingTable): void => {
+          if (!check(table)) return;
+          clearTimeout(timer);
+          tableWaiters.delete(waiter);
+          resolve(table);
+        };
+        tableWaiters.add(waiter);
+      });
     },
     async close() {
       cluster.apiDown = false;
