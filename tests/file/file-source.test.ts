@@ -78,8 +78,6 @@ async function start(files: Record<string, string>, path = ""): Promise<{
   return { dir, source, tables, problems, until };
 }
 
-const pause = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
-
 describe("startFileSource", () => {
   test("loads a folder's manifest files (not other files) into the first table", async () => {
     const { source, tables, problems } = await start({ "web.yaml": manifest("web", ["10.0.0.1"]), "api.json": JSON.stringify({ apiVersion: "v1", kind: "List", items: [] }), "notes.txt": "kind: nonsense" });
@@ -159,9 +157,17 @@ describe("startFileSource", () => {
 
   test("close() stops watching", async () => {
     const { dir, source, tables } = await start({ "web.yaml": manifest("web", ["10.0.0.1"]) });
+    // A witness: a second source on the same folder, left open, with a longer debounce (250 ms
+    // against 50). Both would see the same file events, so once the witness has published the
+    // edit, the closed source would have published it before, had it still been watching. No
+    // fixed wait: the witness's table is the event that ends the test.
+    let seen!: () => void;
+    const witnessed = new Promise<void>((resolve) => (seen = resolve));
+    const witness = await startFileSource({ path: dir, debounceMs: 250, onTable: (table) => endpoints(table, "web").length === 2 && seen() });
+    sources.push(witness);
     source.close();
     await writeFile(join(dir, "web.yaml"), manifest("web", ["10.0.0.1", "10.0.0.2"]));
-    await pause(300);
+    await witnessed;
     expect(tables).toHaveLength(1);
     expect(endpoints(source.table, "web")).toEqual(["10.0.0.1"]);
   });
