@@ -2,7 +2,7 @@
 // serving loopback pods: the router keeps serving the last table throughout, the loop recovers
 // the way client-go's reflector would (re-list on 410, back off and watch again otherwise), and
 // the table converges to the fake's objects afterwards.
-import { afterAll, beforeAll, describe, expect, test } from "vitest";
+import { afterEach, beforeEach, describe, expect, test } from "vitest";
 import type { Pod } from "../support/seed-backends.ts";
 import { startRoutedCluster, type RoutedCluster } from "./support/routed-cluster.ts";
 import { eventually } from "./support/sync-harness.ts";
@@ -12,7 +12,9 @@ let cluster: RoutedCluster;
 let pods: Pod[];
 let current: Pod;
 
-beforeAll(async () => {
+// One cluster per test: a fault left behind (a stalled watch, pending failures) cannot leak into
+// the next test, and one failure does not turn the rest into timeouts.
+beforeEach(async () => {
   cluster = await startRoutedCluster();
   pods = await Promise.all(["sise-a", "sise-b"].map((name) => cluster.startPod(name)));
   current = pods[0]!;
@@ -20,7 +22,7 @@ beforeAll(async () => {
   await eventually(() => cluster.source.isReady());
 });
 
-afterAll(async () => {
+afterEach(async () => {
   await cluster?.close();
 });
 
@@ -141,6 +143,9 @@ describe(`faults on ${runtime}`, () => {
 
   test("a clean end of the stream: watch again from the last resourceVersion, no re-list", async () => {
     await watchesOpen();
+    // A change through the watch first: a watch that ends with no event within shortWatchMs of
+    // opening counts as failed (watch-once.ts), and a fresh cluster's watch may be that young.
+    await converges();
     const before = (await relists("expired")) + (await relists("undecodable"));
     const timeouts = await restarts("timeout");
     cluster.fake.endWatches();
@@ -176,12 +181,17 @@ describe(`faults on ${runtime}`, () => {
     const stopped = source.stop();
     source.start(); // before stop() has finished: waits for the old loops
     await stopped;
+    const restartedAt = fake.requests.length;
     source.start();
     await watchesOpen();
-    await new Promise((resolve) => setTimeout(resolve, 100));
-    expect(fake.openWatches("Service")).toBe(1);
-    expect(fake.openWatches("EndpointSlice")).toBe(1);
     await keepsServing();
     await converges();
+    // A second loop would have started with the first and listed at once; by now a change has gone
+    // all the way through the watch to the router, so both its list and its watch would show here
+    // (checked after that work, not after a fixed wait).
+    expect(fake.openWatches("Service")).toBe(1);
+    expect(fake.openWatches("EndpointSlice")).toBe(1);
+    const firstPages = fake.requests.slice(restartedAt).filter((r) => r.verb === "list" && r.params["continue"] === undefined);
+    expect(firstPages.map((r) => r.path).sort()).toEqual(["/api/v1/services", "/apis/discovery.k8s.io/v1/endpointslices"]);
   });
 });

@@ -90,7 +90,10 @@ describe(`kubernetes sync on ${runtime}`, () => {
     await eventually(() => fake.openWatches("Service") === 1);
     fake.dropNextEvent("Service");
     fake.delete("Service", "default", "b");
-    await new Promise((resolve) => setTimeout(resolve, 50));
+    // A later change on the same watch: events arrive in order, so once "c" is in the table the
+    // delete before it was dropped, not merely late (no fixed wait).
+    fake.apply(fakeService("c"));
+    await eventually(() => source.table!.services.get("default/c") !== undefined);
     expect(source.table!.services.get("default/b")).toBeDefined(); // the delete never came
     fake.expireWatches("Service");
     await eventually(() => source.table!.services.get("default/b") === undefined);
