@@ -15,7 +15,15 @@ import { createWasmCore } from "../../wasm/core-engine.ts";
 
 // 1. The fake API server, mounted in msw: every request to fakeKubeUrl goes to its fetch handler.
 const fake = new FakeKubeApi();
-const handlers = [http.all(`${fakeKubeUrl}/*`, ({ request }) => fake.fetch(request))];
+/** Called after each answer of the fake: a test can wait on the API traffic itself. */
+const afterApiAnswer = new Set<() => void>();
+const handlers = [
+  http.all(`${fakeKubeUrl}/*`, async ({ request }) => {
+    const response = await fake.fetch(request);
+    for (const listener of [...afterApiAnswer]) listener();
+    return response;
+  }),
+];
 
 // msw's setupServer (msw/node) is the usual setup on Node. Deno's fetch is native and below
 // setupServer's reach, so on Deno the same handlers go through msw's network API with the fetch
@@ -42,18 +50,30 @@ const router = new ServiceRouter({ core: createWasmCore(), transport: runtime.cr
 let msw: { close(): void };
 let source: KubernetesSource;
 
-/** Resolves once the router has a table in which `check` holds. */
-function tableWhere(check: () => boolean): Promise<void> {
+/** Called after each table the source hands the router. */
+const afterTable = new Set<() => void>();
+
+/** Resolves once `check` holds, checked now and then after each of `events`: no polling, no
+ * fixed waits, so the test takes as long as vipr does and no longer. */
+function when(events: Set<() => void>, check: () => boolean, what: string, timeoutMs = 3000): Promise<void> {
+  if (check()) return Promise.resolve();
   return new Promise((resolve, reject) => {
-    const deadline = Date.now() + 3000;
-    const poll = (): void => {
-      if (router.table !== undefined && check()) return resolve();
-      if (Date.now() > deadline) return reject(new Error("the router's table never got there"));
-      setTimeout(poll, 5);
+    const timer = setTimeout(() => {
+      events.delete(listener);
+      reject(new Error(`timed out after ${timeoutMs} ms waiting for ${what}`));
+    }, timeoutMs);
+    const listener = (): void => {
+      if (!check()) return;
+      clearTimeout(timer);
+      events.delete(listener);
+      resolve();
     };
-    poll();
+    events.add(listener);
   });
 }
+
+/** Resolves once the router has a table in which `check` holds. */
+const tableWhere = (check: () => boolean): Promise<void> => when(afterTable, () => router.table !== undefined && check(), "the router's table");
 
 /** The pod a request with this session cookie value would reach. */
 function podFor(user: string): string | undefined {
@@ -76,7 +96,13 @@ beforeAll(async () => {
     { address: "10.1.0.2", pod: "checkout-2" },
     { address: "10.1.0.3", pod: "checkout-3", ready: false },
   ]);
-  source = new KubernetesSource({ kubeConfig: fakeKubeConfig(), onTable: (table) => router.setTable(table) });
+  source = new KubernetesSource({
+    kubeConfig: fakeKubeConfig(),
+    onTable: (table) => {
+      router.setTable(table);
+      for (const listener of [...afterTable]) listener();
+    },
+  });
   source.start();
   await tableWhere(() => source.isReady());
 });
@@ -117,7 +143,8 @@ describe("checkout routing", () => {
   test("while the API server fails, the router keeps the endpoints it had", async () => {
     fake.faults.failNext({ status: 503, times: 5 });
     fake.breakWatches();
-    await new Promise((resolve) => setTimeout(resolve, 50));
+    // The source has met the outage: its next request (the watch again) was answered 503.
+    await when(afterApiAnswer, () => fake.faults.pending < 5, "a failed API request");
     expect(podFor("user-1")).toMatch(/^checkout-/);
     expect(source.isReady()).toBe(true);
   });
