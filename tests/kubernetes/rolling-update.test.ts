@@ -25,14 +25,31 @@ describe(`rolling update on ${runtime}`, () => {
         "simpleservice",
         serving.map(({ pod, terminating }) => ({ address: "127.0.0.1", port: pod.port, pod: pod.name, ready: !terminating, serving: true, terminating: terminating === true })),
       );
-    const inTable = (pod: Pod): boolean => cluster.router.table?.services.get("default/simpleservice")?.endpoints.some((e) => e.ports[0]?.port === pod.port) === true;
+    const entryOf = (pod: Pod) => cluster.router.table?.services.get("default/simpleservice")?.endpoints.find((e) => e.ports[0]?.port === pod.port);
+    const inTable = (pod: Pod): boolean => entryOf(pod) !== undefined;
     publish();
     await eventually(() => old.every(inTable));
 
+    // Each phase lasts until some requests have gone through it (the load's answers are the
+    // events), not for a fixed time: on a busy machine a fixed 30 ms may see no request at all.
     const answers: string[] = [];
+    const afterAnswer = new Set<() => void>();
+    const answersUntil = (check: () => boolean): Promise<void> =>
+      new Promise((resolve) => {
+        const listener = (): void => {
+          if (!check()) return;
+          afterAnswer.delete(listener);
+          resolve();
+        };
+        afterAnswer.add(listener);
+        listener();
+      });
     let running = true;
     const load = (async () => {
-      while (running) answers.push(await cluster.get());
+      while (running) {
+        answers.push(await cluster.get());
+        for (const listener of [...afterAnswer]) listener();
+      }
     })();
 
     for (let i = 0; i < old.length; i++) {
@@ -40,17 +57,19 @@ describe(`rolling update on ${runtime}`, () => {
       serving.push({ pod: next });
       publish();
       await eventually(() => inTable(next));
-      await new Promise((resolve) => setTimeout(resolve, 30));
+      await answersUntil(() => next.hits.length > 0); // the new pod takes traffic
       serving = serving.map((s) => (s.pod === old[i] ? { pod: s.pod, terminating: true } : s));
       publish();
-      await new Promise((resolve) => setTimeout(resolve, 30));
+      await eventually(() => entryOf(old[i]!)?.terminating === true);
+      const terminatingFrom = answers.length;
+      await answersUntil(() => answers.length >= terminatingFrom + 5); // requests while it terminates
       serving = serving.filter((s) => s.pod !== old[i]);
       publish();
       await eventually(() => !inTable(old[i]!));
       await old[i]!.close(); // the old pod exits only once no table routes to it
     }
     const during = answers.length;
-    await new Promise((resolve) => setTimeout(resolve, 50));
+    await answersUntil(() => answers.length >= during + 10);
     running = false;
     await load;
 
