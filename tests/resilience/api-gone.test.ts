@@ -2,7 +2,7 @@
 // unreachable server would. Routing goes on with the last table, without one failure; once the
 // server is back, the source lists and watches again and a change made meanwhile applies.
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
-import { moreResults, sleep, startCountingPod, startLoad, startResilienceCluster, until, type CountingPod, type ResilienceCluster } from "./support/resilience-cluster.ts";
+import { moreResults, startCountingPod, startLoad, startResilienceCluster, type CountingPod, type ResilienceCluster } from "./support/resilience-cluster.ts";
 
 const runtime = "Deno" in globalThis ? "deno" : "node";
 let cluster: ResilienceCluster;
@@ -21,7 +21,7 @@ describe(`API server gone under load on ${runtime}`, () => {
     pods.push(...(await Promise.all(["sise-a", "sise-b", "sise-c"].map((name) => startCountingPod(name)))));
     const [a, b, c] = pods;
     cluster.publish([{ pod: a! }, { pod: b! }]);
-    await until(() => cluster.inTable(a!) && cluster.inTable(b!), "a and b in the table");
+    await cluster.tableWhere(() => cluster.inTable(a!) && cluster.inTable(b!), "a and b are in it");
 
     const load = startLoad({ port: cluster.port, loops: 4, prefix: "api", request: (i) => ({ method: i % 5 === 4 ? "POST" : "GET" }) });
     await moreResults(load.results, 0, 40);
@@ -29,8 +29,9 @@ describe(`API server gone under load on ${runtime}`, () => {
     cluster.apiDown = true;
     cluster.fake.breakWatches();
     const goneAt = load.results.length;
-    // Gone long enough for several failed re-lists (backoff 5..50 ms) and a watchdog period.
-    await sleep(600);
+    // Gone long enough for several failed re-lists of each collection (backoff 5..50 ms): counted
+    // as the source's refused requests, not guessed as a time.
+    await cluster.apiRefused(8);
     await moreResults(load.results, load.results.length, 100);
     // A change while the server is gone: the fake holds it, nobody can read it yet.
     cluster.publish([{ pod: a! }, { pod: c! }]);
@@ -40,7 +41,7 @@ describe(`API server gone under load on ${runtime}`, () => {
     expect(cluster.inTable(c!)).toBe(false);
 
     cluster.apiDown = false;
-    await until(() => cluster.inTable(c!) && !cluster.inTable(b!), "the change applied after the API server came back");
+    await cluster.tableWhere(() => cluster.inTable(c!) && !cluster.inTable(b!), "the change made while the API server was gone applies");
     const appliedAt = load.results.length;
     await moreResults(load.results, appliedAt, 60);
     const results = await load.stop();

@@ -100,6 +100,8 @@ export interface ResilienceCluster {
   readonly tries: Map<string, number>;
   /** While true every request to the API server fails as a network error would. */
   apiDown: boolean;
+  /** Resolves once `count` requests in all have been refused while apiDown (counted from the start). */
+  apiRefused(count: number): Promise<void>;
   /** Writes the service's EndpointSlices: terminating endpoints are ready false, serving true. */
   publish(endpoints: readonly PublishedEndpoint[]): void;
   /** Whether the router's current table routes to this pod (ready or not). */
@@ -146,12 +148,19 @@ export async function startResilienceCluster(options: ClusterOptions = {}): Prom
     ...(options.retries === undefined ? {} : { retries: options.retries }),
   });
   const tableWaiters = new Set<(table: RoutingTable) => void>();
+  let refused = 0;
+  const refusalWaiters = new Set<() => void>();
   const cluster = {
     apiDown: false,
   } as { apiDown: boolean };
   const source = new KubernetesSource({
     kubeConfig: fakeKubeConfig(),
-    fetch: (url, init) => (cluster.apiDown ? Promise.reject(new TypeError("fetch failed: API server unreachable")) : fake.fetch(new Request(url, init))),
+    fetch: (url, init) => {
+      if (!cluster.apiDown) return fake.fetch(new Request(url, init));
+      refused++;
+      for (const waiter of [...refusalWaiters]) waiter();
+      return Promise.reject(new TypeError("fetch failed: API server unreachable"));
+    },
     onTable: (table) => {
       router.setTable(table);
       for (const waiter of tableWaiters) waiter(table);
@@ -177,6 +186,17 @@ export async function startResilienceCluster(options: ClusterOptions = {}): Prom
     },
     inTable(pod: CountingPod) {
       return router.table?.services.get(key)?.endpoints.some((e) => e.ports[0]?.port === pod.port) === true;
+    },
+    apiRefused(count: number) {
+      return new Promise<void>((resolve) => {
+        const waiter = (): void => {
+          if (refused < count) return;
+          refusalWaiters.delete(waiter);
+          resolve();
+        };
+        refusalWaiters.add(waiter);
+        waiter();
+      });
     },
     tableWhere(check: (table: RoutingTable) => boolean, what: string, timeoutMs = 5000) {
       const current = router.table;
