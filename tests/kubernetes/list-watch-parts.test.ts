@@ -95,11 +95,28 @@ describe("watch watchdog, on an injected clock", () => {
   test("a watch that sends nothing for watchSilenceMs is cut as stalled; bytes keep it alive", async () => {
     let now = 0;
     const timers: { at: number; run: () => void }[] = [];
+    // Only the injected clock moves time here; the test waits for what the watch does (a timer
+    // armed, an event stored), told by these listeners, never for real milliseconds.
+    const listeners = new Set<() => void>();
+    const changed = (): void => {
+      for (const listener of [...listeners]) listener();
+    };
+    const when = (check: () => boolean): Promise<void> =>
+      new Promise((resolve) => {
+        const listener = (): void => {
+          if (!check()) return;
+          listeners.delete(listener);
+          resolve();
+        };
+        listeners.add(listener);
+        listener();
+      });
     const clock = {
       now: () => now,
       setTimeout: (run: () => void, ms: number) => {
         const timer = { at: now + ms, run };
         timers.push(timer);
+        changed();
         return timer;
       },
       clearTimeout: (timer: unknown) => void timers.splice(timers.indexOf(timer as never), 1),
@@ -123,16 +140,23 @@ describe("watch watchdog, on an injected clock", () => {
       outer: new AbortController().signal,
       timing: { ...defaultListWatchTiming, watchSilenceMs: 1000 },
       clock,
-      sink: { replace: () => {}, upsert: (o: any) => void seen.push(o.metadata.name), remove: () => {} },
+      sink: {
+        replace: () => {},
+        upsert: (o: any) => {
+          seen.push(o.metadata.name);
+          changed();
+        },
+        remove: () => {},
+      },
       transform: (o) => o as any,
       storable: () => true,
     });
-    await new Promise((resolve) => setTimeout(resolve, 5));
+    await when(() => timers.length > 0); // the watchdog is armed
     advance(900);
     push!('{"type":"ADDED","object":{"metadata":{"name":"a","resourceVersion":"101"}}}\n');
-    await new Promise((resolve) => setTimeout(resolve, 5));
+    await when(() => seen.length === 1); // the byte and the event were read at 900 ms
     advance(900); // 1800 ms open, 900 ms since the last byte: alive
-    await new Promise((resolve) => setTimeout(resolve, 5));
+    await when(() => timers.some((t) => t.at > now)); // and the watchdog armed again
     advance(200); // 1100 ms of silence
     const result = await outcome;
     expect(result.reason).toBe("stalled");
