@@ -4,6 +4,7 @@ import net from "node:net";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { rawRequest as rawRequestLine } from "../cli/vipr-process.ts";
 import { loadRuntimeAdapter, type RunningServer } from "../../adapters/runtime-adapter.ts";
+import type { UpstreamTransport } from "../../router/forward/upstream-transport.ts";
 import { ServiceRouter } from "../../router/service-router.ts";
 import { buildRoutingTable } from "../../router/table/build-routing-table.ts";
 import { createWasmCore } from "../../wasm/core-engine.ts";
@@ -49,6 +50,25 @@ function startResettingPod(): Promise<ResettingPod> {
     });
   });
 }
+/** The timeouts the router handed its transport, by the Host of the request, the latest last. */
+const timeoutsByHost = new Map<string, { connectMs: number; responseMs: number }[]>();
+
+/** Forwards through `inner` and records each call's timeouts: what a service's annotation must
+ * change, seen without timing anything (the transport's own timers are tested in tests/forward). */
+function timeoutRecordingTransport(inner: UpstreamTransport): UpstreamTransport {
+  return {
+    forward(c, target, call) {
+      const host = (c.req.header("host") ?? "").toLowerCase();
+      const list = timeoutsByHost.get(host) ?? [];
+      list.push({ connectMs: call.connectTimeoutMs, responseMs: call.responseTimeoutMs });
+      timeoutsByHost.set(host, list);
+      return inner.forward(c, target, call);
+    },
+    retain: (keys) => inner.retain(keys),
+    close: () => inner.close(),
+  };
+}
+
 let router: ServiceRouter;
 let server: RunningServer;
 let base: string;
@@ -100,7 +120,7 @@ beforeAll(async () => {
   resetting = await Promise.all(Array.from({ length: 6 }, () => startResettingPod()));
   router = new ServiceRouter({
     core: createWasmCore(),
-    transport: runtime.createTransport(),
+    transport: timeoutRecordingTransport(runtime.createTransport()),
     clientAddress: runtime.clientAddress,
     requestHeaders: runtime.requestHeaders,
     // 2 s: well apart from the 200 ms a service asks for, even with Node's undici checking
@@ -256,14 +276,16 @@ describe(`service router on ${runtime.name}`, () => {
     const quickMs = Date.now() - started;
     expect(quick.status).toBe(504);
     expect(quick.json.error.code).toBe("upstream_timeout");
+    // A timeout never fires early, however busy the machine; how late it fires depends on the
+    // load (and on undici's coarse timer), so instead of an upper bound on the time, the value
+    // the transport was given for this service is checked: the annotation's, not the router's.
     expect(quickMs).toBeGreaterThanOrEqual(180);
-    // Node's undici checks timeouts on a coarse timer (up to about 1 s late), so only the order of
-    // magnitude is checked here; the per-service value reaching the transport is what matters.
-    expect(quickMs).toBeLessThan(1500);
+    expect(timeoutsByHost.get("quick")?.at(-1)).toEqual({ connectMs: 50, responseMs: 200 });
     started = Date.now();
     const plain = await get("simpleservice", "/slow");
     expect(plain.status).toBe(504);
     expect(Date.now() - started).toBeGreaterThanOrEqual(1950);
+    expect(timeoutsByHost.get("simpleservice")?.at(-1)).toEqual({ connectMs: 2000, responseMs: 2000 });
   });
 
   test("an invalid timeout annotation keeps the router default and is logged once", async () => {
@@ -298,7 +320,8 @@ describe(`service router on ${runtime.name}`, () => {
     // (502). Either way the third endpoint is never tried.
     expect([502, 504]).toContain(response.status);
     expect(elapsed).toBeGreaterThanOrEqual(280);
-    expect(elapsed).toBeLessThan(3 * RESET_AFTER_MS);
+    // No upper bound on the time (it grows with the machine's load): the tries below show that
+    // the third endpoint was never tried.
     const tries = bounded.map((p, i) => p.connections() - before[i]!);
     expect(tries.reduce((a, b) => a + b, 0)).toBe(2);
     expect(tries.filter((n) => n === 0)).toHaveLength(1);
