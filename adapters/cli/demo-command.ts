@@ -10,7 +10,7 @@ import { parseArgs } from "node:util";
 import type { RoutingTable } from "../../router/table/routing-table.ts";
 import { startFileSource } from "../file/file-source.ts";
 import { EXIT_OK, UsageError } from "./cli-errors.ts";
-import { startDemoPod, type DemoPod } from "./demo-pods.ts";
+import { routeToDemoPods, startDemoPod, type DemoPod } from "./demo-pods.ts";
 import { parseListen, startVipr } from "./start-vipr.ts";
 import { renderChart } from "./traffic-chart.ts";
 
@@ -25,6 +25,8 @@ Usage: vipr demo [options]
   --duration SECONDS      stop after this long (default: at Ctrl-C on a terminal, else 15)
   --scale-after SECONDS   when to scale rc/rcsise to 2 replicas (default 4)
   --rate N                demo requests per second (default 20)
+  --pod-port PORT         the port every pod listens on (default: the manifests' containerPort,
+                          9876); 0: each pod takes a free port, and vipr routes to it
 `;
 
 const options = {
@@ -34,6 +36,7 @@ const options = {
   duration: { type: "string" },
   "scale-after": { type: "string", default: "4" },
   rate: { type: "string", default: "20" },
+  "pod-port": { type: "string" },
   help: { type: "boolean", short: "h", default: false },
 } as const;
 
@@ -76,6 +79,11 @@ export async function runDemo(args: string[]): Promise<number> {
   const manifests = values.manifests ?? fileURLToPath(new URL("../../examples/simpleservice.yaml", import.meta.url));
   const listen = parseListen(values.listen, "--listen");
   const admin = values.admin === "off" ? null : parseListen(values.admin, "--admin");
+  const podPortFlag = values["pod-port"];
+  const podPort = podPortFlag === undefined ? undefined : Number(podPortFlag);
+  if (podPort !== undefined && !(/^[0-9]{1,5}$/.test(podPortFlag!) && podPort <= 65535)) {
+    throw new UsageError(`--pod-port ${JSON.stringify(podPortFlag)}: expected a port number from 0 to 65535`);
+  }
 
   const vipr = await startVipr({ listen, admin, namespace: "default" });
   const port = vipr.server!.port; // started with a traffic listener
@@ -100,10 +108,11 @@ export async function runDemo(args: string[]): Promise<number> {
       }
       for (const [name, where] of wanted) {
         if (pods.has(name)) continue;
-        pods.set(name, await startDemoPod(name, where.address, where.port));
-        log(`pod ${name} running on ${where.address}:${where.port} (labels app=sise)`);
+        const pod = await startDemoPod(name, where.address, podPort ?? where.port);
+        pods.set(name, pod);
+        log(`pod ${name} running on ${pod.address}:${pod.port} (labels app=sise)`);
       }
-      vipr.setTable(table);
+      vipr.setTable(podPort === undefined ? table : routeToDemoPods(table, pods));
       for (const [name, pod] of pods) {
         if (wanted.has(name)) continue;
         pods.delete(name);

@@ -1,6 +1,7 @@
 // `vipr demo` as a process (stdout is a pipe, not a terminal, so the chart is printed as plain
-// blocks): the tutorial's pods on 127.0.0.2:9876 and 127.0.0.3:9876, the scale-up from one
-// replica to two, and the final chart with the traffic split between both pods.
+// blocks): the tutorial's pods on 127.0.0.2 and 127.0.0.3 (on free ports, --pod-port 0, so the test
+// runs whatever else holds 9876 on this machine), the scale-up from one replica to two, and the
+// final chart with the traffic split between both pods.
 import { readFileSync } from "node:fs";
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import net from "node:net";
@@ -20,16 +21,6 @@ function listenOn(address: string, port: number): Promise<net.Server | null> {
 
 const close = (server: net.Server): Promise<void> => new Promise((resolve) => server.close(() => resolve()));
 
-/** Whether the demo pods' addresses are free (another demo, or anything else, may hold them). */
-async function demoAddressesFree(): Promise<string | undefined> {
-  for (const address of ["127.0.0.2", "127.0.0.3"]) {
-    const server = await listenOn(address, 9876);
-    if (server === null) return `${address}:9876 is in use on this machine (another vipr demo?)`;
-    await close(server);
-  }
-  return undefined;
-}
-
 /** The tutorial's manifests with other pod addresses and container port. */
 function demoManifests(addresses: string, port: number): string {
   const seed = readFileSync(new URL("../../examples/simpleservice.yaml", import.meta.url), "utf8");
@@ -46,15 +37,14 @@ afterAll(async () => {
 });
 
 describe.concurrent("vipr demo", () => {
-  test("starts one pod, scales to two, and the final chart splits the traffic between both", async (context) => {
-    const busy = await demoAddressesFree();
-    if (busy !== undefined) context.skip(`the demo pods cannot listen: ${busy}`);
-    const { code, stdout, stderr } = await runVipr(["demo", "--duration", "6", "--scale-after", "2", "--listen", "127.0.0.1:0", "--admin", "off"], 20_000);
+  test("starts one pod, scales to two, and the final chart splits the traffic between both", async () => {
+    const { code, stdout, stderr } = await runVipr(["demo", "--duration", "6", "--scale-after", "2", "--listen", "127.0.0.1:0", "--admin", "off", "--pod-port", "0"], 20_000);
     expect(stderr).toBe("");
     expect(code).toBe(0);
 
-    // The two pods, on the tutorial's addresses and container port, the first before the scale-up.
-    const started = [...stdout.matchAll(/^pod (rcsise-[a-z0-9]{5}) running on (127\.0\.0\.[23]):9876 \(labels app=sise\)$/gm)].map((m) => [m[1]!, m[2]!]);
+    // The two pods, on the tutorial's addresses (each on a port of its own), the first before the
+    // scale-up; every request below reached one of them, so vipr routed to the ports they took.
+    const started = [...stdout.matchAll(/^pod (rcsise-[a-z0-9]{5}) running on (127\.0\.0\.[23]):(\d+) \(labels app=sise\)$/gm)].map((m) => [m[1]!, m[2]!, m[3]!]);
     expect(started.map(([, address]) => address)).toEqual(["127.0.0.2", "127.0.0.3"]);
     const [first, second] = started.map(([name]) => name!);
     expect(first).not.toBe(second);
@@ -66,8 +56,10 @@ describe.concurrent("vipr demo", () => {
     // The final chart: the requests after scaling, both pods with a share between 30% and 70%.
     const final = stdout.slice(stdout.lastIndexOf("simpleservice: the "));
     expect(final).toMatch(/^simpleservice: the \d+ requests after scaling to 2 replicas\n/);
-    const rows = [...final.matchAll(/^ {2}(rcsise-\S+) +(127\.0\.0\.[23]:9876) +█* *(\d+) \( *(\d+)%\)$/gm)].map((m) => ({ pod: m[1]!, address: m[2]!, count: Number(m[3]), share: Number(m[4]) }));
+    const rows = [...final.matchAll(/^ {2}(rcsise-\S+) +(127\.0\.0\.[23]:\d+) +█* *(\d+) \( *(\d+)%\)$/gm)].map((m) => ({ pod: m[1]!, address: m[2]!, count: Number(m[3]), share: Number(m[4]) }));
     expect(rows.map((row) => row.pod).sort()).toEqual([first, second].sort());
+    expect(rows.map((row) => row.address).sort()).toEqual(started.map(([, address, port]) => `${address}:${port}`).sort());
+    expect(started.every(([, , port]) => port !== "0")).toBe(true);
     for (const row of rows) {
       expect(row.share, final).toBeGreaterThanOrEqual(30);
       expect(row.share, final).toBeLessThanOrEqual(70);
@@ -75,6 +67,12 @@ describe.concurrent("vipr demo", () => {
     // About 20 requests a second for the 4 seconds after the scale-up; none failed.
     expect(rows.reduce((sum, row) => sum + row.count, 0)).toBeGreaterThan(30);
     expect(final).not.toMatch(/errors:/);
+  });
+
+  test("--pod-port takes a port number from 0 to 65535", async () => {
+    const { code, stderr } = await runVipr(["demo", "--pod-port", "http", "--duration", "1", "--listen", "127.0.0.1:0", "--admin", "off"]);
+    expect(stderr).toMatch(/^vipr: --pod-port "http": expected a port number from 0 to 65535$/m);
+    expect(code).toBe(2); // a usage error
   });
 
   test("a pod address that is taken at the start stops the demo with exit 1 and says which", async () => {
