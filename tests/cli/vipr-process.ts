@@ -113,8 +113,11 @@ export function startVipr(args: readonly string[]): ViprProcess {
   };
 }
 
-/** Runs `vipr ARGS` to its end (killed after `timeoutMs`). */
-export async function runVipr(args: readonly string[], timeoutMs = 15_000): Promise<{ code: number | null; stdout: string; stderr: string }> {
+/** Runs `vipr ARGS` to its end (killed after `timeoutMs`). The kill is a guard against a process
+ * that hangs, not a measure of speed: a short command takes about 1 s of CPU to start, which on a
+ * shared, busy machine has taken more than 15 s of wall time, so the default stays under the
+ * test timeout (30 s) with room to spare but well above a normal start. */
+export async function runVipr(args: readonly string[], timeoutMs = 25_000): Promise<{ code: number | null; stdout: string; stderr: string }> {
   const vipr = startVipr(args);
   const timer = setTimeout(() => vipr.child.kill("SIGKILL"), timeoutMs);
   const { code } = await vipr.exited;
