@@ -6,7 +6,7 @@
 // cap, the endpoints' weights to Maglev). One cluster per test, so a failure stays in its test.
 import http from "node:http";
 import { afterAll, afterEach, describe, expect, test } from "vitest";
-import { fakePod } from "../../adapters/kubernetes/fake-api/index.ts";
+import { fakeEndpointSlice, fakePod } from "../../adapters/kubernetes/fake-api/index.ts";
 import { SERVICE, startCountingPod, startResilienceCluster, type ClusterOptions, type CountingPod, type ResilienceCluster } from "./support/resilience-cluster.ts";
 
 const runtime = "Deno" in globalThis ? "deno" : "node";
@@ -151,5 +151,20 @@ describe(`the router's safety rules, through the router, on ${runtime}`, () => {
     // The same key always reaches the same pod: the weights changed the table, not the hashing.
     const again = await send(c.port, "GET", "again", { key: keys[0]! });
     expect(again.json.pod).toBe(answers[0]!.json.pod);
+  });
+
+  test("vipr.io/weight on an EndpointSlice reaches round robin: 3 requests in 4 to its endpoint", async () => {
+    // No Pods watched: the slice's annotation is the only source (hand-written slices, or a
+    // controller splitting a backend's share). Smooth weighted round robin is exact: 30 and 10.
+    const c = await start({ annotations: { "vipr.io/lb-policy": "round-robin" } }, {}, 2);
+    const [heavy, light] = pods as [CountingPod, CountingPod];
+    for (const [pod, weight] of [[heavy, "3"], [light, "1"]] as const) {
+      c.fake.apply(fakeEndpointSlice(`${SERVICE}-${pod.name}`, SERVICE, [{ address: "127.0.0.1", pod: pod.name }], { ports: [{ port: pod.port }], annotations: { "vipr.io/weight": weight } }));
+    }
+    await c.tableWhere((table) => table.services.get(KEY)?.endpoints.map((e) => e.weight).join() === "3,1", "the slices' weights are in the table");
+    const reached: string[] = [];
+    for (let i = 0; i < 40; i++) reached.push((await send(c.port, "GET", `rr-${i}`)).json.pod ?? "?");
+    expect(reached.filter((pod) => pod === heavy.name)).toHaveLength(30);
+    expect(reached.filter((pod) => pod === light.name)).toHaveLength(10);
   });
 });
