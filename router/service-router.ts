@@ -437,7 +437,9 @@ export class ServiceRouter {
     // the try (kind "aborted": never retried): 413, as the adapter's Content-Length check answers.
     const tooLarge = error.cause;
     if (tooLarge instanceof BodyTooLargeError) return this.#fail(c, started, service, "body_too_large", tooLarge.message, { maxBodyBytes: tooLarge.maxBodyBytes });
-    if (error.kind === "aborted") return this.#fail(c, started, service, "client_aborted", error.message, { service, endpoint: upstream.identity, sent: error.sentRequest });
+    // The client left or its body broke off: nobody reads this answer, but the access log and the
+    // 499 in vipr_requests_total say whose failure it was (the code leads the log's error, as in onEnd).
+    if (error.kind === "aborted") return this.#fail(c, started, service, "client_aborted", `client_aborted: ${error.message}`, { service, endpoint: upstream.identity, sent: error.sentRequest });
     const code: RouterErrorCode =
       error.kind === "timeout" ? "upstream_timeout" : error.kind === "connect" ? "upstream_connect" : error.kind === "protocol" ? "upstream_protocol" : "upstream_reset";
     return this.#fail(c, started, service, code, error.message, { service, endpoint: upstream.identity, sent: error.sentRequest, tries, ...(notRetried === undefined ? {} : { notRetried }) });
