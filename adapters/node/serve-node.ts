@@ -188,7 +188,8 @@ function ignoreClientSocketError(): void {}
  */
 function refusingUserinfoHost(serverOptions: ServerOptions, listener: RequestListener): Server {
   return createServer(serverOptions, (incoming, outgoing) => {
-    if (incoming.headers.host?.includes("@") === true) return void writeResponse(outgoing, userinfoNotAllowed("host"));
+    // A rejection here would be unhandled (and end the process): drop the connection instead.
+    if (incoming.headers.host?.includes("@") === true) return void writeResponse(outgoing, userinfoNotAllowed("host")).catch(() => outgoing.destroy());
     listener(incoming, outgoing);
   });
 }
