@@ -84,14 +84,16 @@ export function connectNotSupported(): Response {
 }
 
 /**
- * The answer to TRACE, never sent to a pod: TRACE asks the last recipient to echo the request it
- * received (RFC 9110 section 9.3.8), cookies and Authorization included, which is what cross-site
- * tracing reads; nginx refuses it with 405 for that reason. RFC 9110 section 9.3.8 itself says a
- * client must not send credentials in TRACE, which no proxy can enforce.
+ * The answer to TRACE (and TRACK, IIS's name for it), never sent to a pod: TRACE asks the last
+ * recipient to echo the request it received (RFC 9110 section 9.3.8), cookies and Authorization
+ * included, which is what cross-site tracing reads; nginx refuses it with 405 for that reason.
+ * RFC 9110 section 9.3.8 itself says a client must not send credentials in TRACE, which no proxy
+ * can enforce. Node's parser (serveNode, on Node and Deno) refuses TRACK with 400 before the app;
+ * Deno.serve passes it on as an extension method, so it is refused here too.
  */
-export function traceNotAllowed(): Response {
-  return errorResponse("method_not_allowed", "vipr does not forward TRACE: a pod would echo the request's credentials back (cross-site tracing)", {
-    method: "TRACE",
+export function traceNotAllowed(method: "TRACE" | "TRACK"): Response {
+  return errorResponse("method_not_allowed", `vipr does not forward ${method}: a pod would echo the request's credentials back (cross-site tracing)`, {
+    method,
     allow: ALLOWED_METHODS.split(", "),
   });
 }

@@ -293,7 +293,7 @@ export class ServiceRouter {
       this.#metrics.requestDone("-", response.status, (performance.now() - started) / 1000);
       return response;
     }
-    if (method === "TRACE") return this.#refuse(c, started, traceNotAllowed());
+    if (method === "TRACE" || method === "TRACK") return this.#refuse(c, started, traceNotAllowed(method));
     const table = this.#table;
     const headers = this.#requestHeaders(c);
     const target = requestTarget(raw.url, headerListGet(headers, "host") ?? null);

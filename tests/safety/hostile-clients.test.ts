@@ -222,7 +222,7 @@ describe(`hostile clients on ${runtimeName} (serveNode + undici transport)`, () 
     expect(requests()).toEqual([]);
   });
 
-  test("TRACK: the HTTP parser refuses it (400) and closes; nothing reaches a pod", async () => {
+  test("TRACK: Node's HTTP parser refuses it (400) and closes; nothing reaches a pod", async () => {
     const requests = podRequestsSince();
     const { response, closed } = await exchange("TRACK /info HTTP/1.1\r\nhost: simpleservice\r\n\r\n");
     expect(response?.status).toBe(400);
@@ -350,7 +350,7 @@ describe(`the vipr CLI on ${runtimeName} survives clients that reset`, () => {
     ["an upgrade request", "GET /info HTTP/1.1\r\nhost: simpleservice\r\nupgrade: websocket\r\nconnection: Upgrade\r\nsec-websocket-key: dGhlIHNhbXBsZSBub25jZQ==\r\nsec-websocket-version: 13\r\n\r\n"],
   ];
 
-  test("CONNECT then reset, and an upgrade request then reset, 10 times each: vipr still answers", async () => {
+  test("CONNECT then reset, and an upgrade request then reset, 10 times each: vipr still answers; TRACE and TRACK reach no pod", async () => {
     const manifest = join(temp, "simpleservice.json");
     await writeFile(manifest, [seedService(), ...slicesFor("simpleservice", [{ pod: pod.name, port: pod.port }])].map((o) => JSON.stringify(o)).join("\n---\n"));
     const vipr = startVipr(["serve", "--source", `file:${manifest}`, "--listen", "127.0.0.1:0", "--admin", "off"]);
@@ -361,6 +361,14 @@ describe(`the vipr CLI on ${runtimeName} survives clients that reset`, () => {
       for (let i = 0; i < 10; i++) await sendThenReset(port, request, i % 2 === 0 ? "at once" : "after the answer");
     }
     // Neither reached the pod: CONNECT is refused (405), the upgrade too (501).
+    expect(pod.requests.items.slice(requests)).toEqual([]);
+    // TRACE and TRACK never reach it either: the router answers 405, or (TRACK) Node's parser 400
+    // first where the edge is serveNode; Deno.serve hands TRACK to the router.
+    for (const method of ["TRACE", "TRACK"]) {
+      const [refused] = parseResponses((await rawExchange(port, `${method} /info HTTP/1.1\r\nhost: simpleservice\r\nconnection: close\r\n\r\n`)).text);
+      expect([400, 405], method).toContain(refused?.status);
+      if (method === "TRACE") expect(refused?.status).toBe(405);
+    }
     expect(pod.requests.items.slice(requests)).toEqual([]);
     const [response] = parseResponses((await rawExchange(port, "GET /info HTTP/1.1\r\nhost: simpleservice\r\nconnection: close\r\n\r\n")).text);
     expect(response?.status, vipr.stderr()).toBe(200);
