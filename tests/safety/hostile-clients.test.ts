@@ -21,6 +21,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, test } from "vitest";
 import { nodeClientAddress, nodeRequestHeaders, serveNode, type NodeServer } from "../../adapters/node/serve-node.ts";
 import { createUndiciTransport } from "../../adapters/node/undici-transport.ts";
 import { createAccessLog, type AccessRecord } from "../../router/observability/access-log.ts";
+import { RouterMetrics } from "../../router/observability/router-metrics.ts";
 import { ServiceRouter } from "../../router/service-router.ts";
 import { buildRoutingTable } from "../../router/table/build-routing-table.ts";
 import { createWasmCore } from "../../wasm/core-engine.ts";
@@ -129,12 +130,15 @@ let pods: RecordingPod[];
 const anyPod = new Watched<never>();
 let router: ServiceRouter;
 let server: NodeServer;
+let metrics: RouterMetrics;
 const accessLog = new Watched<AccessRecord>();
 
 beforeAll(async () => {
   pods = await Promise.all([startRecordingPod("pod-1", () => anyPod.changed()), startRecordingPod("pod-2", () => anyPod.changed())]);
+  metrics = new RouterMetrics();
   router = new ServiceRouter({
     core: createWasmCore(),
+    metrics,
     transport: createUndiciTransport(),
     clientAddress: nodeClientAddress,
     requestHeaders: nodeRequestHeaders,
@@ -160,9 +164,11 @@ function podRequestsSince(): () => PodRequest[] {
   return () => pods.flatMap((pod, i) => pod.requests.items.slice(marks[i]));
 }
 
-/** Every case ends here: nothing on record against any pod, and both pods still answer. */
+/** Every case ends here: nothing on record against any pod (passive health, upstream error
+ * metrics), and both pods still answer. */
 async function expectHealthyAndServing(): Promise<void> {
   expect([...router.endpointHealth()]).toEqual([]);
+  expect((await metrics.render()).body).not.toMatch(/^vipr_upstream_errors_total\{/m);
   const seen = new Set<string>();
   for (let i = 0; i < 2; i++) {
     const [response] = parseResponses((await rawExchange(server.port, "GET /info HTTP/1.1\r\nhost: simpleservice\r\nconnection: close\r\n\r\n")).text);
@@ -187,6 +193,12 @@ async function exchange(request: string): Promise<{ response: ParsedResponse | u
 
 function errorOf(response: ParsedResponse | undefined): { status: number; code: string; message: string } {
   return (JSON.parse(response?.body ?? "null") as { error: { status: number; code: string; message: string } }).error;
+}
+
+/** vipr_requests_total for simpleservice with code 499 (client_aborted). */
+async function clientClosedCount(): Promise<number> {
+  const match = /^vipr_requests_total\{service="default\/simpleservice",code="499"\} (\d+)$/m.exec((await metrics.render()).body);
+  return Number(match?.[1] ?? 0);
 }
 
 /**
@@ -279,6 +291,7 @@ describe(`hostile clients on ${runtimeName} (serveNode + undici transport)`, () 
   ])("an abandoned upload (%s), 10 times closed or reset: client_aborted, not retried, not counted against the pod", async (_what, cut, sent) => {
     const requests = podRequestsSince();
     const logged = accessLog.items.length;
+    const closedBefore = await clientClosedCount();
     for (let i = 0; i < 10; i++) {
       const received = await abandonUpload(cut, sent, i % 2 === 0 ? "end" : "reset");
       // Nothing blames the pod: the client gets no 502 (nor any answer a pod could have caused).
@@ -292,6 +305,8 @@ describe(`hostile clients on ${runtimeName} (serveNode + undici transport)`, () 
       expect(line).toMatchObject({ method: "POST", status: 499, service: "default/simpleservice" });
       expect(line.error).toMatch(/^client_aborted: /);
     }
+    // Counted as the client's: 499 ("client closed request", nginx's code) in the request counts.
+    expect(await clientClosedCount()).toBe(closedBefore + 10);
   });
 
   test("a download abandoned mid-body, 10 times: not counted against the pod", async () => {
