@@ -221,6 +221,27 @@ function abandonUpload(cut: string, bodyBytesSent: number, how: "end" | "reset")
   });
 }
 
+/** Sends `request`, then resets the connection: right away, or once the answer began. */
+function sendThenReset(port: number, request: string, when: "at once" | "after the answer"): Promise<void> {
+  return new Promise((resolve) => {
+    const socket = net.connect(port, "127.0.0.1", () => {
+      socket.write(request);
+      if (when === "at once") socket.resetAndDestroy();
+    });
+    if (when === "after the answer") socket.once("data", () => socket.resetAndDestroy());
+    socket.on("error", () => {});
+    socket.on("close", () => resolve());
+  });
+}
+
+// How `curl -x http://vipr https://simpleservice/info` starts (then resets, as a client that gives
+// up does), and a WebSocket handshake abandoned the same way: vipr's process survived neither
+// before serve-node.ts kept an error listener on every client socket.
+const hostile: ReadonlyArray<readonly [string, string]> = [
+  ["CONNECT", "CONNECT simpleservice:443 HTTP/1.1\r\nhost: simpleservice:443\r\nuser-agent: curl/8\r\nproxy-connection: Keep-Alive\r\n\r\n"],
+  ["an upgrade request", "GET /info HTTP/1.1\r\nhost: simpleservice\r\nupgrade: websocket\r\nconnection: Upgrade\r\nsec-websocket-key: dGhlIHNhbXBsZSBub25jZQ==\r\nsec-websocket-version: 13\r\n\r\n"],
+];
+
 describe(`hostile clients on ${runtimeName} (serveNode + undici transport)`, () => {
   test("TRACE: 405 method_not_allowed with Allow, never sent to a pod; 12 of them eject nothing", async () => {
     const requests = podRequestsSince();
@@ -327,6 +348,14 @@ describe(`hostile clients on ${runtimeName} (serveNode + undici transport)`, () 
       expect(line.error).toMatch(/^client_aborted: /);
     }
   });
+
+  test("CONNECT then reset, and an upgrade request then reset, 10 times each: nothing reaches a pod, vipr serves on", async () => {
+    const requests = podRequestsSince();
+    for (const [, request] of hostile) {
+      for (let i = 0; i < 10; i++) await sendThenReset(server.port, request, i % 2 === 0 ? "at once" : "after the answer");
+    }
+    expect(requests()).toEqual([]);
+  });
 });
 
 describe(`the vipr CLI on ${runtimeName} survives clients that reset`, () => {
@@ -343,27 +372,6 @@ describe(`the vipr CLI on ${runtimeName} survives clients that reset`, () => {
     await pod?.close();
     if (temp !== undefined) await rm(temp, { recursive: true, force: true });
   });
-
-  /** Sends `request`, then resets the connection: right away, or once the answer began. */
-  function sendThenReset(port: number, request: string, when: "at once" | "after the answer"): Promise<void> {
-    return new Promise((resolve) => {
-      const socket = net.connect(port, "127.0.0.1", () => {
-        socket.write(request);
-        if (when === "at once") socket.resetAndDestroy();
-      });
-      if (when === "after the answer") socket.once("data", () => socket.resetAndDestroy());
-      socket.on("error", () => {});
-      socket.on("close", () => resolve());
-    });
-  }
-
-  // How `curl -x http://vipr https://simpleservice/info` starts (then resets, as a client that gives
-  // up does), and a WebSocket handshake abandoned the same way: vipr's process survived neither
-  // before serve-node.ts kept an error listener on every client socket.
-  const hostile: ReadonlyArray<readonly [string, string]> = [
-    ["CONNECT", "CONNECT simpleservice:443 HTTP/1.1\r\nhost: simpleservice:443\r\nuser-agent: curl/8\r\nproxy-connection: Keep-Alive\r\n\r\n"],
-    ["an upgrade request", "GET /info HTTP/1.1\r\nhost: simpleservice\r\nupgrade: websocket\r\nconnection: Upgrade\r\nsec-websocket-key: dGhlIHNhbXBsZSBub25jZQ==\r\nsec-websocket-version: 13\r\n\r\n"],
-  ];
 
   test("CONNECT then reset, and an upgrade request then reset, 10 times each: vipr still answers; TRACE and TRACK reach no pod", async () => {
     const manifest = join(temp, "simpleservice.json");
