@@ -12,6 +12,12 @@ export interface RequestTarget {
   readonly hostname: string;
   /** Path and query, "/" at least. */
   readonly pathAndQuery: string;
+  /** The URL's scheme, lowercase. vipr's listeners are cleartext only, so "https" can only come
+   * from an absolute-form target (`GET https://svc/ HTTP/1.1`). */
+  readonly scheme: string;
+  /** The target or the Host field carried userinfo ("user@"), which RFC 9110 section 4.2.4
+   * forbids in http(s) URIs: "target", "host", or undefined. The name is read without it. */
+  readonly userinfo: "target" | "host" | undefined;
 }
 
 /**
@@ -21,6 +27,7 @@ export interface RequestTarget {
  */
 export function requestTarget(url: string, hostHeader: string | null): RequestTarget {
   const start = url.indexOf("//") + 2;
+  const scheme = url.slice(0, Math.max(0, start - 3)).toLowerCase();
   let end = url.indexOf("/", start);
   if (end === -1) end = url.length;
   const query = url.indexOf("?", start);
@@ -28,6 +35,9 @@ export function requestTarget(url: string, hostHeader: string | null): RequestTa
   let authority = url.slice(start, end).toLowerCase();
   const at = authority.lastIndexOf("@");
   if (at !== -1) authority = authority.slice(at + 1); // userinfo is never part of the name
+  // For an origin-form request the runtime built the URL from Host, so "a@svc" in Host shows up
+  // in both; Host is named then, the target only when the userinfo came with it alone.
+  const userinfo = hostHeader !== null && hostHeader.indexOf("@") !== -1 ? "host" : at !== -1 ? "target" : undefined;
   const pathAndQuery = end === url.length ? "/" : url.charCodeAt(end) === 63 /* ? */ ? `/${url.slice(end)}` : url.slice(end);
   if (hostHeader !== null && hostHeader.length > authority.length && authority.indexOf(":") === -1) {
     const host = hostHeader.toLowerCase();
@@ -35,5 +45,5 @@ export function requestTarget(url: string, hostHeader: string | null): RequestTa
   }
   const colon = authority.charCodeAt(0) === 91 /* [ */ ? authority.indexOf("]") + 1 : authority.lastIndexOf(":");
   const hostname = colon > 0 && authority.charCodeAt(colon) === 58 ? authority.slice(0, colon) : authority;
-  return { authority, hostname, pathAndQuery };
+  return { authority, hostname, pathAndQuery, scheme, userinfo };
 }

@@ -6,7 +6,8 @@
 // reset before any response: a keep-alive connection the backend closed as the request went out
 // (the race behind Kubernetes 76580 / Traefik 4452 errors during rollouts). Timeouts are not
 // retried: the backend may still be working on the request, and a retry doubles the load on a
-// service that is already slow.
+// service that is already slow. Nor is "aborted": the client left, or its body broke off mid-upload,
+// so there is nobody to answer and no whole request to send again.
 //
 // The budget is Linkerd's (ServiceProfile retryBudget, after Finagle's RetryBudget): over a sliding
 // window of `ttlMs`, retries may be at most `retryRatio` of the requests, plus a reserve of

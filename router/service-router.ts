@@ -30,7 +30,7 @@ import { NoopMetrics, type MetricsRecorder } from "./observability/router-metric
 import { requestTarget } from "./request-target.ts";
 import { resolveServiceHost, type ServiceHostResolution } from "./resolve-service-host.ts";
 import { compileRouteRules, matchRoute, type RouteRule, type RouteRuleConfig } from "./route-rules.ts";
-import { connectNotSupported, errorResponse, type RouterErrorCode } from "./router-errors.ts";
+import { connectNotSupported, errorResponse, traceNotAllowed, userinfoNotAllowed, type RouterErrorCode } from "./router-errors.ts";
 import { BodyTooLargeError } from "./forward/body-limit.ts";
 import { DEFAULT_RETRY_OPTIONS, RetryBudget, retryable, type RetryOptions } from "./retry-policy.ts";
 import { ServiceStates } from "./service-state.ts";
@@ -107,6 +107,14 @@ export type ExplainAnswer =
  * dropped with the other hop-by-hop fields, so it needs no refusal. */
 function onlyH2c(upgrade: string): boolean {
   return upgrade.split(",").every((token) => token.trim().toLowerCase() === "h2c");
+}
+
+/** Whether a Connection field value lists the "upgrade" option. RFC 9110 section 7.8: a server
+ * that sends Upgrade must list it in Connection, and a recipient ignores an Upgrade a proxy did not
+ * strip (section 7.6.1): without it there is no upgrade request, only a field to drop. */
+function connectionListsUpgrade(connection: string | undefined): boolean {
+  if (connection === undefined) return false;
+  return connection.split(",").some((token) => token.trim().toLowerCase() === "upgrade");
 }
 
 /** Why a failed try was not retried: the failure was not safe to repeat (retry-policy.ts), the
@@ -285,9 +293,17 @@ export class ServiceRouter {
       this.#metrics.requestDone("-", response.status, (performance.now() - started) / 1000);
       return response;
     }
+    if (method === "TRACE" || method === "TRACK") return this.#refuse(c, started, traceNotAllowed(method));
     const table = this.#table;
     const headers = this.#requestHeaders(c);
     const target = requestTarget(raw.url, headerListGet(headers, "host") ?? null);
+    if (target.userinfo !== undefined) return this.#refuse(c, started, userinfoNotAllowed(target.userinfo));
+    if (target.scheme === "https") {
+      // An absolute-form https target (the only way one gets here: vipr listens in cleartext).
+      // vipr dials pods in cleartext; forwarding would silently downgrade what the client asked to
+      // be sent over TLS. 421: router-errors.ts says why.
+      return this.#fail(c, started, "", "https_not_supported", `vipr cannot forward to an https:// target (it reaches pods over plain HTTP only); send http://${target.authority}${target.pathAndQuery} or use TLS to the service directly`, { host: target.authority });
+    }
     if (table === undefined) {
       return this.#fail(c, started, "", "no_endpoints", "vipr has not loaded a routing table yet", { host: target.authority });
     }
@@ -298,7 +314,11 @@ export class ServiceRouter {
     }
     const { service, port } = found;
     const upgrade = headerListGet(headers, "upgrade");
-    if (upgrade !== undefined && !onlyH2c(upgrade)) {
+    // Upgrade without "upgrade" in Connection is not an upgrade request (RFC 9110 section 7.8): it
+    // is proxied as a plain request, and the forwarder drops the Upgrade field, which RFC 9110
+    // section 7.6.1 tells intermediaries to remove whether or not Connection names it (the pod
+    // would otherwise see an upgrade offer the client never made to it).
+    if (upgrade !== undefined && !onlyH2c(upgrade) && connectionListsUpgrade(headerListGet(headers, "connection"))) {
       // The forwarder drops Upgrade as a hop-by-hop field, so a WebSocket handshake would reach the
       // pod as a plain GET and the client would fail on a 200 it cannot read. Refuse it plainly,
       // as Envoy refuses upgrade types it is not configured for.
@@ -393,6 +413,8 @@ export class ServiceRouter {
       // Why this failure is the answer, said in the error (`tries`, `notRetried`) so that a client
       // or an operator can tell a request that could not be retried from one that was not allowed to.
       const tries = attempt + 1;
+      // The client left or its body broke off: its failure, so neither a retry nor a 502.
+      if (failure.kind === "aborted") return this.#upstreamFailure(c, started, service, targetOf(pick), failure, tries);
       if (!retryable(failure, method, hasBody)) return this.#upstreamFailure(c, started, service, targetOf(pick), failure, tries, "not_safe_to_retry");
       if (timeouts.requestMs > 0 && performance.now() - started >= timeouts.requestMs) {
         // The overall timeout has passed: no further try, whatever the failure.
@@ -415,6 +437,9 @@ export class ServiceRouter {
     // the try (kind "aborted": never retried): 413, as the adapter's Content-Length check answers.
     const tooLarge = error.cause;
     if (tooLarge instanceof BodyTooLargeError) return this.#fail(c, started, service, "body_too_large", tooLarge.message, { maxBodyBytes: tooLarge.maxBodyBytes });
+    // The client left or its body broke off: nobody reads this answer, but the access log and the
+    // 499 in vipr_requests_total say whose failure it was (the code leads the log's error, as in onEnd).
+    if (error.kind === "aborted") return this.#fail(c, started, service, "client_aborted", `client_aborted: ${error.message}`, { service, endpoint: upstream.identity, sent: error.sentRequest });
     const code: RouterErrorCode =
       error.kind === "timeout" ? "upstream_timeout" : error.kind === "connect" ? "upstream_connect" : error.kind === "protocol" ? "upstream_protocol" : "upstream_reset";
     return this.#fail(c, started, service, code, error.message, { service, endpoint: upstream.identity, sent: error.sentRequest, tries, ...(notRetried === undefined ? {} : { notRetried }) });
@@ -462,13 +487,16 @@ export class ServiceRouter {
           this.#release(admission);
           if (pick !== undefined && balancer !== undefined) {
             balancer.release(pick);
-            // A client that left ("aborted") says nothing about the endpoint: no outcome.
+            // A client that left or whose body broke off ("aborted") says nothing about the
+            // endpoint: no outcome.
             const kind = outcome.error?.kind;
             if (kind !== "aborted") this.#tried(service, balancer, pick, kind !== undefined || isFailureStatus(status));
           }
           const seconds = (performance.now() - started) / 1000;
+          const error = outcome.error;
           metrics.requestDone(service, status, seconds);
-          if (outcome.error !== undefined) metrics.upstreamError(service, upstream.identity, outcome.error.kind === "aborted" ? "reset" : outcome.error.kind);
+          // The client's failure is not an upstream error of the endpoint's.
+          if (error !== undefined && error.kind !== "aborted") metrics.upstreamError(service, upstream.identity, error.kind);
           if (accessLog?.enabled === true && accessLog.sample()) {
             accessLog.write({
               time: new Date().toISOString(),
@@ -482,7 +510,7 @@ export class ServiceRouter {
               upstream_status: status,
               bytes: outcome.bytesOut,
               client: clientIp,
-              ...(outcome.error === undefined ? {} : { error: outcome.error.message }),
+              ...(error === undefined ? {} : { error: error.kind === "aborted" ? `client_aborted: ${error.message}` : error.message }),
             });
           }
         },
@@ -530,8 +558,17 @@ export class ServiceRouter {
     });
   }
 
+  /** A request refused before routing with a ready-made error response (TRACE, userinfo). */
+  #refuse(c: Context, started: number, response: Response): Response {
+    return this.#answered(c, started, "", response, response.headers.get("x-vipr-error") ?? "", "");
+  }
+
   #fail(c: Context, started: number, service: string, code: RouterErrorCode, message: string, details: Readonly<Record<string, unknown>> = {}): Response {
-    const response = errorResponse(code, message, details);
+    return this.#answered(c, started, service, errorResponse(code, message, details), message, String(details["host"] ?? ""));
+  }
+
+  /** Counts and logs an answer vipr gave itself. */
+  #answered(c: Context, started: number, service: string, response: Response, message: string, host: string): Response {
     this.#metrics.requestDone(service === "" ? "-" : service, response.status, (performance.now() - started) / 1000);
     const accessLog = this.#options.accessLog;
     if (accessLog?.enabled === true && accessLog.sample()) {
@@ -539,7 +576,7 @@ export class ServiceRouter {
       accessLog.write({
         time: new Date().toISOString(),
         method: raw.method,
-        host: String(details["host"] ?? ""),
+        host,
         path: "",
         status: response.status,
         duration_ms: performance.now() - started,

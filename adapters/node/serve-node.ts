@@ -4,15 +4,15 @@
 // (touching c.req.raw.headers on Node builds a whole Request).
 
 import type { AddressInfo, Socket } from "node:net";
-import { IncomingMessage } from "node:http";
-import type { Server, ServerOptions } from "node:http";
+import { IncomingMessage, createServer } from "node:http";
+import type { RequestListener, Server, ServerOptions, ServerResponse } from "node:http";
 import { serve } from "@hono/node-server";
 import type { HttpBindings } from "@hono/node-server";
 import type { ClientAddressOf, RequestHeadersOf } from "../../router/forward/upstream-transport.ts";
 import type { ServeOptions } from "../runtime-adapter.ts";
 import { webRequestHeaders } from "../../router/forward/upstream-transport.ts";
 import { BodyByteLimit, setBodyLimit } from "../../router/forward/body-limit.ts";
-import { bodyTooLarge, connectNotSupported } from "../../router/router-errors.ts";
+import { bodyTooLarge, connectNotSupported, userinfoNotAllowed } from "../../router/router-errors.ts";
 
 /** What serveNode needs of an app: Hono's `fetch`. */
 export interface FetchApp {
@@ -101,7 +101,7 @@ export function serveNode(app: FetchApp, options: ServeNodeOptions = {}): Promis
   };
   return new Promise((resolve, reject) => {
     const server = serve(
-      { fetch, port: options.port ?? 0, hostname: options.hostname ?? "127.0.0.1", serverOptions },
+      { fetch, port: options.port ?? 0, hostname: options.hostname ?? "127.0.0.1", serverOptions, createServer: refusingUserinfoHost as typeof createServer },
       (info: AddressInfo) => {
         server.off("error", reject);
         resolve({ port: info.port, address: info.address, close: () => closeServer(server as Server, sockets, options.closeGraceMs ?? 10_000) });
@@ -180,6 +180,28 @@ function limitResponse(status: number, code: string, message: string, details: R
 }
 
 function ignoreClientSocketError(): void {}
+
+/**
+ * node:http's createServer, answering a Host field with userinfo ("a@svc", RFC 9110 section 4.2.4)
+ * with the router's JSON 400 (userinfoNotAllowed): @hono/node-server refuses that Host before the
+ * app with an empty 400 that does not say why.
+ */
+function refusingUserinfoHost(serverOptions: ServerOptions, listener: RequestListener): Server {
+  return createServer(serverOptions, (incoming, outgoing) => {
+    // A rejection here would be unhandled (and end the process): drop the connection instead.
+    if (incoming.headers.host?.includes("@") === true) return void writeResponse(outgoing, userinfoNotAllowed("host")).catch(() => outgoing.destroy());
+    listener(incoming, outgoing);
+  });
+}
+
+/** Writes a small Response; the connection closes after it, as the request's body stays unread. */
+async function writeResponse(outgoing: ServerResponse, response: Response): Promise<void> {
+  const body = await response.text();
+  const headers: Record<string, string> = {};
+  response.headers.forEach((value, name) => (headers[name] = value));
+  outgoing.writeHead(response.status, { ...headers, "content-length": String(Buffer.byteLength(body)), connection: "close" });
+  outgoing.end(body);
+}
 
 async function refuseConnect(socket: Socket): Promise<void> {
   const response = connectNotSupported();

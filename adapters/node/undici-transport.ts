@@ -36,11 +36,12 @@ export interface UndiciTransportOptions {
   readonly replayLimitBytes?: number;
 }
 
-/** The error a transport aborts with when the client goes away. */
+/** The error a transport aborts with when the client goes away, or when the client's request
+ * body fails as it is read (kind "aborted": the client's failure, never the pod's). */
 class DownstreamClosedError extends Error {
   override readonly name = "DownstreamClosedError";
-  constructor() {
-    super("the client closed the connection before the response was complete");
+  constructor(message = "the client closed the connection before the response was complete", options?: { cause?: unknown }) {
+    super(message, options);
   }
 }
 
@@ -66,7 +67,8 @@ export function upstreamErrorFromUndici(error: unknown, target: UpstreamTarget, 
   else if (connectCodes.has(code)) kind = "connect";
   else if (timeoutCodes.has(code)) kind = "timeout";
   else if (resetCodes.has(code)) kind = "reset";
-  else if (code === "UND_ERR_ABORTED" || code === "UND_ERR_ABORT") kind = "aborted";
+  // UND_ERR_REQ_CONTENT_LENGTH_MISMATCH: the client's body ended short of its Content-Length.
+  else if (code === "UND_ERR_ABORTED" || code === "UND_ERR_ABORT" || code === "UND_ERR_REQ_CONTENT_LENGTH_MISMATCH") kind = "aborted";
   const unsent = kind === "connect" || code === "UND_ERR_CONNECT_TIMEOUT";
   const message = error instanceof Error ? error.message : String(error);
   return new UpstreamError(kind, target, sentRequest ?? !unsent, `${kind}: ${code === "" ? "" : `${code} `}${message}`, { cause: error });
@@ -106,11 +108,14 @@ class IncomingBody extends Readable {
   readonly #onEnd = (): void => {
     this.push(null);
   };
+  // A body that fails here failed on the client's side: a client that hangs up mid-upload makes
+  // the IncomingMessage fail with ECONNRESET "aborted" (Deno's node:http reports it before the
+  // response's close), which would otherwise read as the pod resetting (issue 17).
   readonly #onError = (error: Error): void => {
-    this.destroy(error);
+    this.destroy(new DownstreamClosedError(`the client's request body failed: ${error.message}`, { cause: error }));
   };
   readonly #onClose = (): void => {
-    if (!this.#source.complete) this.destroy(new Error("the client closed the connection before the request body was complete"));
+    if (!this.#source.complete) this.destroy(new DownstreamClosedError("the client closed the connection before the request body was complete"));
   };
 
   override _read(): void {

@@ -9,8 +9,11 @@
 //     not HTTP (protocol), no answer in time (timeout: Envoy counts it as a gateway failure too),
 //     or a 5xx status;
 //   - success: any other status whose response ended without an error; it resets the count;
-//   - neither: "aborted", the client went away. That says nothing about the endpoint, and counting
-//     it would let clients that hang up eject a healthy pod.
+//   - neither: "aborted", the client went away or its request body broke off as vipr read it
+//     (closed or reset mid-upload: a transport reports that as "aborted", never as a reset of the
+//     pod's), and anything vipr refused before dialling (TRACE, userinfo, an https target, an
+//     upgrade): no try was made. That says nothing about the endpoint, and counting it would let
+//     clients that hang up eject a healthy pod (issue 17: ten abandoned uploads ejected one).
 //
 // The n-th ejection of an endpoint lasts baseEjectionMs x n, at most maxEjectionMs (Envoy's
 // ejection multiplier). Worked example with the defaults: 30 s, then 60 s, 90 s, ... 300 s.

@@ -57,8 +57,10 @@ export interface UpstreamCall {
  * - timeout: connect, response head or body idle timeout.
  * - reset: the backend closed or reset the connection mid-exchange.
  * - protocol: the backend's response, or the request as given, is not valid HTTP.
- * - aborted: the client went away, or its body passed maxBodyBytes (cause BodyTooLargeError,
- *   body-limit.ts); not the backend's fault (keep it out of passive health).
+ * - aborted: the client went away, its request body broke off as it was read (closed or reset
+ *   mid-upload, shorter than its Content-Length), or it passed maxBodyBytes (cause
+ *   BodyTooLargeError, body-limit.ts); not the backend's fault: never retried, kept out of passive
+ *   health and of upstream error metrics (the router answers client_aborted, 499).
  */
 export type UpstreamErrorKind = "connect" | "timeout" | "reset" | "protocol" | "aborted";
 

@@ -12,8 +12,22 @@ test.each<[string, string | null, string, string, string]>([
   ["http://web.shop:8080/x", "web.shop:8080", "web.shop:8080", "web.shop", "/x"],
   // Absolute-form: the request-target wins over a different Host (RFC 9112 section 3.2.2).
   ["http://simpleservice/info", "other:80", "simpleservice", "simpleservice", "/info"],
-  ["http://user:pw@simpleservice/info", null, "simpleservice", "simpleservice", "/info"],
   ["http://[::1]:8080/info", "[::1]:8080", "[::1]:8080", "[::1]", "/info"],
 ])("%s (Host %s) -> %s, %s, %s", (url, host, authority, hostname, path) => {
-  expect(requestTarget(url, host)).toEqual({ authority, hostname, pathAndQuery: path });
+  expect(requestTarget(url, host)).toEqual({ authority, hostname, pathAndQuery: path, scheme: "http", userinfo: undefined });
+});
+
+// RFC 9110 section 4.2.4: userinfo is reported (the router refuses it) and never part of the name.
+test.each<[string, string | null, "target" | "host"]>([
+  ["http://user:pw@simpleservice/info", null, "target"],
+  ["http://a@simpleservice/", "simpleservice", "target"],
+  ["http://simpleservice/", "a@simpleservice", "host"],
+])("%s (Host %s): userinfo in the %s", (url, host, where) => {
+  const target = requestTarget(url, host);
+  expect(target.userinfo).toBe(where);
+  expect(target.hostname).toBe("simpleservice");
+});
+
+test("the scheme of an absolute-form https target is kept, so the router can refuse it", () => {
+  expect(requestTarget("https://simpleservice/info", "simpleservice")).toMatchObject({ scheme: "https", authority: "simpleservice", pathAndQuery: "/info" });
 });
