@@ -6,6 +6,8 @@ import { parseHashKeySource, type PolicyConfig, type PolicyName } from "../../ro
 import { DEFAULT_SLOW_START_AGGRESSION, DEFAULT_SLOW_START_MIN_WEIGHT_PERCENT, type SlowStartConfig } from "../../router/balancing/slow-start-config.ts";
 import { parseDurationMs } from "../../router/timeout-config.ts";
 import { parseCidr } from "../../router/forward/cidr-set.ts";
+import { routesAlike } from "../../router/observability/moved-share.ts";
+import type { RoutingTable } from "../../router/table/routing-table.ts";
 import type { RouteRuleConfig } from "../../router/route-rules.ts";
 import { startFileSource } from "../file/file-source.ts";
 import { EXIT_FAILURE, EXIT_OK, UsageError } from "./cli-errors.ts";
@@ -171,6 +173,17 @@ export function trustedProxiesFromFlags(values: readonly string[] | undefined): 
   return ranges;
 }
 
+/** How many services a reload changed the routing of: added ones, and rebuilt ones that route
+ * differently (routesAlike); a rebuild that changed nothing a request sees is not counted. */
+function routingChanges(last: RoutingTable, table: RoutingTable): number {
+  let count = 0;
+  for (const key of table.rebuilt) {
+    const before = last.services.get(key);
+    if (before === undefined || !routesAlike(before, table.services.get(key)!)) count++;
+  }
+  return count;
+}
+
 async function readRoutes(path: string | undefined): Promise<RouteRuleConfig[]> {
   if (path === undefined) return [];
   const parsed: unknown = parseYaml(await readFile(path, "utf8"));
@@ -271,14 +284,14 @@ export async function setUpServe(args: string[], serveTraffic: boolean): Promise
     });
   } else {
     const path = source.slice("file:".length);
-    let first = true;
+    let last: RoutingTable | undefined;
     const files = await startFileSource({
       path,
       onTable: (table, summary) => {
         vipr.setTable(table);
         const endpoints = table.endpointCount;
-        const changed = first ? "" : `, ${table.rebuilt.length} changed, ${table.removed.length} removed`;
-        first = false;
+        const changed = last === undefined ? "" : `, ${routingChanges(last, table)} changed, ${table.removed.length} removed`;
+        last = table;
         console.error(
           `vipr: table ${table.generation} from ${path}: ${summary.services} services, ${endpoints} endpoints (${summary.pods} pods, ${summary.endpointSlices} slices)${changed}`,
         );

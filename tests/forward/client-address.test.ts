@@ -186,7 +186,7 @@ describe("vipr explain --client agrees with traffic (issue 17)", () => {
         // busy machine. The key check makes a miss certain, not a matter of chance.
         const clients = ["127.0.1.10", "127.0.1.11", "127.0.1.12"];
         const real = await Promise.all(clients.map((client) => sendFrom(vipr.server!.port, client, "byclient")));
-        const told: { hashKey?: string; pod: string }[] = [];
+        const told: { hashKey: string | undefined; pod: string }[] = [];
         for (const client of clients) {
           const { code, stdout } = await runVipr(["explain", "byclient", "--source", `file:${file}`, "--client", client], 60_000);
           expect(code).toBe(0);
