@@ -246,13 +246,20 @@ describe("localPodsOf", () => {
     expect(made.problems.map(formatProblem)).toEqual([expected]);
   });
 
-  test("workload problems reach the set's snapshot", () => {
+  test("a workload that would make no pods is refused: reported in the snapshot, and an edit to it keeps the last good version", () => {
+    const broken = seedText.replace('    vipr.io/local-addresses: "127.0.0.2, 127.0.0.3, 127.0.0.4"\n', "");
     const set = new ManifestSet();
-    set.update(seedPath, seedText.replace('    vipr.io/local-addresses: "127.0.0.2, 127.0.0.3, 127.0.0.4"\n', ""));
+    set.update(seedPath, broken);
     const { problems, summary } = set.snapshot();
-    expect(summary).toEqual({ services: 1, endpointSlices: 0, pods: 0, workloads: 1 });
+    expect(summary).toEqual({ services: 1, endpointSlices: 0, pods: 0, workloads: 0 });
     expect(problems.map(formatProblem)).toEqual([
       `${seedPath}: document 1: metadata.annotations["vipr.io/local-addresses"]: a ReplicationController in a file needs its pods' local addresses here, e.g. "127.0.0.2, 127.0.0.3"; no pods made`,
     ]);
+    const good = new ManifestSet();
+    good.update(seedPath, seedText);
+    const pods = podNames(good.snapshot().input);
+    good.update(seedPath, broken);
+    expect(podNames(good.snapshot().input)).toEqual(pods);
+    expect(good.snapshot().problems.map(formatProblem)).toContain(`${seedPath}: document 1: keeping this document's last good version until it is fixed`);
   });
 });
