@@ -1,9 +1,12 @@
 // IP addresses and CIDR ranges (RFC 4632 for IPv4, RFC 4291 section 2.3 for IPv6), for the
-// trusted-proxy list (forward-headers.ts). Written here rather than taken from a library: the
-// package list is fixed for this module's users (router/ is imported as is by Node and Deno apps),
-// and the job is small. IPv6 text goes through the WHATWG URL host parser, which every runtime has
-// and which already implements RFC 4291's forms (`::`, embedded IPv4) and RFC 5952's canonical
-// output, so only the expansion to bits is ours.
+// trusted-proxy list (forward-headers.ts). Written here rather than taken from a library: no CIDR
+// library is a dependency (is-cidr and cidr-regex in node_modules come with a dev dependency's
+// schema validation and only test text, they match no addresses), ipaddr.js (what Express's
+// proxy-addr uses) would be a new CommonJS dependency of the runtime-neutral router/ that every
+// Node and Deno user imports, and the job is about a hundred lines. IPv6 text goes through the
+// WHATWG URL host parser, which every runtime has and which already implements RFC 4291's forms
+// (`::`, embedded IPv4) and RFC 5952's canonical output, so only the expansion to bits is ours;
+// IPv4 is read as router/table/ip-address.ts reads it.
 
 /** An address as four 32-bit words, most significant first; IPv4 uses the last word only. */
 interface ParsedIp {
