@@ -9,7 +9,7 @@
 // IPv4 is read as router/table/ip-address.ts reads it.
 
 /** An address as four 32-bit words, most significant first; IPv4 uses the last word only. */
-interface ParsedIp {
+export interface ParsedIp {
   readonly v6: boolean;
   readonly words: readonly [number, number, number, number];
   /** The canonical text: dotted quad, or RFC 5952 (lowercase, longest zero run compressed). */
@@ -153,4 +153,3 @@ export class CidrSet {
   }
 }
 
-export type { ParsedIp };

@@ -32,7 +32,8 @@
 // - traceparent and tracestate (W3C Trace Context) pass as any end-to-end field does.
 //
 // This runs on every request: one pass over the list, one lookup per field in a prototype-free
-// table, no regular expressions, no Headers objects.
+// table, no regular expressions, no Headers objects. Only with trusted proxies is more done: the
+// peer's address is parsed, and for a trusted peer the chain is split and read from the right.
 
 import type { HeaderList } from "./header-list.ts";
 import { CidrSet, parseIp } from "./cidr-set.ts";
@@ -164,8 +165,9 @@ function forwardedChain(incoming: readonly string[]): string[] {
  * the remote address is contained by an entry in xff_trusted_cidrs, and the last (rightmost) entry
  * is also contained by an entry in xff_trusted_cidrs, the trusted client address is second-last IP
  * address in XFF. If all entries in XFF are contained by an entry in xff_trusted_cidrs, the
- * trusted client address is the first (leftmost) IP address in XFF."). Envoy's other knob, `xff_num_trusted_hops`, counts hops instead; ranges were chosen because a
- * cloud load balancer's addresses are known and its hop count can change (a CDN in front of it).
+ * trusted client address is the first (leftmost) IP address in XFF."). Envoy's other knob,
+ * `xff_num_trusted_hops`, counts hops instead; ranges were chosen because a cloud load balancer's
+ * addresses are known and its hop count can change (a CDN put in front of it).
  *
  * @example Peer 10.0.0.5 (the load balancer), trusted 10.0.0.0/8:
  * X-Forwarded-For: 198.51.100.9, 203.0.113.7, 10.0.0.9  ->  "203.0.113.7"
@@ -183,7 +185,7 @@ export function chainClient(peer: string, chain: readonly string[], trusted: Cid
 }
 
 /**
- * Builds the forwarder once (options checked and precomputed); its two functions are pure.
+ * Builds the forwarder once (options checked and precomputed); its three functions are pure.
  *
  * @example
  * const forwarder = createHeaderForwarder({ viaPseudonym: "vipr" });
