@@ -16,6 +16,7 @@ import { isFailureStatus, type EndpointHealthView, type OutlierDetectionOptions 
 import { DEFAULT_POLICY_CONFIG, type PolicyConfig } from "./balancing/policy-config.ts";
 import type { ServiceBalancer } from "./balancing/service-balancer.ts";
 import { createHeaderForwarder, type HeaderForwarder } from "./forward/forward-headers.ts";
+import { parseIp } from "./forward/cidr-set.ts";
 import { headerListGet } from "./forward/header-list.ts";
 import {
   UpstreamError,
@@ -82,6 +83,9 @@ export interface ServiceRouterOptions {
   /** "http" or "https": what clients used to reach vipr, for X-Forwarded-Proto. Default "http". */
   readonly proto?: string;
   readonly trustForwarded?: boolean;
+  /** Proxies in front of vipr, as CIDR ranges (forward-headers.ts): their forwarded fields are
+   * appended to, and a request is attributed to the right-most untrusted address. Default none. */
+  readonly trustedProxies?: readonly string[];
   readonly metrics?: MetricsRecorder;
   readonly accessLog?: AccessLog;
   /** Log lines (policy annotation problems). Default: nothing. */
@@ -172,7 +176,7 @@ export class ServiceRouter {
     this.#namespace = options.namespace ?? "default";
     this.#clusterDomain = options.clusterDomain ?? "cluster.local";
     this.#rules = compileRouteRules(options.routes ?? [], this.#namespace);
-    this.#forwarder = createHeaderForwarder({ trustForwarded: options.trustForwarded ?? false });
+    this.#forwarder = createHeaderForwarder({ trustForwarded: options.trustForwarded ?? false, trustedProxies: options.trustedProxies ?? [] });
     this.#metrics = options.metrics ?? new NoopMetrics();
     this.#requestHeaders = options.requestHeaders ?? webRequestHeaders;
     this.#subsetHeader = (options.subsetHeader ?? "x-vipr-subset").toLowerCase();
@@ -240,7 +244,11 @@ export class ServiceRouter {
       return { found: false, host: query.host, error: "external_name", message: `service ${found.service.key} is an ExternalName alias of ${found.service.externalName ?? "?"}` };
     }
     const balancer = this.#states.balancer(found.service, found.port);
-    const request: PickRequest = { hashKey: query.key === "" ? undefined : query.key, clientIp: query.clientIp ?? "", subset: query.subset ?? found.subset };
+    // Without a key, the key a request from this client to this path would have (client-ip, path).
+    const clientIp = parseIp(query.clientIp ?? "")?.text ?? query.clientIp ?? ""; // as the runtimes spell it
+    const source = balancer.config.hashKey;
+    const hashKey = query.key !== undefined || source === undefined ? query.key : hashKeyOf(source, [], query.path ?? "/", clientIp);
+    const request: PickRequest = { hashKey: hashKey === "" ? undefined : hashKey, clientIp, subset: query.subset ?? found.subset };
     return { found: true, host: query.host, resolvedAs: { service: found.service.key, port: found.port.port, path: found.path }, ...balancer.explain(request) };
   }
 
@@ -360,7 +368,7 @@ export class ServiceRouter {
     routeSubset: string | undefined,
     admission: Admission,
   ): Promise<Response> {
-    const clientIp = this.#options.clientAddress(c);
+    const clientIp = this.#forwarder.clientAddress(this.#options.clientAddress(c), headers);
     if (service.type === "ExternalName") return this.#forwardExternalName(c, started, service, port, headers, target, path, clientIp, admission);
 
     const balancer = this.#states.balancer(service, port);
@@ -461,7 +469,7 @@ export class ServiceRouter {
   ): Promise<Response> {
     const host = headerListGet(headers, "host");
     const outgoing = this.#forwarder.request(headers, {
-      clientAddress: clientIp,
+      clientAddress: this.#options.clientAddress(c), // the peer: trusted or not, and the hop appended
       proto: this.#options.proto ?? "http",
       // Absolute-form requests carry the name in the request-target; it replaces Host.
       ...(host === undefined || host.toLowerCase() !== target.authority ? { authority: target.authority } : {}),
@@ -584,7 +592,7 @@ export class ServiceRouter {
         endpoint: null,
         upstream_status: null,
         bytes: 0,
-        client: this.#options.clientAddress(c),
+        client: this.#forwarder.clientAddress(this.#options.clientAddress(c), this.#requestHeaders(c)),
         error: message,
       });
     }

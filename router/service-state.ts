@@ -19,7 +19,7 @@ import { SLOW_START_WINDOW_ANNOTATION } from "./balancing/slow-start-config.ts";
 import { SessionAffinityStore } from "./balancing/session-affinity.ts";
 import { timeoutsFromAnnotations, type RouterTimeouts } from "./timeout-config.ts";
 import type { RandomSource } from "./balancing/least-request.ts";
-import { movedShare } from "./observability/moved-share.ts";
+import { movedShare, routesAlike } from "./observability/moved-share.ts";
 import { eligibleEndpoints, type EligibilityOptions } from "./table/eligible-endpoints.ts";
 import type { RoutingTable, ServiceEntry, ServicePortEntry } from "./table/routing-table.ts";
 
@@ -129,6 +129,8 @@ export class ServiceStates {
       if (state === undefined) continue;
       const entry = table.services.get(key);
       if (entry === state.entry) continue;
+      // Rebuilt but routing as before (routesAlike): no move to report, the gauge keeps its figure.
+      const changedRouting = entry === undefined || !routesAlike(state.entry, entry);
       const before = new Map<string, string[]>();
       for (const [portName, balancer] of state.balancers) {
         const owners = balancer.hashSlotOwners(false);
@@ -146,7 +148,7 @@ export class ServiceStates {
         const port = entry.ports.find((p) => p.name === portName);
         const newOwners = port === undefined ? undefined : this.balancer(entry, port).hashSlotOwners(true);
         if (newOwners === undefined || newOwners.length !== oldOwners.length) continue;
-        moves.push({ service: key, moved: movedShare(oldOwners, newOwners) });
+        if (changedRouting) moves.push({ service: key, moved: movedShare(oldOwners, newOwners) });
       }
     }
     return moves;

@@ -15,7 +15,8 @@ Usage: vipr explain HOST --source file:PATH [options]
   --source file:PATH   the manifests to route by (required)
   --key K              the request's hash key (header, cookie, query value, address or path)
   --subset SELECTOR    a label selector naming a subset (app=web,version!=v1)
-  --client IP          the client's address (for sessionAffinity: ClientIP)
+  --client IP          the client's address (for sessionAffinity: ClientIP, and the key of a
+                       client-ip hash policy when --key is not given)
   --path PATH          the request path (for route rules; default /)
   --namespace NS       the router's namespace (default "default")
   --policy, --hash-key, --load-factor   the default policy, as for vipr serve

@@ -5,6 +5,9 @@ import { parse as parseYaml } from "yaml";
 import { parseHashKeySource, type PolicyConfig, type PolicyName } from "../../router/balancing/policy-config.ts";
 import { DEFAULT_SLOW_START_AGGRESSION, DEFAULT_SLOW_START_MIN_WEIGHT_PERCENT, type SlowStartConfig } from "../../router/balancing/slow-start-config.ts";
 import { parseDurationMs } from "../../router/timeout-config.ts";
+import { parseCidr } from "../../router/forward/cidr-set.ts";
+import { routesAlike } from "../../router/observability/moved-share.ts";
+import type { RoutingTable } from "../../router/table/routing-table.ts";
 import type { RouteRuleConfig } from "../../router/route-rules.ts";
 import { startFileSource } from "../file/file-source.ts";
 import { EXIT_FAILURE, EXIT_OK, UsageError } from "./cli-errors.ts";
@@ -39,6 +42,12 @@ Names and routing:
   --zone ZONE               this zone, for topology hints
   --routes PATH             gateway route rules (YAML: a list of {host, pathPrefix, service, port, rewritePrefix, subset})
   --allow-external-name H   an ExternalName target that may be dialled (repeatable)
+  --trusted-proxies CIDR    proxies in front of vipr (a cloud load balancer), as CIDR ranges or
+                            addresses, repeatable or comma-separated (10.0.0.0/8,2001:db8::/32):
+                            from them X-Forwarded-For and Forwarded are appended to, and the client
+                            (client-ip hashing, session affinity, access log) is the right-most
+                            untrusted address of X-Forwarded-For, as nginx's real_ip_recursive;
+                            default none: those fields are replaced and the client is the peer
 
 Balancing (services override these with annotations vipr.io/lb-policy, vipr.io/hash-key, ...):
   --policy NAME             least-request (default), round-robin, maglev, bounded-load
@@ -89,6 +98,7 @@ export const serveOptions = {
   zone: { type: "string" },
   routes: { type: "string" },
   "allow-external-name": { type: "string", multiple: true },
+  "trusted-proxies": { type: "string", multiple: true },
   policy: { type: "string" },
   "hash-key": { type: "string" },
   "load-factor": { type: "string" },
@@ -142,6 +152,36 @@ export function policyFromFlags(policy: string | undefined, hashKey: string | un
     ...(key === undefined ? {} : { hashKey: key }),
     ...(slowStart === undefined ? {} : { slowStart }),
   };
+}
+
+/** --trusted-proxies, repeatable and comma-separated, each range checked (a typo in a trust list
+ * must stop vipr, not quietly trust nothing or too much). */
+export function trustedProxiesFromFlags(values: readonly string[] | undefined): string[] {
+  const ranges: string[] = [];
+  for (const value of values ?? []) {
+    for (const part of value.split(",")) {
+      const range = part.trim();
+      if (range === "") throw new UsageError(`--trusted-proxies ${JSON.stringify(value)}: an empty range; expected CIDR ranges such as 10.0.0.0/8,2001:db8::/32`);
+      try {
+        parseCidr(range);
+      } catch (error) {
+        throw new UsageError(`--trusted-proxies: ${(error as Error).message}`);
+      }
+      ranges.push(range);
+    }
+  }
+  return ranges;
+}
+
+/** How many services a reload changed the routing of: added ones, and rebuilt ones that route
+ * differently (routesAlike); a rebuild that changed nothing a request sees is not counted. */
+function routingChanges(last: RoutingTable, table: RoutingTable): number {
+  let count = 0;
+  for (const key of table.rebuilt) {
+    const before = last.services.get(key);
+    if (before === undefined || !routesAlike(before, table.services.get(key)!)) count++;
+  }
+  return count;
 }
 
 async function readRoutes(path: string | undefined): Promise<RouteRuleConfig[]> {
@@ -199,6 +239,7 @@ export async function setUpServe(args: string[], serveTraffic: boolean): Promise
   if (maxBodyBytes !== undefined && !serveTraffic) console.error("vipr: --max-body-bytes is not applied under deno serve, which serves the traffic listener itself");
   const drainDelayMs = number(values["drain-delay"], "--drain-delay", 0, 3_600_000) ?? 0;
   const shutdownGraceMs = number(values["shutdown-grace"], "--shutdown-grace", 0, 3_600_000) ?? 10_000;
+  const trustedProxies = trustedProxiesFromFlags(values["trusted-proxies"]);
   const routes = await readRoutes(values.routes);
 
   const vipr = await startVipr({
@@ -211,6 +252,7 @@ export async function setUpServe(args: string[], serveTraffic: boolean): Promise
     defaultPolicy,
     routes,
     externalNameAllowList: values["allow-external-name"] ?? [],
+    trustedProxies,
     timeouts,
     metrics: !values["no-metrics"],
     accessLogSample,
@@ -242,14 +284,14 @@ export async function setUpServe(args: string[], serveTraffic: boolean): Promise
     });
   } else {
     const path = source.slice("file:".length);
-    let first = true;
+    let last: RoutingTable | undefined;
     const files = await startFileSource({
       path,
       onTable: (table, summary) => {
         vipr.setTable(table);
         const endpoints = table.endpointCount;
-        const changed = first ? "" : `, ${table.rebuilt.length} changed, ${table.removed.length} removed`;
-        first = false;
+        const changed = last === undefined ? "" : `, ${routingChanges(last, table)} changed, ${table.removed.length} removed`;
+        last = table;
         console.error(
           `vipr: table ${table.generation} from ${path}: ${summary.services} services, ${endpoints} endpoints (${summary.pods} pods, ${summary.endpointSlices} slices)${changed}`,
         );

@@ -14,6 +14,8 @@ export interface ManifestObject {
   readonly file: string;
   /** 0-based document index in the file (items of a List count as their List's index). */
   readonly index: number;
+  /** Where the object is inside its document: "items[2]" for an item of a List; absent at the top. */
+  readonly path?: string;
 }
 
 export interface ManifestProblem {
@@ -72,7 +74,7 @@ function classify(value: unknown, file: string, index: number, field: string, ou
   if (!isRecord(metadata) || typeof metadata["name"] !== "string" || metadata["name"] === "") {
     return problem(at("metadata.name"), `a ${kind} needs a name`);
   }
-  out.objects.push({ kind: known, object: value, file, index });
+  out.objects.push(field === "" ? { kind: known, object: value, file, index } : { kind: known, object: value, file, index, path: field });
 }
 
 /** Parses one file's text. JSON is YAML, so one parser reads both. */

@@ -6,6 +6,7 @@ import type { RoutingTableInput } from "../../router/table/build-routing-table.t
 import type { KubePod } from "../../router/table/kubernetes-objects.ts";
 import { localPodsOf } from "./local-workloads.ts";
 import { parseManifests, tableInputOf, type ManifestObject, type ManifestProblem } from "./manifest-documents.ts";
+import { fieldProblems } from "./manifest-fields.ts";
 
 interface FileState {
   /** Objects by document index, the last good version of each. */
@@ -20,19 +21,52 @@ export interface ManifestSummary {
   readonly workloads: number;
 }
 
+type LocalPods = ReturnType<typeof localPodsOf>;
+
+/** What identifies an object's content: kind and the object as JSON (YAML maps keep their key
+ * order, so the same text gives the same string). */
+function contentKey(object: ManifestObject): string {
+  return `${object.kind}\n${JSON.stringify(object.object)}`;
+}
+
+/** The objects of a file's documents by content, to give an unchanged object its old identity
+ * wherever it moved in the file. */
+function contentIndex(documents: ReadonlyMap<number, readonly ManifestObject[]>): Map<string, Record<string, unknown>> {
+  const index = new Map<string, Record<string, unknown>>();
+  for (const list of documents.values()) for (const object of list) index.set(contentKey(object), object.object);
+  return index;
+}
+
 export class ManifestSet {
   readonly #files = new Map<string, FileState>();
   /** Replica counts set by scale(), over the files' own: "Kind/namespace/name" -> replicas. */
   readonly #scaled = new Map<string, number>();
+  /** Local pods by workload object (see #localPods). */
+  readonly #made = new WeakMap<object, { key: string; pods: LocalPods }>();
 
-  /** Reads a file's new text; returns its problems (also kept for problems()). */
+  /** Reads a file's new text; returns its problems (also kept for problems()). A document that
+   * does not parse, or whose fields the table builder would refuse (manifest-fields.ts), keeps its
+   * last good version. An object whose content did not change keeps its identity, so the table
+   * builder reuses what it built from it and only services whose objects changed are rebuilt. */
   update(file: string, text: string): readonly ManifestProblem[] {
     const parsed = parseManifests(text, file);
     const previous = this.#files.get(file);
     const documents = new Map<number, readonly ManifestObject[]>();
     const failed = new Set(parsed.problems.map((p) => p.index));
     const problems: ManifestProblem[] = [...parsed.problems];
+    const refused = new Set<number>();
     for (const object of parsed.objects) {
+      const found = fieldProblems(object);
+      if (found.length === 0) continue;
+      refused.add(object.index);
+      failed.add(object.index);
+      problems.push(...found);
+    }
+    const before = previous === undefined ? undefined : contentIndex(previous.documents);
+    for (const parsedObject of parsed.objects) {
+      if (refused.has(parsedObject.index)) continue;
+      const same = before?.get(contentKey(parsedObject));
+      const object = same === undefined ? parsedObject : { ...parsedObject, object: same };
       const list = (documents.get(object.index) as ManifestObject[] | undefined) ?? [];
       list.push(object);
       documents.set(object.index, list);
@@ -61,6 +95,18 @@ export class ManifestSet {
     const found = this.#objects().some((o) => o.kind === kind && this.#nameOf(o) === `${namespace}/${name}`);
     if (found) this.#scaled.set(`${kind}/${namespace}/${name}`, replicas);
     return found;
+  }
+
+  /** Local pods of a workload object, made once per object and replica count: the same Pod
+   * objects each snapshot, so an unchanged workload does not rebuild its services. */
+  #localPods(workload: ManifestObject, replicas: number | undefined, make: () => LocalPods): LocalPods {
+    // Problems name the document, so a workload that moved in its file makes its pods again.
+    const key = `${workload.file}\n${workload.index}\n${replicas ?? "-"}`;
+    const made = this.#made.get(workload.object);
+    if (made !== undefined && made.key === key) return made.pods;
+    const pods = make();
+    this.#made.set(workload.object, { key, pods });
+    return pods;
   }
 
   #nameOf(object: ManifestObject): string {
@@ -92,7 +138,7 @@ export class ManifestSet {
       const spec = (object.object["spec"] ?? {}) as Record<string, unknown>;
       // A scaled copy: objects handed to us are never mutated.
       const effective = replicas === undefined ? object : { ...object, object: { ...object.object, spec: { ...spec, replicas } } };
-      const made = localPodsOf(effective);
+      const made = this.#localPods(object, replicas, () => localPodsOf(effective));
       localPods.push(...made.pods);
       problems.push(...made.problems);
     }

@@ -16,26 +16,37 @@
 //   with its authority (RFC 9112 section 3.2.2): pass it as DownstreamFacts.authority.
 // - X-Forwarded-For: the client address appended; X-Forwarded-Proto and X-Forwarded-Host set.
 // - Forwarded: one element appended (RFC 7239 section 4: for=, proto=, host=).
-// - trustForwarded (default false): whether fields of that family that came with the request are
-//   believed. Untrusted (vipr is the first hop that the backend should believe: a gateway at the
-//   edge, or a sidecar), incoming Forwarded, X-Forwarded-For/-Proto/-Host/-Port are dropped and
-//   written afresh, so a client cannot make a backend log or authorize a forged address (RFC 7239
-//   section 8.1). Trusted (vipr sits behind a load balancer that writes them), For and Forwarded
-//   are appended to and Proto and Host kept when present.
+// - Whether fields of that family that came with the request are believed: when the direct peer
+//   is a trusted proxy (trustedProxies, CIDR ranges; trustForwarded: every peer). Untrusted (vipr
+//   is the first hop that the backend should believe: a gateway at the edge, or a sidecar),
+//   incoming Forwarded, X-Forwarded-For/-Proto/-Host/-Port are dropped and written afresh, so a
+//   client cannot make a backend log or authorize a forged address (RFC 7239 section 8.1).
+//   Trusted (vipr sits behind a load balancer that writes them), For and Forwarded are appended to
+//   (the peer's address, as each proxy appends the address it received the request from) and
+//   Proto and Host kept when present.
+// - clientAddress(): who the request is from, for client-ip hashing, session affinity and the
+//   access log: the peer, or behind trusted proxies the right-most untrusted address of the chain.
 // - Expect is dropped: both runtimes' servers answer `100 Continue` themselves when the body is
 //   read, and a second interim response from the backend could not be relayed (RFC 9110 section
 //   10.1.1 asks a proxy only to forward the request, which it does).
 // - traceparent and tracestate (W3C Trace Context) pass as any end-to-end field does.
 //
 // This runs on every request: one pass over the list, one lookup per field in a prototype-free
-// table, no regular expressions, no Headers objects.
+// table, no regular expressions, no Headers objects. Only with trusted proxies is more done: the
+// peer's address is parsed, and for a trusted peer the chain is split and read from the right.
 
 import type { HeaderList } from "./header-list.ts";
-import { clientAddressForHeaders, forwardedElement, isToken } from "./forwarded-element.ts";
+import { CidrSet, parseIp } from "./cidr-set.ts";
+import { clientAddressForHeaders, forwardedElement, forwardedForValues, isToken, nodeAddress } from "./forwarded-element.ts";
 
 export interface HeaderForwarderOptions {
-  /** Believe Forwarded and X-Forwarded-* fields that come with a request. Default false. */
+  /** Believe Forwarded and X-Forwarded-* fields that come with a request, from any peer. Default false. */
   readonly trustForwarded?: boolean;
+  /** The proxies in front of vipr (a cloud load balancer), as CIDR ranges or addresses
+   * (`10.0.0.0/8`, `2001:db8::/32`): a request whose direct peer is in one has its forwarded
+   * fields appended to, not replaced, and is attributed to the right-most untrusted address of its
+   * X-Forwarded-For (clientAddress). Default none. A range that does not parse throws. */
+  readonly trustedProxies?: readonly string[];
   /** The name vipr gives itself in Via (a token, RFC 9110 section 7.6.3). Default "vipr". */
   readonly viaPseudonym?: string;
 }
@@ -58,6 +69,10 @@ export interface HeaderForwarder {
   request(incoming: readonly string[], downstream: DownstreamFacts): HeaderList;
   /** The fields to send downstream, from the fields of the upstream response. */
   response(upstream: readonly string[]): HeaderList;
+  /** The address the request is from: `peer` (the connection's), or when the peer is trusted the
+   * right-most untrusted address of the chain the proxies wrote (see chainClient). IPv4-mapped
+   * addresses come back as IPv4. */
+  clientAddress(peer: string, incoming: readonly string[]): string;
 }
 
 // What a field is to the forwarder. 0 (absent) is an end-to-end field, copied as is.
@@ -121,8 +136,56 @@ function appendValue(out: HeaderList, index: number, name: string, value: string
   else out.push(name, value);
 }
 
+/** The hops the proxies recorded, first hop first: X-Forwarded-For (every line, in order), or when
+ * the request has none, the `for=` nodes of Forwarded (RFC 7239 section 5.2). Cloud load balancers
+ * (AWS ALB, Google Cloud, Azure) write X-Forwarded-For, so it wins when both are present. */
+function forwardedChain(incoming: readonly string[]): string[] {
+  let xff: string | undefined;
+  let forwarded: string | undefined;
+  for (let i = 0; i + 1 < incoming.length; i += 2) {
+    const role = roles[incoming[i]!.toLowerCase()];
+    if (role === XFF) xff = xff === undefined ? incoming[i + 1]! : `${xff},${incoming[i + 1]!}`;
+    else if (role === FORWARDED) forwarded = forwarded === undefined ? incoming[i + 1]! : `${forwarded},${incoming[i + 1]!}`;
+  }
+  if (xff !== undefined) return xff.split(",");
+  return forwarded === undefined ? [] : forwardedForValues(forwarded);
+}
+
 /**
- * Builds the forwarder once (options checked and precomputed); its two functions are pure.
+ * Who a request from a trusted `peer` is from: the chain is read from the right (the hop nearest
+ * to vipr) and each address in `trusted` is skipped; the first one that is not is the client. If
+ * every address is trusted, the left-most one is (the request came from inside). A value that is
+ * not an IP address (`unknown`, garbage a client put there) ends the walk at the last address read,
+ * since nothing left of it can be vouched for.
+ *
+ * This is nginx's real_ip module with `real_ip_recursive on` ("the original client address is
+ * replaced by the last non-trusted address sent in the request header field";
+ * https://nginx.org/en/docs/http/ngx_http_realip_module.html), and Envoy's XFF original IP
+ * detection with `xff_trusted_cidrs` (Envoy docs, HTTP header manipulation, x-forwarded-for: "If
+ * the remote address is contained by an entry in xff_trusted_cidrs, and the last (rightmost) entry
+ * is also contained by an entry in xff_trusted_cidrs, the trusted client address is second-last IP
+ * address in XFF. If all entries in XFF are contained by an entry in xff_trusted_cidrs, the
+ * trusted client address is the first (leftmost) IP address in XFF."). Envoy's other knob,
+ * `xff_num_trusted_hops`, counts hops instead; ranges were chosen because a cloud load balancer's
+ * addresses are known and its hop count can change (a CDN put in front of it).
+ *
+ * @example Peer 10.0.0.5 (the load balancer), trusted 10.0.0.0/8:
+ * X-Forwarded-For: 198.51.100.9, 203.0.113.7, 10.0.0.9  ->  "203.0.113.7"
+ * (10.0.0.9 is trusted and skipped; 198.51.100.9 was written by the client and is not believed)
+ */
+export function chainClient(peer: string, chain: readonly string[], trusted: CidrSet): string {
+  let client = clientAddressForHeaders(peer);
+  for (let i = chain.length - 1; i >= 0; i--) {
+    const ip = parseIp(nodeAddress(chain[i]!));
+    if (ip === undefined) break;
+    client = ip.text;
+    if (!trusted.hasIp(ip)) break;
+  }
+  return client;
+}
+
+/**
+ * Builds the forwarder once (options checked and precomputed); its three functions are pure.
  *
  * @example
  * const forwarder = createHeaderForwarder({ viaPseudonym: "vipr" });
@@ -131,7 +194,11 @@ function appendValue(out: HeaderList, index: number, name: string, value: string
  * //  "x-forwarded-host", "web", "forwarded", "for=10.1.2.3;proto=http;host=web", "via", "1.1 vipr"]
  */
 export function createHeaderForwarder(options: HeaderForwarderOptions = {}): HeaderForwarder {
-  const trust = options.trustForwarded ?? false;
+  const trustAll = options.trustForwarded ?? false;
+  const trusted = new CidrSet(options.trustedProxies ?? []);
+  const checkPeers = trusted.size > 0;
+  /** Whether the fields that came from this peer are believed. */
+  const trusts = (peer: string): boolean => trustAll || (checkPeers && trusted.has(peer));
   const pseudonym = options.viaPseudonym ?? "vipr";
   if (!isToken(pseudonym)) {
     throw new Error(`viaPseudonym must be an HTTP token (RFC 9110 section 5.6.2), got ${JSON.stringify(pseudonym)}`);
@@ -141,6 +208,7 @@ export function createHeaderForwarder(options: HeaderForwarderOptions = {}): Hea
   const request = (incoming: readonly string[], downstream: DownstreamFacts): HeaderList => {
     const named = namedInConnection(incoming);
     const out: HeaderList = [];
+    const trust = trusts(downstream.clientAddress);
     const authority = downstream.authority;
     let host = authority === undefined || authority === "" ? undefined : authority;
     if (host !== undefined) out.push("host", host);
@@ -223,5 +291,8 @@ export function createHeaderForwarder(options: HeaderForwarderOptions = {}): Hea
     return out;
   };
 
-  return { request, response };
+  const clientAddress = (peer: string, incoming: readonly string[]): string =>
+    trusts(peer) ? chainClient(peer, forwardedChain(incoming), trusted) : clientAddressForHeaders(peer);
+
+  return { request, response, clientAddress };
 }

@@ -51,3 +51,58 @@ export function forwardedElement(address: string, proto: string, host: string | 
   if (host !== undefined && host !== "") element += `;host=${forwardedValue(host)}`;
   return element;
 }
+
+/** The address in one X-Forwarded-For entry or one Forwarded `for=` node, without brackets or port:
+ * `192.0.2.60:4711` -> `192.0.2.60`, `[2001:db8:cafe::17]:47011` -> `2001:db8:cafe::17` (RFC 7239
+ * section 6 allows a port; some load balancers write one into X-Forwarded-For too). Anything else
+ * (`unknown`, an obfuscated `_hidden`, a bare IPv6 address) comes back as it is, trimmed. */
+export function nodeAddress(entry: string): string {
+  const text = entry.trim();
+  if (text.charCodeAt(0) === 91 /* [ */) {
+    const close = text.indexOf("]");
+    return close === -1 ? text : text.slice(1, close);
+  }
+  const colon = text.indexOf(":");
+  // One colon: IPv4 with a port. More: a bare IPv6 address, which has no port.
+  return colon !== -1 && text.indexOf(":", colon + 1) === -1 ? text.slice(0, colon) : text;
+}
+
+/**
+ * The `for=` values of a Forwarded field, first hop first, unquoted (RFC 7239 section 4:
+ * `Forwarded: for=192.0.2.43, for="[2001:db8:cafe::17]";proto=https`). Elements are split at commas
+ * outside quoted strings; an element without `for=` gives "" (an unknown hop).
+ */
+export function forwardedForValues(field: string): string[] {
+  const out: string[] = [];
+  let current = "";
+  let quoted = false;
+  let escaped = false;
+  let pair = "";
+  const endPair = (): void => {
+    const equals = pair.indexOf("=");
+    if (equals !== -1 && pair.slice(0, equals).trim().toLowerCase() === "for") current = pair.slice(equals + 1).trim();
+    pair = "";
+  };
+  for (let i = 0; i < field.length; i++) {
+    const c = field[i]!;
+    if (quoted) {
+      if (escaped) {
+        pair += c;
+        escaped = false;
+      } else if (c === "\\") escaped = true;
+      else if (c === '"') quoted = false;
+      else pair += c;
+      continue;
+    }
+    if (c === '"') quoted = true;
+    else if (c === ";") endPair();
+    else if (c === ",") {
+      endPair();
+      out.push(current);
+      current = "";
+    } else pair += c;
+  }
+  endPair();
+  out.push(current);
+  return out;
+}

@@ -1,6 +1,6 @@
 // The default policy `vipr serve` builds from its flags (adapters/cli/serve-command.ts).
 import { describe, expect, test } from "vitest";
-import { policyFromFlags } from "../../adapters/cli/serve-command.ts";
+import { policyFromFlags, trustedProxiesFromFlags } from "../../adapters/cli/serve-command.ts";
 import { policyFromAnnotations } from "../../router/balancing/policy-config.ts";
 
 describe("policyFromFlags", () => {
@@ -16,5 +16,12 @@ describe("policyFromFlags", () => {
   test("--slow-start-window 0 is off; a bad value names the flag", () => {
     expect(policyFromFlags(undefined, undefined, undefined, "0").slowStart).toBeUndefined();
     expect(() => policyFromFlags(undefined, undefined, undefined, "fast")).toThrow('--slow-start-window "fast": expected a duration');
+  });
+});
+
+describe("trustedProxiesFromFlags", () => {
+  test("repeatable and comma-separated, IPv4 and IPv6, spaces around commas allowed", () => {
+    expect(trustedProxiesFromFlags(["10.0.0.0/8, 2001:db8::/32", "192.0.2.7"])).toEqual(["10.0.0.0/8", "2001:db8::/32", "192.0.2.7"]);
+    expect(trustedProxiesFromFlags(undefined)).toEqual([]);
   });
 });

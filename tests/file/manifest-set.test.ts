@@ -68,6 +68,50 @@ describe("ManifestSet: last good documents", () => {
     expect(servicePorts(set)).toEqual({ a: 80 });
   });
 
+  test("valid YAML with a field the API would refuse (port: \"eighty\") keeps the last good version, naming file, document and field (issue 17)", () => {
+    const set = new ManifestSet();
+    set.update("app.yaml", [service("a", 80), service("b", 81)].join("---\n"));
+    const problems = set.update("app.yaml", [service("a", 80), service("b", '"eighty"' as unknown as number)].join("---\n"));
+    expect(problems.map(formatProblem)).toEqual([
+      'app.yaml: document 2: spec.ports[0].port: "eighty" is not a port number (1..65535); the document is not applied',
+      "app.yaml: document 2: keeping this document's last good version until it is fixed",
+    ]);
+    expect(servicePorts(set)).toEqual({ a: 80, b: 81 });
+    // An EndpointSlice and a Pod are checked the same way (the builder's checks, on the object alone).
+    const slice = "apiVersion: discovery.k8s.io/v1\nkind: EndpointSlice\nmetadata:\n  name: s\n  labels: {kubernetes.io/service-name: a}\naddressType: IPv4\nendpoints:\n  - addresses: [169.254.169.254]\n";
+    const pod = "apiVersion: v1\nkind: Pod\nmetadata:\n  name: p\nstatus:\n  podIP: 10.0.0.300\n";
+    const list = JSON.stringify({ apiVersion: "v1", kind: "List", items: [{ apiVersion: "v1", kind: "Service", metadata: { name: "l" }, spec: { ports: [{ port: 80 }], sessionAffinity: "Sometimes" } }] });
+    expect(set.update("more.yaml", [slice, pod, list].join("---\n")).map(formatProblem)).toEqual([
+      'more.yaml: document 1: endpoints[0].addresses[0]: "169.254.169.254" is link-local (169.254.0.0/16), which an endpoint may not use; the document is not applied',
+      'more.yaml: document 2: status.podIP: "10.0.0.300" is not an IPv4 or IPv6 address; the document is not applied',
+      'more.yaml: document 3: items[0].spec.sessionAffinity: "Sometimes" is not None or ClientIP; the document is not applied',
+    ]);
+    expect(set.snapshot().input.endpointSlices).toEqual([]);
+  });
+
+  test("an unchanged object keeps its identity across reloads, even when it moves in its file, so nothing is rebuilt", () => {
+    const set = new ManifestSet();
+    set.update("app.yaml", [service("a", 80), service("b", 81)].join("---\n"));
+    const first = buildRoutingTable(set.snapshot().input);
+    set.update("app.yaml", [service("b", 81), service("a", 80)].join("---\n"));
+    expect(buildRoutingTable(set.snapshot().input, first).rebuilt).toEqual([]);
+    set.update("app.yaml", [service("b", 82), service("a", 80)].join("---\n"));
+    const third = buildRoutingTable(set.snapshot().input, first);
+    expect(third.rebuilt).toEqual(["default/b"]);
+  });
+
+  test("a workload's local pods are the same objects while it is unchanged (Pods mode compares pods by identity)", () => {
+    const set = new ManifestSet();
+    const rc = readFileSync(new URL("../../examples/simpleservice.yaml", import.meta.url), "utf8");
+    set.update(seedPath, rc);
+    const before = [...(set.snapshot().input.pods ?? [])];
+    set.update(seedPath, rc);
+    expect([...(set.snapshot().input.pods ?? [])]).toEqual(before);
+    for (const [i, pod] of [...(set.snapshot().input.pods ?? [])].entries()) expect(pod).toBe(before[i]);
+    set.scale("ReplicationController", "rcsise", 2);
+    expect(set.snapshot().input.pods).toHaveLength(2);
+  });
+
   test("removing a file drops its objects, other files stay", () => {
     const set = new ManifestSet();
     set.update("one.yaml", service("one"));
@@ -202,13 +246,20 @@ describe("localPodsOf", () => {
     expect(made.problems.map(formatProblem)).toEqual([expected]);
   });
 
-  test("workload problems reach the set's snapshot", () => {
+  test("a workload that would make no pods is refused: reported in the snapshot, and an edit to it keeps the last good version", () => {
+    const broken = seedText.replace('    vipr.io/local-addresses: "127.0.0.2, 127.0.0.3, 127.0.0.4"\n', "");
     const set = new ManifestSet();
-    set.update(seedPath, seedText.replace('    vipr.io/local-addresses: "127.0.0.2, 127.0.0.3, 127.0.0.4"\n', ""));
+    set.update(seedPath, broken);
     const { problems, summary } = set.snapshot();
-    expect(summary).toEqual({ services: 1, endpointSlices: 0, pods: 0, workloads: 1 });
+    expect(summary).toEqual({ services: 1, endpointSlices: 0, pods: 0, workloads: 0 });
     expect(problems.map(formatProblem)).toEqual([
       `${seedPath}: document 1: metadata.annotations["vipr.io/local-addresses"]: a ReplicationController in a file needs its pods' local addresses here, e.g. "127.0.0.2, 127.0.0.3"; no pods made`,
     ]);
+    const good = new ManifestSet();
+    good.update(seedPath, seedText);
+    const pods = podNames(good.snapshot().input);
+    good.update(seedPath, broken);
+    expect(podNames(good.snapshot().input)).toEqual(pods);
+    expect(good.snapshot().problems.map(formatProblem)).toContain(`${seedPath}: document 1: keeping this document's last good version until it is fixed`);
   });
 });

@@ -70,6 +70,9 @@ describe("forwardRequestHeaders: hop-by-hop fields (RFC 9110 section 7.6.1)", ()
 describe("forwardRequestHeaders: X-Forwarded-*, Forwarded (RFC 7239) and Via (RFC 9110 section 7.6.3)", () => {
   const untrusted = createHeaderForwarder();
   const trusted = createHeaderForwarder({ trustForwarded: true });
+  // --trusted-proxies: the peer decides (client.clientAddress is 192.0.2.60).
+  const behindLb = createHeaderForwarder({ trustedProxies: ["192.0.2.0/24"] });
+  const otherLb = createHeaderForwarder({ trustedProxies: ["10.0.0.0/8", "2001:db8::/32"] });
   const incoming = ["Host", "simpleservice", "X-Forwarded-For", "203.0.113.9", "X-Forwarded-Proto", "https", "X-Forwarded-Host", "example.com", "X-Forwarded-Port", "443", "Forwarded", "for=203.0.113.9;proto=https", "Via", "1.0 edge"];
   const cases: { name: string; forwarder: typeof untrusted; incoming: string[]; facts: DownstreamFacts; expected: Record<string, string[]> }[] = [
     {
@@ -98,6 +101,36 @@ describe("forwardRequestHeaders: X-Forwarded-*, Forwarded (RFC 7239) and Via (RF
         "x-forwarded-host": ["example.com"],
         "x-forwarded-port": ["443"],
         forwarded: ["for=203.0.113.9;proto=https, for=192.0.2.60;proto=http;host=simpleservice"],
+      },
+    },
+    {
+      name: "trusted proxies, peer in a trusted range: appended to and kept, as with trustForwarded",
+      forwarder: behindLb,
+      incoming,
+      facts: client,
+      expected: {
+        "x-forwarded-for": ["203.0.113.9, 192.0.2.60"],
+        "x-forwarded-proto": ["https"],
+        "x-forwarded-host": ["example.com"],
+        "x-forwarded-port": ["443"],
+        forwarded: ["for=203.0.113.9;proto=https, for=192.0.2.60;proto=http;host=simpleservice"],
+        via: ["1.0 edge, 1.1 vipr"],
+        host: ["simpleservice"],
+      },
+    },
+    {
+      name: "trusted proxies, peer outside every range: replaced, as by default",
+      forwarder: otherLb,
+      incoming,
+      facts: client,
+      expected: {
+        "x-forwarded-for": ["192.0.2.60"],
+        "x-forwarded-proto": ["http"],
+        "x-forwarded-host": ["simpleservice"],
+        "x-forwarded-port": [],
+        forwarded: ["for=192.0.2.60;proto=http;host=simpleservice"],
+        via: ["1.0 edge, 1.1 vipr"],
+        host: ["simpleservice"],
       },
     },
     {

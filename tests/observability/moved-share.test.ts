@@ -1,6 +1,8 @@
 import fc from "fast-check";
 import { describe, expect, test } from "vitest";
-import { movedShare } from "../../router/observability/moved-share.ts";
+import { movedShare, routesAlike } from "../../router/observability/moved-share.ts";
+import { buildRoutingTable } from "../../router/table/build-routing-table.ts";
+import { seedService, slicesFor } from "../support/seed-backends.ts";
 import { buildReferenceMaglevTable } from "../../wasm/maglev-reference.ts";
 
 describe("movedShare on worked examples", () => {
@@ -86,5 +88,23 @@ describe("movedShare properties", () => {
         expect(excluded).toBeLessThanOrEqual(1);
       }),
     );
+  });
+});
+
+describe("routesAlike: a rebuild that changed nothing a request sees", () => {
+  const build = (annotations: Record<string, string>, version: string, ports: number[]) =>
+    buildRoutingTable({ services: [{ ...seedService(annotations), metadata: { ...seedService().metadata, annotations, resourceVersion: version } }], endpointSlices: slicesFor("simpleservice", ports.map((port, i) => ({ pod: `p${i}`, port }))) }).services.get("default/simpleservice")!;
+  const base = build({}, "1", [9001, 9002]);
+
+  test("a new resourceVersion of the same objects routes alike", () => {
+    const again = build({}, "2", [9001, 9002]);
+    expect(again).not.toBe(base);
+    expect(routesAlike(base, again)).toBe(true);
+  });
+
+  test("an endpoint, a port or an annotation that differs is a change", () => {
+    expect(routesAlike(base, build({}, "1", [9001]))).toBe(false);
+    expect(routesAlike(base, build({}, "1", [9001, 9003]))).toBe(false);
+    expect(routesAlike(base, build({ "vipr.io/hash-key": "path" }, "1", [9001, 9002]))).toBe(false);
   });
 });
