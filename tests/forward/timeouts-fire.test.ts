@@ -7,7 +7,8 @@
 // - connect: a port whose accept queue is full, where a connect never completes
 //   (support/blackhole-listener.ts);
 // - request (overall, across retries): pods that reset each try at half the timeout, so the retry
-//   is in flight when the overall deadline passes.
+//   is in flight when the overall deadline passes; and the blackhole again, for a deadline that
+//   passes while the try still waits for its connection.
 // Times are measured on the client's side, from before the request is sent: vipr starts every
 // timer after that, so "not before the value" holds without slack.
 import http from "node:http";
@@ -33,6 +34,8 @@ let stallingPort: number;
 let resetting: http.Server[];
 let resettingPorts: number[];
 const blackholes = new Map<number, BlackholeListener>();
+/** For the request timeout while connecting: its pool keeps the default connect timeout (2 s). */
+let slowConnect: BlackholeListener;
 let router: ServiceRouter;
 let server: NodeServer;
 const accessRecords: AccessRecord[] = [];
@@ -65,6 +68,7 @@ beforeAll(async () => {
   resettingPorts = await Promise.all(resetting.map((pod) => listenOnLoopback(pod)));
   // One blackhole per value: the connect timeout is fixed per endpoint pool by its first try.
   for (const ms of VALUES_MS) blackholes.set(ms, await startBlackholeListener());
+  slowConnect = await startBlackholeListener();
   router = new ServiceRouter({
     core: createWasmCore(),
     transport: createUndiciTransport(),
@@ -81,12 +85,14 @@ beforeAll(async () => {
         service(`idle-${ms}`, { "vipr.io/idle-timeout": `${ms}ms` }),
         service(`connect-${ms}`, { "vipr.io/connect-timeout": `${ms}ms` }),
         service(`request-${ms}`, { "vipr.io/request-timeout": `${ms}ms` }),
+        service(`request-connecting-${ms}`, { "vipr.io/request-timeout": `${ms}ms` }),
       ]),
       endpointSlices: VALUES_MS.flatMap((ms) => [
         ...slicesFor(`response-${ms}`, [{ pod: "hanging", port: hanging.port }]),
         ...slicesFor(`idle-${ms}`, [{ pod: "stalling", port: stallingPort }]),
         ...slicesFor(`connect-${ms}`, [{ pod: "blackhole", port: blackholes.get(ms)!.port }]),
         ...slicesFor(`request-${ms}`, resettingPorts.map((port, i) => ({ pod: `resetting-${i}`, port }))),
+        ...slicesFor(`request-connecting-${ms}`, [{ pod: "blackhole", port: slowConnect.port }]),
       ]),
     }),
   );
@@ -101,7 +107,7 @@ afterAll(async () => {
   await router?.close();
   await hanging?.close();
   await Promise.all([stalling, ...(resetting ?? [])].filter((s) => s !== undefined).map((s) => closeNow(s)));
-  await Promise.all([...blackholes.values()].map((b) => b.close()));
+  await Promise.all([...blackholes.values(), slowConnect].filter((b) => b !== undefined).map((b) => b.close()));
 });
 
 interface Exchange {
@@ -207,6 +213,15 @@ describe.each(VALUES_MS)("timeouts of %i ms fire within 50 ms (undici transport 
       const error = expectUpstreamTimeout(e);
       expect(error.message).toContain("request timeout (overall, across tries)");
       expect(error.tries).toBeLessThanOrEqual(2);
+    }
+  });
+
+  test("request (overall): a try still waiting for its connection is cut at the deadline, nothing sent", async () => {
+    const exchanges = await bestOfThree(ms, () => exchange(`request-connecting-${ms}`, "/"));
+    for (const e of exchanges) {
+      const error = expectUpstreamTimeout(e);
+      expect(error.message).toContain("request timeout (overall, across tries)");
+      expect([error.sent, error.tries]).toEqual([false, 1]);
     }
   });
 });
