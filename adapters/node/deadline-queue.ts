@@ -94,12 +94,16 @@ export class DeadlineQueue {
     this.#armedFor = Infinity;
     const heap = this.#heap;
     const now = this.#clock.now();
-    while (heap.length > 0 && heap[0]!.at <= now) {
-      const due = heap[0]!;
-      this.cancel(due);
-      due.expire(now);
+    try {
+      while (heap.length > 0 && heap[0]!.at <= now) {
+        const due = heap[0]!;
+        this.cancel(due);
+        due.expire(now);
+      }
+    } finally {
+      // Even when an expire() threw: the deadlines left must still fire.
+      if (heap.length > 0 && heap[0]!.at < this.#armedFor) this.#arm(heap[0]!.at);
     }
-    if (heap.length > 0 && heap[0]!.at < this.#armedFor) this.#arm(heap[0]!.at);
   };
 
   #arm(at: number): void {

@@ -118,6 +118,22 @@ describe("DeadlineQueue", () => {
     expect(fired).toEqual([{ name: "early", at: 1100 }]);
   });
 
+  test("an expire() that throws leaves the other deadlines to fire", () => {
+    const clock = new FakeClock();
+    const queue = new DeadlineQueue(clock);
+    const fired: { name: string; at: number }[] = [];
+    class Throwing extends Deadline {
+      override expire(): void {
+        throw new Error("a bug in one try's handler");
+      }
+    }
+    queue.schedule(new Throwing(), 1100);
+    queue.schedule(new Recorded("after", fired), 1200);
+    expect(() => clock.advance(150)).toThrow("a bug in one try's handler");
+    clock.advance(100);
+    expect(fired).toEqual([{ name: "after", at: 1200 }]);
+  });
+
   test("fires in the order of a sorted list, whatever the order of schedule, move and cancel (oracle)", () => {
     type Op = { kind: "schedule"; id: number; at: number } | { kind: "cancel"; id: number };
     const op = fc.oneof(
