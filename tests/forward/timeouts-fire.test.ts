@@ -120,11 +120,12 @@ interface Exchange {
   readonly elapsedMs: number;
 }
 
-/** One GET through vipr on a new connection, timed on this side. */
-function exchange(host: string, path: string): Promise<Exchange> {
+/** One request through vipr on a new connection, timed on this side. `send` writes the body and
+ * ends the request (default: none). */
+function exchange(host: string, path: string, method = "GET", send: (request: http.ClientRequest) => void = (request) => request.end()): Promise<Exchange> {
   return new Promise((resolve, reject) => {
     const started = performance.now();
-    const request = http.request({ host: "127.0.0.1", port: server.port, path, headers: { host }, agent: false }, (response) => {
+    const request = http.request({ host: "127.0.0.1", port: server.port, path, method, headers: { host }, agent: false }, (response) => {
       let body = "";
       response.setEncoding("utf8");
       response.on("data", (chunk: string) => (body += chunk));
@@ -133,7 +134,7 @@ function exchange(host: string, path: string): Promise<Exchange> {
       response.on("error", () => {});
     });
     request.on("error", reject);
-    request.end();
+    send(request);
   });
 }
 
@@ -180,6 +181,28 @@ describe.each(VALUES_MS)("timeouts of %i ms fire within 50 ms (undici transport 
       expect(error.message).toContain(`response timeout of ${ms}ms`);
       expect(error.sent).toBe(true);
     }
+  });
+
+  test("response, HEAD (the transport's Web Response path): 504 upstream_timeout", async () => {
+    const exchanges = await bestOfThree(ms, () => exchange(`response-${ms}`, "/slow", "HEAD"));
+    for (const e of exchanges) expect([e.status, e.headers["x-vipr-error"]]).toEqual([504, "upstream_timeout"]);
+  });
+
+  test("response: counted from when the request has been sent, so an upload three times as long is not cut", async () => {
+    // Six chunks, one every half timeout; the pod answers once it has the whole body.
+    const upload = (request: http.ClientRequest): void => {
+      let sent = 0;
+      const next = (): void => {
+        if (++sent === 6) return void request.end("chunk;");
+        request.write("chunk;");
+        setTimeout(next, ms / 2);
+      };
+      next();
+    };
+    const e = await exchange(`response-${ms}`, "/echo", "POST", upload);
+    expect(e.status, e.body).toBe(200);
+    expect(JSON.parse(e.body)).toMatchObject({ method: "POST", bodyBytes: 36 });
+    expect(e.elapsedMs).toBeGreaterThanOrEqual(2.5 * ms);
   });
 
   test("idle: a body silent for the idle timeout is cut off, the silence counted from its last chunk", async () => {
