@@ -2,7 +2,8 @@
 // the Node edge, the undici transport served by serveNode, named here and not taken from the
 // runtime adapter, so this file tests the same stack on Node and on Deno (`deno run -A
 // node_modules/vitest/vitest.mjs run tests/forward/timeouts-fire.test.ts`). Real loopback pods:
-// - response: a pod that takes the request and never answers;
+// - response: a pod that takes the request and never answers (GET, and HEAD, which takes the
+//   transport's Web Response path); and an upload longer than the timeout, which it must not cut;
 // - idle: a pod that sends the head and a chunk, another chunk half the timeout later, then stalls;
 // - connect: a port whose accept queue is full, where a connect never completes
 //   (support/blackhole-listener.ts);
