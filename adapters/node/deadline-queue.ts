@@ -5,7 +5,7 @@
 // 100 ms response timeout answered after 1.01 s (issue 17). Why not a setTimeout per request: on
 // Deno, where this transport runs too, the Node-compatible setTimeout/clearTimeout pair showed as
 // about a tenth of a transport's JS time in a profile of bench:proxy, and
-// bench/deadline-queue.bench.ts measures a try's timers at 5 to 8 times this queue's cost there
+// bench/deadline-queue.bench.ts measures a try's timers at 5 to 9 times this queue's cost there
 // (2 to 4 times on Node). So every pending deadline is an entry in one binary min-heap ordered by
 // expiry, and one native timer is armed for the earliest.
 //
