@@ -488,6 +488,7 @@ export class ServiceRouter {
         connectTimeoutMs: timeouts.connectMs,
         responseTimeoutMs: responseTimeoutMs(timeouts, started),
         idleTimeoutMs: timeouts.idleMs,
+        deadline: timeouts.requestMs > 0 ? started + timeouts.requestMs : undefined,
         onResponse: (code) => {
           status = code;
         },

@@ -3,10 +3,12 @@
 // force and a diagnostic names the annotation, the value and what was expected.
 //
 // - connect: opening a connection to an endpoint (per try).
-// - response: per try, until the response head arrives.
+// - response: per try, from when the request has been sent (its body included) until the response
+//   head arrives.
 // - idle: the longest silence while the response body streams.
-// - request: overall, across retries, until a response head arrives: once it has passed no
-//   further retry starts, and the try in flight gets the time left as its response timeout. It
+// - request: overall, across retries, from the request's arrival until a response head arrives:
+//   once it has passed no further retry starts, and the try in flight is cut at it (the transport
+//   gets it as UpstreamCall.deadline, and the time left also caps the try's response timeout). It
 //   does not bound the body (the idle timeout does).
 //
 // Values are Go-style durations (`250ms`, `2s`, `1m30s`, `1.5s`) or plain whole milliseconds
@@ -16,7 +18,8 @@ export interface RouterTimeouts {
   /** Opening a connection to an endpoint. Default 2000 ms. (Node's transport fixes it per
    * endpoint pool when the pool is made.) */
   readonly connectMs: number;
-  /** Per try, until the response head arrives. Default 30000 ms. */
+  /** Per try, from when the request has been sent until the response head arrives. Default
+   * 30000 ms. */
   readonly responseMs: number;
   /** Longest silence while the response body streams. Default 60000 ms. */
   readonly idleMs: number;

@@ -25,6 +25,8 @@ import { bodyLimitOf, bodyTooLargeOf, upstreamBodyTooLarge, type BodyByteLimit }
 import { ReplayableBody } from "../../router/forward/replayable-body.ts";
 import type { UpstreamCall, UpstreamErrorKind, UpstreamOutcome, UpstreamTarget, UpstreamTransport } from "../../router/forward/upstream-transport.ts";
 import { UpstreamError, targetKey } from "../../router/forward/upstream-transport.ts";
+import { DeadlineQueue } from "./deadline-queue.ts";
+import { CallTimeouts, systemClock, timedConnector } from "./upstream-timeouts.ts";
 
 export interface UndiciTransportOptions {
   /** Connections per target; null: as many as there are concurrent requests. Default null. */
@@ -156,19 +158,23 @@ class ResponseWriter implements Dispatcher.DispatchHandler {
   readonly #outgoing: ServerResponse;
   readonly #resolve: (response: Response) => void;
   readonly #reject: (error: UpstreamError) => void;
+  readonly #timeouts: CallTimeouts;
   #controller: Dispatcher.DispatchController | undefined;
+  /** A timeout that fired while the request waited for a connection. */
+  #expired: Error | undefined;
   #sentRequest = false;
   #headSent = false;
   #done = false;
   #bytesOut = 0;
   #clientGone: DownstreamClosedError | undefined;
 
-  constructor(target: UpstreamTarget, call: UpstreamCall, outgoing: ServerResponse, resolve: (response: Response) => void, reject: (error: UpstreamError) => void) {
+  constructor(target: UpstreamTarget, call: UpstreamCall, outgoing: ServerResponse, deadlines: DeadlineQueue, resolve: (response: Response) => void, reject: (error: UpstreamError) => void) {
     this.#target = target;
     this.#call = call;
     this.#outgoing = outgoing;
     this.#resolve = resolve;
     this.#reject = reject;
+    this.#timeouts = new CallTimeouts(deadlines, call, this.#onTimeout);
     if (outgoing.destroyed) this.#clientGone = new DownstreamClosedError();
     outgoing.on("close", this.#onClose);
     outgoing.on("drain", this.#onDrain);
@@ -181,32 +187,61 @@ class ResponseWriter implements Dispatcher.DispatchHandler {
   };
   readonly #onDrain = (): void => {
     this.#controller?.resume();
+    this.#timeouts.resumed();
+  };
+  readonly #onTimeout = (error: Error): void => {
+    if (this.#done) return;
+    const controller = this.#controller;
+    if (controller !== undefined) {
+      // onResponseError follows, synchronously: a 504 before the head, an aborted body after.
+      controller.abort(error);
+      return;
+    }
+    // Still waiting for a connection: undici gives a dispatch handler no way to take its request
+    // out of the pool's queue, so the try fails now and its request is aborted, unsent, when it
+    // would start (onRequestStart).
+    this.#expired = error;
+    this.#done = true;
+    this.#detach();
+    this.#reject(upstreamErrorFromUndici(error, this.#target, false));
   };
 
   onRequestStart(controller: Dispatcher.DispatchController): void {
     this.#controller = controller;
-    // A client that left while the request waited for a connection.
-    if (this.#clientGone !== undefined) {
-      controller.abort(this.#clientGone);
+    // A client that left, or a timeout that fired, while the request waited for a connection.
+    const gone = this.#clientGone ?? this.#expired;
+    if (gone !== undefined) {
+      controller.abort(gone);
       return;
     }
     this.#sentRequest = true;
+  }
+
+  onRequestSent(): void {
+    this.#timeouts.requestSent();
   }
 
   onResponseStart(controller: Dispatcher.DispatchController, statusCode: number, headers: Record<string, string | string[] | undefined>): void {
     // 1xx: Node's server sends its own 100 Continue; other interim responses are not relayed.
     if (statusCode < 200) return;
     const outgoing = this.#outgoing;
+    this.#timeouts.headArrived();
     outgoing.writeHead(statusCode, this.#call.rewriteResponseHeaders(headerListFromRecord(headers)));
     this.#headSent = true;
     this.#call.onResponse?.(statusCode);
     this.#resolve(RESPONSE_ALREADY_SENT);
-    if (outgoing.writableNeedDrain) controller.pause();
+    if (outgoing.writableNeedDrain) this.#pause(controller);
   }
 
   onResponseData(controller: Dispatcher.DispatchController, chunk: Buffer): void {
     this.#bytesOut += chunk.length;
-    if (!this.#outgoing.write(chunk)) controller.pause();
+    this.#timeouts.bodyData();
+    if (!this.#outgoing.write(chunk)) this.#pause(controller);
+  }
+
+  #pause(controller: Dispatcher.DispatchController): void {
+    controller.pause();
+    this.#timeouts.paused();
   }
 
   onResponseEnd(): void {
@@ -215,6 +250,8 @@ class ResponseWriter implements Dispatcher.DispatchHandler {
   }
 
   onResponseError(_controller: Dispatcher.DispatchController | null, error: Error): void {
+    // Already answered: the try timed out before it had a connection (#onTimeout).
+    if (this.#done) return;
     const upstreamError = upstreamErrorFromUndici(error, this.#target, this.#sentRequest, this.#headSent);
     if (!this.#headSent) {
       this.#done = true;
@@ -236,6 +273,7 @@ class ResponseWriter implements Dispatcher.DispatchHandler {
   }
 
   #detach(): void {
+    this.#timeouts.done();
     this.#outgoing.off("close", this.#onClose);
     this.#outgoing.off("drain", this.#onDrain);
   }
@@ -247,6 +285,8 @@ class UndiciTransport implements UpstreamTransport {
   readonly #keepAliveTimeoutMs: number;
   readonly #replayLimitBytes: number;
   readonly #bodies = new WeakMap<Request, ReplayableBody>();
+  /** Every pending connect, response, request and idle timeout of this transport's tries. */
+  readonly #deadlines = new DeadlineQueue(systemClock);
 
   constructor(options: UndiciTransportOptions) {
     this.#connections = options.connectionsPerTarget ?? null;
@@ -262,8 +302,8 @@ class UndiciTransport implements UpstreamTransport {
         connections: this.#connections,
         pipelining: 1,
         keepAliveTimeout: this.#keepAliveTimeoutMs,
-        // undici takes 0 as "no timeout" for the per-request timers but not here.
-        connectTimeout: connectTimeoutMs > 0 ? connectTimeoutMs : 2 ** 31 - 1,
+        // The connect timeout on vipr's clock: undici's connectTimeout fires up to about 1 s late.
+        connect: timedConnector(this.#deadlines, connectTimeoutMs),
       });
       this.#pools.set(key, pool);
     }
@@ -288,15 +328,16 @@ class UndiciTransport implements UpstreamTransport {
   #streamInto(incoming: IncomingMessage, outgoing: ServerResponse, target: UpstreamTarget, call: UpstreamCall): Promise<Response> {
     const pool = this.#pool(target, call.connectTimeoutMs);
     return new Promise<Response>((resolve, reject) => {
-      const handler = new ResponseWriter(target, call, outgoing, resolve, reject);
+      const handler = new ResponseWriter(target, call, outgoing, this.#deadlines, resolve, reject);
       pool.dispatch(
         {
           method: call.method,
           path: call.path,
           headers: call.headers,
           body: hasBody(incoming) ? new IncomingBody(incoming) : null,
-          headersTimeout: call.responseTimeoutMs,
-          bodyTimeout: call.idleTimeoutMs,
+          // Off: undici's timers fire up to about 1 s late; the handler's CallTimeouts bound these.
+          headersTimeout: 0,
+          bodyTimeout: 0,
         },
         handler,
       );
@@ -314,6 +355,13 @@ class UndiciTransport implements UpstreamTransport {
         this.#bodies.set(request, replay);
       }
     }
+    // Pool.request() does not tell when the request has been sent: here the response window runs
+    // from the try's start. A timeout before the head aborts the request (queued or sent); after
+    // it, the body.
+    const abort = new AbortController();
+    let body: Readable | undefined;
+    const timeouts = new CallTimeouts(this.#deadlines, call, (error) => (body === undefined ? abort.abort(error) : body.destroy(error)));
+    timeouts.requestSent();
     let data: Dispatcher.ResponseData;
     try {
       data = await pool.request({
@@ -321,10 +369,12 @@ class UndiciTransport implements UpstreamTransport {
         path: call.path,
         headers: call.headers,
         body: replay === undefined ? null : Readable.fromWeb(replay.open() as NodeReadableStream<Uint8Array>),
-        headersTimeout: call.responseTimeoutMs,
-        bodyTimeout: call.idleTimeoutMs,
+        signal: abort.signal,
+        headersTimeout: 0,
+        bodyTimeout: 0,
       });
     } catch (error) {
+      timeouts.done();
       const upstreamError = upstreamErrorFromUndici(error, target, undefined);
       const replayable = replay === undefined || replay.replayable;
       if (!upstreamError.sentRequest && !replayable) {
@@ -333,16 +383,19 @@ class UndiciTransport implements UpstreamTransport {
       throw upstreamError;
     }
     replay?.commit();
-    const { statusCode, body } = data;
+    body = data.body;
+    timeouts.headArrived();
+    const { statusCode } = data;
     const headers = headersFromHeaderList(call.rewriteResponseHeaders(headerListFromRecord(data.headers)));
     call.onResponse?.(statusCode);
     // Fetch's null body statuses (101, 103, 204, 205, 304) and HEAD carry no body.
     if (statusCode === 204 || statusCode === 205 || statusCode === 304 || call.method === "HEAD") {
-      body.dump().catch(() => {});
+      timeouts.done();
+      data.body.dump().catch(() => {});
       call.onEnd?.({ ok: true, bytesOut: 0 });
       return new Response(null, { status: statusCode, headers });
     }
-    return new Response(webBody(body, target, call), { status: statusCode, headers });
+    return new Response(webBody(body, target, call, timeouts), { status: statusCode, headers });
   }
 
   retain(keys: ReadonlySet<string>): void {
@@ -360,21 +413,28 @@ class UndiciTransport implements UpstreamTransport {
   }
 }
 
-/** An undici body as a Web stream that counts bytes and reports the end once. */
-function webBody(body: Readable, target: UpstreamTarget, call: UpstreamCall): ReadableStream<Uint8Array> {
+/** An undici body as a Web stream that counts bytes, keeps the idle timeout and reports the end
+ * once. */
+function webBody(body: Readable, target: UpstreamTarget, call: UpstreamCall, timeouts: CallTimeouts): ReadableStream<Uint8Array> {
   let bytesOut = 0;
   let ended = false;
   const end = (outcome: UpstreamOutcome): void => {
+    timeouts.done();
     if (ended) return;
     ended = true;
     call.onEnd?.(outcome);
+  };
+  const pause = (): void => {
+    body.pause();
+    timeouts.paused();
   };
   return new ReadableStream<Uint8Array>({
     start(controller) {
       body.on("data", (chunk: Buffer) => {
         bytesOut += chunk.length;
+        timeouts.bodyData();
         controller.enqueue(new Uint8Array(chunk.buffer, chunk.byteOffset, chunk.byteLength));
-        if ((controller.desiredSize ?? 0) <= 0) body.pause();
+        if ((controller.desiredSize ?? 0) <= 0) pause();
       });
       body.on("end", () => {
         controller.close();
@@ -385,10 +445,11 @@ function webBody(body: Readable, target: UpstreamTarget, call: UpstreamCall): Re
         if (!ended) controller.error(upstreamError);
         end({ ok: false, bytesOut, error: upstreamError });
       });
-      body.pause();
+      pause();
     },
     pull() {
       body.resume();
+      timeouts.resumed();
     },
     cancel() {
       const gone = new DownstreamClosedError();

@@ -41,10 +41,16 @@ export interface UpstreamCall {
   readonly rewriteResponseHeaders: (upstream: HeaderList) => HeaderList;
   /** Time to open a connection. 0: no limit. (Node: fixed per target by its first call.) */
   readonly connectTimeoutMs: number;
-  /** Time until the response head arrives. 0: no limit. */
+  /** Time until the response head arrives, from when the request has been sent (its body
+   * included). 0: no limit. */
   readonly responseTimeoutMs: number;
-  /** Longest silence while the response body streams. 0: no limit. */
+  /** Longest silence while the response body streams (time the body is paused for a slow client
+   * does not count). 0: no limit. */
   readonly idleTimeoutMs: number;
+  /** The time, on performance.now(), by which the response head must have arrived: the overall
+   * request timeout, across tries. Unlike responseTimeoutMs it also runs while the try waits for
+   * a connection and sends its body. Absent or undefined: none. */
+  readonly deadline?: number | undefined;
   /** The response head arrived (final status, never 1xx). */
   readonly onResponse?: (status: number) => void;
   /** Called once, when the response body ended or failed; only if forward() resolved (a rejected

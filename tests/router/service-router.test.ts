@@ -123,9 +123,9 @@ beforeAll(async () => {
     transport: timeoutRecordingTransport(runtime.createTransport()),
     clientAddress: runtime.clientAddress,
     requestHeaders: runtime.requestHeaders,
-    // 2 s: well apart from the 200 ms a service asks for, even with Node's undici checking
-    // timeouts on a coarse timer (up to about 1 s late).
-    timeouts: { responseMs: 2000 },
+    // 1 s: well apart from the 200 ms a service asks for. (How close each timeout fires to its
+    // value is tests/forward/timeouts-fire.test.ts.)
+    timeouts: { responseMs: 1000 },
     random: seededRandom(7), // the least-request split is the same on every run
     log: (line) => logLines.push(line),
   });
@@ -266,10 +266,10 @@ describe(`service router on ${runtime.name}`, () => {
     const response = await get("simpleservice", "/slow");
     expect(response.status).toBe(504);
     expect(response.json.error.code).toBe("upstream_timeout");
-    expect(Date.now() - started).toBeGreaterThanOrEqual(1950);
+    expect(Date.now() - started).toBeGreaterThanOrEqual(1000);
   });
 
-  test("a service's vipr.io/response-timeout: 200ms answers 504 well before the router's 2 s", async () => {
+  test("a service's vipr.io/response-timeout: 200ms answers 504 well before the router's 1 s", async () => {
     expect((await get("quick")).status).toBe(200);
     let started = Date.now();
     const quick = await get("quick", "/slow");
@@ -277,25 +277,25 @@ describe(`service router on ${runtime.name}`, () => {
     expect(quick.status).toBe(504);
     expect(quick.json.error.code).toBe("upstream_timeout");
     // A timeout never fires early, however busy the machine; how late it fires depends on the
-    // load (and on undici's coarse timer), so instead of an upper bound on the time, the value
+    // load, so instead of an upper bound on the time, the value
     // the transport was given for this service is checked: the annotation's, not the router's.
-    expect(quickMs).toBeGreaterThanOrEqual(180);
+    expect(quickMs).toBeGreaterThanOrEqual(200);
     expect(timeoutsByHost.get("quick")?.at(-1)).toEqual({ connectMs: 50, responseMs: 200 });
     started = Date.now();
     const plain = await get("simpleservice", "/slow");
     expect(plain.status).toBe(504);
-    expect(Date.now() - started).toBeGreaterThanOrEqual(1950);
-    expect(timeoutsByHost.get("simpleservice")?.at(-1)).toEqual({ connectMs: 2000, responseMs: 2000 });
+    expect(Date.now() - started).toBeGreaterThanOrEqual(1000);
+    expect(timeoutsByHost.get("simpleservice")?.at(-1)).toEqual({ connectMs: 2000, responseMs: 1000 });
   });
 
   test("an invalid timeout annotation keeps the router default and is logged once", async () => {
     const started = Date.now();
     const response = await get("typo", "/slow");
     expect(response.status).toBe(504);
-    expect(Date.now() - started).toBeGreaterThanOrEqual(1950);
+    expect(Date.now() - started).toBeGreaterThanOrEqual(1000);
     await get("typo");
     expect(logLines.filter((line) => line.startsWith("service default/typo:"))).toEqual([
-      'service default/typo: vipr.io/response-timeout: "fast" is not a timeout; expected a duration such as 250ms, 2s or 1m, or whole milliseconds (0: no limit), at most 24h; using 2s',
+      'service default/typo: vipr.io/response-timeout: "fast" is not a timeout; expected a duration such as 250ms, 2s or 1m, or whole milliseconds (0: no limit), at most 24h; using 1s',
     ]);
   });
 
@@ -315,11 +315,13 @@ describe(`service router on ${runtime.name}`, () => {
     const started = Date.now();
     const response = await get("bounded", "/info");
     const elapsed = Date.now() - started;
-    // First try reset at 200 ms; the retry gets the 100 ms left as its response timeout: it times
-    // out (504), or, where the transport's timer fires late, resets at 400 ms after the deadline
-    // (502). Either way the third endpoint is never tried.
+    // First try reset at 200 ms; the retry is in flight at the 300 ms deadline: the undici
+    // transport cuts it there (504, to the millisecond: tests/forward/timeouts-fire.test.ts); a
+    // transport that gives the retry the time left plus its connect timeout as one budget (Deno's
+    // fetch transport) may see the retry reset at 400 ms first (502). Either way the third
+    // endpoint is never tried.
     expect([502, 504]).toContain(response.status);
-    expect(elapsed).toBeGreaterThanOrEqual(280);
+    expect(elapsed).toBeGreaterThanOrEqual(300);
     // No upper bound on the time (it grows with the machine's load): the tries below show that
     // the third endpoint was never tried.
     const tries = bounded.map((p, i) => p.connections() - before[i]!);
