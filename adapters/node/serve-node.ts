@@ -70,6 +70,14 @@ export function serveNode(app: FetchApp, options: ServeNodeOptions = {}): Promis
       // which the transport forwards, keeps both: the pod could read the other. RFC 9112 section
       // 3.2: more than one Host gets 400. (@hono/node-server already refuses a malformed Host.)
       if (hostFieldCount(incoming.rawHeaders) > 1) return limitResponse(400, "bad_host", "the request has more than one Host field");
+      // The field count is checked here, not by the parser (server.maxHeadersCount is 0 below):
+      // Deno's node:http ignores maxHeadersCount as a limit (it keeps the first N fields and
+      // drops the rest, and answers the request), so a parser limit would answer 431 on Node and
+      // 200 on Deno. Counted here, both runtimes give the same 431, in the router's error shape.
+      // The 16 KiB head limit, which both parsers enforce, bounds how many fields there can be.
+      if (limits.maxHeadersCount > 0 && incoming.rawHeaders.length > 2 * limits.maxHeadersCount) {
+        return limitResponse(431, "headers_too_large", `the request has more than ${limits.maxHeadersCount} header fields`);
+      }
       if (maxBodyBytes !== undefined) {
         const declared = incoming.headers["content-length"];
         if (declared !== undefined) {
@@ -107,7 +115,8 @@ export function serveNode(app: FetchApp, options: ServeNodeOptions = {}): Promis
         resolve({ port: info.port, address: info.address, close: () => closeServer(server as Server, sockets, options.closeGraceMs ?? 10_000) });
       },
     );
-    (server as Server).maxHeadersCount = limits.maxHeadersCount;
+    // No parser limit (0): the fetch wrapper above counts the fields, the same on both runtimes.
+    (server as Server).maxHeadersCount = 0;
     // Connections that never sent a byte are neither idle nor busy to server.close(), which would
     // wait for the client (or the request timeout) to end them.
     const sockets = new Set<Socket>();
