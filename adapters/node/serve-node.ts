@@ -1,4 +1,7 @@
-// Serving a Hono app on Node with @hono/node-server. The raw IncomingMessage and ServerResponse
+// Serving a Hono app with @hono/node-server over node:http: vipr's edge on Node and on Deno, whose
+// node:http parses as llhttp does (adapters/runtime-adapter.ts says why Deno uses it too; the one
+// gap found, maxHeadersCount, is closed in the fetch wrapper below and checked, with every other
+// parsing case, by tests/safety/parsing-parity.test.ts). The raw IncomingMessage and ServerResponse
 // reach the app as c.env.incoming / c.env.outgoing (HttpBindings), which the undici transport
 // writes into directly and from which the two getters below read without building Web objects
 // (touching c.req.raw.headers on Node builds a whole Request).
@@ -27,12 +30,13 @@ export type ServeNodeOptions = ServeOptions;
  * - 16 KiB of request line and headers: Node's own default, nginx's large_client_header_buffers
  *   (4 x 8k) and Envoy's 60 KiB bracket it; a bigger head is nearly always an attack or a bug.
  * - 100 header fields: Envoy's max_headers_count default; Node's 2000 lets one request make
- *   thousands of strings.
+ *   thousands of strings. Counted by serveNode itself, not by the parser (see the fetch wrapper).
  * - 10 s for the header block (slowloris): Node's default of 60 s, checked only every 30 s, lets
  *   one client hold a socket for up to 90 s with a byte every few seconds.
  * - 60 s for the whole request; 65 s keep-alive, above the 60 s idle timeout of common load
  *   balancers in front, so that they, not vipr, close an idle connection (no race on reuse).
- * llhttp stays strict (no insecureHTTPParser): it rejects Content-Length with Transfer-Encoding,
+ * The same on both runtimes: Deno's node:http honours maxHeaderSize and both timeouts (checked by
+ * tests/safety/limits.test.ts on both). llhttp stays strict (no insecureHTTPParser): it rejects Content-Length with Transfer-Encoding,
  * differing duplicate Content-Length and any Transfer-Encoding that does not end in chunked
  * (tests/safety/smuggling.test.ts).
  */
@@ -53,7 +57,7 @@ export interface NodeServer {
 }
 
 /**
- * Starts `app` on Node; resolves once it listens.
+ * Starts `app` on node:http (Node, or Deno's node:http); resolves once it listens.
  *
  * @example
  * const server = await serveNode(app, { port: 8080, hostname: "0.0.0.0" });
