@@ -1,4 +1,7 @@
-// Serving a Hono app on Deno with Deno.serve. The handler's connection info (remoteAddr) is passed
+// Serving a Hono app on Deno with Deno.serve: the opt-in for apps that must live inside Deno.serve
+// (`vipr/deno`). vipr's own edge on Deno is serve-node.ts, whose parser answers as Node's does;
+// Deno.serve's hyper does not in the cases the README lists ("Under Deno"), pinned by
+// tests/forward/deno-serve-opt-in.test.ts. The handler's connection info (remoteAddr) is passed
 // to the app as its env, the same shape hono/deno's getConnInfo reads (c.env.remoteAddr).
 
 import type { ServeOptions } from "../runtime-adapter.ts";

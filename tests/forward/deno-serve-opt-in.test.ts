@@ -1,0 +1,64 @@
+// The Deno.serve opt-in (`vipr/deno`: serveDeno with the undici transport), for apps that must live
+// inside Deno.serve. Deno only. It forwards as `vipr serve` does, and its parser (hyper) answers
+// some malformed requests differently: this pins the differences the README lists ("Under Deno"),
+// so a Deno release that changes one fails here and the table gets updated.
+import { afterAll, beforeAll, describe, expect, test } from "vitest";
+import { createUndiciTransport, denoClientAddress, denoRequestHeaders, serveDeno, type DenoServer } from "../../adapters/deno/index.ts";
+import { ServiceRouter } from "../../router/service-router.ts";
+import { buildRoutingTable } from "../../router/table/build-routing-table.ts";
+import { createWasmCore } from "../../wasm/core-engine.ts";
+import { seedService, slicesFor } from "../support/seed-backends.ts";
+import { fieldOf, startRawPod, type RawPod } from "../safety/support/raw-pod.ts";
+import { parseResponses, rawExchange } from "../safety/support/safety-router.ts";
+
+const CRLF = "\r\n";
+
+describe.skipIf(!("Deno" in globalThis))("vipr inside Deno.serve (serveDeno + undici)", () => {
+  let pod: RawPod;
+  let router: ServiceRouter;
+  let server: DenoServer;
+
+  beforeAll(async () => {
+    pod = await startRawPod();
+    router = new ServiceRouter({ core: createWasmCore(), transport: createUndiciTransport(), clientAddress: denoClientAddress, requestHeaders: denoRequestHeaders, outlierDetection: false });
+    router.setTable(buildRoutingTable({ services: [seedService()], endpointSlices: slicesFor("simpleservice", [{ pod: "raw-pod", port: pod.port }]) }));
+    server = await serveDeno(router.app, { closeGraceMs: 200 });
+  });
+
+  afterAll(async () => {
+    await server?.close();
+    await router?.close();
+    await pod?.close();
+  });
+
+  test("forwards a Content-Length body as it came, with the client's address", async () => {
+    const before = pod.requests.length;
+    const exchange = await rawExchange(server.port, `POST /upload HTTP/1.1${CRLF}host: simpleservice${CRLF}content-length: 5${CRLF}connection: close${CRLF}${CRLF}hello`);
+    expect(parseResponses(exchange.text).map((r) => r.status)).toEqual([200]);
+    const [request] = pod.requests.slice(before);
+    expect(request?.body.toString()).toBe("hello");
+    expect(fieldOf(request!, "x-forwarded-for")).toBe("127.0.0.1");
+    expect(fieldOf(request!, "user-agent")).toBeUndefined();
+  });
+
+  // [request, answer on this path]; `vipr serve` answers 400, 400, 200, 200 and 400 (with the
+  // connection closed) to these on both runtimes (tests/safety/parsing-parity.test.ts).
+  const differences: readonly (readonly [string, string, readonly number[]])[] = [
+    ["bare-LF line endings: served", "GET /info HTTP/1.1\nhost: simpleservice\nconnection: close\n\n", [200]],
+    ["no Host: routed as localhost", `GET /info HTTP/1.1${CRLF}connection: close${CRLF}${CRLF}`, [404]],
+    ["Transfer-Encoding: identity, chunked: 400", `POST /upload HTTP/1.1${CRLF}host: simpleservice${CRLF}transfer-encoding: identity, chunked${CRLF}connection: close${CRLF}${CRLF}5${CRLF}hello${CRLF}0${CRLF}${CRLF}`, [400]],
+    ["HTTP/2.0 request line: 400", `GET /info HTTP/2.0${CRLF}host: simpleservice${CRLF}connection: close${CRLF}${CRLF}`, [400]],
+    ["broken chunk framing: closed without an answer", `POST /upload HTTP/1.1${CRLF}host: simpleservice${CRLF}transfer-encoding: chunked${CRLF}connection: close${CRLF}${CRLF}5\nhello${CRLF}0${CRLF}${CRLF}`, []],
+  ];
+
+  test.each(differences)("%s", async (_name, bytes, statuses) => {
+    const exchange = await rawExchange(server.port, bytes, { waitMs: 3000 });
+    expect(parseResponses(exchange.text).map((r) => r.status)).toEqual(statuses);
+  });
+
+  test("h2c prior-knowledge preface: taken as HTTP/2 (the connection stays open)", async () => {
+    const exchange = await rawExchange(server.port, `PRI * HTTP/2.0${CRLF}${CRLF}SM${CRLF}${CRLF}`, { waitMs: 500 });
+    expect(exchange.closed).toBe(false);
+    expect(exchange.text.startsWith("HTTP/1.1")).toBe(false);
+  });
+});
