@@ -3,6 +3,8 @@
 // some malformed requests differently: this pins the differences the README lists ("Under Deno"),
 // so a Deno release that changes one fails here and the table gets updated.
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
+import type { Context } from "hono";
+import { loadRuntimeAdapter } from "../../adapters/runtime-adapter.ts";
 import { createUndiciTransport, denoClientAddress, denoRequestHeaders, serveDeno, type DenoServer } from "../../adapters/deno/index.ts";
 import { ServiceRouter } from "../../router/service-router.ts";
 import { buildRoutingTable } from "../../router/table/build-routing-table.ts";
@@ -60,5 +62,10 @@ describe.skipIf(!("Deno" in globalThis))("vipr inside Deno.serve (serveDeno + un
     const exchange = await rawExchange(server.port, `PRI * HTTP/2.0${CRLF}${CRLF}SM${CRLF}${CRLF}`, { waitMs: 500 });
     expect(exchange.closed).toBe(false);
     expect(exchange.text.startsWith("HTTP/1.1")).toBe(false);
+  });
+
+  test("the runtime adapter's client address also reads Deno.serve's connection info (the `deno serve` entry)", async () => {
+    const runtime = await loadRuntimeAdapter();
+    expect(runtime.clientAddress({ env: { remoteAddr: { transport: "tcp", hostname: "10.1.2.3", port: 5000 } } } as unknown as Context)).toBe("10.1.2.3");
   });
 });
