@@ -83,8 +83,8 @@ const cases: readonly Parity[] = [
     statuses: [200],
     pod: "POST /upload HTTP/1.1",
   },
-  // RFC 9112 section 2.3: a server may answer a higher minor or major version in HTTP/1.1; llhttp
-  // accepts 2.0 in an HTTP/1 request line, and the pod gets an HTTP/1.1 request.
+  // RFC 9112 section 2.3 lets a server refuse a major version it does not implement (505); llhttp
+  // accepts 2.0 in an HTTP/1 request line instead, and the pod gets an HTTP/1.1 request.
   { name: "HTTP/2.0 in an HTTP/1 request line", bytes: `GET /info HTTP/2.0${CRLF}host: simpleservice${CRLF}connection: close${CRLF}${CRLF}`, statuses: [200], pod: "GET /info HTTP/1.1" },
   // RFC 9113 section 3.3: h2c with prior knowledge. vipr serves HTTP/1.1 only: refused.
   { name: "h2c prior-knowledge preface", bytes: `PRI * HTTP/2.0${CRLF}${CRLF}SM${CRLF}${CRLF}`, statuses: [400], pod: null },
