@@ -86,6 +86,18 @@ const cases: readonly Parity[] = [
   // RFC 9112 section 2.3 lets a server refuse a major version it does not implement (505); llhttp
   // accepts 2.0 in an HTTP/1 request line instead, and the pod gets an HTTP/1.1 request.
   { name: "HTTP/2.0 in an HTTP/1 request line", bytes: `GET /info HTTP/2.0${CRLF}host: simpleservice${CRLF}connection: close${CRLF}${CRLF}`, statuses: [200], pod: "GET /info HTTP/1.1" },
+  // RFC 9110 section 10.1.1: 100-continue is answered by the server (interim 100, not relayed
+  // from the pod); any other expectation gets 417.
+  {
+    name: "Expect: 100-continue",
+    bytes: `POST /upload HTTP/1.1${CRLF}host: simpleservice${CRLF}expect: 100-continue${CRLF}content-length: 3${CRLF}connection: close${CRLF}${CRLF}abc`,
+    statuses: [200],
+    pod: "POST /upload HTTP/1.1",
+  },
+  { name: "Expect: something else", bytes: get(`expect: something${CRLF}`), statuses: [417], pod: null },
+  // RFC 9112 section 3.2.4: the asterisk-form asks about the server itself; vipr does not route it.
+  { name: "OPTIONS *", bytes: `OPTIONS * HTTP/1.1${CRLF}host: simpleservice${CRLF}connection: close${CRLF}${CRLF}`, statuses: [400], pod: null },
+  { name: "HTTP/1.0", bytes: `GET /info HTTP/1.0${CRLF}host: simpleservice${CRLF}${CRLF}`, statuses: [200], pod: "GET /info HTTP/1.1" },
   // RFC 9113 section 3.3: h2c with prior knowledge. vipr serves HTTP/1.1 only: refused.
   { name: "h2c prior-knowledge preface", bytes: `PRI * HTTP/2.0${CRLF}${CRLF}SM${CRLF}${CRLF}`, statuses: [400], pod: null },
 ];
