@@ -5,7 +5,7 @@
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import type { Context } from "hono";
 import { loadRuntimeAdapter } from "../../adapters/runtime-adapter.ts";
-import { createUndiciTransport, denoClientAddress, denoRequestHeaders, serveDeno, type DenoServer } from "../../adapters/deno/index.ts";
+import { createUndiciTransport, denoClientAddress, denoRequestHeaders, guardedDenoHandler, serveDeno, type DenoServer } from "../../adapters/deno/index.ts";
 import { ServiceRouter } from "../../router/service-router.ts";
 import { buildRoutingTable } from "../../router/table/build-routing-table.ts";
 import { createWasmCore } from "../../wasm/core-engine.ts";
@@ -67,5 +67,15 @@ describe.skipIf(!("Deno" in globalThis))("vipr inside Deno.serve (serveDeno + un
   test("the runtime adapter's client address also reads Deno.serve's connection info (the `deno serve` entry)", async () => {
     const runtime = await loadRuntimeAdapter();
     expect(runtime.clientAddress({ env: { remoteAddr: { transport: "tcp", hostname: "10.1.2.3", port: 5000 } } } as unknown as Context)).toBe("10.1.2.3");
+  });
+
+  test("guardedDenoHandler (the `deno serve` entry's handler) refuses a Host that is not host[:port]", async () => {
+    // Deno.serve builds request.url from Host: "simpleservice/x" would make GET /info reach the pod as /x/info.
+    const handler = guardedDenoHandler(router.app);
+    const info = { remoteAddr: { transport: "tcp", hostname: "127.0.0.1", port: 5000 } };
+    const bad = await handler(new Request("http://simpleservice/x/info", { headers: { host: "simpleservice/x" } }), info);
+    expect([bad.status, bad.headers.get("x-vipr-error")]).toEqual([400, "bad_host"]);
+    const good = await handler(new Request("http://simpleservice/info", { headers: { host: "simpleservice" } }), info);
+    expect(good.status).toBe(200);
   });
 });
