@@ -1,6 +1,6 @@
 // The few Deno APIs the Deno adapters use, typed here and reached through globalThis, so the
 // project type-checks with Node's types (tsc) and no global `Deno` leaks into router/ code.
-// Shapes follow Deno's lib.deno.ns.d.ts (Deno.serve, Deno.createHttpClient), reduced to what is used.
+// Shapes follow Deno's lib.deno.ns.d.ts (Deno.serve), reduced to what is used.
 
 export interface DenoNetAddr {
   readonly transport: string;
@@ -26,28 +26,13 @@ export interface DenoServeOptions {
   readonly onListen?: (addr: DenoNetAddr) => void;
 }
 
-export interface DenoCreateHttpClientOptions {
-  /** Let a request set its own Host field (fetch replaces it otherwise). */
-  readonly allowHost?: boolean;
-  readonly http1?: boolean;
-  readonly http2?: boolean;
-  readonly poolIdleTimeout?: number | false;
-  readonly poolMaxIdlePerHost?: number;
-}
-
-/** A connection pool for fetch; `fetch(url, { client })`. */
-export interface DenoHttpClient {
-  close(): void;
-}
-
 export interface DenoApi {
   serve(options: DenoServeOptions, handler: (request: Request, info: DenoServeHandlerInfo) => Response | Promise<Response>): DenoHttpServer;
-  createHttpClient(options: DenoCreateHttpClientOptions): DenoHttpClient;
 }
 
 /** `Deno`, or an error that says where this code may run. */
 export function denoApi(): DenoApi {
   const deno = (globalThis as { Deno?: DenoApi }).Deno;
-  if (deno === undefined) throw new Error("adapters/deno needs the Deno runtime (Deno.serve, Deno.createHttpClient); on Node use adapters/node");
+  if (deno === undefined) throw new Error("adapters/deno needs the Deno runtime (Deno.serve); elsewhere use adapters/node");
   return deno;
 }

@@ -1,4 +1,7 @@
-// Serving a Hono app on Deno with Deno.serve. The handler's connection info (remoteAddr) is passed
+// Serving a Hono app on Deno with Deno.serve: the opt-in for apps that must live inside Deno.serve
+// (`vipr/deno`). vipr's own edge on Deno is serve-node.ts, whose parser answers as Node's does;
+// Deno.serve's hyper does not in the cases the README lists ("Under Deno"), pinned by
+// tests/forward/deno-serve-opt-in.test.ts. The handler's connection info (remoteAddr) is passed
 // to the app as its env, the same shape hono/deno's getConnInfo reads (c.env.remoteAddr).
 
 import type { ServeOptions } from "../runtime-adapter.ts";
@@ -60,11 +63,33 @@ export interface DenoServer {
  */
 export function serveDeno(app: FetchApp, options: ServeDenoOptions = {}): Promise<DenoServer> {
   const deno = denoApi();
+  const closeGraceMs = checkedLimit("closeGraceMs", options.closeGraceMs) ?? 10_000;
+  const handler = guardedDenoHandler(app, options);
+  return new Promise((resolve) => {
+    const server = deno.serve(
+      {
+        port: options.port ?? 0,
+        hostname: options.hostname ?? "127.0.0.1",
+        onListen: (addr) => resolve({ port: addr.port, address: addr.hostname, close: () => shutdownWithin(server.shutdown(), closeGraceMs) }),
+      },
+      handler,
+    );
+  });
+}
+
+/**
+ * The Deno.serve handler serveDeno serves: `app` behind the checks listed at DENO_SERVE_LIMITS
+ * (Host form, header count and size, the body limit). For a `deno serve` entry, which hands its
+ * default export's fetch to Deno.serve itself (adapters/deno/serve-entry.ts).
+ *
+ * @example
+ * export default { fetch: guardedDenoHandler(router.app) };
+ */
+export function guardedDenoHandler(app: FetchApp, options: Pick<ServeDenoOptions, "maxHeaderBytes" | "maxHeadersCount" | "maxBodyBytes"> = {}): (request: Request, info: DenoServeHandlerInfo) => Response | Promise<Response> {
   const maxHeaderBytes = checkedLimit("maxHeaderBytes", options.maxHeaderBytes) ?? DENO_SERVE_LIMITS.maxHeaderBytes;
   const maxHeadersCount = checkedLimit("maxHeadersCount", options.maxHeadersCount) ?? DENO_SERVE_LIMITS.maxHeadersCount;
   const maxBodyBytes = checkedLimit("maxBodyBytes", options.maxBodyBytes);
-  const closeGraceMs = checkedLimit("closeGraceMs", options.closeGraceMs) ?? 10_000;
-  const handler = (request: Request, info: DenoServeHandlerInfo): Response | Promise<Response> => {
+  return (request, info) => {
     // The URL Deno builds adds scheme and authority; its length still bounds the request target.
     let bytes = request.url.length;
     let count = 0;
@@ -89,16 +114,6 @@ export function serveDeno(app: FetchApp, options: ServeDenoOptions = {}): Promis
     }
     return app.fetch(request, info);
   };
-  return new Promise((resolve) => {
-    const server = deno.serve(
-      {
-        port: options.port ?? 0,
-        hostname: options.hostname ?? "127.0.0.1",
-        onListen: (addr) => resolve({ port: addr.port, address: addr.hostname, close: () => shutdownWithin(server.shutdown(), closeGraceMs) }),
-      },
-      handler,
-    );
-  });
 }
 
 /**

@@ -1,4 +1,7 @@
-// Serving a Hono app on Node with @hono/node-server. The raw IncomingMessage and ServerResponse
+// Serving a Hono app with @hono/node-server over node:http: vipr's edge on Node and on Deno, whose
+// node:http parses as llhttp does (adapters/runtime-adapter.ts says why Deno uses it too; the one
+// gap found, maxHeadersCount, is closed in the fetch wrapper below and checked, with every other
+// parsing case, by tests/safety/parsing-parity.test.ts). The raw IncomingMessage and ServerResponse
 // reach the app as c.env.incoming / c.env.outgoing (HttpBindings), which the undici transport
 // writes into directly and from which the two getters below read without building Web objects
 // (touching c.req.raw.headers on Node builds a whole Request).
@@ -27,12 +30,13 @@ export type ServeNodeOptions = ServeOptions;
  * - 16 KiB of request line and headers: Node's own default, nginx's large_client_header_buffers
  *   (4 x 8k) and Envoy's 60 KiB bracket it; a bigger head is nearly always an attack or a bug.
  * - 100 header fields: Envoy's max_headers_count default; Node's 2000 lets one request make
- *   thousands of strings.
+ *   thousands of strings. Counted by serveNode itself, not by the parser (see the fetch wrapper).
  * - 10 s for the header block (slowloris): Node's default of 60 s, checked only every 30 s, lets
  *   one client hold a socket for up to 90 s with a byte every few seconds.
  * - 60 s for the whole request; 65 s keep-alive, above the 60 s idle timeout of common load
  *   balancers in front, so that they, not vipr, close an idle connection (no race on reuse).
- * llhttp stays strict (no insecureHTTPParser): it rejects Content-Length with Transfer-Encoding,
+ * The same on both runtimes: Deno's node:http honours maxHeaderSize and both timeouts (checked by
+ * tests/safety/limits.test.ts on both). llhttp stays strict (no insecureHTTPParser): it rejects Content-Length with Transfer-Encoding,
  * differing duplicate Content-Length and any Transfer-Encoding that does not end in chunked
  * (tests/safety/smuggling.test.ts).
  */
@@ -53,7 +57,7 @@ export interface NodeServer {
 }
 
 /**
- * Starts `app` on Node; resolves once it listens.
+ * Starts `app` on node:http (Node, or Deno's node:http); resolves once it listens.
  *
  * @example
  * const server = await serveNode(app, { port: 8080, hostname: "0.0.0.0" });
@@ -70,6 +74,14 @@ export function serveNode(app: FetchApp, options: ServeNodeOptions = {}): Promis
       // which the transport forwards, keeps both: the pod could read the other. RFC 9112 section
       // 3.2: more than one Host gets 400. (@hono/node-server already refuses a malformed Host.)
       if (hostFieldCount(incoming.rawHeaders) > 1) return limitResponse(400, "bad_host", "the request has more than one Host field");
+      // The field count is checked here, not by the parser (server.maxHeadersCount is 0 below):
+      // Deno's node:http ignores maxHeadersCount as a limit (it keeps the first N fields and
+      // drops the rest, and answers the request), so a parser limit would answer 431 on Node and
+      // 200 on Deno. Counted here, both runtimes give the same 431, in the router's error shape.
+      // The 16 KiB head limit, which both parsers enforce, bounds how many fields there can be.
+      if (limits.maxHeadersCount > 0 && incoming.rawHeaders.length > 2 * limits.maxHeadersCount) {
+        return limitResponse(431, "headers_too_large", `the request has more than ${limits.maxHeadersCount} header fields`);
+      }
       if (maxBodyBytes !== undefined) {
         const declared = incoming.headers["content-length"];
         if (declared !== undefined) {
@@ -107,7 +119,8 @@ export function serveNode(app: FetchApp, options: ServeNodeOptions = {}): Promis
         resolve({ port: info.port, address: info.address, close: () => closeServer(server as Server, sockets, options.closeGraceMs ?? 10_000) });
       },
     );
-    (server as Server).maxHeadersCount = limits.maxHeadersCount;
+    // No parser limit (0): the fetch wrapper above counts the fields, the same on both runtimes.
+    (server as Server).maxHeadersCount = 0;
     // Connections that never sent a byte are neither idle nor busy to server.close(), which would
     // wait for the client (or the request timeout) to end them.
     const sockets = new Set<Socket>();

@@ -1,5 +1,6 @@
-// The Deno baseline: a minimal hand-written proxy, Deno.serve + fetch, to one backend. What vipr
-// on Deno is compared against.
+// A Deno baseline: a minimal hand-written proxy, Deno.serve + fetch, to one backend, the fastest
+// proxy Deno offers. vipr on Deno is compared against it and against baseline-node.ts run by Deno
+// (node:http + undici, the stack vipr uses on Deno).
 // Usage: deno run -A bench/proxy/baseline-deno.ts PORT BACKEND_PORT
 interface DenoServe {
   serve(options: { port: number; hostname: string; onListen(addr: { port: number }): void }, handler: (request: Request) => Promise<Response>): unknown;

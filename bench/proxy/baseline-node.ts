@@ -1,6 +1,8 @@
 // The Node baseline: a minimal hand-written proxy, node:http + undici Pool.stream() into the raw
-// response, to one backend. What vipr on Node is compared against.
+// response, to one backend. What vipr on Node is compared against, and, run by Deno, vipr on Deno
+// too (the same stack there; the other Deno baseline is baseline-deno.ts).
 // Usage: node bench/proxy/baseline-node.ts PORT BACKEND_PORT
+//        deno run -A bench/proxy/baseline-node.ts PORT BACKEND_PORT
 import http from "node:http";
 import type { AddressInfo } from "node:net";
 import { Writable } from "node:stream";

@@ -6,7 +6,7 @@
 // takes it as `headers` for a request, and ServerResponse.writeHead takes it for a response. A
 // repeated field (two Set-Cookie lines, RFC 6265 section 3) survives as two pairs, which a plain
 // object with one value per name cannot hold without special cases. Web Headers need one loop of
-// `append` (headersFromHeaderList), which the fetch transport pays once per request and response.
+// `append` (headersFromHeaderList), which the undici transport pays only on its Web Response path.
 //
 // Lists built by the forwarding code have lowercase names (HTTP field names are case-insensitive,
 // RFC 9110 section 5.1, and HTTP/2 requires lowercase); lists given to it may use any case.

@@ -1,7 +1,7 @@
-// Runtime errors as UpstreamError kinds, table-driven: what each transport maps, and to what.
+// Transport errors as UpstreamError kinds, table-driven: what the undici transport (the one
+// transport of both runtimes) maps, and to what. Runs on Node and on Deno.
 
 import { describe, expect, it } from "vitest";
-import { upstreamErrorFromFetch } from "../../adapters/deno/fetch-upstream-error.ts";
 import type { UpstreamErrorKind, UpstreamTarget } from "../../router/forward/upstream-transport.ts";
 import { UpstreamError, targetKey } from "../../router/forward/upstream-transport.ts";
 
@@ -9,7 +9,7 @@ const target: UpstreamTarget = { address: "10.0.0.7", port: 8080, addressType: "
 
 const withCode = (code: string, message = code): Error => Object.assign(new Error(message), { code });
 
-describe.skipIf("Deno" in globalThis)("undici errors (Node transport)", async () => {
+describe("undici errors", async () => {
   const { errors } = await import("undici");
   const { upstreamErrorFromUndici } = await import("../../adapters/node/undici-transport.ts");
   const cases: [string, unknown, boolean | undefined, UpstreamErrorKind, boolean][] = [
@@ -36,25 +36,6 @@ describe.skipIf("Deno" in globalThis)("undici errors (Node transport)", async ()
     expect(mapped.target).toBe(target);
     expect(mapped.cause).toBe(error);
     expect(mapped.message.startsWith(`upstream 10.0.0.7:8080 (web-7f9c): ${kind}: `)).toBe(true);
-  });
-});
-
-describe("fetch errors (Deno transport)", () => {
-  const fetchFailed = (detail: string): TypeError => new TypeError("fetch failed", { cause: new Error(detail) });
-  const refused = fetchFailed("error sending request for url (http://10.0.0.7:8080/): client error (Connect): tcp connect error: Connection refused (os error 111)");
-  const cases: [string, unknown, "timeout" | "idle" | "client" | undefined, boolean, boolean, UpstreamErrorKind, boolean][] = [
-    ["connection refused, body replayable", refused, undefined, false, true, "connect", false],
-    ["connection refused, body past the replay limit", refused, undefined, false, false, "connect", true],
-    ["our head timeout fired", new DOMException("x", "AbortError"), "timeout", false, true, "timeout", true],
-    ["our idle watchdog fired", new DOMException("x", "AbortError"), "idle", true, false, "timeout", true],
-    ["the client left", undefined, "client", true, false, "aborted", true],
-    ["backend reset mid-body", new TypeError("error reading a body from connection"), undefined, true, false, "reset", true],
-    ["backend closed before the head", fetchFailed("client error (SendRequest): connection closed before message completed"), undefined, false, true, "reset", true],
-    ["a method fetch refuses", new TypeError("Method is forbidden."), undefined, false, true, "protocol", true],
-  ];
-  it.each(cases)("%s", (_name, error, aborted, headSeen, replayable, kind, sentRequest) => {
-    const mapped = upstreamErrorFromFetch(error, target, aborted, headSeen, replayable);
-    expect([mapped.kind, mapped.sentRequest]).toEqual([kind, sentRequest]);
   });
 });
 

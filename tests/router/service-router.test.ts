@@ -1,5 +1,5 @@
-// The request path end to end on this runtime (Node: @hono/node-server + undici; Deno: Deno.serve +
-// fetch): real loopback pods, the router served on a loopback port, real HTTP clients.
+// The request path end to end on this runtime (@hono/node-server + undici on Node and on Deno):
+// real loopback pods, the router served on a loopback port, real HTTP clients.
 import net from "node:net";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { rawRequest as rawRequestLine } from "../cli/vipr-process.ts";
@@ -138,8 +138,7 @@ beforeAll(async () => {
         { ...seedService(), metadata: { name: "sticky", namespace: "default", resourceVersion: "1", annotations: { "vipr.io/hash-key": "header:x-user" } } },
         { ...seedService(), metadata: { name: "ext", namespace: "default", resourceVersion: "1" }, spec: { type: "ExternalName", externalName: "example.com" } },
         { ...seedService(), metadata: { name: "halfdead", namespace: "default", resourceVersion: "1" } },
-        // Deno's transport gives connect and response head one budget (connect + response), so a
-        // short connect timeout keeps the response timeout what it says on both runtimes.
+        // A short connect timeout, so that a slow connect cannot be mistaken for the response timeout.
         { ...seedService(), metadata: { name: "quick", namespace: "default", resourceVersion: "1", annotations: { "vipr.io/response-timeout": "200ms", "vipr.io/connect-timeout": "50ms" } } },
         { ...seedService(), metadata: { name: "typo", namespace: "default", resourceVersion: "1", annotations: { "vipr.io/response-timeout": "fast" } } },
         { ...seedService(), metadata: { name: "resetting", namespace: "default", resourceVersion: "1" } },

@@ -112,9 +112,10 @@ async function afterEach(): Promise<void> {
 }
 
 describe(`fuzzing the served router on ${runtime.name}`, () => {
-  // Found by the Host property on Deno: Deno.serve pastes Host into request.url, so these reached
-  // the pod (with /x/info, /?x/info, //info as the path) until serve-deno.ts checked Host. On Node
-  // @hono/node-server refuses them. RFC 9112 section 3.2: an invalid Host gets 400.
+  // Found by the Host property when vipr served Deno with Deno.serve, which pastes Host into
+  // request.url: these reached the pod (with /x/info, /?x/info, //info as the path). Both runtimes
+  // now serve with @hono/node-server, which refuses them. RFC 9112 section 3.2: an invalid Host
+  // gets 400.
   test.each(["simpleservice/x", "simpleservice?x", "simpleservice/", "simpleservice:80/", "a@simpleservice", "simpleservice:", "simpleservice\\x", "simpleservice, evil.example"])(
     "Host %j: 400, nothing reaches the pod",
     async (host) => {
