@@ -1,0 +1,196 @@
+// The packaging test: vipr as a user installs it, not as this repository runs it. `npm pack` (the
+// prepack build), the tarball installed into a fresh project in a temporary folder (from the
+// tarball and the npm cache), then on Node 24 (this process's Node) and Node 22 (the `node@22`
+// package, installed in that project): every entry point imported, the declarations type-checked,
+// `vipr --help`, `vipr serve --source file:...` routing one request to a loopback pod, and a vitest
+// file using vipr/testing as the README does; on Deno, every entry point through `npm:`.
+// A plain script, not part of `npm test`: it packs and installs, which the unit suite must not.
+// Usage: npm run test:package   (node tests/package/package-test.ts [--keep] to keep the project)
+import { once } from "node:events";
+import { cp, mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import http from "node:http";
+import type { AddressInfo } from "node:net";
+import { tmpdir } from "node:os";
+import { delimiter, dirname, join } from "node:path";
+import { runProcess, startProcess } from "./process-runner.ts";
+
+const repoRoot = join(import.meta.dirname, "..", "..");
+const keep = process.argv.includes("--keep");
+const entryPoints = ["vipr", "vipr/node", "vipr/deno", "vipr/testing", "vipr/kubernetes", "vipr/files"] as const;
+
+/** The version of a devDependency the repository has installed, so the project gets it from the npm cache. */
+async function installedVersion(name: string): Promise<string> {
+  const manifest = JSON.parse(await readFile(join(repoRoot, "node_modules", name, "package.json"), "utf8")) as { version: string };
+  return manifest.version;
+}
+
+const started = performance.now();
+function step(text: string): void {
+  console.log(`[${((performance.now() - started) / 1000).toFixed(1).padStart(5)} s] ${text}`);
+}
+
+// The project's own node_modules/.bin (its Node 22) stays off PATH unless a step puts it there.
+const baseEnv: NodeJS.ProcessEnv = { ...process.env, NO_COLOR: "1" };
+for (const name of Object.keys(baseEnv)) if (/^(https?|all|no)_proxy$/i.test(name)) delete baseEnv[name];
+
+const work = await mkdtemp(join(tmpdir(), "vipr-package-"));
+const project = join(work, "project");
+try {
+  step("npm pack");
+  const packed = await runProcess("npm", ["pack", "--json", "--pack-destination", work], { cwd: repoRoot, env: baseEnv });
+  const [{ filename, size, entryCount }] = JSON.parse(packed.stdout.slice(packed.stdout.indexOf("["))) as [{ filename: string; size: number; entryCount: number }];
+  step(`packed ${filename}: ${(size / 1024).toFixed(0)} kB, ${entryCount} files`);
+
+  step("npm install into a fresh project: the tarball, node@22, vitest, msw, typescript, @types/node");
+  await mkdir(join(project, "tests"), { recursive: true });
+  await writeFile(
+    join(project, "package.json"),
+    // allowScripts: node@22 installs its binary from an install script, which npm 11 runs only when allowed.
+    `${JSON.stringify({ name: "vipr-package-test", private: true, type: "module", allowScripts: { node: true } }, null, 2)}\n`,
+  );
+  const devPackages = await Promise.all(["vitest", "msw", "typescript", "@types/node"].map(async (name) => `${name}@${await installedVersion(name)}`));
+  await runProcess("npm", ["install", "--prefer-offline", "--no-audit", "--no-fund", join(work, filename), "node@22", ...devPackages], { cwd: project, env: baseEnv });
+  const installed = JSON.parse(await readFile(join(project, "node_modules", "vipr", "package.json"), "utf8")) as { scripts?: Record<string, string> };
+  for (const hook of ["preinstall", "install", "postinstall", "prepare"]) {
+    if (installed.scripts?.[hook] !== undefined) throw new Error(`the packed package.json has a ${hook} script; nothing may run at install`);
+  }
+
+  const nodes = [
+    { name: "Node 24", major: 24, execPath: process.execPath },
+    { name: "Node 22", major: 22, execPath: join(project, "node_modules", ".bin", "node") },
+  ];
+  const viprBin = join(project, "node_modules", ".bin", "vipr");
+  const pod = await startLoopbackPod();
+  try {
+    await writeManifests(join(project, "manifests"), pod.port);
+    await cp(join(import.meta.dirname, "consumer", "mocked-endpoints.vitest.ts"), join(project, "tests", "mocked-endpoints.test.ts"));
+
+    step("tsc: the consumer test against the package's declarations");
+    await writeFile(
+      join(project, "tsconfig.json"),
+      JSON.stringify({ compilerOptions: { module: "nodenext", target: "es2023", lib: ["es2024", "dom", "dom.iterable"], types: ["node"], strict: true, noEmit: true, skipLibCheck: true }, include: ["tests"] }),
+    );
+    await runProcess(process.execPath, [join(project, "node_modules", "typescript", "bin", "tsc"), "-p", "tsconfig.json"], { cwd: project, env: baseEnv });
+
+    for (const node of nodes) {
+      // The bin's `#!/usr/bin/env node` finds this Node first.
+      const env = { ...baseEnv, PATH: `${dirname(node.execPath)}${delimiter}${baseEnv["PATH"] ?? ""}` };
+
+      step(`${node.name}: import every entry point`);
+      const imported = await runProcess(node.execPath, ["--input-type=module", "-e", importScript("")], { cwd: project, env });
+      checkImports(node.name, imported.stdout, `v${node.major}.`);
+
+      // npx puts the project's node_modules/.bin first on PATH, where the node@22 package's
+      // `node` is: so npx runs the bin on Node 22, and Node 24 runs the same bin link directly.
+      step(`${node.name}: ${node.major === 22 ? "npx vipr --help" : "vipr --help (node_modules/.bin/vipr)"}`);
+      const help = node.major === 22 ? await runProcess("npx", ["--no-install", "vipr", "--help"], { cwd: project, env }) : await runProcess(viprBin, ["--help"], { cwd: project, env });
+      if (!help.stdout.includes("Usage: vipr <command>")) throw new Error(`${node.name}: vipr --help printed:\n${help.stdout}${help.stderr}`);
+
+      step(`${node.name}: vipr serve --source file:manifests, one request routed to the loopback pod`);
+      await serveAndRoute(node.execPath, viprBin, env, pod);
+
+      step(`${node.name}: vitest, vipr/testing as in the README`);
+      await runProcess(node.execPath, [join(project, "node_modules", "vitest", "vitest.mjs"), "run"], { cwd: project, env });
+    }
+  } finally {
+    await pod.close();
+  }
+
+  step("Deno: import every entry point through npm:");
+  const deno = join(repoRoot, "node_modules", ".bin", "deno");
+  await writeFile(join(project, "entries.ts"), importScript("npm:"));
+  const denoImported = await runProcess(deno, ["run", "-A", "--node-modules-dir=manual", "entries.ts"], { cwd: project, env: baseEnv });
+  checkImports("Deno", denoImported.stdout, "deno");
+
+  step("passed");
+} finally {
+  if (keep) console.log(`kept ${work}`);
+  else await rm(work, { recursive: true, force: true });
+}
+
+/** A module that imports every entry point and prints, per entry point, how many exports it has. */
+function importScript(prefix: string): string {
+  return [
+    `const counts = {};`,
+    ...entryPoints.map((entry) => `counts[${JSON.stringify(entry)}] = Object.keys(await import(${JSON.stringify(prefix + entry)})).length;`),
+    `const runtime = "Deno" in globalThis ? "deno " + globalThis.Deno.version.deno : process.version;`,
+    `console.log(JSON.stringify({ runtime, counts }));`,
+  ].join("\n");
+}
+
+function checkImports(name: string, stdout: string, runtimePrefix: string): void {
+  const { runtime, counts } = JSON.parse(stdout.trim().split("\n").at(-1)!) as { runtime: string; counts: Record<string, number> };
+  if (!runtime.startsWith(runtimePrefix)) throw new Error(`${name}: ran on ${runtime}, expected ${runtimePrefix}`);
+  for (const entry of entryPoints) {
+    if (!(counts[entry]! > 0)) throw new Error(`${name}: ${entry} has no exports (${JSON.stringify(counts)})`);
+  }
+  console.log(`  ${runtime}: ${entryPoints.map((entry) => `${entry} (${counts[entry]})`).join(", ")}`);
+}
+
+interface LoopbackPod {
+  readonly address: string;
+  readonly port: number;
+  close(): Promise<void>;
+}
+
+/** One pod of the service, as the examples run them: an HTTP server on its own loopback address. */
+async function startLoopbackPod(): Promise<LoopbackPod> {
+  const address = "127.0.0.2";
+  const server = http.createServer((request, response) => {
+    response.setHeader("content-type", "text/plain");
+    response.end(`pod ${address} got ${request.method} ${request.url}\n`);
+  });
+  server.listen(0, address);
+  await once(server, "listening");
+  const { port } = server.address() as AddressInfo;
+  return {
+    address,
+    port,
+    close: () => new Promise<void>((resolve) => server.close(() => resolve())).then(() => server.closeAllConnections()),
+  };
+}
+
+/** The service `hello` (port 80) with the loopback pod as its one ready endpoint. */
+async function writeManifests(folder: string, podPort: number): Promise<void> {
+  await mkdir(folder, { recursive: true });
+  const service = { apiVersion: "v1", kind: "Service", metadata: { name: "hello", namespace: "default" }, spec: { selector: { app: "hello" }, ports: [{ name: "http", port: 80, targetPort: podPort }] } };
+  const slice = {
+    apiVersion: "discovery.k8s.io/v1",
+    kind: "EndpointSlice",
+    metadata: { name: "hello-1", namespace: "default", labels: { "kubernetes.io/service-name": "hello" } },
+    addressType: "IPv4",
+    ports: [{ name: "http", port: podPort, protocol: "TCP" }],
+    endpoints: [{ addresses: ["127.0.0.2"], conditions: { ready: true }, targetRef: { kind: "Pod", name: "hello-1", namespace: "default" } }],
+  };
+  await writeFile(join(folder, "hello.json"), `${JSON.stringify({ apiVersion: "v1", kind: "List", items: [service, slice] }, null, 2)}\n`);
+}
+
+/** Starts `vipr serve` on this Node, waits for its first table, routes one request, stops it with SIGTERM. */
+async function serveAndRoute(nodeExecPath: string, viprBin: string, env: NodeJS.ProcessEnv, pod: LoopbackPod): Promise<void> {
+  const vipr = startProcess(nodeExecPath, [viprBin, "serve", "--source", "file:manifests", "--listen", "127.0.0.1:0"], { cwd: project, env });
+  let failed = true;
+  try {
+    const [, port] = await vipr.waitFor(/listening on http:\/\/127\.0\.0\.1:(\d+)/);
+    // The table line is printed after the table is set: from then on requests are routed.
+    await vipr.waitFor(/table 1 from manifests: 1 services, 1 endpoints/);
+    const response = await getWithHost(`http://127.0.0.1:${port}/hi`, "hello");
+    const body = response.body;
+    if (response.status !== 200 || body !== `pod ${pod.address} got GET /hi\n`) throw new Error(`GET hello/hi through vipr: ${response.status} ${body}`);
+    console.log(`  GET http://hello/hi -> ${response.status} ${body.trim()}`);
+    failed = false;
+  } finally {
+    vipr.signal("SIGTERM");
+    const { code } = await vipr.exited;
+    // A failure above is the one to report; the exit code is checked only after a success.
+    if (!failed && code !== 0) throw new Error(`vipr serve exited with ${code} on SIGTERM:\n${vipr.output()}`);
+  }
+}
+
+/** GET with a Host header of our choosing (fetch forbids setting Host), as `curl -H 'Host: ...'`. */
+async function getWithHost(url: string, host: string): Promise<{ status: number; body: string }> {
+  const request = http.get(url, { headers: { host } });
+  const [response] = (await once(request, "response")) as [http.IncomingMessage];
+  let body = "";
+  for await (const chunk of response.setEncoding("utf8")) body += chunk as string;
+  return { status: response.statusCode ?? 0, body };
+}
