@@ -3,7 +3,8 @@
 // tarball and the npm cache), then on Node 24 (this process's Node) and Node 22 (the `node@22`
 // package, installed in that project): every entry point imported, the declarations type-checked,
 // `vipr --help`, `vipr serve --source file:...` routing one request to a loopback pod, and a vitest
-// file using vipr/testing as the README does; on Deno, every entry point through `npm:`.
+// file using vipr/testing as the README does; on Deno, every entry point through `npm:`, and
+// `deno publish --dry-run` for the JSR package.
 // A plain script, not part of `npm test`: it packs and installs, which the unit suite must not.
 // Usage: npm run test:package   (node tests/package/package-test.ts [--keep] to keep the project)
 import { once } from "node:events";
@@ -101,6 +102,11 @@ try {
   await writeFile(join(project, "entries.ts"), importScript("npm:"));
   const denoImported = await runProcess(deno, ["run", "-A", "--node-modules-dir=manual", "entries.ts"], { cwd: project, env: baseEnv });
   checkImports("Deno", denoImported.stdout, "deno");
+
+  // The JSR package, from the same sources (deno.json): type check, slow types, the file list.
+  // --allow-dirty: a dry run publishes nothing, and a working copy with edits is still worth checking.
+  step("Deno: deno publish --dry-run (JSR)");
+  await runProcess(deno, ["publish", "--dry-run", "--allow-dirty"], { cwd: repoRoot, env: baseEnv });
 
   step("passed");
 } finally {
