@@ -7,8 +7,9 @@
 // the packed package.json and put back after (`postpack`, --restore): installed from a tarball,
 // npm lists any `prepare` as an install script the user must approve, although it never runs
 // there, and the package has nothing to build at install.
-// Usage: node scripts/build-package.ts          (prepack)
-//        node scripts/build-package.ts --restore (postpack)
+// Usage: node scripts/build-package.ts            (npm run build:package: dist/ only)
+//        node scripts/build-package.ts --pack     (prepack: dist/, and package.json without `prepare`)
+//        node scripts/build-package.ts --restore  (postpack: package.json as it was)
 import { execFileSync } from "node:child_process";
 import { cp, mkdir, readFile, rm, writeFile } from "node:fs/promises";
 import { dirname, join } from "node:path";
@@ -36,6 +37,10 @@ execFileSync(bin("tsc"), ["-p", join(root, "tsconfig.build.json")], { cwd: root,
 const demoManifest = join(dist, "examples", "simpleservice.yaml");
 await mkdir(dirname(demoManifest), { recursive: true });
 await cp(join(root, "examples", "simpleservice.yaml"), demoManifest);
+if (!process.argv.includes("--pack")) {
+  console.log("package build: dist/ ready");
+  process.exit(0);
+}
 const original = await readFile(manifest, "utf8");
 const packed = JSON.parse(original) as { scripts: Record<string, string> };
 delete packed.scripts["prepare"];
