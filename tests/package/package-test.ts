@@ -34,6 +34,22 @@ function step(text: string): void {
 const baseEnv: NodeJS.ProcessEnv = { ...process.env, NO_COLOR: "1" };
 for (const name of Object.keys(baseEnv)) if (/^(https?|all|no)_proxy$/i.test(name)) delete baseEnv[name];
 
+// Pay only for what you use: the file source, `check` and `--help` must not load the Kubernetes
+// client (about 2.5 s and 85 MB on Node) nor the fake API server. A module hook (module.registerHooks,
+// Node 22.15+) notes every package a process loads and prints the list as it exits.
+const tracePackages = `import { registerHooks } from "node:module";
+const packages = new Set();
+registerHooks({
+  load(url, context, next) {
+    const match = /\\/node_modules\\/((?:@[^/]+\\/)?[^/]+)\\//.exec(url);
+    if (match !== null) packages.add(match[1]);
+    if (url.includes("/dist/adapters/kubernetes/")) packages.add("vipr/kubernetes");
+    return next(url, context);
+  },
+});
+process.on("exit", () => process.stderr.write("packages loaded: " + [...packages].sort().join(" ") + "\\n"));
+`;
+
 const work = await mkdtemp(join(tmpdir(), "vipr-package-"));
 const project = join(work, "project");
 try {
@@ -64,6 +80,7 @@ try {
   const pod = await startLoopbackPod();
   try {
     await writeManifests(join(project, "manifests"), pod.port);
+    await writeFile(join(project, "trace-packages.mjs"), tracePackages);
     await cp(join(import.meta.dirname, "consumer", "mocked-endpoints.vitest.ts"), join(project, "tests", "mocked-endpoints.test.ts"));
 
     step("tsc: the consumer test against the package's declarations");
@@ -87,7 +104,11 @@ try {
       const help = node.major === 22 ? await runProcess("npx", ["--no-install", "vipr", "--help"], { cwd: project, env }) : await runProcess(viprBin, ["--help"], { cwd: project, env });
       if (!help.stdout.includes("Usage: vipr <command>")) throw new Error(`${node.name}: vipr --help printed:\n${help.stdout}${help.stderr}`);
 
-      step(`${node.name}: vipr serve --source file:manifests, one request routed to the loopback pod`);
+      step(`${node.name}: vipr check manifests/`);
+      const check = await runProcess(node.execPath, ["--import", "./trace-packages.mjs", viprBin, "check", "manifests/"], { cwd: project, env });
+      checkNotLoaded("vipr check", check.stderr);
+
+      step(`${node.name}: vipr serve --source file:manifests/, one request routed to the loopback pod`);
       await serveAndRoute(node.execPath, viprBin, env, pod);
 
       step(`${node.name}: vitest, vipr/testing as in the README`);
@@ -102,6 +123,9 @@ try {
   await writeFile(join(project, "entries.ts"), importScript("npm:"));
   const denoImported = await runProcess(deno, ["run", "-A", "--node-modules-dir=manual", "entries.ts"], { cwd: project, env: baseEnv });
   checkImports("Deno", denoImported.stdout, "deno");
+  step("Deno: deno run -A npm:vipr --help");
+  const denoHelp = await runProcess(deno, ["run", "-A", "--node-modules-dir=manual", "npm:vipr", "--help"], { cwd: project, env: baseEnv });
+  if (!denoHelp.stdout.includes("Usage: vipr <command>")) throw new Error(`Deno: npm:vipr --help printed:\n${denoHelp.stdout}${denoHelp.stderr}`);
 
   // The JSR package, from the same sources (deno.json): type check, slow types, the file list.
   // --allow-dirty: a dry run publishes nothing, and a working copy with edits is still worth checking.
@@ -156,29 +180,38 @@ async function startLoopbackPod(): Promise<LoopbackPod> {
   };
 }
 
-/** The service `hello` (port 80) with the loopback pod as its one ready endpoint. */
+/**
+ * The README's Install example: the service `hello` (port 80) and a Deployment whose one local pod
+ * listens on 127.0.0.2 (vipr.io/local-addresses), on the loopback pod's port instead of 8000.
+ */
 async function writeManifests(folder: string, podPort: number): Promise<void> {
   await mkdir(folder, { recursive: true });
-  const service = { apiVersion: "v1", kind: "Service", metadata: { name: "hello", namespace: "default" }, spec: { selector: { app: "hello" }, ports: [{ name: "http", port: 80, targetPort: podPort }] } };
-  const slice = {
-    apiVersion: "discovery.k8s.io/v1",
-    kind: "EndpointSlice",
-    metadata: { name: "hello-1", namespace: "default", labels: { "kubernetes.io/service-name": "hello" } },
-    addressType: "IPv4",
-    ports: [{ name: "http", port: podPort, protocol: "TCP" }],
-    endpoints: [{ addresses: ["127.0.0.2"], conditions: { ready: true }, targetRef: { kind: "Pod", name: "hello-1", namespace: "default" } }],
-  };
-  await writeFile(join(folder, "hello.json"), `${JSON.stringify({ apiVersion: "v1", kind: "List", items: [service, slice] }, null, 2)}\n`);
+  const yaml = `apiVersion: v1
+kind: Service
+metadata: { name: hello }
+spec: { selector: { app: hello }, ports: [{ port: 80, targetPort: ${podPort} }] }
+---
+apiVersion: apps/v1
+kind: Deployment
+metadata: { name: hello, annotations: { vipr.io/local-addresses: "127.0.0.2" } }
+spec:
+  replicas: 1
+  selector: { matchLabels: { app: hello } }
+  template:
+    metadata: { labels: { app: hello } }
+    spec: { containers: [{ name: web, image: web, ports: [{ containerPort: ${podPort} }] }] }
+`;
+  await writeFile(join(folder, "hello.yaml"), yaml);
 }
 
 /** Starts `vipr serve` on this Node, waits for its first table, routes one request, stops it with SIGTERM. */
 async function serveAndRoute(nodeExecPath: string, viprBin: string, env: NodeJS.ProcessEnv, pod: LoopbackPod): Promise<void> {
-  const vipr = startProcess(nodeExecPath, [viprBin, "serve", "--source", "file:manifests", "--listen", "127.0.0.1:0"], { cwd: project, env });
+  const vipr = startProcess(nodeExecPath, ["--import", "./trace-packages.mjs", viprBin, "serve", "--source", "file:manifests/", "--listen", "127.0.0.1:0", "--admin", "127.0.0.1:0"], { cwd: project, env });
   let failed = true;
   try {
     const [, port] = await vipr.waitFor(/listening on http:\/\/127\.0\.0\.1:(\d+)/);
     // The table line is printed after the table is set: from then on requests are routed.
-    await vipr.waitFor(/table 1 from manifests: 1 services, 1 endpoints/);
+    await vipr.waitFor(/table 1 from manifests\/: 1 services, 1 endpoints/);
     const response = await getWithHost(`http://127.0.0.1:${port}/hi`, "hello");
     const body = response.body;
     if (response.status !== 200 || body !== `pod ${pod.address} got GET /hi\n`) throw new Error(`GET hello/hi through vipr: ${response.status} ${body}`);
@@ -190,6 +223,17 @@ async function serveAndRoute(nodeExecPath: string, viprBin: string, env: NodeJS.
     // A failure above is the one to report; the exit code is checked only after a success.
     if (!failed && code !== 0) throw new Error(`vipr serve exited with ${code} on SIGTERM:\n${vipr.output()}`);
   }
+  checkNotLoaded("vipr serve --source file:", vipr.stderr());
+}
+
+
+function checkNotLoaded(what: string, stderr: string): void {
+  const line = /^packages loaded: (.*)$/m.exec(stderr);
+  if (line === null) throw new Error(`${what}: the module trace printed nothing:\n${stderr}`);
+  const loaded = line[1]!.split(" ");
+  const heavy = loaded.filter((name) => name === "@kubernetes/client-node" || name === "vipr/kubernetes");
+  if (heavy.length > 0) throw new Error(`${what} loaded ${heavy.join(" and ")}, which only the Kubernetes source and vipr/testing need`);
+  console.log(`  ${what} loaded: ${loaded.join(" ")}`);
 }
 
 /** GET with a Host header of our choosing (fetch forbids setting Host), as `curl -H 'Host: ...'`. */
