@@ -2,9 +2,10 @@
 // prepack build), the tarball installed into a fresh project in a temporary folder (from the
 // tarball and the npm cache), then on Node 24 (this process's Node) and Node 22 (the `node@22`
 // package, installed in that project): every entry point imported, the declarations type-checked,
-// `vipr --help`, `vipr serve --source file:...` routing one request to a loopback pod, and a vitest
-// file using vipr/testing as the README does; on Deno, every entry point through `npm:`, and
-// `deno publish --dry-run` for the JSR package.
+// `vipr --help`, `vipr check`, `vipr serve --source file:...` routing one request to a loopback pod
+// (the README's Install example; neither command may load the Kubernetes client), and a vitest
+// file using vipr/testing as the README does; on Deno, every entry point through `npm:`,
+// `deno run -A npm:vipr --help`, and `deno publish --dry-run` for the JSR package.
 // A plain script, not part of `npm test`: it packs and installs, which the unit suite must not.
 // Usage: npm run test:package   (node tests/package/package-test.ts [--keep] to keep the project)
 import { once } from "node:events";
@@ -55,8 +56,13 @@ const project = join(work, "project");
 try {
   step("npm pack");
   const packed = await runProcess("npm", ["pack", "--json", "--pack-destination", work], { cwd: repoRoot, env: baseEnv });
-  const [{ filename, size, entryCount }] = JSON.parse(packed.stdout.slice(packed.stdout.indexOf("["))) as [{ filename: string; size: number; entryCount: number }];
+  const [{ filename, size, entryCount, files }] = JSON.parse(packed.stdout.slice(packed.stdout.indexOf("["))) as [
+    { filename: string; size: number; entryCount: number; files: { path: string }[] },
+  ];
   step(`packed ${filename}: ${(size / 1024).toFixed(0)} kB, ${entryCount} files`);
+  // Only what users run: the build, the manifest, the README (no sources, tests or benchmarks).
+  const unexpected = files.map((file) => file.path).filter((path) => !path.startsWith("dist/") && path !== "package.json" && path !== "README.md");
+  if (unexpected.length > 0) throw new Error(`the tarball holds files outside dist/: ${unexpected.join(", ")}`);
 
   step("npm install into a fresh project: the tarball, node@22, vitest, msw, typescript, @types/node");
   await mkdir(join(project, "tests"), { recursive: true });
