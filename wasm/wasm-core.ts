@@ -25,7 +25,9 @@ export class WasmCore {
   // Growing memory detaches the old buffer, and a view of a detached buffer has length 0: that
   // test costs far less on a hot path than reading memory.buffer (an accessor call) every time.
   #refreshViews(): void {
-    const buffer = this.exports.memory.buffer;
+    // The core's memory is not shared, so this is an ArrayBuffer; Deno's lib (JSR's type check)
+    // types Memory.buffer as ArrayBuffer | SharedArrayBuffer.
+    const buffer = this.exports.memory.buffer as ArrayBuffer;
     this.#u8 = new Uint8Array(buffer);
     this.#u16 = new Uint16Array(buffer);
     this.#u32 = new Uint32Array(buffer);

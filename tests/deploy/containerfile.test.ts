@@ -48,17 +48,21 @@ describe("deploy/Containerfile", () => {
     for (const stage of [build!, runtime!]) expect(resolve(stage.from)).toMatch(/^(node:24(-slim)?|gcr\.io\/distroless\/nodejs24[\w-]*)(:[\w.-]+)?(@sha256:[0-9a-f]{64})?$/);
   });
 
-  test("the first stage installs the devDependencies (assemblyscript) and builds the WASM core", () => {
+  test("the first stage installs the devDependencies (TypeScript, assemblyscript) and packs the npm package", () => {
     expect(runs(build)[0]).toMatch(/^npm ci\b/);
     expect(runs(build)[0]).not.toContain("--omit=dev");
-    expect(runs(build).at(-1)).toMatch(/(node scripts\/build-wasm\.ts|npm run build:wasm)$/);
+    // The prepack build (WASM core, dist/), then npm pack: the image runs what npm users get.
+    expect(runs(build).at(-1)).toMatch(/^node scripts\/build-package\.ts --pack && npm pack\b/);
+    const copies = build!.body.filter((i) => i.keyword === "COPY").map((i) => i.value);
+    for (const dir of ["scripts/", "examples/", "router/", "adapters/", "wasm/"]) expect(copies).toContain(`${dir} ${dir}`);
   });
 
-  test("the runtime stage has production dependencies only, and the WASM build from the first stage", () => {
-    expect(runs(runtime).some((run) => /^npm ci\b.*--omit=dev/.test(run))).toBe(true);
+  test("the runtime stage unpacks the package from the first stage and installs production dependencies only", () => {
     const copies = runtime!.body.filter((i) => i.keyword === "COPY").map((i) => i.value);
-    expect(copies).toContain(`--from=${build!.name} /src/wasm/build/ wasm/build/`);
-    for (const dir of ["router/", "adapters/", "wasm/"]) expect(copies).toContain(`${dir} ${dir}`);
+    expect(copies).toContain(`--from=${build!.name} /pack/vipr.tgz /tmp/vipr.tgz`);
+    expect(runs(runtime).some((run) => /tar -xzf \/tmp\/vipr\.tgz\b/.test(run) && /\bnpm ci\b.*--omit=dev/.test(run))).toBe(true);
+    // No sources in the image: only what the package ships.
+    for (const dir of ["router/", "adapters/", "wasm/"]) expect(copies).not.toContain(`${dir} ${dir}`);
   });
 
   test("runs the vipr CLI as the numeric non-root user the manifests name", () => {
@@ -68,7 +72,10 @@ describe("deploy/Containerfile", () => {
       const { pod } = viprWorkload(flavourManifests(flavour));
       expect(`${pod.securityContext?.runAsUser}:${pod.securityContext?.runAsGroup}`).toBe(user);
     }
-    expect(JSON.parse(last(runtime, "ENTRYPOINT")!)).toEqual(["node", "adapters/cli/vipr.ts"]);
+    expect(JSON.parse(last(runtime, "ENTRYPOINT")!)).toEqual(["node", "dist/adapters/cli/vipr.js"]);
+    // The package's bin, which the package build emits from adapters/cli/vipr.ts.
+    const manifest = JSON.parse(readFileSync(join(repoRoot, "package.json"), "utf8")) as { bin: Record<string, string> };
+    expect(manifest.bin["vipr"]).toBe("dist/adapters/cli/vipr.js");
     expect(existsSync(join(repoRoot, "adapters/cli/vipr.ts"))).toBe(true);
   });
 

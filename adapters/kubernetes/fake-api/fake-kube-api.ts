@@ -49,7 +49,7 @@ export class FakeKubeApi {
   /** The handler: pass it to msw, or to a server. Bound, so it can be passed around as is. */
   readonly fetch: (request: Request) => Promise<Response>;
   /** Faults for the next requests: fake.faults.failNext({ status: 429, verb: "watch" }). */
-  readonly faults = new FakeFaults();
+  readonly faults: FakeFaults = new FakeFaults();
   /** The last 2000 requests, oldest first. */
   readonly requests: FakeRequestRecord[] = [];
   readonly #state: FakeObjectState;
