@@ -1,20 +1,26 @@
 // A fake Kubernetes API server for tests: one web-standard fetch handler, `(Request) => Promise<
-// Response>`, that holds Services, EndpointSlices and Pods and serves get, list (paged) and watch
-// in the real wire format (see shared DESIGN.md, "Kubernetes wire facts"), with faults to inject.
+// Response>`, that holds Namespaces, Services, EndpointSlices, Pods, ReplicationControllers,
+// ReplicaSets and Deployments and serves discovery, get, list (paged), watch and the write verbs
+// kubectl uses in the real wire format (see shared DESIGN.md, "Kubernetes wire facts"), with
+// faults to inject and, when asked, the controllers that turn workloads into pods and endpoints.
 // Mount it in msw (`http.all(`${url}/*`, ({ request }) => fake.fetch(request))`) for unit tests,
 // or serve it on a loopback port (serve-fake-kube-api.ts) for process-level tests.
 
 import { systemClock, type Clock } from "../clock.ts";
-import type { WatchedResource } from "../watched-resources.ts";
+import { FakeControllers } from "./fake-controllers.ts";
+import { discoveryResponse } from "./fake-discovery.ts";
+import { compileFieldSelector, type FieldMatcher } from "./fake-field-selector.ts";
 import { compileLabelSelector, type LabelMatcher } from "./fake-label-match.ts";
 import { FakeFaults, type FakeVerb } from "./fake-faults.ts";
 import { FakeLists } from "./fake-list.ts";
 import { FakeObjectState, type ChangeEvent } from "./fake-object-state.ts";
 import { fakeEndpointSlice, fakeManagedBy, managedByLabel, type FakeEndpoint } from "./fake-objects.ts";
-import { parseApiPath, resourceForKind } from "./fake-paths.ts";
+import { parseApiPath } from "./fake-paths.ts";
+import { servedResource, servedResources, type ServedResource } from "./fake-resources.ts";
 import { reasonFor, statusResponse } from "./fake-status.ts";
 import { FakeWatch } from "./fake-watch.ts";
-import { watchedResources } from "../watched-resources.ts";
+import { scaleOf } from "./fake-workload-objects.ts";
+import { FakeWrites } from "./fake-writes.ts";
 
 export interface FakeKubeApiOptions {
   /** Timers (bookmarks, watch timeouts) and timestamps. Default the system clock. */
@@ -29,6 +35,13 @@ export interface FakeKubeApiOptions {
   readonly defaultWatchTimeoutSeconds?: number;
   /** Accepted bearer tokens; default any request is allowed. */
   readonly tokens?: readonly string[];
+  /**
+   * Run the controllers, as a cluster's control plane would: ReplicationControllers, ReplicaSets
+   * and Deployments keep spec.replicas Ready pods, and each Service with a selector gets
+   * EndpointSlices derived from its pods (managed-by endpointslice-controller.k8s.io). Default
+   * false: objects change only through apply, delete, setEndpoints and the write verbs.
+   */
+  readonly controllers?: boolean;
 }
 
 export interface FakeRequestRecord {
@@ -57,6 +70,8 @@ export class FakeKubeApi {
   readonly #clock: Clock;
   readonly #options: FakeKubeApiOptions;
   readonly #watches = new Set<FakeWatch>();
+  readonly #writes: FakeWrites;
+  readonly #controllers: FakeControllers | undefined;
   #tokens: ReadonlySet<string> | undefined;
   /** Resources (or undefined: any) whose next change is not sent to open watches. */
   readonly #dropNext: (string | undefined)[] = [];
@@ -78,7 +93,9 @@ export class FakeKubeApi {
       this.#dropNext.splice(index, 1);
       this.#dropped.add(event.resourceVersion);
     });
-    this.fetch = (request) => Promise.resolve(this.#handle(request));
+    this.#writes = new FakeWrites(this.#state);
+    this.#controllers = options.controllers === true ? new FakeControllers(this.#state) : undefined;
+    this.fetch = (request) => this.#handle(request);
   }
 
   /** The resourceVersion of the latest change. */
@@ -121,7 +138,7 @@ export class FakeKubeApi {
   setEndpoints(service: string | { readonly name: string; readonly namespace?: string }, endpoints: readonly FakeEndpoint[]): void {
     const name = typeof service === "string" ? service : service.name;
     const namespace = (typeof service === "string" ? undefined : service.namespace) ?? "default";
-    const slices = watchedResources.find((r) => r.kind === "EndpointSlice")!;
+    const slices = this.#resource("EndpointSlice");
     const servicePorts = ((this.get("Service", namespace, name)?.["spec"] as { ports?: { name?: string; port?: number; targetPort?: number | string; protocol?: string }[] } | undefined)?.ports ?? []);
     const byPort = new Map<string, FakeEndpoint[]>();
     const portsOf = (endpoint: FakeEndpoint): { name?: string; port: number; protocol?: string }[] => {
@@ -216,17 +233,18 @@ export class FakeKubeApi {
     this.#tokens = tokens === undefined ? undefined : new Set(tokens);
   }
 
-  /** Ends every open watch. */
+  /** Ends every open watch, and stops the controllers. */
   close(): void {
+    this.#controllers?.stop();
     for (const watch of [...this.#watches]) watch.end();
   }
 
   // --- the handler -------------------------------------------------------------------------------
 
-  #resource(kind: KindOrResource): WatchedResource {
-    const resource = resourceForKind(kind) ?? watchedResources.find((r) => r.resource === kind);
+  #resource(kind: KindOrResource): ServedResource {
+    const resource = servedResource(kind);
     if (resource === undefined) {
-      throw new Error(`the fake API server holds ${watchedResources.map((r) => r.kind).join(", ")}; got kind ${JSON.stringify(kind)}`);
+      throw new Error(`the fake API server holds ${servedResources.map((r) => r.kind).join(", ")}; got kind ${JSON.stringify(kind)}`);
     }
     return resource;
   }
@@ -236,7 +254,7 @@ export class FakeKubeApi {
     return [...this.#watches].filter((w) => !w.closed && (resource === undefined || w.request.resource === resource));
   }
 
-  #handle(request: Request): Response {
+  async #handle(request: Request): Promise<Response> {
     const url = new URL(request.url);
     const params = url.searchParams;
     const apiPath = parseApiPath(url.pathname);
@@ -249,9 +267,14 @@ export class FakeKubeApi {
       const token = /^Bearer (.+)$/.exec(request.headers.get("authorization") ?? "")?.[1];
       if (token === undefined || !this.#tokens.has(token)) return statusResponse({ code: 401, reason: "Unauthorized", message: "Unauthorized" });
     }
-    if (apiPath === undefined) return statusResponse({ code: 404, reason: "NotFound", message: `the server could not find the requested resource (${url.pathname})` });
-    if (request.method !== "GET") return statusResponse({ code: 405, reason: "MethodNotAllowed", message: `the fake API server serves GET only; use its helpers (apply, delete, setEndpoints) to change objects` });
-    const { resource, namespace, name } = apiPath;
+    if (apiPath === undefined) {
+      const discovery = request.method === "GET" ? discoveryResponse(url.pathname, url.host) : undefined;
+      return discovery ?? statusResponse({ code: 404, reason: "NotFound", message: `the server could not find the requested resource (${url.pathname})` });
+    }
+    const { resource, name, subresource } = apiPath;
+    // A cluster-scoped object is stored under the namespace "".
+    const namespace = resource.namespaced ? apiPath.namespace : name === undefined ? undefined : "";
+    if (request.method !== "GET") return this.#writes.handle(request, apiPath, params);
     const injected = this.faults.take(verb as FakeVerb, resource.resource);
     if (injected !== undefined) return injected;
 
@@ -261,16 +284,22 @@ export class FakeKubeApi {
     } catch (error) {
       return statusResponse({ code: 400, reason: reasonFor(400), message: `unable to parse requirement: ${error instanceof Error ? error.message : String(error)}` });
     }
+    let fields: FieldMatcher;
+    try {
+      fields = compileFieldSelector(params.get("fieldSelector"));
+    } catch (error) {
+      return statusResponse({ code: 400, reason: reasonFor(400), message: error instanceof Error ? error.message : String(error) });
+    }
 
     if (name !== undefined) {
       const stored = this.#state.get(resource, namespace!, name);
-      if (stored === undefined) return statusResponse({ code: 404, reason: "NotFound", message: `${resource.resource} "${name}" not found` });
-      return new Response(stored.json, { headers: { "content-type": "application/json" } });
+      if (stored === undefined) return statusResponse({ code: 404, reason: "NotFound", message: `${resource.group === "" ? resource.resource : `${resource.resource}.${resource.group}`} "${name}" not found`, details: { name, group: resource.group, kind: resource.resource } });
+      return new Response(subresource === "scale" ? JSON.stringify(scaleOf(stored)) : stored.json, { headers: { "content-type": "application/json" } });
     }
 
     if (!watch) {
       const limit = Number(params.get("limit") ?? "0");
-      return this.#lists.respond(this.#state, resource, namespace, matches, Number.isInteger(limit) && limit > 0 ? limit : 0, params.get("continue") ?? "");
+      return this.#lists.respond(this.#state, resource, namespace, matches, Number.isInteger(limit) && limit > 0 ? limit : 0, params.get("continue") ?? "", fields);
     }
 
     const rvText = params.get("resourceVersion") ?? "";
@@ -285,6 +314,7 @@ export class FakeKubeApi {
         resource,
         namespace,
         matches,
+        fields,
         resourceVersion,
         bookmarks: params.get("allowWatchBookmarks") === "true",
         timeoutSeconds: Number.isFinite(timeout) && timeout > 0 ? timeout : (this.#options.defaultWatchTimeoutSeconds ?? 1800),

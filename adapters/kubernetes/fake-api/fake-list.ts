@@ -4,6 +4,7 @@
 // them; a continue token whose snapshot is older than the history (compaction) is 410 Expired.
 
 import type { WatchedResource } from "../watched-resources.ts";
+import type { FieldMatcher } from "./fake-field-selector.ts";
 import type { LabelMatcher } from "./fake-label-match.ts";
 import type { FakeObjectState, StoredObject } from "./fake-object-state.ts";
 import { apiVersionOf } from "./fake-paths.ts";
@@ -18,7 +19,7 @@ export class FakeLists {
   readonly #snapshots = new Map<string, Snapshot>();
   #ids = 0;
 
-  respond(state: FakeObjectState, resource: WatchedResource, namespace: string | undefined, matches: LabelMatcher, limit: number, token: string): Response {
+  respond(state: FakeObjectState, resource: WatchedResource, namespace: string | undefined, matches: LabelMatcher, limit: number, token: string, fields: FieldMatcher = () => true): Response {
     let snapshot: Snapshot;
     let start = 0;
     if (token !== "") {
@@ -34,7 +35,7 @@ export class FakeLists {
       snapshot = found;
       start = parsed.start;
     } else {
-      snapshot = { resourceVersion: state.resourceVersion, items: state.list(resource, namespace).filter((o) => matches(o.labels)) };
+      snapshot = { resourceVersion: state.resourceVersion, items: state.list(resource, namespace).filter((o) => matches(o.labels) && fields(o)) };
     }
     const end = limit > 0 ? Math.min(snapshot.items.length, start + limit) : snapshot.items.length;
     let next = "";

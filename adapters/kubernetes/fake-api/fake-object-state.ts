@@ -99,12 +99,15 @@ export class FakeObjectState {
     const metadata = { ...((copy["metadata"] as Record<string, unknown> | undefined) ?? {}) };
     const name = metadata["name"];
     if (typeof name !== "string" || name === "") throw new Error(`a ${resource.kind} needs metadata.name, got ${JSON.stringify(name)}`);
-    const namespace = typeof metadata["namespace"] === "string" && metadata["namespace"] !== "" ? (metadata["namespace"] as string) : "default";
+    // A cluster-scoped object (a Namespace) has no namespace: its key is "/name".
+    const namespaced = (resource as { readonly namespaced?: boolean }).namespaced !== false;
+    const namespace = !namespaced ? "" : typeof metadata["namespace"] === "string" && metadata["namespace"] !== "" ? (metadata["namespace"] as string) : "default";
     const key = `${namespace}/${name}`;
     const collection = this.#collection(resource);
     const old = collection.get(key);
     const resourceVersion = ++this.#resourceVersion;
-    metadata["namespace"] = namespace;
+    if (namespaced) metadata["namespace"] = namespace;
+    else delete metadata["namespace"];
     metadata["uid"] = old?.object["metadata"] !== undefined ? (old.object["metadata"] as Record<string, unknown>)["uid"] : typeof metadata["uid"] === "string" ? metadata["uid"] : this.#uid();
     metadata["resourceVersion"] = String(resourceVersion);
     metadata["creationTimestamp"] = old === undefined ? new Date(this.#now()).toISOString().replace(/\.\d+Z$/, "Z") : (old.object["metadata"] as Record<string, unknown>)["creationTimestamp"];

@@ -1,17 +1,19 @@
-// Which resource a request path names, for the resources vipr watches (watched-resources.ts):
-// /api/v1/services, /api/v1/namespaces/{ns}/services, /api/v1/namespaces/{ns}/services/{name},
-// /apis/discovery.k8s.io/v1/endpointslices, ... as the API server lays them out.
+// Which resource a request path names, as the API server lays them out: /api/v1/services,
+// /api/v1/namespaces/{ns}/services, /api/v1/namespaces/{ns}/services/{name}, .../{name}/scale,
+// /api/v1/namespaces/{name} (a cluster-scoped resource), /apis/apps/v1/deployments, ...
 
-import { watchedResources, type WatchedResource } from "../watched-resources.ts";
+import type { WatchedResource } from "../watched-resources.ts";
+import { servedResource, servedResources, type ServedResource } from "./fake-resources.ts";
 
 export interface ApiPath {
-  readonly resource: WatchedResource;
+  readonly resource: ServedResource;
   readonly namespace?: string;
   readonly name?: string;
+  readonly subresource?: "scale" | "status";
 }
 
-export function resourceForKind(kind: string): WatchedResource | undefined {
-  return watchedResources.find((r) => r.kind === kind);
+export function resourceForKind(kind: string): ServedResource | undefined {
+  return servedResource(kind);
 }
 
 export function parseApiPath(pathname: string): ApiPath | undefined {
@@ -28,16 +30,25 @@ export function parseApiPath(pathname: string): ApiPath | undefined {
   const version = rest[0]!;
   let namespace: string | undefined;
   let tail = rest.slice(1);
+  // /api/v1/namespaces/{ns}/{resource}...; /api/v1/namespaces/{name} itself is the Namespace.
   if (tail[0] === "namespaces" && tail.length >= 3) {
     namespace = tail[1]!;
     tail = tail.slice(2);
   }
-  if (tail.length < 1 || tail.length > 2) return undefined;
-  const resource = watchedResources.find((r) => r.group === group && r.version === version && r.resource === tail[0]);
+  if (tail.length < 1 || tail.length > 3) return undefined;
+  const resource = servedResources.find((r) => r.group === group && r.version === version && r.resource === tail[0]);
   if (resource === undefined) return undefined;
   const name = tail[1];
-  if (name !== undefined && namespace === undefined) return undefined;
-  return { resource, ...(namespace === undefined ? {} : { namespace }), ...(name === undefined ? {} : { name }) };
+  const subresource = tail[2];
+  if (resource.namespaced && name !== undefined && namespace === undefined) return undefined;
+  if (!resource.namespaced && namespace !== undefined) return undefined;
+  if (subresource !== undefined && !((subresource === "scale" && resource.scale) || (subresource === "status" && resource.status))) return undefined;
+  return {
+    resource,
+    ...(namespace === undefined ? {} : { namespace }),
+    ...(name === undefined ? {} : { name }),
+    ...(subresource === undefined ? {} : { subresource: subresource as "scale" | "status" }),
+  };
 }
 
 /** "v1" or "discovery.k8s.io/v1". */

@@ -4,10 +4,12 @@ export interface StatusOptions {
   readonly code: number;
   readonly reason: string;
   readonly message: string;
+  /** StatusDetails: the object named, and for 422 Invalid the causes by field. */
+  readonly details?: Readonly<Record<string, unknown>>;
 }
 
-export function statusObject({ code, reason, message }: StatusOptions): Record<string, unknown> {
-  return { kind: "Status", apiVersion: "v1", metadata: {}, status: "Failure", message, reason, code };
+export function statusObject({ code, reason, message, details }: StatusOptions): Record<string, unknown> {
+  return { kind: "Status", apiVersion: "v1", metadata: {}, status: "Failure", message, reason, ...(details === undefined ? {} : { details }), code };
 }
 
 /** The reason the API server gives with each status code (apimachinery StatusReason). */
@@ -20,6 +22,8 @@ export function reasonFor(code: number): string {
     case 405: return "MethodNotAllowed";
     case 409: return "Conflict";
     case 410: return "Expired";
+    case 415: return "UnsupportedMediaType";
+    case 422: return "Invalid";
     case 429: return "TooManyRequests";
     case 500: return "InternalError";
     case 503: return "ServiceUnavailable";

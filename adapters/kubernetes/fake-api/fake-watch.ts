@@ -10,6 +10,7 @@
 
 import type { Clock } from "../clock.ts";
 import type { WatchedResource } from "../watched-resources.ts";
+import type { FieldMatcher } from "./fake-field-selector.ts";
 import type { LabelMatcher } from "./fake-label-match.ts";
 import type { ChangeEvent, FakeObjectState, StoredObject } from "./fake-object-state.ts";
 import { apiVersionOf } from "./fake-paths.ts";
@@ -19,6 +20,8 @@ export interface WatchRequest {
   readonly resource: WatchedResource;
   readonly namespace: string | undefined;
   readonly matches: LabelMatcher;
+  /** fieldSelector: metadata.name and metadata.namespace, which never change for an object. */
+  readonly fields?: FieldMatcher;
   /** undefined: no resourceVersion (or "0"): start with the current objects. */
   readonly resourceVersion: number | undefined;
   readonly bookmarks: boolean;
@@ -71,7 +74,7 @@ export class FakeWatch {
     }
     if (backlog === undefined) {
       for (const stored of state.list(request.resource, request.namespace)) {
-        if (request.matches(stored.labels)) this.#write("ADDED", stored.json);
+        if (request.matches(stored.labels) && (request.fields?.(stored) ?? true)) this.#write("ADDED", stored.json);
       }
     } else {
       for (const event of backlog) this.#send(event);
@@ -134,6 +137,7 @@ export class FakeWatch {
     const stored: StoredObject = event.stored;
     if (stored.resource !== request.resource) return;
     if (request.namespace !== undefined && stored.namespace !== request.namespace) return;
+    if (request.fields !== undefined && !request.fields(stored)) return;
     const now = request.matches(stored.labels);
     if (event.type === "MODIFIED") {
       const before = request.matches(event.previousLabels);

@@ -1,0 +1,46 @@
+// The resources the fake API server serves, with what discovery says of each (APIResourceList
+// entries: plural, singular, kind, namespaced, shortNames, verbs, subresources). The three vipr
+// watches are the very objects of watched-resources.ts, so a path, a stored object and a watch
+// name one resource by identity; the others are what the seed tutorial's kubectl commands touch.
+
+import { watchedResources, type WatchedResource } from "../watched-resources.ts";
+
+export interface ServedResource extends WatchedResource {
+  readonly singular: string;
+  /** false for cluster-scoped resources (Namespaces): no namespace in the path or the key. */
+  readonly namespaced: boolean;
+  /** What `kubectl get svc` resolves through discovery. */
+  readonly shortNames: readonly string[];
+  /** The scale subresource (autoscaling/v1 Scale), for `kubectl scale`. */
+  readonly scale: boolean;
+  /** The status subresource: a write to the main resource keeps status, one to /status keeps spec. */
+  readonly status: boolean;
+}
+
+const watched = (kind: string, extra: Omit<ServedResource, keyof WatchedResource>): ServedResource => Object.freeze({ ...watchedResources.find((r) => r.kind === kind)!, ...extra });
+
+const core = (resource: string, kind: string, extra: Omit<ServedResource, keyof WatchedResource>): ServedResource =>
+  Object.freeze({ group: "", version: "v1", resource, kind, verbs: ["get", "list", "watch"] as const, optional: true, ...extra });
+
+const apps = (resource: string, kind: string, extra: Omit<ServedResource, keyof WatchedResource>): ServedResource =>
+  Object.freeze({ group: "apps", version: "v1", resource, kind, verbs: ["get", "list", "watch"] as const, optional: true, ...extra });
+
+// watched() copies the fields, so the identity kept for the three watched resources is this
+// table's; every lookup in the fake goes through servedResources.
+export const servedResources: readonly ServedResource[] = Object.freeze([
+  core("namespaces", "Namespace", { singular: "namespace", namespaced: false, shortNames: ["ns"], scale: false, status: true }),
+  watched("Service", { singular: "service", namespaced: true, shortNames: ["svc"], scale: false, status: true }),
+  watched("Pod", { singular: "pod", namespaced: true, shortNames: ["po"], scale: false, status: true }),
+  core("replicationcontrollers", "ReplicationController", { singular: "replicationcontroller", namespaced: true, shortNames: ["rc"], scale: true, status: true }),
+  watched("EndpointSlice", { singular: "endpointslice", namespaced: true, shortNames: [], scale: false, status: false }),
+  apps("replicasets", "ReplicaSet", { singular: "replicaset", namespaced: true, shortNames: ["rs"], scale: true, status: true }),
+  apps("deployments", "Deployment", { singular: "deployment", namespaced: true, shortNames: ["deploy"], scale: true, status: true }),
+]);
+
+/** By kind ("Service") or plural ("services"). */
+export function servedResource(kindOrResource: string): ServedResource | undefined {
+  return servedResources.find((r) => r.kind === kindOrResource || r.resource === kindOrResource);
+}
+
+/** Every verb the fake answers for a served resource (APIResourceList.verbs). */
+export const resourceVerbs = Object.freeze(["create", "delete", "deletecollection", "get", "list", "patch", "update", "watch"]);
