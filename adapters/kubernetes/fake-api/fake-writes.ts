@@ -45,6 +45,12 @@ function badRequest(message: string): Response {
 }
 
 async function readJson(request: Request): Promise<Obj | Response> {
+  // The fake speaks JSON only; a protobuf body (client-go's typed clients) gets 415, on which
+  // client-go retries with JSON, as it does against an aggregated server without protobuf.
+  const type = (request.headers.get("content-type") ?? "application/json").split(";")[0]!.trim();
+  if (type !== "application/json" && !type.endsWith("+json")) {
+    return statusResponse({ code: 415, reason: "UnsupportedMediaType", message: `the body of the request was in an unknown format - accepted media types include: application/json, application/merge-patch+json, application/strategic-merge-patch+json; got ${type}` });
+  }
   const text = await request.text();
   try {
     const parsed: unknown = JSON.parse(text);
