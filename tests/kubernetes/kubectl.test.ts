@@ -76,6 +76,8 @@ describe.skipIf(clientVersion === undefined)(title, () => {
     expect(await kubectl.ok("apply", "-f", "examples/simpleservice.yaml")).toBe("replicationcontroller/rcsise created\nservice/simpleservice created\n");
     const [first] = await podNames("app=sise");
     expect(first).toMatch(/^pod\/rcsise-[bcdfghjklmnpqrstvwxz2456789]{5}$/);
+    // The tutorial's own command, printed from the server's Table as a cluster prints it.
+    expect(await kubectl.ok("get", "pods", "-l", "app=sise")).toMatch(/^NAME +READY +STATUS +RESTARTS +AGE\nrcsise-\w{5} +1\/1 +Running +0 +\d+s\n$/);
 
     const service = JSON.parse(await kubectl.ok("get", "svc", "simpleservice", "-o", "json"));
     expect(service.spec).toMatchObject({ type: "ClusterIP", sessionAffinity: "None", selector: { app: "sise" }, ports: [{ port: 80, protocol: "TCP", targetPort: 9876 }] });
@@ -89,6 +91,7 @@ describe.skipIf(clientVersion === undefined)(title, () => {
     expect(await kubectl.ok("scale", "--replicas=2", "rc/rcsise")).toBe("replicationcontroller/rcsise scaled\n");
     const pods = await podNames("app=sise");
     expect(pods).toHaveLength(2);
+    expect(await kubectl.ok("get", "svc", "simpleservice")).toMatch(/^NAME +TYPE +CLUSTER-IP +EXTERNAL-IP +PORT\(S\) +AGE\nsimpleservice +ClusterIP +10\.96\.\d+\.\d+ +<none> +80\/TCP +\d+s\n$/);
     expect(pods).toContain(first);
     const slices = JSON.parse(await kubectl.ok("get", "endpointslices", "-l", "kubernetes.io/service-name=simpleservice", "-o", "json")).items;
     expect(slices).toHaveLength(1);

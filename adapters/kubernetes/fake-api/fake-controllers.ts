@@ -14,8 +14,8 @@ export class FakeControllers {
   #scheduled = false;
   readonly #unsubscribe: () => void;
 
-  constructor(state: FakeObjectState) {
-    this.#workloads = new FakeWorkloadController(state);
+  constructor(state: FakeObjectState, now: () => number) {
+    this.#workloads = new FakeWorkloadController(state, now);
     this.#slices = new FakeEndpointSliceController(state);
     this.#unsubscribe = state.subscribe((event) => {
       if (!["Service", "Pod", "EndpointSlice", "ReplicationController", "ReplicaSet", "Deployment"].includes(event.stored.resource.kind)) return;

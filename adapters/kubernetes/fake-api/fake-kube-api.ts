@@ -19,6 +19,7 @@ import { parseApiPath } from "./fake-paths.ts";
 import { servedResource, servedResources, type ServedResource } from "./fake-resources.ts";
 import { reasonFor, statusResponse } from "./fake-status.ts";
 import { FakeWatch } from "./fake-watch.ts";
+import { tableOf, tableVersion } from "./fake-table.ts";
 import { scaleOf } from "./fake-workload-objects.ts";
 import { FakeWrites } from "./fake-writes.ts";
 
@@ -94,7 +95,7 @@ export class FakeKubeApi {
       this.#dropped.add(event.resourceVersion);
     });
     this.#writes = new FakeWrites(this.#state);
-    this.#controllers = options.controllers === true ? new FakeControllers(this.#state) : undefined;
+    this.#controllers = options.controllers === true ? new FakeControllers(this.#state, () => this.#clock.now()) : undefined;
     this.fetch = (request) => this.#handle(request);
   }
 
@@ -291,15 +292,21 @@ export class FakeKubeApi {
       return statusResponse({ code: 400, reason: reasonFor(400), message: error instanceof Error ? error.message : String(error) });
     }
 
+    const table = subresource === undefined ? tableVersion(request.headers.get("accept")) : undefined;
+    const now = this.#clock.now();
     if (name !== undefined) {
       const stored = this.#state.get(resource, namespace!, name);
       if (stored === undefined) return statusResponse({ code: 404, reason: "NotFound", message: `${resource.group === "" ? resource.resource : `${resource.resource}.${resource.group}`} "${name}" not found`, details: { name, group: resource.group, kind: resource.resource } });
-      return new Response(subresource === "scale" ? JSON.stringify(scaleOf(stored)) : stored.json, { headers: { "content-type": "application/json" } });
+      const body = subresource === "scale" ? JSON.stringify(scaleOf(stored)) : table !== undefined ? JSON.stringify(tableOf(resource, [stored.object], { resourceVersion: String(stored.resourceVersion) }, table, now)) : stored.json;
+      return new Response(body, { headers: { "content-type": "application/json" } });
     }
 
     if (!watch) {
       const limit = Number(params.get("limit") ?? "0");
-      return this.#lists.respond(this.#state, resource, namespace, matches, Number.isInteger(limit) && limit > 0 ? limit : 0, params.get("continue") ?? "", fields);
+      const listed = this.#lists.respond(this.#state, resource, namespace, matches, Number.isInteger(limit) && limit > 0 ? limit : 0, params.get("continue") ?? "", fields);
+      if (table === undefined || !listed.ok) return listed;
+      const list = (await listed.json()) as { metadata: Record<string, unknown>; items: Record<string, unknown>[] };
+      return new Response(JSON.stringify(tableOf(resource, list.items, list.metadata, table, now)), { headers: { "content-type": "application/json" } });
     }
 
     const rvText = params.get("resourceVersion") ?? "";
@@ -315,6 +322,7 @@ export class FakeKubeApi {
         namespace,
         matches,
         fields,
+        ...(table === undefined ? {} : { render: (stored) => JSON.stringify(tableOf(resource, [stored.object], { resourceVersion: String(stored.resourceVersion) }, table, this.#clock.now())) }),
         resourceVersion,
         bookmarks: params.get("allowWatchBookmarks") === "true",
         timeoutSeconds: Number.isFinite(timeout) && timeout > 0 ? timeout : (this.#options.defaultWatchTimeoutSeconds ?? 1800),

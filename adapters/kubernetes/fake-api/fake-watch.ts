@@ -26,6 +26,8 @@ export interface WatchRequest {
   readonly resourceVersion: number | undefined;
   readonly bookmarks: boolean;
   readonly timeoutSeconds: number;
+  /** The event's object as sent; default the stored JSON (server-side printing sends a Table). */
+  readonly render?: (stored: StoredObject) => string;
 }
 
 const encoder = new TextEncoder();
@@ -74,7 +76,7 @@ export class FakeWatch {
     }
     if (backlog === undefined) {
       for (const stored of state.list(request.resource, request.namespace)) {
-        if (request.matches(stored.labels) && (request.fields?.(stored) ?? true)) this.#write("ADDED", stored.json);
+        if (request.matches(stored.labels) && (request.fields?.(stored) ?? true)) this.#write("ADDED", this.#json(stored));
       }
     } else {
       for (const event of backlog) this.#send(event);
@@ -141,10 +143,14 @@ export class FakeWatch {
     const now = request.matches(stored.labels);
     if (event.type === "MODIFIED") {
       const before = request.matches(event.previousLabels);
-      if (before && now) this.#write("MODIFIED", stored.json);
-      else if (now) this.#write("ADDED", stored.json);
-      else if (before) this.#write("DELETED", stored.json);
-    } else if (now) this.#write(event.type, stored.json);
+      if (before && now) this.#write("MODIFIED", this.#json(stored));
+      else if (now) this.#write("ADDED", this.#json(stored));
+      else if (before) this.#write("DELETED", this.#json(stored));
+    } else if (now) this.#write(event.type, this.#json(stored));
+  }
+
+  #json(stored: StoredObject): string {
+    return this.request.render === undefined ? stored.json : this.request.render(stored);
   }
 
   #write(type: string, objectJson: string, evenIfStalled = false): void {

@@ -63,8 +63,11 @@ export class FakeWorkloadController {
   #nextPodIP = 2;
   readonly #defaults = new ClusterIPAllocator();
 
-  constructor(state: FakeObjectState) {
+  readonly #now: () => number;
+
+  constructor(state: FakeObjectState, now: () => number) {
     this.#state = state;
+    this.#now = now;
   }
 
   reconcile(): void {
@@ -154,7 +157,10 @@ export class FakeWorkloadController {
       if (owned.some((p) => p.name === name)) continue;
       const object = structuredClone(pod) as unknown as Obj;
       obj(object["metadata"])!["ownerReferences"] = [ownerOf(workload)];
-      obj(object["status"])!["hostIP"] = "127.0.0.1";
+      const status = obj(object["status"])!;
+      status["hostIP"] = "127.0.0.1";
+      status["podIPs"] = [{ ip: status["podIP"] }];
+      status["startTime"] = new Date(this.#now()).toISOString().replace(/\.\d+Z$/, "Z");
       this.#write(pods, object, undefined);
     }
     const count = desired.length;
