@@ -10,7 +10,7 @@ import { applyDefaults, ClusterIPAllocator } from "./fake-defaults.ts";
 import type { FakeObjectState, StoredObject } from "./fake-object-state.ts";
 import { jsonMergePatch, PatchError, strategicMergePatch } from "./fake-patch.ts";
 import type { ApiPath } from "./fake-paths.ts";
-import type { ServedResource } from "./fake-resources.ts";
+import { servedResources, type ServedResource } from "./fake-resources.ts";
 import { statusResponse } from "./fake-status.ts";
 import { validateObject } from "./fake-validation.ts";
 import { generatedName, scaleOf } from "./fake-workload-objects.ts";
@@ -130,6 +130,10 @@ export class FakeWrites {
 
   #delete(resource: ServedResource, stored: StoredObject, _request: Request, dryRun: boolean): Response {
     const uid = obj(stored.object["metadata"])?.["uid"];
+    if (!dryRun && resource.kind === "Namespace") {
+      // The namespace controller empties a deleted namespace; the fake does it at once.
+      for (const r of servedResources) if (r.namespaced) for (const o of this.#state.list(r, stored.name)) this.#state.remove(r, o.namespace, o.name);
+    }
     if (!dryRun) this.#state.remove(resource, stored.namespace, stored.name);
     // A deleted object without finalizers is gone at once; the answer is a Success Status.
     const body = { kind: "Status", apiVersion: "v1", metadata: {}, status: "Success", details: { name: stored.name, group: resource.group, kind: resource.resource, uid } };
