@@ -1,7 +1,8 @@
 // The resources the fake API server serves, with what discovery says of each (APIResourceList
-// entries: plural, singular, kind, namespaced, shortNames, verbs, subresources). The three vipr
-// watches are the very objects of watched-resources.ts, so a path, a stored object and a watch
-// name one resource by identity; the others are what the seed tutorial's kubectl commands touch.
+// entries: plural, singular, kind, namespaced, shortNames, verbs, subresources): the three vipr
+// watches (watched-resources.ts) and what the seed tutorial's kubectl commands touch. Every lookup
+// in the fake goes through this table, so a path, a stored object and a watch name one resource
+// by identity.
 
 import { watchedResources, type WatchedResource } from "../watched-resources.ts";
 
@@ -25,8 +26,6 @@ const core = (resource: string, kind: string, extra: Omit<ServedResource, keyof 
 const apps = (resource: string, kind: string, extra: Omit<ServedResource, keyof WatchedResource>): ServedResource =>
   Object.freeze({ group: "apps", version: "v1", resource, kind, verbs: ["get", "list", "watch"] as const, optional: true, ...extra });
 
-// watched() copies the fields, so the identity kept for the three watched resources is this
-// table's; every lookup in the fake goes through servedResources.
 export const servedResources: readonly ServedResource[] = Object.freeze([
   core("namespaces", "Namespace", { singular: "namespace", namespaced: false, shortNames: ["ns"], scale: false, status: true }),
   watched("Service", { singular: "service", namespaced: true, shortNames: ["svc"], scale: false, status: true }),

@@ -118,6 +118,7 @@ export class FakeWrites {
     // Set by the server only: a client's uid and resourceVersion are dropped on create.
     delete metadata["uid"];
     delete metadata["resourceVersion"];
+    delete metadata["generation"];
     const { status: _status, ...rest } = body;
     const object: Obj = structuredClone({ ...rest, metadata });
     const name = String(metadata["name"] ?? "");
@@ -175,8 +176,6 @@ export class FakeWrites {
 
   #store(resource: ServedResource, object: Obj, old: StoredObject | undefined, dryRun: boolean, code: number, answerScale: boolean): Response {
     const oldObject = old?.object as Obj | undefined;
-    const metadata = obj(object["metadata"]);
-    if (metadata !== undefined && oldObject !== undefined) metadata["generation"] = obj(oldObject["metadata"])?.["generation"];
     applyDefaults(resource, object, oldObject, this.#ips);
     const causes = validateObject(resource, object, oldObject);
     if (causes.length > 0) {
@@ -185,7 +184,6 @@ export class FakeWrites {
       const message = `${resource.kind} "${name}" is invalid: ${listed.length === 1 ? listed[0] : `[${listed.join(", ")}]`}`;
       return statusResponse({ code: 422, reason: "Invalid", message, details: { name, group: resource.group, kind: resource.kind, causes } });
     }
-    if (metadata !== undefined && metadata["generation"] === undefined) delete metadata["generation"];
     if (dryRun) return objectResponse(object, code);
     const stored = this.#state.put(resource, object).stored;
     return answerScale ? objectResponse(scaleOf(stored), code) : objectResponse(stored, code);
