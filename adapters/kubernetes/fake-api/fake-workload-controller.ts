@@ -52,7 +52,12 @@ function templateHash(template: unknown): string {
   for (const char of JSON.stringify(template ?? {})) hash = Math.imul(hash ^ char.charCodeAt(0), 0x01000193) >>> 0;
   const alphabet = "bcdfghjklmnpqrstvwxz2456789";
   let out = "";
-  for (let i = 0; i < 10; i++, hash = Math.floor(hash / alphabet.length)) out += alphabet[hash % alphabet.length];
+  // One FNV round per character, so all ten characters vary (dividing one 32-bit hash down would
+  // leave the last ones constant).
+  for (let i = 0; i < 10; i++) {
+    hash = Math.imul(hash ^ (i + 1), 0x01000193) >>> 0;
+    out += alphabet[hash % alphabet.length];
+  }
   return out;
 }
 
