@@ -88,6 +88,9 @@ spec:
 
 const agent = new http.Agent({ keepAlive: false });
 
+// A skipped file's describe title is not printed, so the reason is said once here.
+if (clientVersion === undefined) console.warn(title);
+
 describe.skipIf(clientVersion === undefined)(title, () => {
   let fake: FakeKubeApi;
   let served: ServedFakeKubeApi;
