@@ -16,13 +16,11 @@
 // table (and ExternalName targets on the allow-list). A name that is not in the table gets a 404.
 import { Hono, type Context } from "hono";
 import type { CoreEngine } from "../wasm/core-engine.ts";
-import { hashKeyOf } from "./balancing/hash-key.ts";
 import type { RandomSource } from "./balancing/least-request.ts";
-import type { PickExplanation, PickRequest } from "./balancing/pick.ts";
+import type { PickExplanation } from "./balancing/pick.ts";
 import type { EndpointHealthView, OutlierDetectionOptions } from "./balancing/outlier-detection.ts";
 import { DEFAULT_POLICY_CONFIG, type PolicyConfig } from "./balancing/policy-config.ts";
 import { createHeaderForwarder, type HeaderForwarder } from "./forward/forward-headers.ts";
-import { parseIp } from "./forward/cidr-set.ts";
 import { webRequestHeaders, type ClientAddressOf, type RequestHeadersOf, type UpstreamTransport } from "./forward/upstream-transport.ts";
 import type { AccessLog } from "./observability/access-log.ts";
 import { NoopMetrics, type MetricsRecorder } from "./observability/router-metrics.ts";
@@ -38,11 +36,12 @@ import type { RoutingTable } from "./table/routing-table.ts";
 import { AdmitStage } from "./pipeline/admit-stage.ts";
 import { Exchange, type ClientOf } from "./pipeline/exchange.ts";
 import { ForwardStage } from "./pipeline/forward-stage.ts";
-import { PickStage } from "./pipeline/pick-stage.ts";
+import { PickStage, type ExplainQuery } from "./pipeline/pick-stage.ts";
 import { ReportStage } from "./pipeline/report-stage.ts";
 import { ResolveStage } from "./pipeline/resolve-stage.ts";
 
 export type { RouterTimeouts } from "./timeout-config.ts";
+export type { ExplainQuery } from "./pipeline/pick-stage.ts";
 
 export interface ServiceRouterOptions {
   readonly core: CoreEngine;
@@ -93,14 +92,6 @@ export interface ServiceRouterOptions {
   readonly log?: (line: string) => void;
   readonly now?: () => number;
   readonly random?: RandomSource;
-}
-
-export interface ExplainQuery {
-  readonly host: string;
-  readonly path?: string;
-  readonly key?: string;
-  readonly subset?: string;
-  readonly clientIp?: string;
 }
 
 export type ExplainAnswer =
@@ -223,19 +214,12 @@ export class ServiceRouter {
     const table = this.#table;
     if (table === undefined) return { found: false, host: query.host, error: "no_table", message: "no routing table has been loaded yet" };
     const authority = query.host.toLowerCase();
-    const path = query.path ?? "/";
-    const found = this.#resolve.find(table, { authority, hostname: hostnameOf(authority), pathAndQuery: path });
+    const found = this.#resolve.find(table, { authority, hostname: hostnameOf(authority), pathAndQuery: query.path ?? "/" });
     if (!found.ok) return { found: false, host: query.host, error: found.code, message: found.message, ...(found.parsed === undefined ? {} : { parsed: found.parsed }) };
     if (found.service.type === "ExternalName") {
       return { found: false, host: query.host, error: "external_name", message: `service ${found.service.key} is an ExternalName alias of ${found.service.externalName ?? "?"}` };
     }
-    const balancer = this.#states.balancer(found.service, found.port, found.origin);
-    // Without a key, the key a request from this client to this path would have (client-ip, path).
-    const clientIp = parseIp(query.clientIp ?? "")?.text ?? query.clientIp ?? ""; // as the runtimes spell it
-    const source = balancer.config.hashKey;
-    const hashKey = query.key !== undefined || source === undefined ? query.key : hashKeyOf(source, [], path, clientIp);
-    const request: PickRequest = { hashKey: hashKey === "" ? undefined : hashKey, clientIp, subset: query.subset ?? found.subset };
-    return { found: true, host: query.host, resolvedAs: { service: found.service.key, port: found.port.port, path: found.path }, ...balancer.explain(request) };
+    return { found: true, host: query.host, resolvedAs: { service: found.service.key, port: found.port.port, path: found.path }, ...this.#pick.explain(found, query) };
   }
 
   /** Frees WASM tables and closes the transport's pools. */

@@ -4,13 +4,24 @@
 // asks it again with the endpoints already tried. An ExternalName service is dialled by its
 // external name, when that name is on the router's allow-list.
 import { hashKeyOf } from "../balancing/hash-key.ts";
-import type { Pick, PickRequest } from "../balancing/pick.ts";
+import type { Pick, PickExplanation, PickRequest } from "../balancing/pick.ts";
+import { parseIp } from "../forward/cidr-set.ts";
 import { headerListGet } from "../forward/header-list.ts";
 import type { UpstreamTarget } from "../forward/upstream-transport.ts";
 import type { RouterErrorCode } from "../router-errors.ts";
 import type { ServiceStates } from "../service-state.ts";
 import type { ClientOf, Exchange } from "./exchange.ts";
 import type { ReportStage } from "./report-stage.ts";
+import type { Resolved } from "./resolve-stage.ts";
+
+/** A request described for /debug/explain and `vipr explain`, never sent. */
+export interface ExplainQuery {
+  readonly host: string;
+  readonly path?: string;
+  readonly key?: string;
+  readonly subset?: string;
+  readonly clientIp?: string;
+}
 
 export interface PickSettings {
   /** The request header naming a subset when a service names none (lowercase; "" for off). */
@@ -71,6 +82,17 @@ export class PickStage {
     exchange.pick = next;
     exchange.upstream = targetOf(next);
     return true;
+  }
+
+  /** What `pick` would choose for a request so described, without choosing (no affinity is made,
+   * nothing is counted). */
+  explain(resolved: Resolved, query: ExplainQuery): PickExplanation {
+    const balancer = this.#states.balancer(resolved.service, resolved.port, resolved.origin);
+    // Without a key, the key a request from this client to this path would have (client-ip, path).
+    const clientIp = parseIp(query.clientIp ?? "")?.text ?? query.clientIp ?? ""; // as the runtimes spell it
+    const source = balancer.config.hashKey;
+    const hashKey = query.key !== undefined || source === undefined ? query.key : hashKeyOf(source, [], query.path ?? "/", clientIp);
+    return balancer.explain({ hashKey: hashKey === "" ? undefined : hashKey, clientIp, subset: query.subset ?? resolved.subset });
   }
 
   #externalName(exchange: Exchange): Response | undefined {
