@@ -53,9 +53,10 @@ interface ServiceState {
 export type TrafficOrigin = "internal" | "external";
 
 /** kube-proxy applies externalTrafficPolicy only to traffic that arrives through a NodePort or a
- * LoadBalancer (pkg/proxy/iptables: the XLB chain); when the two policies are the same, the
- * eligible endpoints are too, and external traffic shares the internal balancer (one in-flight
- * count and one Maglev table per port). */
+ * LoadBalancer (pkg/proxy ServicePortInfo.ExternalPolicyLocal, as eligible-endpoints.ts reads it);
+ * eligibility depends on the origin through the policy alone, so when the two policies are the
+ * same, external traffic shares the internal balancer (one in-flight count and one Maglev table
+ * per port). */
 function externalUsesOwnEndpoints(service: ServiceEntry): boolean {
   return (service.type === "NodePort" || service.type === "LoadBalancer") && service.externalTrafficPolicy !== service.internalTrafficPolicy;
 }
