@@ -43,7 +43,12 @@ export function requestTarget(url: string, hostHeader: string | null): RequestTa
     const host = hostHeader.toLowerCase();
     if (host.startsWith(authority) && host.charCodeAt(authority.length) === 58 /* : */) authority = host;
   }
+  return { authority, hostname: hostnameOf(authority), pathAndQuery, scheme, userinfo };
+}
+
+/** The host of an authority without its port: "svc:8080" -> "svc", "[fd00::1]:80" -> "[fd00::1]".
+ * The one place a host is split from its port on the request path (route rules match on it). */
+export function hostnameOf(authority: string): string {
   const colon = authority.charCodeAt(0) === 91 /* [ */ ? authority.indexOf("]") + 1 : authority.lastIndexOf(":");
-  const hostname = colon > 0 && authority.charCodeAt(colon) === 58 ? authority.slice(0, colon) : authority;
-  return { authority, hostname, pathAndQuery, scheme, userinfo };
+  return colon > 0 && authority.charCodeAt(colon) === 58 /* : */ ? authority.slice(0, colon) : authority;
 }

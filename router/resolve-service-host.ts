@@ -8,6 +8,7 @@
 
 import type { RoutingTable, ServiceEntry, ServicePortEntry } from "./table/routing-table.ts";
 import { serviceKey } from "./table/routing-table.ts";
+import { servicePortFor } from "./service-port.ts";
 
 export interface ResolveServiceHostOptions {
   /** The router's own namespace: where "svc" (one label) resolves. */
@@ -54,31 +55,6 @@ const portDigits = /^[0-9]{1,5}$/;
 
 const expectedForms = (domain: string): string =>
   `expected svc, svc.ns, svc.ns.svc or svc.ns.svc.${domain}, with an optional :port`;
-
-/** The service port a host selects: the port in the host, else the only port, else the one named
- * "http", else port 80. An ExternalName service is a DNS alias (a CNAME), so any port passes
- * through to the external name: the declared one if there is one, else as given (default 80). */
-function pickPort(service: ServiceEntry, port: number | undefined): ServicePortEntry | string {
-  const ports = service.ports;
-  if (port !== undefined) {
-    const match = ports.find((p) => p.port === port);
-    if (match !== undefined) return match;
-    if (service.type === "ExternalName") return Object.freeze({ name: "", port, targetPort: port, protocol: "TCP" });
-    return `service ${service.key} has no port ${port}${describePorts(ports)}`;
-  }
-  if (ports.length === 1) return ports[0]!;
-  const http = ports.find((p) => p.name === "http") ?? ports.find((p) => p.port === 80);
-  if (http !== undefined) return http;
-  if (service.type === "ExternalName") return Object.freeze({ name: "", port: 80, targetPort: 80, protocol: "TCP" });
-  if (ports.length === 0) return `service ${service.key} has no TCP port`;
-  return `service ${service.key} has several ports, none named "http" or numbered 80; put the port in the host${describePorts(ports)}`;
-}
-
-function describePorts(ports: readonly ServicePortEntry[]): string {
-  if (ports.length === 0) return " (it has no TCP port)";
-  const list = ports.map((p) => (p.name === "" ? `${p.port}` : `${p.port} (${p.name})`)).join(", ");
-  return ` (its ports: ${list})`;
-}
 
 /**
  * Resolves a Host header value against the table.
@@ -157,7 +133,7 @@ export function resolveServiceHost(
   if (service === undefined) {
     return fail("unknown-service", parsed, `host ${JSON.stringify(host)}: no service ${JSON.stringify(name)} in namespace ${JSON.stringify(namespace)}`);
   }
-  const picked = pickPort(service, port);
+  const picked = servicePortFor(service, port, "put the port in the host");
   if (typeof picked === "string") return fail("unknown-port", parsed, `host ${JSON.stringify(host)}: ${picked}`);
   return Object.freeze({ ok: true, service, port: picked, parsed: Object.freeze(parsed) });
 }

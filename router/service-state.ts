@@ -41,7 +41,24 @@ interface ServiceState {
   readonly entry: ServiceEntry;
   readonly config: PolicyConfig;
   readonly timeouts: RouterTimeouts;
+  /** By port name, for traffic from inside the cluster (internalTrafficPolicy). */
   readonly balancers: Map<string, ServiceBalancer>;
+  /** By port name, for traffic from outside (externalTrafficPolicy), made only for services whose
+   * two policies pick different endpoints (externalUsesOwnEndpoints). */
+  readonly external: Map<string, ServiceBalancer>;
+}
+
+/** Where a request came from, for the traffic policy its endpoints are chosen by: "external" is
+ * traffic vipr receives as a gateway (eligible-endpoints.ts). */
+export type TrafficOrigin = "internal" | "external";
+
+/** kube-proxy applies externalTrafficPolicy only to traffic that arrives through a NodePort or a
+ * LoadBalancer (pkg/proxy ServicePortInfo.ExternalPolicyLocal, as eligible-endpoints.ts reads it);
+ * eligibility depends on the origin through the policy alone, so when the two policies are the
+ * same, external traffic shares the internal balancer (one in-flight count and one Maglev table
+ * per port). */
+function externalUsesOwnEndpoints(service: ServiceEntry): boolean {
+  return (service.type === "NodePort" || service.type === "LoadBalancer") && service.externalTrafficPolicy !== service.internalTrafficPolicy;
 }
 
 export class ServiceStates {
@@ -64,20 +81,26 @@ export class ServiceStates {
   #stateOf(service: ServiceEntry): ServiceState {
     let state = this.#byService.get(service.key);
     if (state === undefined || state.entry !== service) {
-      if (state !== undefined) this.#free(state.balancers);
+      if (state !== undefined) {
+        this.#free(state.balancers);
+        this.#free(state.external);
+      }
       const policy = policyFromAnnotations(service.annotations, this.#options.defaultPolicy);
       const timeouts = timeoutsFromAnnotations(service.annotations, this.#options.defaultTimeouts);
       for (const line of [...policy.diagnostics, ...timeouts.diagnostics]) this.#options.log(`service ${service.key}: ${line}`);
-      state = { entry: service, config: policy.config, timeouts: timeouts.config, balancers: new Map() };
+      state = { entry: service, config: policy.config, timeouts: timeouts.config, balancers: new Map(), external: new Map() };
       this.#byService.set(service.key, state);
     }
     return state;
   }
 
-  /** The balancer of a service port in the current snapshot, made on first use. */
-  balancer(service: ServiceEntry, port: ServicePortEntry): ServiceBalancer {
+  /** The balancer of a service port in the current snapshot for traffic from `origin`, made on
+   * first use. */
+  balancer(service: ServiceEntry, port: ServicePortEntry, origin: TrafficOrigin = "internal"): ServiceBalancer {
     const state = this.#stateOf(service);
-    let balancer = state.balancers.get(port.name);
+    const trafficOrigin = origin === "external" && externalUsesOwnEndpoints(service) ? "external" : "internal";
+    const balancers = trafficOrigin === "external" ? state.external : state.balancers;
+    let balancer = balancers.get(port.name);
     if (balancer === undefined) {
       const affinity = service.sessionAffinity.type === "ClientIP" ? this.#affinityOf(service.key) : undefined;
       const outliers = this.#outliersOf(service.key);
@@ -85,7 +108,7 @@ export class ServiceStates {
       balancer = new ServiceBalancer({
         service,
         servicePort: port,
-        eligible: eligibleEndpoints(service, port, this.#options.eligibility),
+        eligible: eligibleEndpoints(service, port, trafficOrigin === "external" ? { ...this.#options.eligibility, trafficOrigin } : this.#options.eligibility),
         config: state.config,
         core: this.#options.core,
         random: this.#options.random,
@@ -94,16 +117,9 @@ export class ServiceStates {
         ...(outliers === undefined ? {} : { outliers }),
         ...(readySince === undefined ? {} : { readySince }),
       });
-      state.balancers.set(port.name, balancer);
+      balancers.set(port.name, balancer);
     }
     return balancer;
-  }
-
-  /** The policy of a service entry (annotations over the router's defaults). */
-  policyOf(service: ServiceEntry): PolicyConfig {
-    const state = this.#byService.get(service.key);
-    if (state !== undefined && state.entry === service) return state.config;
-    return policyFromAnnotations(service.annotations, this.#options.defaultPolicy).config;
   }
 
   /** The timeouts of a service entry (annotations over the router's defaults), resolved once per
@@ -137,6 +153,7 @@ export class ServiceStates {
         if (owners !== undefined) before.set(portName, owners);
       }
       this.#free(state.balancers);
+      this.#free(state.external);
       this.#byService.delete(key);
       if (entry === undefined) {
         this.#affinity.delete(key);
@@ -170,11 +187,6 @@ export class ServiceStates {
       const count = outliers.ejectedCount();
       if (count > 0) yield [key, count];
     }
-  }
-
-  /** Endpoints of `key` ejected now. */
-  ejectedCount(key: string): number {
-    return this.#outliers.get(key)?.ejectedCount() ?? 0;
   }
 
   /** Brings each service's "ready since" store up to a new snapshot (before any balancer of it is
@@ -252,7 +264,10 @@ export class ServiceStates {
 
   /** Frees everything (router shutdown). */
   close(): void {
-    for (const state of this.#byService.values()) this.#free(state.balancers);
+    for (const state of this.#byService.values()) {
+      this.#free(state.balancers);
+      this.#free(state.external);
+    }
     this.#byService.clear();
     this.#affinity.clear();
     this.#outliers.clear();

@@ -1,0 +1,170 @@
+// Forward: sends the request to the picked upstream through the runtime's transport, streaming
+// both ways, and retries a try that failed in a way that is safe to repeat (retry-policy.ts) on
+// another endpoint, while the retry budget allows. With an overall request timeout, no retry
+// starts once it has passed, and each try's response timeout is cut to the time left. When no try
+// succeeds, the last failure becomes vipr's answer, saying why it was not retried.
+import { BodyTooLargeError } from "../forward/body-limit.ts";
+import type { HeaderForwarder } from "../forward/forward-headers.ts";
+import { headerListGet } from "../forward/header-list.ts";
+import { UpstreamError, type ClientAddressOf, type UpstreamOutcome, type UpstreamTransport } from "../forward/upstream-transport.ts";
+import { retryable, type RetryBudget } from "../retry-policy.ts";
+import type { RouterErrorCode } from "../router-errors.ts";
+import type { RouterTimeouts } from "../timeout-config.ts";
+import type { AdmitStage } from "./admit-stage.ts";
+import type { Exchange } from "./exchange.ts";
+import type { PickStage } from "./pick-stage.ts";
+import type { ReportStage } from "./report-stage.ts";
+
+export interface ForwardSettings {
+  readonly transport: UpstreamTransport;
+  readonly forwarder: HeaderForwarder;
+  /** The connection's peer address, from the serve adapter. */
+  readonly clientAddress: ClientAddressOf;
+  /** What clients used to reach vipr, for X-Forwarded-Proto. */
+  readonly proto: string;
+  readonly budget: RetryBudget;
+}
+
+/** The stages a forward hands back to: in-flight counts, retries' picks, the report. */
+export interface ForwardPeers {
+  readonly admit: AdmitStage;
+  readonly pick: PickStage;
+  readonly report: ReportStage;
+}
+
+/** Why a failed try was not retried: the failure was not safe to repeat (retry-policy.ts), the
+ * overall request timeout had passed, the retries allowed were used, no untried endpoint was left,
+ * or the retry budget (a share of the requests in flight) was spent. */
+type NotRetried = "not_safe_to_retry" | "request_timeout" | "max_retries" | "no_other_endpoint" | "retry_budget";
+
+/**
+ * A try's response timeout: the service's per-try timeout, cut to the time left of the overall
+ * request timeout (counted from the request's arrival, `started` on performance.now()); at least
+ * 1 ms, since 0 would mean no limit.
+ */
+function responseTimeoutMs(timeouts: RouterTimeouts, started: number): number {
+  if (timeouts.requestMs <= 0) return timeouts.responseMs;
+  const left = Math.max(1, Math.ceil(timeouts.requestMs - (performance.now() - started)));
+  return timeouts.responseMs > 0 ? Math.min(timeouts.responseMs, left) : left;
+}
+
+function hasBody(headers: readonly string[]): boolean {
+  return headerListGet(headers, "transfer-encoding") !== undefined || (headerListGet(headers, "content-length") ?? "0") !== "0";
+}
+
+export class ForwardStage {
+  readonly #settings: ForwardSettings;
+  readonly #peers: ForwardPeers;
+
+  constructor(settings: ForwardSettings, peers: ForwardPeers) {
+    this.#settings = settings;
+    this.#peers = peers;
+  }
+
+  /** The response to relay, or vipr's answer when every try failed. */
+  async forward(exchange: Exchange): Promise<Response> {
+    // An ExternalName target is one name, tried once: there is no other endpoint to retry on.
+    if (exchange.balancer === undefined) return this.#try(exchange).catch((error: unknown) => this.#failed(exchange, error, undefined));
+    const budget = this.#settings.budget;
+    budget.requestStarted();
+    const tried: number[] = [];
+    for (;;) {
+      let failure: UpstreamError;
+      try {
+        return await this.#try(exchange);
+      } catch (error) {
+        if (!(error instanceof UpstreamError)) throw error;
+        failure = error;
+      }
+      // The client left or its body broke off: its failure, so neither a retry nor a 502.
+      if (failure.kind === "aborted") return this.#failed(exchange, failure, undefined);
+      const notRetried = this.#whyNotRetried(exchange, failure, tried.length);
+      if (notRetried !== undefined) return this.#failed(exchange, failure, notRetried);
+      tried.push(exchange.pick!.index);
+      if (!this.#peers.pick.next(exchange, tried)) return this.#failed(exchange, failure, "no_other_endpoint");
+    }
+  }
+
+  /** Why this failure is the answer, said in the error (`tries`, `notRetried`) so that a client or
+   * an operator can tell a request that could not be retried from one that was not allowed to;
+   * undefined when a retry may go (the budget's share is then taken). */
+  #whyNotRetried(exchange: Exchange, failure: UpstreamError, triedBefore: number): NotRetried | undefined {
+    const budget = this.#settings.budget;
+    const timeouts = exchange.timeouts!;
+    if (!retryable(failure, exchange.method, hasBody(exchange.headers))) return "not_safe_to_retry";
+    // The overall timeout has passed: no further try, whatever the failure.
+    if (timeouts.requestMs > 0 && performance.now() - exchange.started >= timeouts.requestMs) return "request_timeout";
+    if (exchange.tries > budget.maxRetries) return "max_retries";
+    if (triedBefore + 1 >= exchange.balancer!.eligibleCount) return "no_other_endpoint";
+    if (!budget.tryRetry()) return "retry_budget";
+    return undefined;
+  }
+
+  /** One try: the request's fields for the upstream, the endpoint counted in flight, the call. */
+  async #try(exchange: Exchange): Promise<Response> {
+    const { transport, forwarder, clientAddress, proto } = this.#settings;
+    const { admit, report } = this.#peers;
+    const timeouts = exchange.timeouts!;
+    const started = exchange.started;
+    const authority = exchange.target!.authority;
+    const host = headerListGet(exchange.headers, "host");
+    const peer = clientAddress(exchange.c); // the peer: trusted or not, and the hop appended
+    // Absolute-form requests carry the name in the request-target; it replaces Host.
+    const outgoing = forwarder.request(
+      exchange.headers,
+      host === undefined || host.toLowerCase() !== authority ? { clientAddress: peer, proto, authority } : { clientAddress: peer, proto },
+    );
+    admit.acquirePick(exchange);
+    exchange.tries++;
+    try {
+      const response = await transport.forward(exchange.c, exchange.upstream!, {
+        method: exchange.method,
+        path: exchange.path,
+        headers: outgoing,
+        rewriteResponseHeaders: forwarder.response,
+        connectTimeoutMs: timeouts.connectMs,
+        responseTimeoutMs: responseTimeoutMs(timeouts, started),
+        idleTimeoutMs: timeouts.idleMs,
+        deadline: timeouts.requestMs > 0 ? started + timeouts.requestMs : undefined,
+        onResponse: (status) => {
+          exchange.status = status;
+        },
+        onEnd: (outcome) => this.#ended(exchange, outcome),
+      });
+      exchange.handedOver = true;
+      return response;
+    } catch (error) {
+      admit.releasePick(exchange);
+      if (error instanceof UpstreamError) report.tryFailed(exchange, error);
+      throw error;
+    }
+  }
+
+  /** The relayed response ended: its slot and its endpoint's count are given back, then reported. */
+  #ended(exchange: Exchange, outcome: UpstreamOutcome): void {
+    const { admit, report } = this.#peers;
+    admit.release(exchange);
+    admit.releasePick(exchange);
+    report.responseEnded(exchange, outcome);
+  }
+
+  /** The last try's failure as vipr's answer. */
+  #failed(exchange: Exchange, error: unknown, notRetried: NotRetried | undefined): Response {
+    if (!(error instanceof UpstreamError)) throw error;
+    const report = this.#peers.report;
+    const service = exchange.serviceKey;
+    const endpoint = exchange.upstream!.identity;
+    // The client's chunked body passed the serve adapter's maxBodyBytes and the transport aborted
+    // the try (kind "aborted": never retried): 413, as the adapter's Content-Length check answers.
+    const tooLarge = error.cause;
+    if (tooLarge instanceof BodyTooLargeError) return report.fail(exchange, "body_too_large", tooLarge.message, { maxBodyBytes: tooLarge.maxBodyBytes });
+    // The client left or its body broke off: nobody reads this answer, but the access log and the
+    // 499 in vipr_requests_total say whose failure it was (the code leads the log's error, as in
+    // responseEnded).
+    if (error.kind === "aborted") return report.fail(exchange, "client_aborted", `client_aborted: ${error.message}`, { service, endpoint, sent: error.sentRequest });
+    const code: RouterErrorCode =
+      error.kind === "timeout" ? "upstream_timeout" : error.kind === "connect" ? "upstream_connect" : error.kind === "protocol" ? "upstream_protocol" : "upstream_reset";
+    const details = { service, endpoint, sent: error.sentRequest, tries: exchange.tries };
+    return report.fail(exchange, code, error.message, notRetried === undefined ? details : { ...details, notRetried });
+  }
+}

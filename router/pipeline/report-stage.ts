@@ -1,0 +1,109 @@
+// Report: what the router says about each request, in one place. Every request ends here exactly
+// once, whichever stage ended it: `answered` (and `fail`, `refused`) when vipr answered itself,
+// `responseEnded` when an upstream response it relayed has ended. Both count it
+// (vipr_requests_total, the latency histogram) and write the same access-log record, so a line
+// for a 404 and a line for a relayed 200 have the same fields filled the same way. Passive health
+// (outlier-detection.ts, through the balancer) hears each try's outcome here too, since it
+// classifies responses the way the metrics do.
+import { isFailureStatus } from "../balancing/outlier-detection.ts";
+import type { UpstreamError, UpstreamOutcome } from "../forward/upstream-transport.ts";
+import type { AccessLog, AccessRecord } from "../observability/access-log.ts";
+import type { MetricsRecorder } from "../observability/router-metrics.ts";
+import { errorResponse, type RouterErrorCode } from "../router-errors.ts";
+import type { ClientOf, Exchange } from "./exchange.ts";
+
+type MutableRecord = { -readonly [K in keyof AccessRecord]: AccessRecord[K] };
+
+export class ReportStage {
+  readonly #metrics: MetricsRecorder;
+  readonly #accessLog: AccessLog | undefined;
+  readonly #clientOf: ClientOf;
+
+  constructor(metrics: MetricsRecorder, accessLog: AccessLog | undefined, clientOf: ClientOf) {
+    this.#metrics = metrics;
+    this.#accessLog = accessLog;
+    this.#clientOf = clientOf;
+  }
+
+  /** vipr's own JSON error answer (router-errors.ts), counted and logged. */
+  fail(exchange: Exchange, code: RouterErrorCode, message: string, details: Readonly<Record<string, unknown>> = {}): Response {
+    return this.answered(exchange, errorResponse(code, message, details), message);
+  }
+
+  /** A host or route that named nothing in the table: counted apart as well (vipr_unknown_hosts). */
+  notFound(exchange: Exchange, code: RouterErrorCode, message: string, details: Readonly<Record<string, unknown>>): Response {
+    this.#metrics.unknownHost();
+    return this.fail(exchange, code, message, details);
+  }
+
+  /** A ready-made refusal (TRACE, userinfo): its x-vipr-error code is the log's error. */
+  refused(exchange: Exchange, response: Response): Response {
+    return this.answered(exchange, response, response.headers.get("x-vipr-error") ?? "");
+  }
+
+  /** CONNECT: counted only. Node's server answers it before the app (and so logs nothing), so
+   * Deno's path, the only one that reaches here, does the same. */
+  counted(exchange: Exchange, response: Response): Response {
+    this.#metrics.requestDone("-", response.status, (performance.now() - exchange.started) / 1000);
+    return response;
+  }
+
+  /** Counts and logs an answer vipr gave itself. */
+  answered(exchange: Exchange, response: Response, message: string): Response {
+    const seconds = (performance.now() - exchange.started) / 1000;
+    exchange.status = response.status;
+    this.#metrics.requestDone(exchange.serviceKey === "" ? "-" : exchange.serviceKey, response.status, seconds);
+    this.#log(exchange, seconds, undefined, message);
+    return response;
+  }
+
+  /** A relayed response ended (whole, or cut off): passive health, counts, the log. */
+  responseEnded(exchange: Exchange, outcome: UpstreamOutcome): void {
+    const error = outcome.error;
+    // A client that left or whose body broke off ("aborted") says nothing about the endpoint: no
+    // outcome for passive health and no upstream error.
+    const endpointsFault = error !== undefined && error.kind !== "aborted";
+    if (error === undefined || endpointsFault) this.#tryOutcome(exchange, endpointsFault || isFailureStatus(exchange.status));
+    const seconds = (performance.now() - exchange.started) / 1000;
+    this.#metrics.requestDone(exchange.serviceKey, exchange.status, seconds);
+    if (endpointsFault) this.#metrics.upstreamError(exchange.serviceKey, exchange.upstream!.identity, error.kind);
+    this.#log(exchange, seconds, outcome, error === undefined ? undefined : error.kind === "aborted" ? `client_aborted: ${error.message}` : error.message);
+  }
+
+  /** A try failed before a response was handed over (the pipeline may retry or answer itself). */
+  tryFailed(exchange: Exchange, error: UpstreamError): void {
+    if (error.kind === "aborted") return; // the client's failure, not the endpoint's
+    this.#metrics.upstreamError(exchange.serviceKey, exchange.upstream!.identity, error.kind);
+    this.#tryOutcome(exchange, true);
+  }
+
+  /** Passive health: one try's outcome, and the ejection metric when it ejected the endpoint. */
+  #tryOutcome(exchange: Exchange, failed: boolean): void {
+    const { balancer, pick } = exchange;
+    if (balancer === undefined || pick === undefined) return; // ExternalName: no endpoints to eject
+    if (balancer.recordOutcome(pick, failed)) this.#metrics.endpointEjected(exchange.serviceKey, pick.endpoint.identity);
+  }
+
+  /** The one place an access-log record is built. `relayed`: the upstream response's outcome, or
+   * undefined when vipr answered itself (then no endpoint and no upstream status). */
+  #log(exchange: Exchange, seconds: number, relayed: UpstreamOutcome | undefined, error: string | undefined): void {
+    const accessLog = this.#accessLog;
+    if (accessLog === undefined || !accessLog.enabled || !accessLog.sample()) return;
+    const target = exchange.target;
+    const record: MutableRecord = {
+      time: new Date().toISOString(),
+      method: exchange.method,
+      host: target === undefined ? "" : target.authority,
+      path: target === undefined ? "" : target.pathAndQuery,
+      status: exchange.status,
+      duration_ms: seconds * 1000,
+      service: exchange.serviceKey === "" ? null : exchange.serviceKey,
+      endpoint: relayed === undefined ? null : exchange.upstream!.identity,
+      upstream_status: relayed === undefined ? null : exchange.status,
+      bytes: relayed === undefined ? 0 : relayed.bytesOut,
+      client: this.#clientOf(exchange),
+    };
+    if (error !== undefined) record.error = error;
+    accessLog.write(record);
+  }
+}
