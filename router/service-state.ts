@@ -99,13 +99,6 @@ export class ServiceStates {
     return balancer;
   }
 
-  /** The policy of a service entry (annotations over the router's defaults). */
-  policyOf(service: ServiceEntry): PolicyConfig {
-    const state = this.#byService.get(service.key);
-    if (state !== undefined && state.entry === service) return state.config;
-    return policyFromAnnotations(service.annotations, this.#options.defaultPolicy).config;
-  }
-
   /** The timeouts of a service entry (annotations over the router's defaults), resolved once per
    * entry: an ExternalName service, which has no balancer, is cached the same way. */
   timeoutsOf(service: ServiceEntry): RouterTimeouts {
@@ -170,11 +163,6 @@ export class ServiceStates {
       const count = outliers.ejectedCount();
       if (count > 0) yield [key, count];
     }
-  }
-
-  /** Endpoints of `key` ejected now. */
-  ejectedCount(key: string): number {
-    return this.#outliers.get(key)?.ejectedCount() ?? 0;
   }
 
   /** Brings each service's "ready since" store up to a new snapshot (before any balancer of it is
