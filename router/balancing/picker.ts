@@ -89,3 +89,13 @@ export interface Picker {
   /** The built hash table's size; undefined when there is none. */
   tableSize(): number | undefined;
 }
+
+/**
+ * PickerInput.weights for `endpoints`: each endpoint's weight (1 where it is not a number above 0),
+ * or undefined when all are equal, so the equal case takes the pickers' unweighted paths.
+ * @example // endpoints of weights 1 and 3: Float64Array [1, 3]; of weights 2 and 2: undefined
+ */
+export function endpointWeights(endpoints: readonly EligibleEndpoint[]): Float64Array | undefined {
+  const weights = endpoints.map(({ endpoint }) => (Number.isFinite(endpoint.weight) && endpoint.weight > 0 ? endpoint.weight : 1));
+  return weights.some((w) => w !== weights[0]) ? Float64Array.from(weights) : undefined;
+}

@@ -27,7 +27,7 @@ import { endpointPortFor } from "../table/routing-table.ts";
 import type { RandomSource } from "./least-request.ts";
 import { loadBound } from "./maglev-endpoints.ts";
 import type { Pick, PickExplanation, PickFailure, PickFailureReason, PickPolicy, PickRequest } from "./pick.ts";
-import type { Picker, PickerChoice } from "./picker.ts";
+import { endpointWeights, type Picker, type PickerChoice } from "./picker.ts";
 import { pickerFor } from "./picker-for-policy.ts";
 import { formatHashKeySource, type PolicyConfig } from "./policy-config.ts";
 import type { OutlierDetector } from "./outlier-detection.ts";
@@ -115,8 +115,7 @@ export class ServiceBalancer {
     }
     this.endpoints = endpoints;
     this.#all = Array.from({ length: this.eligibleCount }, (_, i) => i);
-    const weights = endpoints.map((e) => (Number.isFinite(e.endpoint.weight) && e.endpoint.weight > 0 ? e.endpoint.weight : 1));
-    this.#weights = weights.some((w) => w !== weights[0]) ? Float64Array.from(weights) : undefined;
+    this.#weights = endpointWeights(endpoints);
     this.#inFlight = new Uint32Array(endpoints.length);
     this.#now = options.now ?? Date.now;
     const slowStart = config.slowStart;
