@@ -32,12 +32,12 @@ export class BoundedLoadPicker implements Picker {
     const hash = this.#maglev.hash(key);
     const slot = hash % table.table.size;
     const { attempt } = view;
-    const walk = walkMembers(view);
     let index: number;
-    if (walk.members === undefined && attempt === 0) {
+    if (view.members === undefined && view.ejected === undefined && attempt === 0) {
       // The common case: the table's own walk, over the loads it keeps.
       index = table.pickBounded(hash, this.#factor);
     } else {
+      const walk = walkMembers(view);
       const inFlight = this.#inFlight;
       let total = table.table.total;
       if (walk.members !== undefined) {

@@ -33,12 +33,13 @@ export class MaglevPicker implements Picker {
     const hash = this.#maglev.hash(key);
     const slot = hash % table.table.size;
     const { attempt } = view;
-    const walk = walkMembers(view);
-    if (walk.members === undefined) {
+    if (view.members === undefined && view.ejected === undefined) {
+      // The common case: the table's own walk over every endpoint.
       const index = table.lookup(hash, attempt);
       const reason = attempt === 0 ? "maglev: the endpoint of the key's slot" : `maglev: attempt ${attempt} on the key's preference walk`;
       return { index, policy: "maglev", reason, hash, slot };
     }
+    const walk = walkMembers(view);
     const index = table.walk(hash, attempt, walk.members, walk.count, Number.POSITIVE_INFINITY, this.#inFlight);
     const skipped = view.ejected === undefined ? "" : " (ejected endpoints skipped)";
     const reason =

@@ -61,6 +61,8 @@ export interface ServiceBalancerOptions {
 }
 
 let referenceCore: CoreEngine | undefined;
+/** A first try's `tried`, shared rather than allocated per pick. */
+const NO_TRIES: readonly number[] = Object.freeze([]);
 
 export class ServiceBalancer {
   readonly service: ServiceEntry;
@@ -287,7 +289,7 @@ export class ServiceBalancer {
       candidates,
       members: members?.matches,
       ejected,
-      tried: request.tried ?? [],
+      tried: request.tried ?? NO_TRIES,
       weights,
       weightsGeneration: this.#weightsGeneration,
       commit,
