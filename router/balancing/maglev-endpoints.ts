@@ -127,8 +127,12 @@ export class MaglevEndpoints {
 
   /** The table, built now if it was not. */
   table(): MaglevEndpointTable {
+    return this.#table ?? this.#build();
+  }
+
+  #build(): MaglevEndpointTable {
     const { endpoints, inFlight, maglevTableSize } = this.#input;
-    return (this.#table ??= new MaglevEndpointTable(this.#core, endpoints, inFlight, maglevTableSize));
+    return (this.#table = new MaglevEndpointTable(this.#core, endpoints, inFlight, maglevTableSize));
   }
 
   /** The table if it is built. */
