@@ -12,12 +12,13 @@
 // that has served for days, and ramping all of them together would change no share anyway.
 import type { CoreEngine } from "../wasm/core-engine.ts";
 import { ServiceBalancer } from "./balancing/service-balancer.ts";
-import { policyFromAnnotations, type PolicyConfig } from "./balancing/policy-config.ts";
+import type { PolicyConfig } from "./balancing/policy-config.ts";
 import { OutlierDetector, type EndpointHealthView, type OutlierDetectionOptions } from "./balancing/outlier-detection.ts";
 import { READY_BEFORE_START, ReadySinceStore } from "./balancing/ready-since.ts";
 import { SLOW_START_WINDOW_ANNOTATION } from "./balancing/slow-start-config.ts";
 import { SessionAffinityStore } from "./balancing/session-affinity.ts";
-import { timeoutsFromAnnotations, type RouterTimeouts } from "./timeout-config.ts";
+import type { RouterTimeouts } from "./timeout-config.ts";
+import { ServiceSettingsCache } from "./service-settings.ts";
 import type { RandomSource } from "./balancing/least-request.ts";
 import { movedShare, routesAlike } from "./observability/moved-share.ts";
 import { eligibleEndpoints, type EligibilityOptions } from "./table/eligible-endpoints.ts";
@@ -73,11 +74,15 @@ export class ServiceStates {
   /** The last snapshot published, to tell endpoints that were there from new ones. */
   #lastTable: RoutingTable | undefined;
 
+  /** Each entry's policy and timeouts, resolved once per entry (service-settings.ts). */
+  readonly #settings: ServiceSettingsCache;
+
   constructor(options: ServiceStateOptions) {
     this.#options = options;
+    this.#settings = new ServiceSettingsCache(options.defaultPolicy, options.defaultTimeouts);
   }
 
-  /** The state of a service entry, its annotations read (and problems logged) on first use. */
+  /** The state of a service entry, its settings' problems logged on first use. */
   #stateOf(service: ServiceEntry): ServiceState {
     let state = this.#byService.get(service.key);
     if (state === undefined || state.entry !== service) {
@@ -85,10 +90,9 @@ export class ServiceStates {
         this.#free(state.balancers);
         this.#free(state.external);
       }
-      const policy = policyFromAnnotations(service.annotations, this.#options.defaultPolicy);
-      const timeouts = timeoutsFromAnnotations(service.annotations, this.#options.defaultTimeouts);
-      for (const line of [...policy.diagnostics, ...timeouts.diagnostics]) this.#options.log(`service ${service.key}: ${line}`);
-      state = { entry: service, config: policy.config, timeouts: timeouts.config, balancers: new Map(), external: new Map() };
+      const settings = this.#settings.of(service);
+      for (const line of settings.diagnostics) this.#options.log(`service ${service.key}: ${line}`);
+      state = { entry: service, config: settings.policy, timeouts: settings.timeouts, balancers: new Map(), external: new Map() };
       this.#byService.set(service.key, state);
     }
     return state;
@@ -235,7 +239,7 @@ export class ServiceStates {
    * many services without it. */
   #slowStartOn(entry: ServiceEntry): boolean {
     if (this.#options.defaultPolicy.slowStart === undefined && !Object.hasOwn(entry.annotations, SLOW_START_WINDOW_ANNOTATION)) return false;
-    return policyFromAnnotations(entry.annotations, this.#options.defaultPolicy).config.slowStart !== undefined;
+    return this.#settings.of(entry).policy.slowStart !== undefined;
   }
 
   #outliersOf(key: string): OutlierDetector | undefined {

@@ -1,5 +1,6 @@
 // The contract of a built Maglev table, met by the WASM core (wasm/maglev-wasm.ts) and the plain
-// TS reference (wasm/maglev-reference.ts); tests/core/maglev.conformance.ts runs both.
+// TS reference (wasm/maglev-reference.ts); the CoreEngine conformance suite
+// (tests/core/core.conformance.ts, run by tests/core/core-engines.test.ts) checks both.
 
 /** Seed of key hashes (xxHash32) for lookupKey and pickBoundedKey. */
 export const KEY_HASH_SEED = 0;

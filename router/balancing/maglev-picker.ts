@@ -1,105 +1,71 @@
-// A service balancer's Maglev table (Eisenbud et al., "Maglev: A Fast and Reliable Software
-// Network Load Balancer", NSDI 2016, section 3.4), in the balancer's own endpoint numbering. The
-// table numbers endpoints by sorted identity (wasm/maglev-plan.ts), the balancer by its eligible
-// list; this class maps between the two and adds the walks the table's own calls do not cover:
-// the preference walk restricted to a subset, and bounded load (Mirrokni, Thorup, Zadimoghaddam,
-// "Consistent Hashing with Bounded Loads", SODA 2018) over a subset or from a later attempt.
-import type { CoreEngine } from "../../wasm/core-engine.ts";
-import { MAX_MAGLEV_WEIGHT } from "../../wasm/maglev-plan.ts";
-import type { MaglevTable } from "../../wasm/maglev-table.ts";
-import type { EligibleEndpoint } from "../table/eligible-endpoints.ts";
+// Maglev consistent hashing as a picker (picker.ts): Eisenbud et al., "Maglev: A Fast and Reliable
+// Software Network Load Balancer", NSDI 2016, section 3.4. A key goes to the endpoint of its slot
+// in a table where each endpoint holds about its weight's share of slots, so every replica sends a
+// key to the same endpoint, and an endpoint leaving moves only the keys it held (about 1/n).
+// Retries walk the key's preference list (attempt 1, 2, ...) so each goes to another endpoint.
+// With a subset or ejected endpoints, the walk passes over endpoints that are not candidates, so a
+// key still lands where its own preference list says among those that are. Deterministic: the
+// choice depends only on the key, the attempt and the candidate set, never on load or randomness.
+// A request with no key is picked as least-request does.
+import { LeastRequestPicker } from "./least-request-picker.ts";
+import { MaglevEndpoints } from "./maglev-endpoints.ts";
+import type { Picker, PickerChoice, PickerInput, PickView } from "./picker.ts";
+import { walkMembers } from "./walk-members.ts";
 
-/** A Maglev weight: an integer in [1, 65535] (a weight the table cannot take is clamped, not refused). */
-export function maglevWeight(weight: number): number {
-  if (!Number.isFinite(weight) || weight < 1) return 1;
-  return Math.min(MAX_MAGLEV_WEIGHT, Math.round(weight));
-}
+export const NO_KEY_REASON = "least-request: the request has no hash key; the less loaded of two random endpoints";
 
-/** The bounded-load cap for one more request: ceil(c x (total + 1) / n) (Mirrokni et al., section 2). */
-export function loadBound(factor: number, total: number, count: number): number {
-  return Math.ceil((factor * (total + 1)) / count);
-}
+export class MaglevPicker implements Picker {
+  readonly policy = "maglev";
+  readonly #maglev: MaglevEndpoints;
+  readonly #noKey: LeastRequestPicker;
+  readonly #inFlight: ArrayLike<number>;
 
-export class MaglevPicker {
-  readonly table: MaglevTable;
-  readonly #toIndex: Int32Array;
-  readonly #toTable: Int32Array;
-
-  /**
-   * Builds the table over `endpoints` (the eligible ones, balancer indices 0..n-1) with `core`, and
-   * counts the requests already in flight to them (`inFlight`, by balancer index) into its loads, so
-   * bounded load sees them even when the table is built after they started.
-   */
-  constructor(core: CoreEngine, endpoints: readonly EligibleEndpoint[], inFlight: ArrayLike<number>, size?: number) {
-    const input = endpoints.map(({ endpoint }) => ({ id: endpoint.identity, weight: maglevWeight(endpoint.weight) }));
-    const table = core.buildMaglev(input, size === undefined ? {} : { size });
-    this.table = table;
-    const position = new Map<string, number>();
-    endpoints.forEach(({ endpoint }, index) => position.set(endpoint.identity, index));
-    this.#toIndex = new Int32Array(table.ids.length);
-    this.#toTable = new Int32Array(endpoints.length);
-    table.ids.forEach((id, t) => {
-      const index = position.get(id)!;
-      this.#toIndex[t] = index;
-      this.#toTable[index] = t;
-      for (let k = inFlight[index] ?? 0; k > 0; k--) table.acquire(t);
-    });
+  constructor(input: PickerInput) {
+    this.#maglev = new MaglevEndpoints(input);
+    this.#noKey = new LeastRequestPicker(input, NO_KEY_REASON);
+    this.#inFlight = input.inFlight;
   }
 
-  /** The balancer index at `attempt` on the key's preference walk (0: the key's own slot). */
-  lookup(hash: number, attempt: number): number {
-    return this.#toIndex[this.table.lookup(hash, attempt)]!;
-  }
-
-  /** The table's bounded-load pick over all eligible endpoints, with the table's own loads. */
-  pickBounded(hash: number, factor: number): number {
-    return this.#toIndex[this.table.pickBounded(hash, factor)]!;
-  }
-
-  /**
-   * Walks the key's preference list (attempt 0, 1, 2, ...) over the endpoints with `members[i] === 1`
-   * (all when undefined; `memberCount` of them), skips the first `attempt % memberCount` members (a
-   * retry goes to a different endpoint) and returns the first later member whose in-flight count is
-   * below `bound`; when every one is at the bound, the first member not skipped. Pass
-   * Infinity as `bound` for plain Maglev.
-   *
-   * Each step is one table lookup at the next attempt, and the table walks from the key's slot
-   * each time, so reaching the j-th distinct endpoint costs about j^2 / 2 slot reads; j is about
-   * n / memberCount for a subset, small for any subset that is not a tiny share of a big service.
-   */
-  walk(
-    hash: number,
-    attempt: number,
-    members: Uint8Array | undefined,
-    memberCount: number,
-    bound: number,
-    inFlight: ArrayLike<number>,
-  ): number {
-    let skip = attempt % memberCount;
-    let fallback = -1;
-    const count = this.table.ids.length;
-    for (let a = 0; a < count; a++) {
-      const index = this.lookup(hash, a);
-      if (members !== undefined && members[index] !== 1) continue;
-      if (skip > 0) {
-        skip--;
-        continue;
-      }
-      if (fallback === -1) fallback = index;
-      if (inFlight[index]! < bound) return index;
+  pick(view: PickView): PickerChoice {
+    const key = view.key;
+    if (key === undefined) return this.#noKey.pick(view);
+    const table = this.#maglev.table();
+    const hash = this.#maglev.hash(key);
+    const slot = hash % table.table.size;
+    const { attempt } = view;
+    if (view.members === undefined && view.ejected === undefined) {
+      // The common case: the table's own walk over every endpoint.
+      const index = table.lookup(hash, attempt);
+      const reason = attempt === 0 ? "maglev: the endpoint of the key's slot" : `maglev: attempt ${attempt} on the key's preference walk`;
+      return { index, policy: "maglev", reason, hash, slot };
     }
-    return fallback;
+    const walk = walkMembers(view);
+    const index = table.walk(hash, attempt, walk.members, walk.count, Number.POSITIVE_INFINITY, this.#inFlight);
+    const skipped = view.ejected === undefined ? "" : " (ejected endpoints skipped)";
+    const reason =
+      view.members === undefined
+        ? `maglev: the first endpoint on the key's preference walk${skipped}`
+        : `maglev: the first endpoint of the subset on the key's preference walk${skipped}`;
+    return { index, policy: "maglev", reason, hash, slot };
   }
 
   acquire(index: number): void {
-    if (index < this.#toTable.length) this.table.acquire(this.#toTable[index]!);
+    this.#maglev.acquire(index);
   }
 
   release(index: number): void {
-    if (index < this.#toTable.length) this.table.release(this.#toTable[index]!);
+    this.#maglev.release(index);
   }
 
   free(): void {
-    this.table.free();
+    this.#maglev.free();
+  }
+
+  slotOwners(build: boolean): string[] | undefined {
+    return this.#maglev.slotOwners(build);
+  }
+
+  tableSize(): number | undefined {
+    return this.#maglev.built()?.table.size;
   }
 }

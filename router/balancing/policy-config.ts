@@ -3,7 +3,10 @@
 // a typo must not take a service down, so a bad value never throws: the default stays in force and
 // a diagnostic says which annotation, which value, and what was expected (as the table builder
 // reports odd Kubernetes fields).
+import type { PolicyName } from "./policy-name.ts";
 import { slowStartFromAnnotations, type SlowStartConfig } from "./slow-start-config.ts";
+
+export type { PolicyName } from "./policy-name.ts";
 
 /** Where a request's hash key comes from; see hash-key.ts for how each is read. */
 export type HashKeySource =
@@ -12,8 +15,6 @@ export type HashKeySource =
   | { readonly from: "query"; readonly name: string }
   | { readonly from: "client-ip" }
   | { readonly from: "path" };
-
-export type PolicyName = "least-request" | "round-robin" | "maglev" | "bounded-load";
 
 export interface PolicyConfig {
   readonly policy: PolicyName;

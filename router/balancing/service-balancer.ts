@@ -10,8 +10,9 @@
 //      also when that endpoint now terminates but still serves: it drains, as a conntrack entry does.
 //      Retries (attempt > 0) neither use nor change the binding; a binding to an endpoint that is
 //      gone, or outside the request's subset, is replaced by the policy's pick;
-//   3. the policy: Maglev or bounded load on the hash key when there is one, else least-request
-//      (power of two choices) or round robin. Endpoints that passive health ejected
+//   3. the policy's picker (picker.ts; one file per policy, chosen in picker-for-policy.ts): Maglev
+//      or bounded load on the hash key when there is one, else least-request (power of two
+//      choices) or round robin. Endpoints that passive health ejected
 //      (outlier-detection.ts) are passed over like endpoints a retry already tried, and skipped on
 //      Maglev's preference walk; when every candidate is ejected, ejection is ignored. With slow
 //      start (slow-start.ts), least-request and round robin read weights that ramp endpoints which
@@ -23,13 +24,14 @@ import type { Labels } from "../../wasm/label-interning.ts";
 import type { EligibleEndpoint, EligibleEndpoints } from "../table/eligible-endpoints.ts";
 import type { ServiceEntry, ServicePortEntry } from "../table/routing-table.ts";
 import { endpointPortFor } from "../table/routing-table.ts";
-import { leastRequestChoice, type RandomSource } from "./least-request.ts";
-import { loadBound, MaglevPicker } from "./maglev-picker.ts";
+import type { RandomSource } from "./least-request.ts";
+import { loadBound } from "./maglev-endpoints.ts";
 import type { Pick, PickExplanation, PickFailure, PickFailureReason, PickPolicy, PickRequest } from "./pick.ts";
+import { endpointWeights, type Picker, type PickerChoice } from "./picker.ts";
+import { pickerFor } from "./picker-for-policy.ts";
 import { formatHashKeySource, type PolicyConfig } from "./policy-config.ts";
 import type { OutlierDetector } from "./outlier-detection.ts";
 import type { ReadySinceStore } from "./ready-since.ts";
-import { RoundRobin } from "./round-robin.ts";
 import { SlowStartWeights, type SlowStartState } from "./slow-start.ts";
 import { slowStartApplies } from "./slow-start-config.ts";
 import { SessionAffinityStore, type AffinityHit } from "./session-affinity.ts";
@@ -59,6 +61,8 @@ export interface ServiceBalancerOptions {
 }
 
 let referenceCore: CoreEngine | undefined;
+/** A first try's `tried`, shared rather than allocated per pick. */
+const NO_TRIES: readonly number[] = Object.freeze([]);
 
 export class ServiceBalancer {
   readonly service: ServiceEntry;
@@ -71,11 +75,10 @@ export class ServiceBalancer {
   readonly eligibleCount: number;
 
   #core: CoreEngine;
-  readonly #random: RandomSource;
+  readonly #picker: Picker;
   readonly #affinity: SessionAffinityStore | undefined;
   readonly #outliers: OutlierDetector | undefined;
   readonly #timeoutSeconds: number;
-  readonly #tableSize: number | undefined;
   readonly #all: readonly number[];
   readonly #weights: Float64Array | undefined;
   readonly #now: () => number;
@@ -86,8 +89,6 @@ export class ServiceBalancer {
   readonly #inFlight: Uint32Array;
   #inFlightTotal = 0;
   #eligibleInFlight = 0;
-  #roundRobin: RoundRobin | undefined;
-  #maglev: MaglevPicker | undefined;
   #subsets: SubsetMatcher | undefined;
   #byIdentity: Map<string, number> | undefined;
   #retiring = false;
@@ -99,8 +100,6 @@ export class ServiceBalancer {
     this.eligible = eligible;
     this.config = config;
     this.#core = options.core;
-    this.#random = options.random ?? Math.random;
-    this.#tableSize = options.maglevTableSize;
     this.#outliers = options.outliers;
     const affinity = service.sessionAffinity;
     this.#timeoutSeconds = affinity.type === "ClientIP" ? affinity.timeoutSeconds : 0;
@@ -118,8 +117,7 @@ export class ServiceBalancer {
     }
     this.endpoints = endpoints;
     this.#all = Array.from({ length: this.eligibleCount }, (_, i) => i);
-    const weights = endpoints.map((e) => (Number.isFinite(e.endpoint.weight) && e.endpoint.weight > 0 ? e.endpoint.weight : 1));
-    this.#weights = weights.some((w) => w !== weights[0]) ? Float64Array.from(weights) : undefined;
+    this.#weights = endpointWeights(endpoints);
     this.#inFlight = new Uint32Array(endpoints.length);
     this.#now = options.now ?? Date.now;
     const slowStart = config.slowStart;
@@ -128,6 +126,15 @@ export class ServiceBalancer {
       slowStart === undefined || readySince === undefined || !slowStartApplies(config.policy)
         ? undefined
         : SlowStartWeights.start(slowStart, endpoints.map((e) => readySince.sinceOf(e.endpoint)), this.#weights, endpoints.length, this.#now());
+    this.#picker = pickerFor(config.policy, {
+      endpoints: eligible.endpoints,
+      weights: this.#weights,
+      inFlight: this.#inFlight,
+      random: options.random ?? Math.random,
+      core: options.core,
+      loadFactor: config.loadFactor,
+      maglevTableSize: options.maglevTableSize,
+    });
   }
 
   /** Chooses the endpoint for one request. Never throws on request input: a bad subset selector,
@@ -143,7 +150,7 @@ export class ServiceBalancer {
     this.#inFlight[index]!++;
     this.#inFlightTotal++;
     if (index < this.eligibleCount) this.#eligibleInFlight++;
-    this.#maglev?.acquire(index);
+    this.#picker.acquire(index);
   }
 
   /** Counts it out again when the response is done (or the try failed). */
@@ -153,7 +160,7 @@ export class ServiceBalancer {
     this.#inFlight[index]!--;
     this.#inFlightTotal--;
     if (index < this.eligibleCount) this.#eligibleInFlight--;
-    this.#maglev?.release(index);
+    this.#picker.release(index);
     if (this.#retiring && this.#inFlightTotal === 0) this.#releaseTables();
   }
 
@@ -223,7 +230,8 @@ export class ServiceBalancer {
       out.result = { ok: true, identity: endpoint.identity, address: endpoint.address, port: result.port, policy: result.policy, reason: result.reason };
       if (result.hash !== undefined) out.hash = result.hash;
       if (result.slot !== undefined) out.slot = result.slot;
-      if (this.#maglev !== undefined && result.hash !== undefined) out.tableSize = this.#maglev.table.size;
+      const tableSize = result.hash === undefined ? undefined : this.#picker.tableSize();
+      if (tableSize !== undefined) out.tableSize = tableSize;
       if (result.policy === "bounded-load" && out.subset === undefined) {
         out.loadBound = loadBound(config.loadFactor, this.#eligibleInFlight, this.eligibleCount);
       }
@@ -267,83 +275,26 @@ export class ServiceBalancer {
     return chosen;
   }
 
+  /** Asks the picker, with what the layers around it decided: the subset's candidates, the
+   * ejected ones to pass over, slow start's weights. */
   #byPolicy(request: PickRequest, attempt: number, members: MatchedSubset | undefined, commit: boolean): Pick {
-    const { policy, loadFactor } = this.config;
-    const key = request.hashKey;
     const candidates = members?.eligible ?? this.#all;
     // Undefined unless some candidate, but not every one, is ejected: the common case costs one compare.
     const ejected = this.#outliers === undefined || this.#outliers.ejectedCount() === 0 ? undefined : this.#ejectedAmong(candidates);
-    if ((policy === "maglev" || policy === "bounded-load") && key !== undefined) {
-      const maglev = this.#maglevPicker();
-      const hash = this.#core.hashKey(key);
-      const slot = hash % maglev.table.size;
-      // The walk's members: the subset's (or all), less the ejected.
-      let walkMembers = members?.matches;
-      let memberCount = candidates.length;
-      let healthy = candidates;
-      if (ejected !== undefined) {
-        healthy = candidates.filter((i) => ejected[i] !== 1);
-        walkMembers = new Uint8Array(this.endpoints.length);
-        for (let i = 0; i < healthy.length; i++) walkMembers[healthy[i]!] = 1;
-        memberCount = healthy.length;
-      }
-      const skipped = ejected === undefined ? "" : " (ejected endpoints skipped)";
-      let index: number;
-      let reason: string;
-      if (policy === "maglev") {
-        if (walkMembers === undefined) {
-          index = maglev.lookup(hash, attempt);
-          reason = attempt === 0 ? "maglev: the endpoint of the key's slot" : `maglev: attempt ${attempt} on the key's preference walk`;
-        } else {
-          index = maglev.walk(hash, attempt, walkMembers, memberCount, Number.POSITIVE_INFINITY, this.#inFlight);
-          reason = members === undefined ? `maglev: the first endpoint on the key's preference walk${skipped}` : `maglev: the first endpoint of the subset on the key's preference walk${skipped}`;
-        }
-      } else {
-        if (walkMembers === undefined && attempt === 0) {
-          index = maglev.pickBounded(hash, loadFactor);
-        } else {
-          let total = this.#eligibleInFlight;
-          if (walkMembers !== undefined) {
-            total = 0;
-            for (let i = 0; i < healthy.length; i++) total += this.#inFlight[healthy[i]!]!;
-          }
-          const bound = loadBound(loadFactor, total, memberCount);
-          index = maglev.walk(hash, attempt, walkMembers, memberCount, bound, this.#inFlight);
-        }
-        reason = `bounded load: the first endpoint under the load bound on the key's preference walk${skipped}`;
-      }
-      return this.#pick(index, policy, reason, hash, slot);
-    }
-
-    const tried = request.tried ?? [];
-    const avoid = (i: number): boolean => tried.includes(i) || (ejected !== undefined && ejected[i] === 1);
     // The common case (no slow start, or every ramp over) costs one compare here.
     const weights = this.#slowStart === undefined ? this.#weights : this.#rampedWeights();
-    if (policy === "round-robin") {
-      const rr = members === undefined ? (this.#roundRobin ??= this.#newRoundRobin(candidates)) : (members.roundRobin ??= this.#newRoundRobin(candidates));
-      if (rr.generation !== this.#weightsGeneration) {
-        rr.reweight(weights === undefined ? undefined : candidates.map((i) => weights[i]!));
-        rr.generation = this.#weightsGeneration;
-      }
-      let index = candidates[commit ? rr.next() : rr.peek()]!;
-      for (let turns = 1; commit && turns < candidates.length && avoid(index); turns++) index = candidates[rr.next()]!;
-      return this.#pick(index, "round-robin", "round robin: the next endpoint in turn");
-    }
-    let choices = candidates;
-    if (tried.length > 0 || ejected !== undefined) {
-      // Neither tried nor ejected; else not ejected (a retry may go back to a healthy endpoint
-      // rather than to an ejected one); else not tried.
-      let preferred = candidates.filter((i) => !avoid(i));
-      if (preferred.length === 0 && ejected !== undefined) preferred = candidates.filter((i) => ejected[i] !== 1);
-      if (preferred.length === 0) preferred = candidates.filter((i) => !tried.includes(i));
-      if (preferred.length > 0) choices = preferred;
-    }
-    const index = leastRequestChoice(choices, this.#inFlight, weights, this.#random);
-    const reason =
-      policy === "maglev" || policy === "bounded-load"
-        ? "least-request: the request has no hash key; the less loaded of two random endpoints"
-        : "least-request: the less loaded of two random endpoints";
-    return this.#pick(index, "least-request", reason);
+    const choice = this.#picker.pick({
+      key: request.hashKey,
+      attempt,
+      candidates,
+      members: members?.matches,
+      ejected,
+      tried: request.tried ?? NO_TRIES,
+      weights,
+      weightsGeneration: this.#weightsGeneration,
+      commit,
+    });
+    return this.#chosen(choice);
   }
 
   /** A mark per balancer index of the ejected candidates; undefined when none or all of them are
@@ -376,14 +327,6 @@ export class ServiceBalancer {
     return outliers.recordFailure(endpoint.identity, endpoint.address, this.eligibleCount);
   }
 
-  #newRoundRobin(candidates: readonly number[]): RoundRobin {
-    const current = this.#slowStart?.weights ?? this.#weights;
-    const weights = current === undefined ? undefined : candidates.map((i) => current[i]!);
-    const rr = new RoundRobin(candidates.length, weights, Math.floor(this.#random() * candidates.length));
-    rr.generation = this.#weightsGeneration;
-    return rr;
-  }
-
   /** Slow start's weights brought up to now; once every ramp has ended, the plain weights from
    * then on (the next pick no longer reads the clock). */
   #rampedWeights(): Float64Array | undefined {
@@ -410,6 +353,10 @@ export class ServiceBalancer {
       : { ok: true, endpoint, port, index, policy, hash, slot, reason };
   }
 
+  #chosen(choice: PickerChoice): Pick {
+    return this.#pick(choice.index, choice.policy, choice.reason, choice.hash, choice.slot);
+  }
+
   #failure(reason: PickFailureReason, message: string): PickFailure {
     return { ok: false, reason, message };
   }
@@ -425,10 +372,6 @@ export class ServiceBalancer {
     return index !== undefined && this.endpoints[index]!.endpoint.address === hit.target.address ? index : -1;
   }
 
-  #maglevPicker(): MaglevPicker {
-    return (this.#maglev ??= new MaglevPicker(this.#core, this.eligible.endpoints, this.#inFlight, this.#tableSize));
-  }
-
   /**
    * The identity owning each Maglev slot, for comparing the tables of two snapshots (the share of
    * keys a rebuild moved). Undefined when the policy does not hash, there is no eligible endpoint,
@@ -437,10 +380,7 @@ export class ServiceBalancer {
   hashSlotOwners(build: boolean): string[] | undefined {
     const { policy, hashKey } = this.config;
     if ((policy !== "maglev" && policy !== "bounded-load") || hashKey === undefined || this.eligibleCount === 0) return undefined;
-    if (this.#maglev === undefined && (!build || this.#retiring)) return undefined;
-    const table = this.#maglevPicker().table;
-    const ids = table.ids;
-    return Array.from(table.slots(), (slot) => ids[slot]!);
+    return this.#picker.slotOwners(build && !this.#retiring);
   }
 
   #subsetMatcher(): SubsetMatcher {
@@ -452,8 +392,7 @@ export class ServiceBalancer {
   }
 
   #releaseTables(): void {
-    this.#maglev?.free();
-    this.#maglev = undefined;
+    this.#picker.free();
     referenceCore ??= createReferenceCore();
     this.#core = referenceCore;
     this.#subsets?.free();

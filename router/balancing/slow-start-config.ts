@@ -3,7 +3,7 @@
 // a diagnostic names the annotation, the value and what was expected. How the settings shape the
 // weights is in slow-start.ts.
 import { formatDurationMs, parseDurationMs } from "../timeout-config.ts";
-import type { PolicyName } from "./policy-config.ts";
+import type { PolicyName } from "./policy-name.ts";
 
 /** Envoy's `slow_start_config` (RoundRobin and LeastRequest load balancers), per service. */
 export interface SlowStartConfig {

@@ -6,7 +6,6 @@
 // kept in a small LRU, and a bad text is remembered as bad.
 import type { LabelIndex, Labels } from "../../wasm/label-interning.ts";
 import { parseSelector } from "../../wasm/label-selector.ts";
-import type { RoundRobin } from "./round-robin.ts";
 
 /** Longest selector text accepted from a request; parsing is linear, but a request should not
  * make the router parse megabytes. */
@@ -21,8 +20,6 @@ export type SubsetMatch =
       readonly matches: Uint8Array;
       /** The matching eligible endpoints' indices: where new requests may go. */
       readonly eligible: readonly number[];
-      /** Round-robin position among `eligible`, made by the balancer on first use. */
-      roundRobin?: RoundRobin;
     }
   | { readonly ok: false; readonly text: string; readonly message: string };
 

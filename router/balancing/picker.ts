@@ -1,0 +1,101 @@
+// The contract every load-balancing policy meets, one file per policy: least-request-picker.ts,
+// round-robin-picker.ts, maglev-picker.ts, bounded-load-picker.ts (pickerFor in
+// picker-for-policy.ts chooses). A picker is built from one service port's eligible endpoints and
+// their weights, then asked for one endpoint per request. What is composed around it stays in
+// ServiceBalancer (service-balancer.ts): the subset narrows the candidates, session affinity may
+// answer before the picker is asked, slow start changes the weights the view carries, and outlier
+// ejection marks candidates to pass over. tests/balancing/picker.conformance.ts is the suite every
+// picker runs (distribution, weights, determinism where promised, release accounting, ejection,
+// churn).
+import type { CoreEngine } from "../../wasm/core-engine.ts";
+import type { EligibleEndpoint } from "../table/eligible-endpoints.ts";
+import type { RandomSource } from "./least-request.ts";
+import type { PolicyName } from "./policy-name.ts";
+
+/** What a picker is built from; fixed for its life (a new table entry means a new picker). */
+export interface PickerInput {
+  /** The eligible endpoints; an endpoint index is a position here. */
+  readonly endpoints: readonly EligibleEndpoint[];
+  /** Weight per endpoint index (vipr.io/weight, router/table/endpoint-weight.ts), all above 0;
+   * undefined when all are equal. May be longer than `endpoints` (the caller's numbering). */
+  readonly weights: ArrayLike<number> | undefined;
+  /** Requests in flight per endpoint index, counted by the caller, which also calls the picker's
+   * acquire and release. Read only here. May be longer than `endpoints`. */
+  readonly inFlight: ArrayLike<number>;
+  /** Numbers in [0, 1) for the random policies; injected so tests repeat. */
+  readonly random: RandomSource;
+  /** Builds the hashing policies' Maglev tables and hashes their keys. */
+  readonly core: CoreEngine;
+  /** Bounded load's c >= 1. */
+  readonly loadFactor: number;
+  /** Maglev table size, a prime; default wasm/maglev-plan.ts. */
+  readonly maglevTableSize?: number | undefined;
+}
+
+/** One request as a picker sees it: what the layers around it decided already. */
+export interface PickView {
+  /** The request's hash key; undefined when it has none (the hashing pickers then pick as
+   * least-request does, and say so). The other pickers ignore it. */
+  readonly key: string | undefined;
+  /** 0 for the first try, 1 for the first retry, ... */
+  readonly attempt: number;
+  /** The endpoint indices the pick must come from, ascending and never empty: a subset's eligible
+   * members, or every endpoint. */
+  readonly candidates: readonly number[];
+  /** 1 per endpoint index in `candidates` when they are a subset (the same array for every
+   * request naming that subset, so a picker may key state on it); undefined: every endpoint. */
+  readonly members: Uint8Array | undefined;
+  /** 1 per ejected candidate; undefined when no candidate, or every one, is ejected (then
+   * ejection is ignored rather than fail the request). Pickers pass over marked candidates. */
+  readonly ejected: Uint8Array | undefined;
+  /** Endpoint indices this request already tried (retries). */
+  readonly tried: readonly number[];
+  /** The weights now: PickerInput.weights, or slow start's ramped ones. */
+  readonly weights: ArrayLike<number> | undefined;
+  /** Changes whenever `weights` hold new values (slow start's refreshes). */
+  readonly weightsGeneration: number;
+  /** False for /debug/explain: answer as a real pick would, but change no state. */
+  readonly commit: boolean;
+}
+
+/** The endpoint a picker chose and why. */
+export interface PickerChoice {
+  /** An element of the view's candidates. */
+  readonly index: number;
+  /** The policy that chose: a hashing picker with no key reports least-request. */
+  readonly policy: PolicyName;
+  /** One line for logs and /debug/explain. */
+  readonly reason: string;
+  /** The key's xxHash32, when a Maglev table chose. */
+  readonly hash?: number;
+  /** The key's own table slot: hash mod table size. */
+  readonly slot?: number;
+}
+
+export interface Picker {
+  readonly policy: PolicyName;
+  /** Chooses among `view.candidates`; never fails (the caller checked there is a candidate). */
+  pick(view: PickView): PickerChoice;
+  /** The caller counted a request in to (acquire) or out of (release) endpoint `index`; a picker
+   * that keeps its own loads (the Maglev table's) mirrors it. Indices past `endpoints` are ignored. */
+  acquire(index: number): void;
+  release(index: number): void;
+  /** Releases native memory (WASM tables). The picker keeps working afterwards, on tables in
+   * plain memory rebuilt on demand, so a late retry on a retired balancer still gets an answer. */
+  free(): void;
+  /** The identity owning each hash table slot, for the share of keys a rebuild moved; undefined
+   * for the pickers without a table, or when the table is not built and `build` is false. */
+  slotOwners(build: boolean): string[] | undefined;
+  /** The built hash table's size; undefined when there is none. */
+  tableSize(): number | undefined;
+}
+
+/**
+ * PickerInput.weights for `endpoints`: each endpoint's weight (1 where it is not a number above 0),
+ * or undefined when all are equal, so the equal case takes the pickers' unweighted paths.
+ * @example // endpoints of weights 1 and 3: Float64Array [1, 3]; of weights 2 and 2: undefined
+ */
+export function endpointWeights(endpoints: readonly EligibleEndpoint[]): Float64Array | undefined {
+  const weights = endpoints.map(({ endpoint }) => (Number.isFinite(endpoint.weight) && endpoint.weight > 0 ? endpoint.weight : 1));
+  return weights.some((w) => w !== weights[0]) ? Float64Array.from(weights) : undefined;
+}
