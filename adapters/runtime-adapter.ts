@@ -22,6 +22,7 @@
 // Apps that must live inside Deno.serve can still use it (adapters/deno/, `vipr/deno`, and the
 // `deno serve` entry), with the differences the README lists.
 import type { ClientAddressOf, RequestHeadersOf, UpstreamTransport } from "../router/forward/upstream-transport.ts";
+import type { UpgradeRouter } from "../router/forward/upgrade-route.ts";
 
 export interface ServeOptions {
   /** Default 0: any free port. */
@@ -50,6 +51,10 @@ export interface ServeOptions {
    * IncomingMessage, so it applies to what vipr forwards (an app of your own reading the raw
    * request is not counted). */
   readonly maxBodyBytes?: number;
+  /** Where WebSocket handshakes are routed (the ServiceRouter): with it, serveNode relays them to
+   * the picked pod (adapters/node/upgrade-tunnel.ts); without it, and in serveDeno, they reach
+   * the app, which answers 501 upgrade_not_supported. */
+  readonly upgrades?: UpgradeRouter;
 }
 
 export interface RunningServer {

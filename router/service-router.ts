@@ -14,7 +14,7 @@
 //
 // vipr is never an open proxy: the only addresses it dials are endpoints of the current routing
 // table (and ExternalName targets on the allow-list). A name that is not in the table gets a 404.
-import { Hono, type Context } from "hono";
+import { Context, Hono } from "hono";
 import type { CoreEngine } from "../wasm/core-engine.ts";
 import type { RandomSource } from "./balancing/least-request.ts";
 import type { PickExplanation } from "./balancing/pick.ts";
@@ -22,6 +22,7 @@ import type { EndpointHealthView, OutlierDetectionOptions } from "./balancing/ou
 import { DEFAULT_POLICY_CONFIG, type PolicyConfig } from "./balancing/policy-config.ts";
 import { createHeaderForwarder, type HeaderForwarder } from "./forward/forward-headers.ts";
 import { webRequestHeaders, type ClientAddressOf, type RequestHeadersOf, type UpstreamTransport } from "./forward/upstream-transport.ts";
+import type { UpgradeRoute } from "./forward/upgrade-route.ts";
 import type { AccessLog } from "./observability/access-log.ts";
 import { NoopMetrics, type MetricsRecorder } from "./observability/router-metrics.ts";
 import { hostnameOf } from "./request-target.ts";
@@ -169,6 +170,29 @@ export class ServiceRouter {
       // A response handed to the client keeps its slot until its body ends (forward-stage.ts).
       if (!exchange.handedOver) this.#admit.release(exchange);
     }
+  }
+
+  /**
+   * A WebSocket handshake from the serve adapter's upgrade path (RFC 6455 section 4.1), through the
+   * same resolve, admit and pick stages as any request (a hash key puts a user's socket on the
+   * user's pod): where to dial and what to send, or vipr's answer. The route holds the request's
+   * slot and its endpoint's count until the adapter reports the tunnel closed (UpgradeRoute.ended).
+   * `env` is what the adapter would give the app's fetch (serve-node.ts: { incoming }).
+   */
+  routeUpgrade(request: Request, env: unknown): UpgradeRoute | Response {
+    const c = new Context(request, { env });
+    const exchange = new Exchange(c, performance.now(), this.#requestHeaders(c));
+    exchange.tunnelled = true;
+    const unresolved = this.#resolve.resolve(exchange, this.#table);
+    if (unresolved !== undefined) return unresolved;
+    const refused = this.#admit.admit(exchange);
+    if (refused !== undefined) return refused;
+    const unpicked = this.#pick.pick(exchange);
+    if (unpicked !== undefined) {
+      this.#admit.release(exchange);
+      return unpicked;
+    }
+    return this.#forward.upgradeRoute(exchange);
   }
 
   /** The snapshot requests are routed by, undefined before the first. */

@@ -81,7 +81,7 @@ export async function startVipr(options: StartOptions): Promise<RunningVipr> {
   const server =
     listen === null
       ? undefined
-      : await runtime.serve(router.app, { ...listen, ...bodyLimit, ...(options.shutdownGraceMs === undefined ? {} : { closeGraceMs: options.shutdownGraceMs }) }).catch((error: unknown) => {
+      : await runtime.serve(router.app, { ...listen, ...bodyLimit, upgrades: router, ...(options.shutdownGraceMs === undefined ? {} : { closeGraceMs: options.shutdownGraceMs }) }).catch((error: unknown) => {
           throw new Error(`cannot listen on ${listen.hostname}:${listen.port}: ${(error as Error).message}`);
         });
   let adminServer: RunningServer | undefined;

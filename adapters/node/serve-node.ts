@@ -16,6 +16,8 @@ import type { ServeOptions } from "../runtime-adapter.ts";
 import { webRequestHeaders } from "../../router/forward/upstream-transport.ts";
 import { BodyByteLimit, setBodyLimit } from "../../router/forward/body-limit.ts";
 import { bodyTooLarge, connectNotSupported, userinfoNotAllowed } from "../../router/router-errors.ts";
+import type { UpgradeRouter } from "../../router/forward/upgrade-route.ts";
+import { endWithResponse, isWebSocketUpgrade, tunnelUpgrade, upgradeRequestOf } from "./upgrade-tunnel.ts";
 
 /** What serveNode needs of an app: Hono's `fetch`. */
 export interface FetchApp {
@@ -66,22 +68,13 @@ export interface NodeServer {
 export function serveNode(app: FetchApp, options: ServeNodeOptions = {}): Promise<NodeServer> {
   const limits = { ...NODE_SERVE_LIMITS, ...definedOnly(options) };
   const maxBodyBytes = options.maxBodyBytes;
+  const upgrades = options.upgrades;
   if (maxBodyBytes !== undefined && !(Number.isInteger(maxBodyBytes) && maxBodyBytes >= 0)) throw new RangeError(`maxBodyBytes must be a whole number >= 0, got ${maxBodyBytes}`);
   const fetch = (request: Request, env: unknown): Response | Promise<Response> => {
     const incoming = incomingOf(env);
     if (incoming !== undefined) {
-      // Node keeps the first of repeated Host fields in headers.host (routing) while rawHeaders,
-      // which the transport forwards, keeps both: the pod could read the other. RFC 9112 section
-      // 3.2: more than one Host gets 400. (@hono/node-server already refuses a malformed Host.)
-      if (hostFieldCount(incoming.rawHeaders) > 1) return limitResponse(400, "bad_host", "the request has more than one Host field");
-      // The field count is checked here, not by the parser (server.maxHeadersCount is 0 below):
-      // Deno's node:http ignores maxHeadersCount as a limit (it keeps the first N fields and
-      // drops the rest, and answers the request), so a parser limit would answer 431 on Node and
-      // 200 on Deno. Counted here, both runtimes give the same 431, in the router's error shape.
-      // The 16 KiB head limit, which both parsers enforce, bounds how many fields there can be.
-      if (limits.maxHeadersCount > 0 && incoming.rawHeaders.length > 2 * limits.maxHeadersCount) {
-        return limitResponse(431, "headers_too_large", `the request has more than ${limits.maxHeadersCount} header fields`);
-      }
+      const refused = refusedHead(incoming, limits.maxHeadersCount);
+      if (refused !== undefined) return refused;
       if (maxBodyBytes !== undefined) {
         const declared = incoming.headers["content-length"];
         if (declared !== undefined) {
@@ -110,6 +103,9 @@ export function serveNode(app: FetchApp, options: ServeNodeOptions = {}): Promis
     requestTimeout: limits.requestTimeoutMs,
     keepAliveTimeout: limits.keepAliveTimeoutMs,
     connectionsCheckingInterval: Math.max(10, Math.min(1000, ...timeouts.map((ms) => Math.floor(ms / 2)))),
+    // With upgrades, a WebSocket handshake leaves the request path for the 'upgrade' event below;
+    // every other Upgrade (h2c too) stays a request for the app.
+    ...(upgrades === undefined ? {} : { shouldUpgradeCallback: isWebSocketUpgrade }),
   };
   return new Promise((resolve, reject) => {
     const server = serve(
@@ -136,9 +132,48 @@ export function serveNode(app: FetchApp, options: ServeNodeOptions = {}): Promis
     });
     // Node hands CONNECT to a "connect" listener, never to the app (and fetch's Request cannot
     // carry that method): answer it here with the router's own error, then close.
-    server.on("connect", (_request: IncomingMessage, socket: Socket) => void refuseConnect(socket));
+    server.on("connect", (_request: IncomingMessage, socket: Socket) => void endWithResponse(socket, connectNotSupported()));
+    if (upgrades !== undefined) {
+      server.on("upgrade", (incoming: IncomingMessage, socket: Socket, head: Buffer) => onUpgrade(upgrades, limits.maxHeadersCount, incoming, socket, head));
+    }
     server.once("error", reject);
   });
+}
+
+/**
+ * What is refused from the request's head before the app (or the upgrade path) sees it.
+ * - Node keeps the first of repeated Host fields in headers.host (routing) while rawHeaders, which
+ *   the transport forwards, keeps both: the pod could read the other. RFC 9112 section 3.2: more
+ *   than one Host gets 400. (@hono/node-server already refuses a malformed Host.)
+ * - The field count is checked here, not by the parser (server.maxHeadersCount is 0): Deno's
+ *   node:http ignores maxHeadersCount as a limit (it keeps the first N fields and drops the rest,
+ *   and answers the request), so a parser limit would answer 431 on Node and 200 on Deno. Counted
+ *   here, both runtimes give the same 431, in the router's error shape. The 16 KiB head limit,
+ *   which both parsers enforce, bounds how many fields there can be.
+ */
+function refusedHead(incoming: IncomingMessage, maxHeadersCount: number): Response | undefined {
+  if (hostFieldCount(incoming.rawHeaders) > 1) return limitResponse(400, "bad_host", "the request has more than one Host field");
+  if (maxHeadersCount > 0 && incoming.rawHeaders.length > 2 * maxHeadersCount) {
+    return limitResponse(431, "headers_too_large", `the request has more than ${maxHeadersCount} header fields`);
+  }
+  return undefined;
+}
+
+/** Routes a WebSocket handshake the server handed over (its 'upgrade' event) and relays it
+ * (upgrade-tunnel.ts), or answers it: the same head checks as the app's requests get first. */
+function onUpgrade(upgrades: UpgradeRouter, maxHeadersCount: number, incoming: IncomingMessage, socket: Socket, head: Buffer): void {
+  const refused = refusedHead(incoming, maxHeadersCount);
+  if (refused !== undefined) return tunnelUpgrade(socket, head, refused);
+  if (incoming.headers.host?.includes("@") === true) return tunnelUpgrade(socket, head, userinfoNotAllowed("host"));
+  let request: Request;
+  try {
+    request = upgradeRequestOf(incoming);
+  } catch {
+    return tunnelUpgrade(socket, head, limitResponse(400, "bad_host", "the request's Host does not form a URL"));
+  }
+  // What the router reads of the bindings: the client's address and fields (nodeClientAddress,
+  // nodeRequestHeaders). There is no ServerResponse: the socket is the tunnel's.
+  tunnelUpgrade(socket, head, upgrades.routeUpgrade(request, { incoming }));
 }
 
 function definedOnly(options: ServeNodeOptions): Partial<Record<keyof typeof NODE_SERVE_LIMITS, number>> {
@@ -216,18 +251,13 @@ async function writeResponse(outgoing: ServerResponse, response: Response): Prom
   outgoing.end(body);
 }
 
-async function refuseConnect(socket: Socket): Promise<void> {
-  const response = connectNotSupported();
-  const body = await response.text();
-  const head = [`HTTP/1.1 ${response.status} Method Not Allowed`];
-  response.headers.forEach((value, name) => head.push(`${name}: ${value}`));
-  head.push(`content-length: ${Buffer.byteLength(body)}`, "connection: close");
-  socket.end(`${head.join("\r\n")}\r\n\r\n${body}`);
-}
-
 function closeServer(server: Server, sockets: ReadonlySet<Socket>, graceMs: number): Promise<void> {
   return new Promise<void>((done) => {
-    const grace = setTimeout(() => server.closeAllConnections(), graceMs);
+    const grace = setTimeout(() => {
+      server.closeAllConnections();
+      // Upgraded connections (WebSocket tunnels) are no longer the HTTP server's to close.
+      for (const socket of sockets) socket.destroy();
+    }, graceMs);
     grace.unref();
     server.close(() => {
       clearTimeout(grace);

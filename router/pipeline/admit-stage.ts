@@ -1,5 +1,6 @@
 // Admit: whether a resolved request may go on, and every in-flight count it holds while it does.
-// A protocol upgrade is refused (the forwarder would drop Upgrade), then the concurrency limits
+// A protocol upgrade is refused unless it is a WebSocket handshake that came through the server's
+// upgrade path (ServiceRouter.routeUpgrade, relayed by a tunnel), then the concurrency limits
 // (concurrency-limits.ts) give it a slot or a 503. The slot, and the count of the current try on
 // its endpoint (the balancer's, which least-request and bounded load read), are taken and given
 // back here only, each exactly once, whichever way the request ends.
@@ -13,6 +14,12 @@ import type { ReportStage } from "./report-stage.ts";
  * dropped with the other hop-by-hop fields, so it needs no refusal. */
 function onlyH2c(upgrade: string): boolean {
   return upgrade.split(",").every((token) => token.trim().toLowerCase() === "h2c");
+}
+
+/** An Upgrade that offers exactly WebSocket (RFC 6455 section 4.1: the value "websocket", in any
+ * case). A list that also offers something else is not relayed: the pod could pick the other. */
+function onlyWebSocket(upgrade: string): boolean {
+  return upgrade.trim().toLowerCase() === "websocket";
 }
 
 /** Whether a Connection field value lists the "upgrade" option. RFC 9110 section 7.8: a server
@@ -45,11 +52,15 @@ export class AdmitStage {
     // is proxied as a plain request, and the forwarder drops the Upgrade field, which RFC 9110
     // section 7.6.1 tells intermediaries to remove whether or not Connection names it (the pod
     // would otherwise see an upgrade offer the client never made to it).
-    if (upgrade !== undefined && !onlyH2c(upgrade) && connectionListsUpgrade(headerListGet(exchange.headers, "connection"))) {
-      // The forwarder drops Upgrade as a hop-by-hop field, so a WebSocket handshake would reach the
-      // pod as a plain GET and the client would fail on a 200 it cannot read. Refuse it plainly,
-      // as Envoy refuses upgrade types it is not configured for.
-      const shown = upgrade.slice(0, 64);
+    const offered = upgrade !== undefined && connectionListsUpgrade(headerListGet(exchange.headers, "connection"));
+    // A tunnel carries a WebSocket handshake or nothing; the request path, anything but one.
+    const refused = exchange.tunnelled ? !(offered && onlyWebSocket(upgrade)) : offered && !onlyH2c(upgrade);
+    if (refused) {
+      // Outside a tunnel the forwarder drops Upgrade as a hop-by-hop field, so a handshake would
+      // reach the pod as a plain GET and the client would fail on a 200 it cannot read. Only
+      // WebSocket gets a tunnel (the node:http server's upgrade event); any other protocol is
+      // refused plainly, as Envoy refuses upgrade types it is not configured for.
+      const shown = (upgrade ?? "").slice(0, 64);
       const message = `vipr does not proxy protocol upgrades (Upgrade: ${shown}); the request was not sent to ${service.key}`;
       return this.#report.fail(exchange, "upgrade_not_supported", message, { service: service.key, upgrade: shown });
     }

@@ -46,6 +46,10 @@ export class Exchange {
   /** The client's address after trusted proxies; read once, when first needed (clientOf). */
   client: string | undefined = undefined;
 
+  /** Came through the server's upgrade path (ServiceRouter.routeUpgrade): a WebSocket handshake
+   * to be relayed through a tunnel, which admit lets through. */
+  tunnelled = false;
+
   /** Holds a slot in the concurrency limits (admit). */
   admitted = false;
   /** A response went to the client: its end releases the slot, not the pipeline's return. */

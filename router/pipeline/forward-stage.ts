@@ -10,6 +10,7 @@ import { UpstreamError, type ClientAddressOf, type UpstreamOutcome, type Upstrea
 import { retryable, type RetryBudget } from "../retry-policy.ts";
 import type { RouterErrorCode } from "../router-errors.ts";
 import type { RouterTimeouts } from "../timeout-config.ts";
+import type { UpgradeOutcome, UpgradeRoute } from "../forward/upgrade-route.ts";
 import type { AdmitStage } from "./admit-stage.ts";
 import type { Exchange } from "./exchange.ts";
 import type { PickStage } from "./pick-stage.ts";
@@ -138,6 +139,50 @@ export class ForwardStage {
       if (error instanceof UpstreamError) report.tryFailed(exchange, error);
       throw error;
     }
+  }
+
+  /**
+   * A WebSocket handshake's route (ServiceRouter.routeUpgrade): the forwarded fields with the offer
+   * put back, the endpoint counted in flight until the tunnel closes. One try: a handshake is not
+   * retried on another endpoint (the adapter answers a dial failure with `failed`).
+   */
+  upgradeRoute(exchange: Exchange): UpgradeRoute {
+    const { forwarder, clientAddress, proto } = this.#settings;
+    const { admit, report } = this.#peers;
+    const authority = exchange.target!.authority;
+    const host = headerListGet(exchange.headers, "host");
+    const outgoing = forwarder.request(
+      exchange.headers,
+      host === undefined || host.toLowerCase() !== authority ? { clientAddress: clientAddress(exchange.c), proto, authority } : { clientAddress: clientAddress(exchange.c), proto },
+    );
+    // The forwarder drops Connection and Upgrade as hop-by-hop (RFC 9110 section 7.6.1); a tunnel
+    // relays the offer to the pod, as RFC 6455 section 4.1 requires of the handshake. The
+    // Sec-WebSocket-* fields are end to end and are already in `outgoing`.
+    outgoing.push("connection", "Upgrade", "upgrade", headerListGet(exchange.headers, "upgrade")!);
+    admit.acquirePick(exchange);
+    exchange.tries = 1;
+    const timeouts = exchange.timeouts!;
+    return {
+      upstream: exchange.upstream!,
+      method: exchange.method,
+      path: exchange.path,
+      headers: outgoing,
+      connectTimeoutMs: timeouts.connectMs,
+      idleTimeoutMs: timeouts.idleMs,
+      failed: (error) => {
+        admit.releasePick(exchange);
+        report.tryFailed(exchange, error);
+        const response = this.#failed(exchange, error, undefined);
+        admit.release(exchange);
+        return response;
+      },
+      ended: (outcome: UpgradeOutcome) => {
+        exchange.status = outcome.status;
+        // Passive health hears the handshake's answer only: how a long-lived tunnel ends later
+        // (either side may close it, RFC 6455 section 7) says nothing about the pod.
+        this.#ended(exchange, { ok: true, bytesOut: outcome.bytesOut });
+      },
+    };
   }
 
   /** The relayed response ended: its slot and its endpoint's count are given back, then reported. */
