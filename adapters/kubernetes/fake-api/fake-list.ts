@@ -19,7 +19,8 @@ export class FakeLists {
   readonly #snapshots = new Map<string, Snapshot>();
   #ids = 0;
 
-  respond(state: FakeObjectState, resource: WatchedResource, namespace: string | undefined, matches: LabelMatcher, limit: number, token: string, fields: FieldMatcher = () => true): Response {
+  /** `maxPageItems` caps a page below `limit` (a short page; `continue` still leads on). */
+  respond(state: FakeObjectState, resource: WatchedResource, namespace: string | undefined, matches: LabelMatcher, limit: number, token: string, fields: FieldMatcher = () => true, maxPageItems?: number): Response {
     let snapshot: Snapshot;
     let start = 0;
     if (token !== "") {
@@ -37,7 +38,10 @@ export class FakeLists {
     } else {
       snapshot = { resourceVersion: state.resourceVersion, items: state.list(resource, namespace).filter((o) => matches(o.labels) && fields(o)) };
     }
-    const end = limit > 0 ? Math.min(snapshot.items.length, start + limit) : snapshot.items.length;
+    // ListOptions.limit (apimachinery meta/v1 types.go): "The server may return fewer items than
+    // the requested limit"; only an empty continue says the list is complete.
+    const pageSize = limit > 0 && maxPageItems !== undefined && maxPageItems > 0 ? Math.min(limit, maxPageItems) : limit;
+    const end = pageSize > 0 ? Math.min(snapshot.items.length, start + pageSize) : snapshot.items.length;
     let next = "";
     if (end < snapshot.items.length) {
       let id = token === "" ? undefined : this.#parseToken(token)?.id;
