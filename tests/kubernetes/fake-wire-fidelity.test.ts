@@ -5,6 +5,10 @@
 import { afterEach, describe, expect, test } from "vitest";
 import type { Clock } from "../../adapters/kubernetes/clock.ts";
 import { FakeKubeApi, fakeService } from "../../adapters/kubernetes/fake-api/index.ts";
+import type { KubeApiClient } from "../../adapters/kubernetes/kube-api-client.ts";
+import { ListWatchLoop, type ListReason } from "../../adapters/kubernetes/list-watch-loop.ts";
+import { ObjectStore, type KubeObject } from "../../adapters/kubernetes/object-store.ts";
+import { watchedResources } from "../../adapters/kubernetes/watched-resources.ts";
 import { endpointsOf, eventually, startHarness, type Harness } from "./support/sync-harness.ts";
 
 const runtime = "Deno" in globalThis ? "deno" : "node";
@@ -125,6 +129,38 @@ describe(`fake API server wire fidelity on ${runtime}`, () => {
     expect((await watch.take(1)).map(summary)).toEqual(["ADDED c"]);
     await watch.close();
     fake.close();
+  });
+
+  test("vipr's loop holding a resourceVersion the server never reached (etcd restored from a backup): 504, then it re-lists", async () => {
+    const before = new FakeKubeApi({ initialResourceVersion: 5000 });
+    before.apply(fakeService("old"));
+    const restored = new FakeKubeApi({ initialResourceVersion: 1000, tooLargeResourceVersionWaitMs: 0 });
+    restored.apply(fakeService("kept"));
+    let server = before;
+    const client: KubeApiClient = { server: base, get: (path, signal) => server.fetch(new Request(`${base}${path}`, { signal })), close: async () => {} };
+    const store = new ObjectStore<KubeObject>();
+    const lists: ListReason[] = [];
+    const loop = new ListWatchLoop<KubeObject>({
+      client,
+      resource: watchedResources.find((r) => r.kind === "Service")!,
+      sink: { replace: (objects) => store.replace(objects), upsert: (object) => store.upsert(object), remove: (object) => store.remove(object) },
+      observer: { listed: ({ reason }) => lists.push(reason) },
+      timing: { minWatchTimeoutSeconds: 1, watchSilenceMs: 300, shortWatchMs: 0, backoff: { initialMs: 1, maxMs: 5 } },
+    });
+    loop.start();
+    try {
+      await eventually(() => before.openWatches() === 1, 3000, "the first watch");
+      server = restored;
+      before.breakWatches();
+      await eventually(() => expect([...store.keys()]).toEqual(["default/kept"]), 3000, "a re-list from the restored server");
+      expect(lists).toEqual(["initial", "too-large"]);
+      const watches = restored.requests.filter((r) => r.verb === "watch").map((r) => r.params["resourceVersion"]);
+      expect(watches[0]).toBe("5001"); // the one 504
+    } finally {
+      await loop.stop();
+      before.close();
+      restored.close();
+    }
   });
 
   test("without the watch cache a future resourceVersion is accepted and waits (an etcd watch); the wait is an option", async () => {
