@@ -234,6 +234,17 @@ describe(`fake API server wire fidelity on ${runtime}`, () => {
     expect((await watch.take(1)).map((e) => e.type)).toEqual(["BOOKMARK"]);
     await watch.close();
 
+    // And one 2 s before the watch's deadline, when that comes before the next heartbeat.
+    const short = events(await get(fake, `/api/v1/services?watch=true&allowWatchBookmarks=true&resourceVersion=${fake.resourceVersion}&timeoutSeconds=10`));
+    clock.advance(7_999);
+    await settle();
+    expect(short.queued()).toEqual([]);
+    clock.advance(1);
+    expect((await short.take(1)).map((e) => e.type)).toEqual(["BOOKMARK"]);
+    clock.advance(2_000);
+    expect(await short.take(1)).toEqual([]);
+    expect(short.ended()).toBe(true);
+
     for (const options of [{ bookmarkIntervalMs: false as const }, { bookmarkIntervalMs: 0 }, { watchCache: false }]) {
       const quiet = new FakeKubeApi({ clock, ...options });
       const silent = events(await get(quiet, `/api/v1/services?watch=true&allowWatchBookmarks=true&resourceVersion=${quiet.resourceVersion}&timeoutSeconds=600`));

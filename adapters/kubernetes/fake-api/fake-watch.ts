@@ -100,12 +100,22 @@ export class FakeWatch {
     });
     this.#timers.push(clock.setTimeout(() => this.end(), request.timeoutSeconds * 1000));
     if (request.bookmarks && bookmarkIntervalMs > 0) {
+      // The watch cache's next bookmark is a heartbeat interval away, or 2 s before the watch's
+      // deadline when that comes first, so a client resumes from a fresh resourceVersion
+      // (cacher/cache_watcher.go, nextBookmarkTime). Example: a 10 s watch, 60 s heartbeat: one
+      // bookmark at 8 s, then the end at 10 s.
+      const preTimeout = clock.now() + request.timeoutSeconds * 1000 - 2000;
+      const schedule = (): void => {
+        const now = clock.now();
+        const next = preTimeout > now ? Math.min(now + bookmarkIntervalMs, preTimeout) : now + bookmarkIntervalMs;
+        this.#timers.push(clock.setTimeout(bookmark, next - now));
+      };
       const bookmark = (): void => {
         if (this.#closed) return;
         this.bookmark();
-        this.#timers.push(clock.setTimeout(bookmark, bookmarkIntervalMs));
+        schedule();
       };
-      this.#timers.push(clock.setTimeout(bookmark, bookmarkIntervalMs));
+      schedule();
     }
   }
 
