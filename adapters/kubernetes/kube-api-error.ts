@@ -12,6 +12,8 @@ export interface KubeStatus {
   readonly message?: unknown;
   readonly reason?: unknown;
   readonly code?: unknown;
+  /** StatusDetails; its causes[].type are read (e.g. ResourceVersionTooLarge). */
+  readonly details?: unknown;
 }
 
 export type KubeApiErrorKind =
@@ -31,14 +33,17 @@ export class KubeApiError extends Error {
   readonly reason: string;
   /** From a Retry-After header (429, 503), in ms. */
   readonly retryAfterMs: number | undefined;
+  /** The Status's details.causes[].type, e.g. ["ResourceVersionTooLarge"] with a 504 Timeout. */
+  readonly causes: readonly string[];
 
-  constructor(kind: KubeApiErrorKind, code: number, reason: string, message: string, retryAfterMs?: number) {
+  constructor(kind: KubeApiErrorKind, code: number, reason: string, message: string, retryAfterMs?: number, causes: readonly string[] = []) {
     super(message);
     this.name = "KubeApiError";
     this.kind = kind;
     this.code = code;
     this.reason = reason;
     this.retryAfterMs = retryAfterMs;
+    this.causes = causes;
   }
 }
 
@@ -48,7 +53,9 @@ export function errorFromStatus(status: KubeStatus, what: string, httpStatus = 0
   const reason = typeof status.reason === "string" ? status.reason : "";
   const message = typeof status.message === "string" ? status.message : "no message";
   const kind: KubeApiErrorKind = code === 410 || reason === "Expired" || reason === "Gone" ? "expired" : "status";
-  return new KubeApiError(kind, code, reason, `${what}: ${code}${reason === "" ? "" : ` ${reason}`}: ${message}`, retryAfterMs);
+  const found = (status.details as { causes?: unknown } | null | undefined)?.causes;
+  const causes = Array.isArray(found) ? found.map((c: { type?: unknown } | null) => c?.type).filter((t): t is string => typeof t === "string") : [];
+  return new KubeApiError(kind, code, reason, `${what}: ${code}${reason === "" ? "" : ` ${reason}`}: ${message}`, retryAfterMs, causes);
 }
 
 /** Retry-After in seconds (the only form the API server sends), as ms. */

@@ -8,7 +8,8 @@
 //   list (paged) ──> sink.replace(items) ──> watch from the list's resourceVersion ──┐
 //        ^                                       │ ADDED/MODIFIED/DELETED: sink, rv = object's
 //        │ 410 Expired (status or ERROR event),  │ BOOKMARK: rv = bookmark's
-//        │ a line that is not an event           │ clean end (timeoutSeconds): watch again from rv
+//        │ a line that is not an event,          │ clean end (timeoutSeconds): watch again from rv
+//        │ 504 ResourceVersionTooLarge (backoff) │
 //        └───────────────────────────────────────┤ failure (network, 401/403, 429, 5xx): back off,
 //                                                │   watch again from rv
 //                                                └ silent too long (watchdog): abort, back off, again
@@ -67,7 +68,8 @@ export interface ListWatchSink<T> {
   remove(object: T): void;
 }
 
-export type ListReason = "initial" | "expired" | "undecodable";
+/** too-large: the server answered a watch 504 "Too large resource version". */
+export type ListReason = "initial" | "expired" | "undecodable" | "too-large";
 /** timeout: the server ended the stream (its timeoutSeconds); stalled: the watchdog cut it. */
 export type WatchEndReason = "timeout" | "expired" | "failed" | "stalled" | "undecodable" | "stopped";
 
@@ -216,6 +218,12 @@ export class ListWatchLoop<T extends KubeObject> {
         case "failed":
         case "stalled":
           await this.#wait("watch", outcome.error!, signal);
+          // 504 "Too large resource version": the server has not reached the resourceVersion this
+          // loop holds (etcd restored from a backup, or an API server whose watch cache lags) and
+          // may never; a watch again from it could get the same answer forever. client-go's
+          // reflector re-lists (reflector.go, isTooLargeResourceVersionError), and so does this loop:
+          // its lists are consistent reads, which carry a resourceVersion the server has.
+          if (outcome.error?.causes.includes("ResourceVersionTooLarge") === true) list = "too-large";
           break;
       }
     }

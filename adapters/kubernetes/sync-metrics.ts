@@ -32,7 +32,7 @@ export class SyncMetrics {
     this.registry = registry;
     const registers = [registry];
     const lastSyncMs = this.#lastSyncMs;
-    this.#relists = new Counter({ name: "vipr_kube_relists_total", help: "Full lists of a collection, by reason: initial, expired (410), undecodable (a watch line that was not an event).", labelNames: ["resource", "namespace", "reason"], registers });
+    this.#relists = new Counter({ name: "vipr_kube_relists_total", help: "Full lists of a collection, by reason: initial, expired (410), undecodable (a watch line that was not an event), too-large (a watch answered 504 Too large resource version).", labelNames: ["resource", "namespace", "reason"], registers });
     this.#restarts = new Counter({ name: "vipr_kube_watch_restarts_total", help: "Watches that ended and were opened again, by reason: timeout (server ended it), expired, failed, stalled (watchdog), undecodable.", labelNames: ["resource", "namespace", "reason"], registers });
     this.#events = new Counter({ name: "vipr_kube_watch_events_total", help: "Watch events received, by type (ADDED, MODIFIED, DELETED, BOOKMARK).", labelNames: ["resource", "namespace", "type"], registers });
     this.#failures = new Counter({ name: "vipr_kube_request_failures_total", help: "Failed list and watch requests, by HTTP status or Status code (network: no answer).", labelNames: ["resource", "namespace", "during", "code"], registers });

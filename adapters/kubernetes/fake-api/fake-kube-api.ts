@@ -19,6 +19,7 @@ import { parseApiPath } from "./fake-paths.ts";
 import { servedResource, servedResources, type ServedResource } from "./fake-resources.ts";
 import { reasonFor, statusResponse } from "./fake-status.ts";
 import { FakeWatch } from "./fake-watch.ts";
+import { listOptionsError, tooLargeResourceVersion, waitForResourceVersion, watchOptions } from "./fake-watch-options.ts";
 import { tableOf, tableVersion } from "./fake-table.ts";
 import { scaleOf } from "./fake-workload-objects.ts";
 import { FakeWrites } from "./fake-writes.ts";
@@ -30,8 +31,31 @@ export interface FakeKubeApiOptions {
   readonly initialResourceVersion?: number;
   /** Changes kept for watches to replay; older resourceVersions get 410. Default 10000. */
   readonly historyLimit?: number;
-  /** BOOKMARK interval for watches that allow them. Default 1000 ms (a real server: about 60 s). */
-  readonly bookmarkIntervalMs?: number;
+  /**
+   * BOOKMARK interval for watches that allow them. Default 60000 ms, as the watch cache sends them
+   * (cacher.go: bookmarkFrequency, one minute). 0 or false: none, as a server without the watch
+   * cache (etcd3 watcher) behaves. Tests that want a quiet watch to advance fast set e.g. 50.
+   */
+  readonly bookmarkIntervalMs?: number | false;
+  /**
+   * Whether the fake behaves as an API server with the watch cache (the default, true) or without
+   * it (`--watch-cache=false`, watches straight from etcd). false: no bookmarks, and a watch from a
+   * resourceVersion the server has not reached yet is accepted and waits for it, as an etcd watch
+   * from a future revision does.
+   */
+  readonly watchCache?: boolean;
+  /**
+   * How long a watch from a resourceVersion newer than the server's waits for it before the 504
+   * "Too large resource version" (watch cache: waitUntilFreshAndBlock, 3 s). Default 3000 ms, on
+   * the fake's clock.
+   */
+  readonly tooLargeResourceVersionWaitMs?: number;
+  /**
+   * At most this many items on a list page, whatever `limit` asks (a real server may return fewer
+   * than limit, e.g. when a selector filters a page; clients must follow `continue`, not count
+   * items). Default: pages are full.
+   */
+  readonly maxPageItems?: number;
   /** A watch without timeoutSeconds ends after this. Default 1800. */
   readonly defaultWatchTimeoutSeconds?: number;
   /** Accepted bearer tokens; default any request is allowed. */
@@ -188,8 +212,14 @@ export class FakeKubeApi {
     return this.#watchesOf(kind).length;
   }
 
-  /** Each open watch gets ERROR 410 Expired, then its stream closes. */
+  /**
+   * Each open watch gets ERROR 410 Expired, then its stream closes. The resource's history is
+   * forgotten up to now (the watch cache's window moved on), so a watch again from a
+   * resourceVersion older than the current one is 410 too; a re-list's resourceVersion is not.
+   */
   expireWatches(kind?: KindOrResource): void {
+    if (kind === undefined) for (const resource of servedResources) this.#state.compact(resource);
+    else this.#state.compact(this.#resource(kind));
     for (const watch of this.#watchesOf(kind)) watch.expire();
   }
 
@@ -302,18 +332,24 @@ export class FakeKubeApi {
     }
 
     if (!watch) {
+      const invalid = listOptionsError(params);
+      if (invalid !== undefined) return invalid;
       const limit = Number(params.get("limit") ?? "0");
-      const listed = this.#lists.respond(this.#state, resource, namespace, matches, Number.isInteger(limit) && limit > 0 ? limit : 0, params.get("continue") ?? "", fields);
+      const listed = this.#lists.respond(this.#state, resource, namespace, matches, Number.isInteger(limit) && limit > 0 ? limit : 0, params.get("continue") ?? "", fields, this.#options.maxPageItems);
       if (table === undefined || !listed.ok) return listed;
       const list = (await listed.json()) as { metadata: Record<string, unknown>; items: Record<string, unknown>[] };
       return new Response(JSON.stringify(tableOf(resource, list.items, list.metadata, table, now)), { headers: { "content-type": "application/json" } });
     }
 
-    const rvText = params.get("resourceVersion") ?? "";
-    const resourceVersion = rvText === "" || rvText === "0" ? undefined : Number(rvText);
-    if (resourceVersion !== undefined && !Number.isInteger(resourceVersion)) {
-      return statusResponse({ code: 400, reason: "BadRequest", message: `invalid resource version: ${JSON.stringify(rvText)}` });
+    const options = watchOptions(params);
+    if (options instanceof Response) return options;
+    const resourceVersion = options.fromNow ? this.#state.resourceVersion : options.resourceVersion;
+    const watchCache = this.#options.watchCache ?? true;
+    if (watchCache && resourceVersion !== undefined && resourceVersion > this.#state.resourceVersion) {
+      const reached = await waitForResourceVersion(this.#state, resourceVersion, this.#clock, this.#options.tooLargeResourceVersionWaitMs ?? 3000, request.signal);
+      if (!reached) return tooLargeResourceVersion(resourceVersion, this.#state.resourceVersion);
     }
+    const interval = this.#options.bookmarkIntervalMs ?? 60_000;
     const timeout = Number(params.get("timeoutSeconds") ?? "");
     const created = new FakeWatch(
       this.#state,
@@ -324,11 +360,12 @@ export class FakeKubeApi {
         fields,
         ...(table === undefined ? {} : { render: (stored) => JSON.stringify(tableOf(resource, [stored.object], { resourceVersion: String(stored.resourceVersion) }, table, this.#clock.now())) }),
         resourceVersion,
-        bookmarks: params.get("allowWatchBookmarks") === "true",
+        bookmarks: options.bookmarks,
+        sendInitialEvents: options.sendInitialEvents,
         timeoutSeconds: Number.isFinite(timeout) && timeout > 0 ? timeout : (this.#options.defaultWatchTimeoutSeconds ?? 1800),
       },
       this.#clock,
-      this.#options.bookmarkIntervalMs ?? 1000,
+      watchCache && interval !== false ? interval : 0,
       (event: ChangeEvent) => !this.#dropped.has(event.resourceVersion),
       (closed) => this.#watches.delete(closed),
     );

@@ -61,6 +61,9 @@ export class FakeObjectState {
   #history: ChangeEvent[] = [];
   #uids = 0;
   readonly #listeners = new Set<(event: ChangeEvent) => void>();
+  /** Per resource: the watch cache keeps one window per resource (cacher/watch_cache.go), so one
+   * resource's window can move past a resourceVersion another's still reaches. */
+  readonly #floors = new Map<string, number>();
 
   constructor(options: FakeObjectStateOptions = {}) {
     this.#resourceVersion = options.initialResourceVersion ?? 1000;
@@ -75,6 +78,11 @@ export class FakeObjectState {
 
   get oldestWatchable(): number {
     return this.#oldestWatchable;
+  }
+
+  /** Watches of `resource` from a resourceVersion below this are too old (410). */
+  oldestWatchableOf(resource: WatchedResource): number {
+    return Math.max(this.#oldestWatchable, this.#floors.get(resource.resource) ?? 0);
   }
 
   #collection(resource: WatchedResource): Map<string, StoredObject> {
@@ -134,15 +142,22 @@ export class FakeObjectState {
   }
 
   /** Forgets the history up to now, as etcd compaction does: every watch from an older
-   * resourceVersion is answered 410 Expired. */
-  compact(): void {
+   * resourceVersion is answered 410 Expired. With a resource, only that resource's window moves
+   * (its watch cache dropped the older events), as when the API server expires its watches. */
+  compact(resource?: WatchedResource): void {
+    if (resource !== undefined) {
+      this.#floors.set(resource.resource, this.#resourceVersion);
+      return;
+    }
     this.#history = [];
     this.#oldestWatchable = this.#resourceVersion;
   }
 
-  /** Changes after `resourceVersion`, oldest first; undefined when the history no longer reaches back. */
-  changesSince(resourceVersion: number): ChangeEvent[] | undefined {
-    if (resourceVersion < this.#oldestWatchable) return undefined;
+  /** Changes after `resourceVersion`, oldest first; undefined when the history (of `resource`, if
+   * given) no longer reaches back. */
+  changesSince(resourceVersion: number, resource?: WatchedResource): ChangeEvent[] | undefined {
+    const oldest = resource === undefined ? this.#oldestWatchable : this.oldestWatchableOf(resource);
+    if (resourceVersion < oldest) return undefined;
     return this.#history.filter((event) => event.resourceVersion > resourceVersion);
   }
 

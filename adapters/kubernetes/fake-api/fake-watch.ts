@@ -3,7 +3,9 @@
 // follows live changes; without one (or "0") it starts with a synthetic ADDED for every object.
 // Too old a resourceVersion: one ERROR event with a 410 Status, then the stream closes. Past
 // timeoutSeconds the stream just ends. With allowWatchBookmarks, a BOOKMARK (an object holding
-// only metadata.resourceVersion) every bookmarkIntervalMs.
+// only metadata.resourceVersion) every bookmarkIntervalMs (0: none). With sendInitialEvents, the
+// synthetic ADDED events, then a BOOKMARK annotated k8s.io/initial-events-end (the WatchList
+// protocol, KEP-3157), then changes.
 // A label selector is applied to the change as the watch cache does: an object that stops
 // matching is DELETED for this watcher, one that starts matching is ADDED.
 // The fault switches (stall, break, expire, end, raw lines) act on open watches.
@@ -25,6 +27,9 @@ export interface WatchRequest {
   /** undefined: no resourceVersion (or "0"): start with the current objects. */
   readonly resourceVersion: number | undefined;
   readonly bookmarks: boolean;
+  /** sendInitialEvents=true (with resourceVersionMatch=NotOlderThan): a synthetic ADDED per
+   * object, then, when bookmarks are allowed, a BOOKMARK annotated k8s.io/initial-events-end. */
+  readonly sendInitialEvents?: boolean;
   readonly timeoutSeconds: number;
   /** The event's object as sent; default the stored JSON (server-side printing sends a Table). */
   readonly render?: (stored: StoredObject) => string;
@@ -67,8 +72,11 @@ export class FakeWatch {
     });
     this.response = new Response(stream, { status: 200, headers: { "content-type": "application/json", "cache-control": "no-cache, private" } });
 
-    const from = request.resourceVersion;
-    const backlog = from === undefined ? undefined : state.changesSince(from);
+    const initial = request.sendInitialEvents === true;
+    // With sendInitialEvents the resourceVersion is only a freshness floor (NotOlderThan): the
+    // stream starts from the current state, whatever resourceVersion was asked for.
+    const from = initial ? undefined : request.resourceVersion;
+    const backlog = from === undefined ? undefined : state.changesSince(from, request.resource);
     if (from !== undefined && backlog === undefined) {
       this.#unsubscribe = () => {};
       this.expire(from);
@@ -78,20 +86,36 @@ export class FakeWatch {
       for (const stored of state.list(request.resource, request.namespace)) {
         if (request.matches(stored.labels) && (request.fields?.(stored) ?? true)) this.#write("ADDED", this.#json(stored));
       }
+      // The watch cache ends the initial events with this bookmark only for a watcher that allows
+      // bookmarks (cacher.go, isInitialEventsEndBookmarkRequired); client-go's reflector waits
+      // for it before it calls itself synced (reflector.go, watchList).
+      if (initial && request.bookmarks) this.bookmark({ "k8s.io/initial-events-end": "true" });
     } else {
       for (const event of backlog) this.#send(event);
     }
     this.#unsubscribe = state.subscribe((event) => {
+      // A watch from a resourceVersion gets only what came after it (etcd's watch from revision + 1).
+      if (from !== undefined && event.resourceVersion <= from) return;
       if (this.#deliver(event)) this.#send(event);
     });
     this.#timers.push(clock.setTimeout(() => this.end(), request.timeoutSeconds * 1000));
     if (request.bookmarks && bookmarkIntervalMs > 0) {
+      // The watch cache's next bookmark is a heartbeat interval away, or 2 s before the watch's
+      // deadline when that comes first, so a client resumes from a fresh resourceVersion
+      // (cacher/cache_watcher.go, nextBookmarkTime). Example: a 10 s watch, 60 s heartbeat: one
+      // bookmark at 8 s, then the end at 10 s.
+      const preTimeout = clock.now() + request.timeoutSeconds * 1000 - 2000;
+      const schedule = (): void => {
+        const now = clock.now();
+        const next = preTimeout > now ? Math.min(now + bookmarkIntervalMs, preTimeout) : now + bookmarkIntervalMs;
+        this.#timers.push(clock.setTimeout(bookmark, next - now));
+      };
       const bookmark = (): void => {
         if (this.#closed) return;
         this.bookmark();
-        this.#timers.push(clock.setTimeout(bookmark, bookmarkIntervalMs));
+        schedule();
       };
-      this.#timers.push(clock.setTimeout(bookmark, bookmarkIntervalMs));
+      schedule();
     }
   }
 
@@ -100,14 +124,15 @@ export class FakeWatch {
   }
 
   /** Sends a BOOKMARK at the current resourceVersion. */
-  bookmark(): void {
-    const object = { kind: this.request.resource.kind, apiVersion: apiVersionOf(this.request.resource), metadata: { resourceVersion: String(this.#state.resourceVersion) } };
+  bookmark(annotations?: Readonly<Record<string, string>>): void {
+    const metadata = { resourceVersion: String(this.#state.resourceVersion), ...(annotations === undefined ? {} : { annotations }) };
+    const object = { kind: this.request.resource.kind, apiVersion: apiVersionOf(this.request.resource), metadata };
     this.#write("BOOKMARK", JSON.stringify(object));
   }
 
   /** ERROR 410 Expired, then the end of the stream. */
   expire(from: number = this.request.resourceVersion ?? this.#state.resourceVersion): void {
-    const message = `too old resource version: ${from} (${this.#state.oldestWatchable + 1})`;
+    const message = `too old resource version: ${from} (${this.#state.oldestWatchableOf(this.request.resource) + 1})`;
     this.#write("ERROR", JSON.stringify(statusObject({ code: 410, reason: "Expired", message })), true);
     this.end();
   }
