@@ -5,31 +5,25 @@
 // times the average load while keys still mostly stay where Maglev puts them. When every member
 // is at the bound, the first member not skipped takes it. Deterministic for a given key, attempt,
 // candidate set and set of loads; a request with no key is picked as least-request does.
-import { LeastRequestPicker } from "./least-request-picker.ts";
-import { loadBound, MaglevEndpoints } from "./maglev-endpoints.ts";
-import { NO_KEY_REASON } from "./maglev-picker.ts";
-import type { Picker, PickerChoice, PickerInput, PickView } from "./picker.ts";
+import { loadBound } from "./maglev-endpoints.ts";
+import { MaglevTablePicker } from "./maglev-table-picker.ts";
+import type { PickerChoice, PickerInput, PickView } from "./picker.ts";
 import { walkMembers } from "./walk-members.ts";
 
-export class BoundedLoadPicker implements Picker {
+export class BoundedLoadPicker extends MaglevTablePicker {
   readonly policy = "bounded-load";
-  readonly #maglev: MaglevEndpoints;
-  readonly #noKey: LeastRequestPicker;
-  readonly #inFlight: ArrayLike<number>;
   readonly #factor: number;
 
   constructor(input: PickerInput) {
-    this.#maglev = new MaglevEndpoints(input);
-    this.#noKey = new LeastRequestPicker(input, NO_KEY_REASON);
-    this.#inFlight = input.inFlight;
+    super(input);
     this.#factor = input.loadFactor;
   }
 
   pick(view: PickView): PickerChoice {
     const key = view.key;
-    if (key === undefined) return this.#noKey.pick(view);
-    const table = this.#maglev.table();
-    const hash = this.#maglev.hash(key);
+    if (key === undefined) return this.noKey.pick(view);
+    const table = this.maglev.table();
+    const hash = this.maglev.hash(key);
     const slot = hash % table.table.size;
     const { attempt } = view;
     let index: number;
@@ -38,7 +32,7 @@ export class BoundedLoadPicker implements Picker {
       index = table.pickBounded(hash, this.#factor);
     } else {
       const walk = walkMembers(view);
-      const inFlight = this.#inFlight;
+      const inFlight = this.inFlight;
       let total = table.table.total;
       if (walk.members !== undefined) {
         total = 0;
@@ -49,25 +43,5 @@ export class BoundedLoadPicker implements Picker {
     }
     const skipped = view.ejected === undefined ? "" : " (ejected endpoints skipped)";
     return { index, policy: "bounded-load", reason: `bounded load: the first endpoint under the load bound on the key's preference walk${skipped}`, hash, slot };
-  }
-
-  acquire(index: number): void {
-    this.#maglev.acquire(index);
-  }
-
-  release(index: number): void {
-    this.#maglev.release(index);
-  }
-
-  free(): void {
-    this.#maglev.free();
-  }
-
-  slotOwners(build: boolean): string[] | undefined {
-    return this.#maglev.slotOwners(build);
-  }
-
-  tableSize(): number | undefined {
-    return this.#maglev.built()?.table.size;
   }
 }

@@ -7,30 +7,18 @@
 // key still lands where its own preference list says among those that are. Deterministic: the
 // choice depends only on the key, the attempt and the candidate set, never on load or randomness.
 // A request with no key is picked as least-request does.
-import { LeastRequestPicker } from "./least-request-picker.ts";
-import { MaglevEndpoints } from "./maglev-endpoints.ts";
-import type { Picker, PickerChoice, PickerInput, PickView } from "./picker.ts";
+import { MaglevTablePicker } from "./maglev-table-picker.ts";
+import type { PickerChoice, PickView } from "./picker.ts";
 import { walkMembers } from "./walk-members.ts";
 
-export const NO_KEY_REASON = "least-request: the request has no hash key; the less loaded of two random endpoints";
-
-export class MaglevPicker implements Picker {
+export class MaglevPicker extends MaglevTablePicker {
   readonly policy = "maglev";
-  readonly #maglev: MaglevEndpoints;
-  readonly #noKey: LeastRequestPicker;
-  readonly #inFlight: ArrayLike<number>;
-
-  constructor(input: PickerInput) {
-    this.#maglev = new MaglevEndpoints(input);
-    this.#noKey = new LeastRequestPicker(input, NO_KEY_REASON);
-    this.#inFlight = input.inFlight;
-  }
 
   pick(view: PickView): PickerChoice {
     const key = view.key;
-    if (key === undefined) return this.#noKey.pick(view);
-    const table = this.#maglev.table();
-    const hash = this.#maglev.hash(key);
+    if (key === undefined) return this.noKey.pick(view);
+    const table = this.maglev.table();
+    const hash = this.maglev.hash(key);
     const slot = hash % table.table.size;
     const { attempt } = view;
     if (view.members === undefined && view.ejected === undefined) {
@@ -40,32 +28,12 @@ export class MaglevPicker implements Picker {
       return { index, policy: "maglev", reason, hash, slot };
     }
     const walk = walkMembers(view);
-    const index = table.walk(hash, attempt, walk.members, walk.count, Number.POSITIVE_INFINITY, this.#inFlight);
+    const index = table.walk(hash, attempt, walk.members, walk.count, Number.POSITIVE_INFINITY, this.inFlight);
     const skipped = view.ejected === undefined ? "" : " (ejected endpoints skipped)";
     const reason =
       view.members === undefined
         ? `maglev: the first endpoint on the key's preference walk${skipped}`
         : `maglev: the first endpoint of the subset on the key's preference walk${skipped}`;
     return { index, policy: "maglev", reason, hash, slot };
-  }
-
-  acquire(index: number): void {
-    this.#maglev.acquire(index);
-  }
-
-  release(index: number): void {
-    this.#maglev.release(index);
-  }
-
-  free(): void {
-    this.#maglev.free();
-  }
-
-  slotOwners(build: boolean): string[] | undefined {
-    return this.#maglev.slotOwners(build);
-  }
-
-  tableSize(): number | undefined {
-    return this.#maglev.built()?.table.size;
   }
 }
