@@ -60,9 +60,12 @@ try {
     { filename: string; size: number; entryCount: number; files: { path: string }[] },
   ];
   step(`packed ${filename}: ${(size / 1024).toFixed(0)} kB, ${entryCount} files`);
-  // Only what users run: the build, the manifest, the README (no sources, tests or benchmarks).
-  const unexpected = files.map((file) => file.path).filter((path) => !path.startsWith("dist/") && path !== "package.json" && path !== "README.md");
+  // Only what users run: the build, the manifest, the README and the licence (no sources, tests or benchmarks).
+  const topLevel = new Set(["package.json", "README.md", "LICENSE"]);
+  const paths = files.map((file) => file.path);
+  const unexpected = paths.filter((path) => !path.startsWith("dist/") && !topLevel.has(path));
   if (unexpected.length > 0) throw new Error(`the tarball holds files outside dist/: ${unexpected.join(", ")}`);
+  if (!paths.includes("LICENSE")) throw new Error("the tarball has no LICENSE (package.json says Apache-2.0)");
 
   step("npm install into a fresh project: the tarball, node@22, vitest, msw, typescript, @types/node");
   await mkdir(join(project, "tests"), { recursive: true });
