@@ -18,6 +18,7 @@ import { BodyByteLimit, setBodyLimit } from "../../router/forward/body-limit.ts"
 import { bodyTooLarge, connectNotSupported, userinfoNotAllowed } from "../../router/router-errors.ts";
 import type { UpgradeRouter } from "../../router/forward/upgrade-route.ts";
 import { endWithResponse, isWebSocketUpgrade, tunnelUpgrade, upgradeRequestOf } from "./upgrade-tunnel.ts";
+import { OpenTunnels } from "./ws-tunnels.ts";
 
 /** What serveNode needs of an app: Hono's `fetch`. */
 export interface FetchApp {
@@ -112,7 +113,7 @@ export function serveNode(app: FetchApp, options: ServeNodeOptions = {}): Promis
       { fetch, port: options.port ?? 0, hostname: options.hostname ?? "127.0.0.1", serverOptions, createServer: refusingUserinfoHost as typeof createServer },
       (info: AddressInfo) => {
         server.off("error", reject);
-        resolve({ port: info.port, address: info.address, close: () => closeServer(server as Server, sockets, options.closeGraceMs ?? 10_000) });
+        resolve({ port: info.port, address: info.address, close: () => closeServer(server as Server, sockets, tunnels, options.closeGraceMs ?? 10_000) });
       },
     );
     // No parser limit (0): the fetch wrapper above counts the fields, the same on both runtimes.
@@ -120,6 +121,7 @@ export function serveNode(app: FetchApp, options: ServeNodeOptions = {}): Promis
     // Connections that never sent a byte are neither idle nor busy to server.close(), which would
     // wait for the client (or the request timeout) to end them.
     const sockets = new Set<Socket>();
+    const tunnels = new OpenTunnels();
     server.on("connection", (socket: Socket) => {
       sockets.add(socket);
       socket.once("close", () => sockets.delete(socket));
@@ -134,7 +136,7 @@ export function serveNode(app: FetchApp, options: ServeNodeOptions = {}): Promis
     // carry that method): answer it here with the router's own error, then close.
     server.on("connect", (_request: IncomingMessage, socket: Socket) => void endWithResponse(socket, connectNotSupported()));
     if (upgrades !== undefined) {
-      server.on("upgrade", (incoming: IncomingMessage, socket: Socket, head: Buffer) => onUpgrade(upgrades, limits.maxHeadersCount, incoming, socket, head));
+      server.on("upgrade", (incoming: IncomingMessage, socket: Socket, head: Buffer) => onUpgrade(upgrades, limits.maxHeadersCount, incoming, socket, head, tunnels));
     }
     server.once("error", reject);
   });
@@ -161,7 +163,7 @@ function refusedHead(incoming: IncomingMessage, maxHeadersCount: number): Respon
 
 /** Routes a WebSocket handshake the server handed over (its 'upgrade' event) and relays it
  * (upgrade-tunnel.ts), or answers it: the same head checks as the app's requests get first. */
-function onUpgrade(upgrades: UpgradeRouter, maxHeadersCount: number, incoming: IncomingMessage, socket: Socket, head: Buffer): void {
+function onUpgrade(upgrades: UpgradeRouter, maxHeadersCount: number, incoming: IncomingMessage, socket: Socket, head: Buffer, tunnels: OpenTunnels): void {
   const refused = refusedHead(incoming, maxHeadersCount);
   if (refused !== undefined) return tunnelUpgrade(socket, head, refused);
   if (incoming.headers.host?.includes("@") === true) return tunnelUpgrade(socket, head, userinfoNotAllowed("host"));
@@ -173,7 +175,7 @@ function onUpgrade(upgrades: UpgradeRouter, maxHeadersCount: number, incoming: I
   }
   // What the router reads of the bindings: the client's address and fields (nodeClientAddress,
   // nodeRequestHeaders). There is no ServerResponse: the socket is the tunnel's.
-  tunnelUpgrade(socket, head, upgrades.routeUpgrade(request, { incoming }));
+  tunnelUpgrade(socket, head, upgrades.routeUpgrade(request, { incoming }), tunnels);
 }
 
 function definedOnly(options: ServeNodeOptions): Partial<Record<keyof typeof NODE_SERVE_LIMITS, number>> {
@@ -251,12 +253,14 @@ async function writeResponse(outgoing: ServerResponse, response: Response): Prom
   outgoing.end(body);
 }
 
-function closeServer(server: Server, sockets: ReadonlySet<Socket>, graceMs: number): Promise<void> {
+function closeServer(server: Server, sockets: ReadonlySet<Socket>, tunnels: OpenTunnels, graceMs: number): Promise<void> {
   return new Promise<void>((done) => {
     const grace = setTimeout(() => {
       server.closeAllConnections();
-      // Upgraded connections (WebSocket tunnels) are no longer the HTTP server's to close.
-      for (const socket of sockets) socket.destroy();
+      // Upgraded connections (WebSocket tunnels) are no longer the HTTP server's to close: each
+      // tunnel goes away with a Close frame 1001 (upgrade-tunnel.ts), the rest are cut.
+      tunnels.goAway();
+      for (const socket of sockets) if (!tunnels.has(socket)) socket.destroy();
     }, graceMs);
     grace.unref();
     server.close(() => {

@@ -3,8 +3,11 @@
 // the resolve, admit and pick stages, as for any request); the adapter owns the sockets: it dials
 // the endpoint, writes the handshake, relays the pod's answer as it is and then the bytes both
 // ways (adapters/node/upgrade-tunnel.ts).
+import type { TunnelEndReason, TunnelTraffic } from "../observability/tunnel-metrics.ts";
 import type { HeaderList } from "./header-list.ts";
 import type { UpstreamError, UpstreamTarget } from "./upstream-transport.ts";
+
+export type { TunnelEndReason, TunnelTraffic } from "../observability/tunnel-metrics.ts";
 
 /** A handshake routed to one endpoint. Exactly one of `failed` and `ended` is called, once. */
 export interface UpgradeRoute {
@@ -19,9 +22,15 @@ export interface UpgradeRoute {
   readonly connectTimeoutMs: number;
   /** Longest silence in both directions at once, after which the tunnel is closed. 0: no limit. */
   readonly idleTimeoutMs: number;
+  /** The service's running byte counts (tunnel-metrics.ts): the relay adds to them as it goes. */
+  readonly traffic: TunnelTraffic;
   /** No answer came from the pod (the dial failed, or it closed before its first byte): counted
-   * against the pod; returns vipr's answer for the client (502 or 504, the router's JSON shape). */
-  failed(error: UpstreamError): Response;
+   * against the pod; returns the route to try next (a refused connection, where nothing was sent,
+   * is retried on another endpoint within the retry budget, as a request is) or vipr's answer for
+   * the client (502 or 504, the router's JSON shape). */
+  failed(error: UpstreamError): UpgradeRoute | Response;
+  /** The pod switched protocols (its 101 arrived): the tunnel counts as open. */
+  opened(): void;
   /** The tunnel closed on both sides: frees the slot and the endpoint's count, then reports. */
   ended(outcome: UpgradeOutcome): void;
 }
@@ -31,6 +40,9 @@ export interface UpgradeOutcome {
   readonly status: number;
   /** Bytes relayed from the pod to the client, the pod's answer included. */
   readonly bytesOut: number;
+  /** Bytes relayed from the client to the pod after the handshake's head. */
+  readonly bytesIn: number;
+  readonly reason: TunnelEndReason;
 }
 
 /** What a serve adapter needs of the router for upgrades. `env` is the adapter's bindings, as the

@@ -28,6 +28,10 @@ export interface AccessRecord {
   readonly error?: string;
   /** The request's x-request-id header, when it had one. */
   readonly request_id?: string;
+  /** An upgraded connection (WebSocket tunnel), logged when it ends: bytes the client sent after
+   * the handshake, and why it ended (tunnel-metrics.ts, TunnelEndReason); `bytes` is what the pod
+   * sent, its answer included, and `duration_ms` the tunnel's life. */
+  readonly tunnel?: { readonly bytes_in: number; readonly end: string };
 }
 
 export interface AccessLogOptions {
@@ -91,5 +95,6 @@ export function formatAccessRecord(r: AccessRecord): string {
   };
   if (r.error !== undefined) ordered["error"] = r.error;
   if (r.request_id !== undefined) ordered["request_id"] = r.request_id;
+  if (r.tunnel !== undefined) ordered["tunnel"] = { bytes_in: r.tunnel.bytes_in, end: r.tunnel.end };
   return JSON.stringify(ordered);
 }

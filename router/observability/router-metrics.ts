@@ -12,6 +12,7 @@ import type { RoutingTable } from "../table/routing-table.ts";
 import { isBuiltFrom } from "../table/table-build-state.ts";
 import { EndpointSeries } from "./endpoint-series.ts";
 import { LatencyHistogram, type HistogramSeries } from "./latency-histogram.ts";
+import { NOOP_TUNNELS, TunnelMetrics, type TunnelRecorder } from "./tunnel-metrics.ts";
 
 export { movedShare, type MovedShareOptions } from "./moved-share.ts";
 
@@ -41,6 +42,8 @@ export interface MetricsRecorder {
   ejectionsFrom(source: () => Iterable<readonly [string, number]>): void;
   /** Where the in-flight gauge reads, on scrape: requests admitted and not yet ended. */
   inFlightFrom(source: () => number): void;
+  /** Upgraded connections (WebSocket tunnels): tunnel-metrics.ts. */
+  readonly tunnels: TunnelRecorder;
   render(): Promise<{ contentType: string; body: string }>;
 }
 
@@ -114,6 +117,7 @@ export class RouterMetrics implements MetricsRecorder {
   readonly #tableEndpoints: Gauge;
   readonly #tableGeneration: Gauge;
   readonly #keysMoved: Gauge<"service">;
+  readonly tunnels: TunnelRecorder;
 
   constructor(options: RouterMetricsOptions = {}) {
     const registry = options.registry ?? new Registry();
@@ -203,6 +207,7 @@ export class RouterMetrics implements MetricsRecorder {
       labelNames: ["service"],
       registers,
     });
+    this.tunnels = new TunnelMetrics(registry);
   }
 
   requestDone(service: string, status: number, seconds: number): void {
@@ -339,6 +344,7 @@ function flush(counter: Counter<string>, counts: Iterable<PendingCount>): void {
  * scrape. /metrics then serves a single comment line. */
 export class NoopMetrics implements MetricsRecorder {
   readonly enabled = false;
+  readonly tunnels = NOOP_TUNNELS;
   requestDone(_service: string, _status: number, _seconds: number): void {}
   upstreamError(_service: string, _endpoint: string, _kind: UpstreamErrorKind): void {}
   unknownHost(): void {}

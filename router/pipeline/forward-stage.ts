@@ -143,12 +143,14 @@ export class ForwardStage {
 
   /**
    * A WebSocket handshake's route (ServiceRouter.routeUpgrade): the forwarded fields with the offer
-   * put back, the endpoint counted in flight until the tunnel closes. One try: a handshake is not
-   * retried on another endpoint (the adapter answers a dial failure with `failed`).
+   * put back, the endpoint counted in flight until the tunnel closes. A dial that fails before
+   * anything was sent (a refused connection) is retried on another endpoint by the rules and the
+   * budget requests have (#whyNotRetried); the adapter then dials the route `failed` returns.
    */
-  upgradeRoute(exchange: Exchange): UpgradeRoute {
-    const { forwarder, clientAddress, proto } = this.#settings;
+  upgradeRoute(exchange: Exchange, tried: number[] = []): UpgradeRoute {
+    const { forwarder, clientAddress, proto, budget } = this.#settings;
     const { admit, report } = this.#peers;
+    if (tried.length === 0 && exchange.balancer !== undefined) budget.requestStarted();
     const authority = exchange.target!.authority;
     const host = headerListGet(exchange.headers, "host");
     const outgoing = forwarder.request(
@@ -160,8 +162,10 @@ export class ForwardStage {
     // Sec-WebSocket-* fields are end to end and are already in `outgoing`.
     outgoing.push("connection", "Upgrade", "upgrade", headerListGet(exchange.headers, "upgrade")!);
     admit.acquirePick(exchange);
-    exchange.tries = 1;
+    exchange.tries++;
     const timeouts = exchange.timeouts!;
+    const traffic = report.tunnelTraffic(exchange);
+    let open = false;
     return {
       upstream: exchange.upstream!,
       method: exchange.method,
@@ -169,18 +173,30 @@ export class ForwardStage {
       headers: outgoing,
       connectTimeoutMs: timeouts.connectMs,
       idleTimeoutMs: timeouts.idleMs,
+      traffic,
       failed: (error) => {
         admit.releasePick(exchange);
         report.tryFailed(exchange, error);
-        const response = this.#failed(exchange, error, undefined);
+        const notRetried = exchange.balancer === undefined ? "no_other_endpoint" : this.#whyNotRetried(exchange, error, tried.length);
+        if (notRetried === undefined) {
+          tried.push(exchange.pick!.index);
+          if (this.#peers.pick.next(exchange, tried)) return this.upgradeRoute(exchange, tried);
+        }
+        const response = this.#failed(exchange, error, notRetried ?? "no_other_endpoint");
         admit.release(exchange);
         return response;
+      },
+      opened: () => {
+        open = true;
+        report.tunnelOpened(traffic);
       },
       ended: (outcome: UpgradeOutcome) => {
         exchange.status = outcome.status;
         // Passive health hears the handshake's answer only: how a long-lived tunnel ends later
         // (either side may close it, RFC 6455 section 7) says nothing about the pod.
-        this.#ended(exchange, { ok: true, bytesOut: outcome.bytesOut });
+        admit.release(exchange);
+        admit.releasePick(exchange);
+        report.tunnelEnded(exchange, traffic, open, outcome);
       },
     };
   }

@@ -7,6 +7,7 @@
 // classifies responses the way the metrics do.
 import { isFailureStatus } from "../balancing/outlier-detection.ts";
 import type { UpstreamError, UpstreamOutcome } from "../forward/upstream-transport.ts";
+import type { TunnelTraffic, UpgradeOutcome } from "../forward/upgrade-route.ts";
 import type { AccessLog, AccessRecord } from "../observability/access-log.ts";
 import type { MetricsRecorder } from "../observability/router-metrics.ts";
 import { errorResponse, type RouterErrorCode } from "../router-errors.ts";
@@ -70,6 +71,29 @@ export class ReportStage {
     this.#log(exchange, seconds, outcome, error === undefined ? undefined : error.kind === "aborted" ? `client_aborted: ${error.message}` : error.message);
   }
 
+  /** Upgraded connections (WebSocket tunnels): the service's byte counts, the tunnel's opening,
+   * and its end, reported as a relayed response's end with the tunnel's fields in the log. */
+  tunnelTraffic(exchange: Exchange): TunnelTraffic {
+    return this.#metrics.tunnels.traffic(exchange.serviceKey);
+  }
+
+  tunnelOpened(traffic: TunnelTraffic): void {
+    this.#metrics.tunnels.opened(traffic);
+  }
+
+  tunnelEnded(exchange: Exchange, traffic: TunnelTraffic, wasOpen: boolean, outcome: UpgradeOutcome): void {
+    this.#metrics.tunnels.ended(exchange.serviceKey, traffic, wasOpen, outcome.reason);
+    this.#tunnel = { bytes_in: outcome.bytesIn, end: outcome.reason };
+    try {
+      this.responseEnded(exchange, { ok: true, bytesOut: outcome.bytesOut });
+    } finally {
+      this.#tunnel = undefined;
+    }
+  }
+
+  /** The tunnel fields for the record tunnelEnded has #log write. */
+  #tunnel: { bytes_in: number; end: string } | undefined = undefined;
+
   /** A try failed before a response was handed over (the pipeline may retry or answer itself). */
   tryFailed(exchange: Exchange, error: UpstreamError): void {
     if (error.kind === "aborted") return; // the client's failure, not the endpoint's
@@ -104,6 +128,7 @@ export class ReportStage {
       client: this.#clientOf(exchange),
     };
     if (error !== undefined) record.error = error;
+    if (this.#tunnel !== undefined) record.tunnel = this.#tunnel;
     accessLog.write(record);
   }
 }
