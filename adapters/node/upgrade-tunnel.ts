@@ -92,7 +92,8 @@ class Tunnel {
   #clientError = false;
   #podClosed = false;
   #clientClosed = false;
-  /** Which side ended first, for the report. */
+  /** Which side ended first, for the report: the first Close frame's sender, or the first socket
+   * to close. */
   #firstEnd: TunnelEndReason | undefined;
   /** Set when vipr ends the tunnel itself. */
   #ending: TunnelEndReason | undefined;
@@ -140,6 +141,10 @@ class Tunnel {
     const traffic = route.traffic;
     this.#toClient = new Relay(pod, client, (bytes) => (traffic.bytesToClient += bytes), (status) => this.#onAnswerHead(status));
     this.#toPod = new Relay(client, pod, (bytes) => (traffic.bytesToPod += bytes));
+    // Who sent the first Close frame ended the tunnel, whichever side then closes TCP first (the
+    // server does, RFC 6455 section 7.1.1).
+    this.#toPod.frames.onClose = () => (this.#firstEnd ??= "client_closed");
+    this.#toClient.frames.onClose = () => (this.#firstEnd ??= "pod_closed");
     if (this.#head.length > 0) this.#toPod.relay(this.#head);
     client.resume();
     if (route.idleTimeoutMs > 0) {

@@ -25,6 +25,9 @@ export class FrameBoundaries {
   /** A Close frame has started in this direction: its sender sends nothing more (section 5.5.1),
    * so the relay must not send a second Close after it. */
   closeSeen = false;
+  /** Called when the first Close frame of this direction begins (who started the closing
+   * handshake, section 7.1.2, for the report). */
+  onClose: (() => void) | undefined = undefined;
 
   /** Whether the stream now sits between two frames. */
   get atBoundary(): boolean {
@@ -58,7 +61,10 @@ export class FrameBoundaries {
       if (this.#headerHave === this.#headerNeed) {
         this.#headerHave = 0;
         this.#headerNeed = 2;
-        if ((header[0]! & 0x0f) === CLOSE_OPCODE) this.closeSeen = true;
+        if ((header[0]! & 0x0f) === CLOSE_OPCODE && !this.closeSeen) {
+          this.closeSeen = true;
+          this.onClose?.();
+        }
         this.#payloadLeft = payloadLength(header);
         if (this.#payloadLeft === 0) return at;
       }

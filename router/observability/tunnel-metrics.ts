@@ -5,8 +5,10 @@
 // scrape, as router-metrics.ts does for requests.
 import { Counter, Gauge, type Registry } from "prom-client";
 
-/** Why a tunnel ended: the client or the pod closed (or reset) first, vipr's idle timeout, vipr's
- * drain, or the pod answered the handshake without switching protocols (its refusal was relayed). */
+/** Why a tunnel ended: the client or the pod closed first (sent the first Close frame, RFC 6455
+ * section 7.1.2, or without one closed its connection first) or reset its connection, vipr's idle
+ * timeout, vipr's drain, or the pod answered the handshake without switching protocols (its
+ * refusal was relayed). */
 export type TunnelEndReason = "client_closed" | "pod_closed" | "client_reset" | "pod_reset" | "idle_timeout" | "shutdown" | "not_upgraded";
 
 /** A service's running totals; the relay adds to the byte fields directly. */

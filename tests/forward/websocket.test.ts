@@ -1,5 +1,6 @@
 // Issue 13: WebSocket upgrades through vipr (adapters/node/upgrade-tunnel.ts, routed by
-// ServiceRouter.routeUpgrade), with the `ws` package on both ends: real loopback pods, vipr on
+// ServiceRouter.routeUpgrade), with the `ws` package on both ends (websocket-runtime-client.test.ts
+// has the runtime's own WebSocket client; websocket-drain.test.ts the server's drain): real loopback pods, vipr on
 // serveNode with `upgrades`, the same stack on Node and on Deno (`deno run -A
 // node_modules/vitest/vitest.mjs run tests/forward/websocket.test.ts`; Deno 2.9's node:http emits
 // 'upgrade' and honours shouldUpgradeCallback, so both runtimes run every case).
@@ -8,70 +9,26 @@
 import http from "node:http";
 import net, { type AddressInfo } from "node:net";
 import { afterAll, beforeAll, describe, expect, test, vi } from "vitest";
-import WebSocket, { WebSocketServer, type RawData } from "ws";
+import WebSocket, { type RawData } from "ws";
 import { nodeClientAddress, nodeRequestHeaders, serveNode, type NodeServer } from "../../adapters/node/serve-node.ts";
 import { createUndiciTransport } from "../../adapters/node/undici-transport.ts";
 import { ServiceRouter } from "../../router/service-router.ts";
 import { buildRoutingTable } from "../../router/table/build-routing-table.ts";
 import { createWasmCore } from "../../wasm/core-engine.ts";
-import { closeNow, listenOnLoopback, seedService, slicesFor } from "../support/seed-backends.ts";
-
-/** A WebSocket pod: echoes every message as it came (text or binary). "whoami" answers its name,
- * "headers" the handshake's fields, "close:<code>" closes with that code; the close code a client
- * sent is kept in `closeCodes`. It picks the subprotocol "chat.v2" when offered and accepts
- * permessage-deflate (RFC 7692), which ws clients offer. */
-interface WsPod {
-  readonly name: string;
-  readonly server: http.Server;
-  readonly wss: WebSocketServer;
-  readonly port: number;
-  readonly closeCodes: number[];
-}
-
-async function startWsPod(name: string): Promise<WsPod> {
-  const server = http.createServer((_request, response) => response.end(name));
-  const wss = new WebSocketServer({ server, perMessageDeflate: true, handleProtocols: (offered) => (offered.has("chat.v2") ? "chat.v2" : false) });
-  const closeCodes: number[] = [];
-  wss.on("connection", (socket, request) => {
-    socket.on("error", () => {});
-    socket.on("close", (code) => closeCodes.push(code));
-    socket.on("message", (data: RawData, isBinary) => {
-      const text = isBinary ? "" : data.toString();
-      if (text === "whoami") return socket.send(name);
-      if (text === "headers") return socket.send(JSON.stringify(request.headers));
-      if (text.startsWith("close:")) return socket.close(Number(text.slice(6)), "pod says bye");
-      socket.send(data, { binary: isBinary });
-    });
-  });
-  const port = await listenOnLoopback(server);
-  return { name, server, wss, port, closeCodes };
-}
-
-/** A pod that refuses every upgrade with 403 (RFC 6455 section 4.2.2: any status but 101). */
-async function startRefusingPod(): Promise<http.Server> {
-  const server = http.createServer((_request, response) => response.end());
-  server.on("upgrade", (_request, socket: net.Socket) => {
-    socket.on("error", () => {});
-    socket.end("HTTP/1.1 403 Forbidden\r\ncontent-type: text/plain\r\ncontent-length: 13\r\n\r\nnot for you\r\n");
-  });
-  await listenOnLoopback(server);
-  return server;
-}
-
-/** A port nobody listens on: listened on, then closed. */
-async function closedPort(): Promise<number> {
-  const server = net.createServer();
-  await new Promise<void>((done) => server.listen(0, "127.0.0.1", done));
-  const port = (server.address() as AddressInfo).port;
-  await new Promise<void>((done) => server.close(() => done()));
-  return port;
-}
+import { createAccessLog } from "../../router/observability/access-log.ts";
+import { RouterMetrics } from "../../router/observability/router-metrics.ts";
+import { closeNow, seedService, slicesFor } from "../support/seed-backends.ts";
+import { closedPort, startRefusingPod, startWsPod, type WsPod } from "./websocket-pods.ts";
 
 const USERS = 30;
 let chatPods: WsPod[];
 let fragile: WsPod;
 let refusing: http.Server;
 let router: ServiceRouter;
+let metrics: RouterMetrics;
+const logLines: string[] = [];
+/** The pod "halfdead-0" that refuses connections, and a user key Maglev puts on it. */
+let deadFirstUser: string;
 let server: NodeServer;
 
 const service = (name: string, annotations: Record<string, string> = {}) => ({ ...seedService(annotations), metadata: { name, namespace: "default", resourceVersion: "1", annotations } });
@@ -81,7 +38,9 @@ beforeAll(async () => {
   fragile = await startWsPod("fragile-0");
   refusing = await startRefusingPod();
   const refusingPort = (refusing.address() as AddressInfo).port;
-  router = new ServiceRouter({ core: createWasmCore(), transport: createUndiciTransport(), clientAddress: nodeClientAddress, requestHeaders: nodeRequestHeaders });
+  metrics = new RouterMetrics();
+  const accessLog = createAccessLog({ sampleRate: 1, write: (line) => logLines.push(line) });
+  router = new ServiceRouter({ core: createWasmCore(), transport: createUndiciTransport(), clientAddress: nodeClientAddress, requestHeaders: nodeRequestHeaders, metrics, accessLog });
   router.setTable(
     buildRoutingTable({
       services: [
@@ -91,6 +50,8 @@ beforeAll(async () => {
         service("gone"),
         service("quiet", { "vipr.io/idle-timeout": "200ms" }),
         service("single", { "vipr.io/max-requests": "1" }),
+        service("metered"),
+        service("halfdead", { "vipr.io/lb-policy": "maglev", "vipr.io/hash-key": "header:x-user" }),
       ],
       endpointSlices: [
         ...slicesFor("chat", chatPods.map((pod) => ({ pod: pod.name, port: pod.port }))),
@@ -99,9 +60,18 @@ beforeAll(async () => {
         ...slicesFor("gone", [{ pod: "gone-0", port: await closedPort() }]),
         ...slicesFor("quiet", [{ pod: chatPods[0]!.name, port: chatPods[0]!.port }]),
         ...slicesFor("single", [{ pod: chatPods[1]!.name, port: chatPods[1]!.port }]),
+        ...slicesFor("metered", [{ pod: chatPods[2]!.name, port: chatPods[2]!.port }]),
+        ...slicesFor("halfdead", [
+          { pod: "halfdead-0", port: await closedPort() },
+          { pod: chatPods[2]!.name, port: chatPods[2]!.port },
+        ]),
       ],
     }),
   );
+  deadFirstUser = Array.from({ length: 200 }, (_, i) => `user-${i}`).find((key) => {
+    const answer = router.explain({ host: "halfdead", key });
+    return answer.found && answer.result.ok && answer.result.identity === "halfdead-0";
+  })!;
   server = await serveNode(router.app, { upgrades: router, closeGraceMs: 200 });
 });
 
@@ -265,11 +235,58 @@ describe("WebSocket through vipr", () => {
     await closed(second);
   });
 
-  test("the service's idle timeout closes a silent tunnel", async () => {
+  test("the service's idle timeout closes a silent tunnel with 1001 to both sides", async () => {
+    const pod = chatPods[0]!;
+    const before = pod.closeCodes.length;
     const started = performance.now();
     const socket = await connect("quiet");
-    expect((await closed(socket)).code).toBe(1006);
+    expect(await closed(socket)).toEqual({ code: 1001, reason: "idle timeout" });
     expect(performance.now() - started).toBeGreaterThanOrEqual(200);
+    await vi.waitFor(() => expect(pod.closeCodes.slice(before)).toEqual([1001]));
+  });
+
+  test("ping and pong pass (RFC 6455 section 5.5.2, 5.5.3)", async () => {
+    const socket = await connect("chat", { headers: { "x-user": "frank" } });
+    const pong = new Promise<Buffer>((resolve) => socket.once("pong", resolve));
+    socket.ping(Buffer.from("are you there"));
+    expect((await pong).toString()).toBe("are you there");
+    socket.close();
+    await closed(socket);
+  });
+
+  test("a pod that refuses the connection: the handshake is retried on another pod", async () => {
+    expect(deadFirstUser).toBeDefined(); // Maglev puts this key on the dead pod first
+    const socket = await connect("halfdead", { headers: { "x-user": deadFirstUser } });
+    expect(await ask(socket, "whoami")).toBe(chatPods[2]!.name);
+    expect(router.endpointHealth().get("default/halfdead")?.find((e) => e.identity === "halfdead-0")).toMatchObject({ consecutiveFailures: 1 });
+    socket.close();
+    await closed(socket);
+    const line = await vi.waitFor(() => {
+      const found = logLines.find((l) => l.includes('"service":"default/halfdead"'));
+      if (found === undefined) throw new Error("no access-log line yet");
+      return found;
+    });
+    expect(JSON.parse(line)).toMatchObject({ status: 101, endpoint: chatPods[2]!.name, tunnel: { end: "client_closed" } });
+  });
+
+  test("metrics: open tunnels, bytes each way, ends by reason; the access log records the tunnel's end", async () => {
+    const scrape = async () => (await metrics.render()).body;
+    const socket = await connect("metered");
+    await vi.waitFor(async () => expect(await scrape()).toContain('vipr_tunnels_open{service="default/metered"} 1'));
+    expect(await ask(socket, "x".repeat(1000))).toBe("x".repeat(1000));
+    socket.close(4005);
+    await closed(socket);
+    await vi.waitFor(async () => expect(await scrape()).toContain('vipr_tunnels_open{service="default/metered"} 0'));
+    const body = await scrape();
+    expect(body).toContain('vipr_tunnel_ends_total{service="default/metered",reason="client_closed"} 1');
+    const bytes = (direction: string) => Number(new RegExp(`vipr_tunnel_bytes_total\\{service="default/metered",direction="${direction}"\\} (\\d+)`).exec(body)?.[1]);
+    // A 1000-byte message each way (permessage-deflate may shrink it: the payload is compressible),
+    // the pod's 101 head to the client, and the close frames.
+    expect(bytes("to_pod")).toBeGreaterThan(0);
+    expect(bytes("to_client")).toBeGreaterThan(100);
+    const line = JSON.parse(logLines.find((l) => l.includes('"service":"default/metered"'))!) as Record<string, unknown>;
+    expect(line).toMatchObject({ method: "GET", status: 101, upstream_status: 101, endpoint: chatPods[2]!.name, bytes: bytes("to_client"), tunnel: { bytes_in: bytes("to_pod"), end: "client_closed" } });
+    expect(line["duration_ms"]).toBeGreaterThan(0);
   });
 
   test("other upgrades keep today's answers: h2c is ignored, anything else 501", async () => {
