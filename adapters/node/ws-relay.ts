@@ -43,7 +43,10 @@ export class Relay {
     this.#onHead = onHead;
     from.on("data", (chunk: Buffer) => this.relay(chunk));
     from.on("end", () => {
-      if (!this.stopped && !to.destroyed) to.end();
+      // A pod that ends before its first byte is the tunnel's to answer (vipr's 502), not an end
+      // to pass on.
+      if (this.stopped || to.destroyed || (this.#inHead && this.bytes === 0)) return;
+      to.end();
     });
     to.on("drain", () => {
       if (!this.stopped) from.resume();

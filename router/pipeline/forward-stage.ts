@@ -177,7 +177,9 @@ export class ForwardStage {
       failed: (error) => {
         admit.releasePick(exchange);
         report.tryFailed(exchange, error);
-        const notRetried = exchange.balancer === undefined ? "no_other_endpoint" : this.#whyNotRetried(exchange, error, tried.length);
+        // Only a dial that sent nothing is tried again: once the handshake went out, the client's
+        // first frames may have followed it to this pod.
+        const notRetried = exchange.balancer === undefined ? "no_other_endpoint" : error.sentRequest ? "not_safe_to_retry" : this.#whyNotRetried(exchange, error, tried.length);
         if (notRetried === undefined) {
           tried.push(exchange.pick!.index);
           if (this.#peers.pick.next(exchange, tried)) return this.upgradeRoute(exchange, tried);

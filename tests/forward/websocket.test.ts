@@ -29,6 +29,9 @@ let metrics: RouterMetrics;
 const logLines: string[] = [];
 /** The pod "halfdead-0" that refuses connections, and a user key Maglev puts on it. */
 let deadFirstUser: string;
+/** A pod that accepts the connection and closes it unanswered, and a user key Maglev puts on it. */
+let mute: net.Server;
+let muteFirstUser: string;
 let server: NodeServer;
 
 const service = (name: string, annotations: Record<string, string> = {}) => ({ ...seedService(annotations), metadata: { name, namespace: "default", resourceVersion: "1", annotations } });
@@ -37,6 +40,8 @@ beforeAll(async () => {
   chatPods = await Promise.all(["chat-0", "chat-1", "chat-2"].map((name) => startWsPod(name)));
   fragile = await startWsPod("fragile-0");
   refusing = await startRefusingPod();
+  mute = net.createServer((socket) => socket.once("data", () => socket.destroy()));
+  await new Promise<void>((resolve) => mute.listen(0, "127.0.0.1", resolve));
   const refusingPort = (refusing.address() as AddressInfo).port;
   metrics = new RouterMetrics();
   const accessLog = createAccessLog({ sampleRate: 1, write: (line) => logLines.push(line) });
@@ -52,6 +57,7 @@ beforeAll(async () => {
         service("single", { "vipr.io/max-requests": "1" }),
         service("metered"),
         service("halfdead", { "vipr.io/lb-policy": "maglev", "vipr.io/hash-key": "header:x-user" }),
+        service("halfmute", { "vipr.io/lb-policy": "maglev", "vipr.io/hash-key": "header:x-user" }),
       ],
       endpointSlices: [
         ...slicesFor("chat", chatPods.map((pod) => ({ pod: pod.name, port: pod.port }))),
@@ -65,12 +71,20 @@ beforeAll(async () => {
           { pod: "halfdead-0", port: await closedPort() },
           { pod: chatPods[2]!.name, port: chatPods[2]!.port },
         ]),
+        ...slicesFor("halfmute", [
+          { pod: "mute-0", port: (mute.address() as AddressInfo).port },
+          { pod: chatPods[2]!.name, port: chatPods[2]!.port },
+        ]),
       ],
     }),
   );
   deadFirstUser = Array.from({ length: 200 }, (_, i) => `user-${i}`).find((key) => {
     const answer = router.explain({ host: "halfdead", key });
     return answer.found && answer.result.ok && answer.result.identity === "halfdead-0";
+  })!;
+  muteFirstUser = Array.from({ length: 200 }, (_, i) => `user-${i}`).find((key) => {
+    const answer = router.explain({ host: "halfmute", key });
+    return answer.found && answer.result.ok && answer.result.identity === "mute-0";
   })!;
   server = await serveNode(router.app, { upgrades: router, closeGraceMs: 200 });
 });
@@ -84,6 +98,7 @@ afterAll(async () => {
     await closeNow(pod.server);
   }
   if (refusing !== undefined) await closeNow(refusing);
+  mute?.close();
 });
 
 /** A ws client through vipr to `host`, open (or rejected with the answer that refused it). */
@@ -267,6 +282,14 @@ describe("WebSocket through vipr", () => {
       return found;
     });
     expect(JSON.parse(line)).toMatchObject({ status: 101, endpoint: chatPods[2]!.name, tunnel: { end: "client_closed" } });
+  });
+
+  test("a pod that closes after the handshake was sent: 502, not retried (the client's frames may have followed it)", async () => {
+    expect(muteFirstUser).toBeDefined();
+    const refused = await connect("halfmute", { headers: { "x-user": muteFirstUser } }).catch((error: { status: number; body: string }) => error);
+    expect(refused).toMatchObject({ status: 502 });
+    const { error } = JSON.parse((refused as { body: string }).body) as { error: Record<string, unknown> };
+    expect(error).toMatchObject({ code: "upstream_reset", endpoint: "mute-0", sent: true, tries: 1, notRetried: "not_safe_to_retry" });
   });
 
   test("metrics: open tunnels, bytes each way, ends by reason; the access log records the tunnel's end", async () => {
