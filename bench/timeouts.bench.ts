@@ -1,4 +1,4 @@
-// node bench/timeouts.bench.ts [--samples N] [--values 100,300,500,1200,2000]
+// npm run bench:timeouts [-- --json] [--samples N] [--values 100,300,500,1200,2000]
 // deno run -A bench/timeouts.bench.ts [...]
 // When each upstream timeout fires (issue 17): a ServiceRouter with the undici transport on
 // serveNode (Node's edge, named here so both runtimes run the same stack), real loopback pods as
@@ -8,6 +8,7 @@
 // Figures on a loaded machine include the event loop's delays; the median keeps one stall out.
 import http from "node:http";
 import { parseArgs } from "node:util";
+import { printRows, row, type BenchRow } from "./bench-report.ts";
 import { nodeClientAddress, nodeRequestHeaders, serveNode } from "../adapters/node/serve-node.ts";
 import { createUndiciTransport } from "../adapters/node/undici-transport.ts";
 import { ServiceRouter } from "../router/service-router.ts";
@@ -16,7 +17,9 @@ import { createWasmCore } from "../wasm/core-engine.ts";
 import { closeNow, listenOnLoopback, seedService, slicesFor, startPod } from "../tests/support/seed-backends.ts";
 import { startBlackholeListener, type BlackholeListener } from "../tests/forward/support/blackhole-listener.ts";
 
-const { values } = parseArgs({ options: { samples: { type: "string", default: "3" }, values: { type: "string", default: "100,300,500,1200,2000" } } });
+const { values } = parseArgs({
+  options: { samples: { type: "string", default: "3" }, values: { type: "string", default: "100,300,500,1200,2000" }, json: { type: "boolean", default: false } },
+});
 const samples = Number(values.samples);
 const valuesMs = values.values.split(",").map(Number);
 const kinds = ["connect", "response", "idle", "request"] as const;
@@ -71,8 +74,11 @@ function measure(host: string, path: string): Promise<{ ms: number; status: numb
 await measure(name("response", valuesMs[0]!), "/info"); // compiles the request path
 const median = (list: number[]): number => [...list].sort((a, b) => a - b)[Math.floor(list.length / 2)]!;
 const runtime = "Deno" in globalThis ? "deno" : "node";
-console.log(`${runtime}: median of ${samples} per value, ms from before the request to the 504 (idle: to the broken-off body)`);
-console.log(["timeout", ...valuesMs.map((ms) => `${ms} ms`)].map((cell) => cell.padEnd(10)).join(" "));
+const rows: BenchRow[] = [];
+if (!values.json) {
+  console.log(`${runtime}: median of ${samples} per value, ms from before the request to the 504 (idle: to the broken-off body)`);
+  console.log(["timeout", ...valuesMs.map((ms) => `${ms} ms`)].map((cell) => cell.padEnd(10)).join(" "));
+}
 for (const kind of kinds) {
   const cells: string[] = [];
   for (const ms of valuesMs) {
@@ -83,10 +89,13 @@ for (const kind of kinds) {
       runs.push(result.ms);
       statuses.add(result.status);
     }
+    // The baseline is the configured value: a ratio of 1 is a timeout that fired exactly on time.
+    rows.push(row("timeouts", `${runtime} ${kind} timeout of ${ms} ms`, median(runs), "ms", ms));
     cells.push(`${median(runs).toFixed(0)}${[...statuses].join("/") === (kind === "idle" ? "200" : "504") ? "" : ` (${[...statuses].join("/")})`}`);
   }
-  console.log([kind, ...cells].map((cell) => cell.padEnd(10)).join(" "));
+  if (!values.json) console.log([kind, ...cells].map((cell) => cell.padEnd(10)).join(" "));
 }
+if (values.json) printRows(rows, true);
 
 await server.close();
 await router.close();
