@@ -54,6 +54,7 @@ class Harness {
   view(view: Partial<PickView> = {}): PickView {
     return {
       key: undefined,
+      clientIp: "",
       attempt: 0,
       candidates: this.#all,
       members: undefined,
@@ -67,7 +68,9 @@ class Harness {
   }
 
   choose(view: Partial<PickView> = {}): PickerChoice {
-    return this.picker.pick(this.view(view));
+    const choice = this.picker.pick(this.view(view));
+    if (choice === undefined) throw new Error(`no choice for a view with candidates ${JSON.stringify(this.view(view).candidates)}`);
+    return choice;
   }
 
   pick(view: Partial<PickView> = {}): number {
