@@ -5,7 +5,7 @@
 //
 // What is composed around a policy meets the same contract: a layer (picker-layer.ts) takes a
 // picker and is one, so ServiceBalancer (service-balancer.ts) builds the policy's picker and wraps
-// the layers the service's settings ask for, outermost first:
+// the layers the service's settings ask for (picker-layers.ts stacks them), outermost first:
 //   session-affinity-layer.ts  sessionAffinity ClientIP may answer before the policy is asked;
 //   slow-start-layer.ts        the view's weights become the ramped ones of endpoints just ready;
 //   ejection-layer.ts          outlier detection's ejected candidates are marked to pass over.

@@ -4,9 +4,9 @@
 // here is fixed at construction but the in-flight counts; the WASM tables (Maglev, label index) are
 // built on the first pick that needs them.
 //
-// The picker is built in one place, the constructor: the policy's picker (picker-for-policy.ts),
-// then the layers the service's settings ask for around it (picker.ts lists them), outermost
-// first: session affinity, slow start, outlier ejection. Per request the balancer only narrows the
+// The picker is built in one place, the constructor: the policy's picker (picker-for-policy.ts)
+// inside the layers the service's settings ask for (picker-layers.ts: session affinity, slow
+// start, outlier ejection, outermost first). Per request the balancer only narrows the
 // candidates to the request's subset (subset-matcher.ts), asks the picker, and counts the request
 // in and out of the endpoint it got.
 import type { CoreEngine } from "../../wasm/core-engine.ts";
@@ -15,7 +15,7 @@ import type { Labels } from "../../wasm/label-interning.ts";
 import type { EligibleEndpoint, EligibleEndpoints } from "../table/eligible-endpoints.ts";
 import type { ServiceEntry, ServicePortEntry } from "../table/routing-table.ts";
 import { endpointPortFor } from "../table/routing-table.ts";
-import { EjectionLayer } from "./ejection-layer.ts";
+import type { EjectionLayer } from "./ejection-layer.ts";
 import type { RandomSource } from "./least-request.ts";
 import { loadBound } from "./maglev-endpoints.ts";
 import type { OutlierDetector } from "./outlier-detection.ts";
@@ -24,10 +24,10 @@ import { endpointWeights, type Picker, type PickerChoice } from "./picker.ts";
 import { pickerFor } from "./picker-for-policy.ts";
 import { formatHashKeySource, type PolicyConfig } from "./policy-config.ts";
 import type { ReadySinceStore } from "./ready-since.ts";
+import { withLayers } from "./picker-layers.ts";
 import { SessionAffinityStore } from "./session-affinity.ts";
-import { SessionAffinityLayer } from "./session-affinity-layer.ts";
-import { SlowStartLayer } from "./slow-start-layer.ts";
-import { slowStartApplies } from "./slow-start-config.ts";
+import type { SessionAffinityLayer } from "./session-affinity-layer.ts";
+import type { SlowStartLayer } from "./slow-start-layer.ts";
 import { SubsetMatcher, type MatchedSubset } from "./subset-matcher.ts";
 
 export interface ServiceBalancerOptions {
@@ -100,8 +100,8 @@ export class ServiceBalancer {
     this.#weights = endpointWeights(endpoints);
     this.#inFlight = new Uint32Array(endpoints.length);
 
-    // The policy's picker, then the layers around it, innermost first.
-    let picker = pickerFor(config.policy, {
+    // The policy's picker, inside the layers the service's settings ask for (picker-layers.ts).
+    const policy = pickerFor(config.policy, {
       endpoints: eligible.endpoints,
       weights: this.#weights,
       inFlight: this.#inFlight,
@@ -110,19 +110,20 @@ export class ServiceBalancer {
       loadFactor: config.loadFactor,
       maglevTableSize: options.maglevTableSize,
     });
-    if (options.outliers !== undefined) picker = this.#ejection = new EjectionLayer(picker, options.outliers, endpoints, this.eligibleCount);
-    const { slowStart } = config;
-    const readySince = options.readySince;
-    if (slowStart !== undefined && readySince !== undefined && slowStartApplies(config.policy)) {
-      const since = endpoints.map((e) => readySince.sinceOf(e.endpoint));
-      this.#slowStart = SlowStartLayer.around(picker, slowStart, since, this.#weights, now);
-      picker = this.#slowStart ?? picker;
-    }
-    if (affinity.type === "ClientIP") {
-      const store = options.affinity ?? new SessionAffinityStore({ now });
-      picker = this.#affinity = new SessionAffinityLayer(picker, store, affinity.timeoutSeconds, endpoints, this.eligibleCount);
-    }
-    this.#picker = picker;
+    const { readySince } = options;
+    const layered = withLayers(policy, {
+      endpoints,
+      eligibleCount: this.eligibleCount,
+      weights: this.#weights,
+      now,
+      affinity: affinity.type === "ClientIP" ? { store: options.affinity ?? new SessionAffinityStore({ now }), timeoutSeconds: affinity.timeoutSeconds } : undefined,
+      slowStart: config.slowStart === undefined || readySince === undefined ? undefined : { config: config.slowStart, readySince },
+      outliers: options.outliers,
+    });
+    this.#picker = layered.picker;
+    this.#affinity = layered.affinity;
+    this.#slowStart = layered.slowStart;
+    this.#ejection = layered.ejection;
   }
 
   /** Chooses the endpoint for one request. Never throws on request input: a bad subset selector,
