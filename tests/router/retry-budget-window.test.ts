@@ -46,13 +46,11 @@ async function triesOf(): Promise<{ status: number; tries: unknown; notRetried: 
 
 describe(`the retry budget on the router's clock, on ${runtime}`, () => {
   test("retries spent in a window come back when the router's clock has moved a window on", async () => {
-    const first = await triesOf();
-    expect(first).toMatchObject({ tries: 3, notRetried: "max_retries" });
-    expect(first.status).toBeGreaterThanOrEqual(502);
-    expect(await triesOf()).toMatchObject({ tries: 1, notRetried: "retry_budget" });
+    expect(await triesOf()).toEqual({ status: 502, tries: 3, notRetried: "max_retries" });
+    expect(await triesOf()).toEqual({ status: 502, tries: 1, notRetried: "retry_budget" });
     clock.ms += TTL_MS / 2; // the spent retries are still in the window
-    expect(await triesOf()).toMatchObject({ tries: 1, notRetried: "retry_budget" });
+    expect(await triesOf()).toEqual({ status: 502, tries: 1, notRetried: "retry_budget" });
     clock.ms += TTL_MS / 2;
-    expect(await triesOf()).toMatchObject({ tries: 3, notRetried: "max_retries" });
+    expect(await triesOf()).toEqual({ status: 502, tries: 3, notRetried: "max_retries" });
   });
 });
