@@ -60,7 +60,8 @@ export interface PickView {
   readonly tried: readonly number[];
   /** The weights now: PickerInput.weights, or slow start's ramped ones. */
   readonly weights: ArrayLike<number> | undefined;
-  /** Changes whenever `weights` hold new values (slow start's refreshes). */
+  /** Changes whenever `weights` hold new values: 0 for the plain weights, 1, 2, ... for slow
+   * start's recomputations (slow-start-layer.ts), so a picker that copies weights can tell. */
   readonly weightsGeneration: number;
   /** False for /debug/explain: answer as a real pick would, but change no state. */
   readonly commit: boolean;
