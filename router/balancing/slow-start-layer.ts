@@ -40,7 +40,9 @@ export class SlowStartLayer extends PickerLayer {
       this.#ramp = undefined;
       return this.inner.pick(view);
     }
-    return this.inner.pick({ ...view, weights: ramp.weights, weightsGeneration: ramp.generation });
+    // Every field named, in the caller's order: the view keeps its shape, and no spread is paid.
+    const { key, clientIp, attempt, candidates, members, ejected, tried, commit } = view;
+    return this.inner.pick({ key, clientIp, attempt, candidates, members, ejected, tried, weights: ramp.weights, weightsGeneration: ramp.generation, commit });
   }
 
   /** Endpoint `index`'s ramp now, for /debug/explain; undefined when it is not ramping. */
