@@ -9,7 +9,7 @@
 // ejects.
 import type { EndpointEntry } from "../table/routing-table.ts";
 import type { OutlierDetector } from "./outlier-detection.ts";
-import type { PickerChoice, Picker, PickView } from "./picker.ts";
+import type { MutablePickView, PickerChoice, Picker, PickView } from "./picker.ts";
 import { PickerLayer } from "./picker-layer.ts";
 
 export class EjectionLayer extends PickerLayer {
@@ -31,8 +31,8 @@ export class EjectionLayer extends PickerLayer {
     // The common case (nothing ejected in the service) costs one compare; marks the caller set
     // already (tests) are kept.
     if (view.ejected !== undefined || this.#outliers.ejectedCount() === 0) return this.inner.pick(view);
-    const ejected = this.#ejectedAmong(view.candidates);
-    return this.inner.pick(ejected === undefined ? view : { ...view, ejected });
+    (view as MutablePickView).ejected = this.#ejectedAmong(view.candidates);
+    return this.inner.pick(view);
   }
 
   /** Whether endpoint `index` is ejected now (for /debug/explain). */

@@ -67,6 +67,10 @@ export interface PickView {
   readonly commit: boolean;
 }
 
+/** A view as a layer may change it: each view is made for one pick (never shared or kept), so a
+ * layer sets what it decided in place instead of copying the view for each request. */
+export type MutablePickView = { -readonly [K in keyof PickView]: PickView[K] };
+
 /** The endpoint a picker chose and why. */
 export interface PickerChoice {
   /** An element of the view's candidates; a session affinity's answer may be any endpoint index

@@ -7,7 +7,7 @@
 // The ramped weights carry slow start's generation (1, 2, ... per recomputation); the caller's
 // plain weights carry generation 0. So when the ramps end and the plain weights come back, a
 // round robin that copied ramped weights sees a new generation and takes the plain ones up.
-import type { PickerChoice, Picker, PickView } from "./picker.ts";
+import type { MutablePickView, PickerChoice, Picker, PickView } from "./picker.ts";
 import { PickerLayer } from "./picker-layer.ts";
 import { SlowStartWeights, type SlowStartState } from "./slow-start.ts";
 import type { SlowStartConfig } from "./slow-start-config.ts";
@@ -40,9 +40,10 @@ export class SlowStartLayer extends PickerLayer {
       this.#ramp = undefined;
       return this.inner.pick(view);
     }
-    // Every field named, in the caller's order: the view keeps its shape, and no spread is paid.
-    const { key, clientIp, attempt, candidates, members, ejected, tried, commit } = view;
-    return this.inner.pick({ key, clientIp, attempt, candidates, members, ejected, tried, weights: ramp.weights, weightsGeneration: ramp.generation, commit });
+    const own = view as MutablePickView;
+    own.weights = ramp.weights;
+    own.weightsGeneration = ramp.generation;
+    return this.inner.pick(own);
   }
 
   /** Endpoint `index`'s ramp now, for /debug/explain; undefined when it is not ramping. */
