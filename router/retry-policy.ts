@@ -55,7 +55,9 @@ export class RetryBudget {
   /** The bucket number (time / bucketMs) the current bucket holds. */
   #current = 0;
 
-  constructor(options: RetryOptions = DEFAULT_RETRY_OPTIONS, now: () => number = () => performance.now()) {
+  /** `now`: milliseconds on the router's clock (ServiceRouterOptions.now), so a test that moves
+   * the router's clock moves the window too. */
+  constructor(options: RetryOptions, now: () => number) {
     if (!(options.retryRatio >= 0) || !(options.minRetriesPerSecond >= 0) || !(options.ttlMs > 0) || !(Number.isInteger(options.maxRetries) && options.maxRetries >= 0)) {
       throw new RangeError(
         `retry options must have maxRetries a whole number >= 0, retryRatio and minRetriesPerSecond >= 0 and ttlMs > 0, got ${JSON.stringify(options)}`,

@@ -121,12 +121,13 @@ export class ServiceRouter {
     const forwarder = createHeaderForwarder({ trustForwarded: options.trustForwarded ?? false, trustedProxies: options.trustedProxies ?? [] });
     const allowedExternalNames = new Set((options.externalNameAllowList ?? []).map((name) => name.toLowerCase()));
     this.#targets = new DialableTargets(allowedExternalNames);
+    const now = options.now ?? Date.now;
     this.#states = new ServiceStates({
       core: options.core,
       defaultPolicy: options.defaultPolicy ?? DEFAULT_POLICY_CONFIG,
       defaultTimeouts: Object.freeze({ ...DEFAULT_ROUTER_TIMEOUTS, ...options.timeouts }),
       eligibility: { ...(options.nodeName === undefined ? {} : { nodeName: options.nodeName }), ...(options.zone === undefined ? {} : { zone: options.zone }) },
-      now: options.now ?? Date.now,
+      now,
       random: options.random ?? Math.random,
       log: options.log ?? (() => {}),
       ...(options.outlierDetection === undefined ? {} : { outlierDetection: options.outlierDetection }),
@@ -139,7 +140,7 @@ export class ServiceRouter {
     this.#resolve = new ResolveStage({ rules: compileRouteRules(options.routes ?? [], namespace), namespace, clusterDomain: options.clusterDomain ?? "cluster.local" }, report);
     this.#admit = new AdmitStage(limits, report);
     this.#pick = new PickStage(this.#states, { subsetHeader: (options.subsetHeader ?? "x-vipr-subset").toLowerCase(), allowedExternalNames, clientOf }, report);
-    const budget = new RetryBudget({ ...DEFAULT_RETRY_OPTIONS, ...options.retries });
+    const budget = new RetryBudget({ ...DEFAULT_RETRY_OPTIONS, ...options.retries }, now);
     this.#forward = new ForwardStage(
       { transport: options.transport, forwarder, clientAddress: options.clientAddress, proto: options.proto ?? "http", budget },
       { admit: this.#admit, pick: this.#pick, report },

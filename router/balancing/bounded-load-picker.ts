@@ -19,9 +19,9 @@ export class BoundedLoadPicker extends MaglevTablePicker {
     this.#factor = input.loadFactor;
   }
 
-  pick(view: PickView): PickerChoice {
+  pick(view: PickView): PickerChoice | undefined {
     const key = view.key;
-    if (key === undefined) return this.noKey.pick(view);
+    if (key === undefined || view.candidates.length === 0) return this.noKey.pick(view);
     const table = this.maglev.table();
     const hash = this.maglev.hash(key);
     const slot = hash % table.table.size;

@@ -1,7 +1,8 @@
 // Least-request by the power of two choices (least-request.ts has the algorithm and its sources:
 // Mitzenmacher 2001; Envoy's LEAST_REQUEST), as a picker (picker.ts). Retries and ejection narrow
 // the two choices first: neither tried nor ejected; else not ejected (a retry may go back to a
-// healthy endpoint rather than to an ejected one); else not tried; else every candidate.
+// healthy endpoint rather than to an ejected one); else not tried; else every candidate. No
+// candidate: no answer.
 import { leastRequestChoice } from "./least-request.ts";
 import type { Picker, PickerChoice, PickerInput, PickView } from "./picker.ts";
 
@@ -18,8 +19,9 @@ export class LeastRequestPicker implements Picker {
     this.#reason = reason;
   }
 
-  pick(view: PickView): PickerChoice {
+  pick(view: PickView): PickerChoice | undefined {
     const { candidates, tried, ejected } = view;
+    if (candidates.length === 0) return undefined;
     let choices = candidates;
     if (tried.length > 0 || ejected !== undefined) {
       let preferred = candidates.filter((i) => !tried.includes(i) && (ejected === undefined || ejected[i] !== 1));

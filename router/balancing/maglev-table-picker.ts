@@ -1,7 +1,7 @@
 // What the two hashing pickers (maglev-picker.ts, bounded-load-picker.ts) share: one Maglev table
 // over the service's endpoints (maglev-endpoints.ts) whose loads follow acquire and release, and
 // least-request for a request that carries no hash key. Each subclass only decides how a key walks
-// the table.
+// the table. No candidate: no answer (and no table is built for an empty service).
 import { LeastRequestPicker } from "./least-request-picker.ts";
 import { MaglevEndpoints } from "./maglev-endpoints.ts";
 import type { Picker, PickerChoice, PickerInput, PickView } from "./picker.ts";
@@ -20,7 +20,7 @@ export abstract class MaglevTablePicker implements Picker {
     this.inFlight = input.inFlight;
   }
 
-  abstract pick(view: PickView): PickerChoice;
+  abstract pick(view: PickView): PickerChoice | undefined;
 
   acquire(index: number): void {
     this.maglev.acquire(index);

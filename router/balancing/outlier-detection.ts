@@ -2,7 +2,7 @@
 // OutlierDetection: consecutive_5xx with local-origin errors folded in, base_ejection_time,
 // max_ejection_time, max_ejection_percent). The router reports how each try to an endpoint ended;
 // after `consecutiveFailures` failures in a row the endpoint is ejected, and the balancer
-// (service-balancer.ts) passes over it until the ejection ends.
+// (service-balancer.ts, through ejection-layer.ts) passes over it until the ejection ends.
 //
 // What counts:
 //   - failure: no connection (connect), a connection reset mid-exchange (reset), an answer that is

@@ -1,7 +1,7 @@
 // The shapes a ServiceBalancer (service-balancer.ts) takes and gives: what the router knows about
 // a request, the endpoint chosen for it (or why none was), and the /debug/explain answer.
 import type { EndpointEntry } from "../table/routing-table.ts";
-import type { PolicyName } from "./policy-config.ts";
+import type { PickPolicy, PolicyName } from "./policy-name.ts";
 import type { SlowStartState } from "./slow-start.ts";
 import type { SlowStartConfig } from "./slow-start-config.ts";
 
@@ -20,8 +20,7 @@ export interface PickRequest {
   readonly tried?: readonly number[];
 }
 
-/** What chose the endpoint: a policy, or an existing session affinity. */
-export type PickPolicy = PolicyName | "session-affinity";
+export type { PickPolicy } from "./policy-name.ts";
 
 export interface Pick {
   readonly ok: true;

@@ -3,7 +3,7 @@
 // subset's member marks, which the subset matcher keeps while the subset is cached), each made on
 // its first pick with a random start, as Envoy randomises its round-robin start. A retry or an
 // ejected endpoint takes further turns until a candidate that is neither comes up, at most one
-// full round; then the last turn's endpoint is used.
+// full round; then the last turn's endpoint is used. No candidate: no answer.
 import type { Picker, PickerChoice, PickerInput, PickView } from "./picker.ts";
 import { RoundRobin } from "./round-robin.ts";
 
@@ -19,8 +19,9 @@ export class RoundRobinPicker implements Picker {
     this.#input = input;
   }
 
-  pick(view: PickView): PickerChoice {
+  pick(view: PickView): PickerChoice | undefined {
     const { candidates, tried, ejected, weights } = view;
+    if (candidates.length === 0) return undefined;
     const rr = this.#rotationFor(view);
     if (rr.generation !== view.weightsGeneration) {
       rr.reweight(weights === undefined ? undefined : candidates.map((i) => weights[i]!));

@@ -4,37 +4,30 @@
 // here is fixed at construction but the in-flight counts; the WASM tables (Maglev, label index) are
 // built on the first pick that needs them.
 //
-// Order of decisions for a request:
-//   1. a subset selector, if the request names one, narrows the endpoints (subset-matcher.ts);
-//   2. sessionAffinity ClientIP sends a known client back to its endpoint (session-affinity.ts),
-//      also when that endpoint now terminates but still serves: it drains, as a conntrack entry does.
-//      Retries (attempt > 0) neither use nor change the binding; a binding to an endpoint that is
-//      gone, or outside the request's subset, is replaced by the policy's pick;
-//   3. the policy's picker (picker.ts; one file per policy, chosen in picker-for-policy.ts): Maglev
-//      or bounded load on the hash key when there is one, else least-request (power of two
-//      choices) or round robin. Endpoints that passive health ejected
-//      (outlier-detection.ts) are passed over like endpoints a retry already tried, and skipped on
-//      Maglev's preference walk; when every candidate is ejected, ejection is ignored. With slow
-//      start (slow-start.ts), least-request and round robin read weights that ramp endpoints which
-//      just turned ready up over the service's window; the hashing policies and an existing
-//      affinity are not shaped by it.
+// The picker is built in one place, the constructor: the policy's picker (picker-for-policy.ts)
+// inside the layers the service's settings ask for (picker-layers.ts: session affinity, slow
+// start, outlier ejection, outermost first). Per request the balancer only narrows the
+// candidates to the request's subset (subset-matcher.ts), asks the picker, and counts the request
+// in and out of the endpoint it got.
 import type { CoreEngine } from "../../wasm/core-engine.ts";
 import { createReferenceCore } from "../../wasm/core-engine.ts";
 import type { Labels } from "../../wasm/label-interning.ts";
 import type { EligibleEndpoint, EligibleEndpoints } from "../table/eligible-endpoints.ts";
 import type { ServiceEntry, ServicePortEntry } from "../table/routing-table.ts";
 import { endpointPortFor } from "../table/routing-table.ts";
+import type { EjectionLayer } from "./ejection-layer.ts";
 import type { RandomSource } from "./least-request.ts";
 import { loadBound } from "./maglev-endpoints.ts";
-import type { Pick, PickExplanation, PickFailure, PickFailureReason, PickPolicy, PickRequest } from "./pick.ts";
+import type { OutlierDetector } from "./outlier-detection.ts";
+import type { Pick, PickExplanation, PickFailure, PickRequest } from "./pick.ts";
 import { endpointWeights, type Picker, type PickerChoice } from "./picker.ts";
 import { pickerFor } from "./picker-for-policy.ts";
 import { formatHashKeySource, type PolicyConfig } from "./policy-config.ts";
-import type { OutlierDetector } from "./outlier-detection.ts";
 import type { ReadySinceStore } from "./ready-since.ts";
-import { SlowStartWeights, type SlowStartState } from "./slow-start.ts";
-import { slowStartApplies } from "./slow-start-config.ts";
-import { SessionAffinityStore, type AffinityHit } from "./session-affinity.ts";
+import { withLayers } from "./picker-layers.ts";
+import { SessionAffinityStore } from "./session-affinity.ts";
+import type { SessionAffinityLayer } from "./session-affinity-layer.ts";
+import type { SlowStartLayer } from "./slow-start-layer.ts";
 import { SubsetMatcher, type MatchedSubset } from "./subset-matcher.ts";
 
 export interface ServiceBalancerOptions {
@@ -75,22 +68,18 @@ export class ServiceBalancer {
   readonly eligibleCount: number;
 
   #core: CoreEngine;
+  /** The policy's picker inside the layers the settings ask for; the layers are kept for
+   * /debug/explain and the outcome reports. */
   readonly #picker: Picker;
-  readonly #affinity: SessionAffinityStore | undefined;
-  readonly #outliers: OutlierDetector | undefined;
-  readonly #timeoutSeconds: number;
+  readonly #affinity: SessionAffinityLayer | undefined;
+  readonly #slowStart: SlowStartLayer | undefined;
+  readonly #ejection: EjectionLayer | undefined;
   readonly #all: readonly number[];
   readonly #weights: Float64Array | undefined;
-  readonly #now: () => number;
-  /** Set while some endpoint ramps up; dropped (for good) once every ramp has ended. */
-  #slowStart: SlowStartWeights | undefined;
-  /** Bumped whenever the weights least-request and round robin read change (slow start). */
-  #weightsGeneration = 0;
   readonly #inFlight: Uint32Array;
   #inFlightTotal = 0;
   #eligibleInFlight = 0;
   #subsets: SubsetMatcher | undefined;
-  #byIdentity: Map<string, number> | undefined;
   #retiring = false;
 
   constructor(options: ServiceBalancerOptions) {
@@ -100,33 +89,19 @@ export class ServiceBalancer {
     this.eligible = eligible;
     this.config = config;
     this.#core = options.core;
-    this.#outliers = options.outliers;
+    const now = options.now ?? Date.now;
     const affinity = service.sessionAffinity;
-    this.#timeoutSeconds = affinity.type === "ClientIP" ? affinity.timeoutSeconds : 0;
-    this.#affinity = affinity.type === "ClientIP" ? (options.affinity ?? new SessionAffinityStore(options.now ? { now: options.now } : {})) : undefined;
 
     const endpoints = eligible.endpoints.slice();
     this.eligibleCount = endpoints.length;
-    if (this.#affinity !== undefined) {
-      const taken = new Set(endpoints.map((e) => e.endpoint));
-      for (const endpoint of service.endpoints) {
-        if (taken.has(endpoint) || !endpoint.serving || !endpoint.terminating) continue;
-        const port = endpointPortFor(endpoint, servicePort);
-        if (port !== undefined) endpoints.push({ endpoint, port: port.port });
-      }
-    }
+    if (affinity.type === "ClientIP") endpoints.push(...drainingEndpoints(service, servicePort, endpoints));
     this.endpoints = endpoints;
     this.#all = Array.from({ length: this.eligibleCount }, (_, i) => i);
     this.#weights = endpointWeights(endpoints);
     this.#inFlight = new Uint32Array(endpoints.length);
-    this.#now = options.now ?? Date.now;
-    const slowStart = config.slowStart;
-    const readySince = options.readySince;
-    this.#slowStart =
-      slowStart === undefined || readySince === undefined || !slowStartApplies(config.policy)
-        ? undefined
-        : SlowStartWeights.start(slowStart, endpoints.map((e) => readySince.sinceOf(e.endpoint)), this.#weights, endpoints.length, this.#now());
-    this.#picker = pickerFor(config.policy, {
+
+    // The policy's picker, inside the layers the service's settings ask for (picker-layers.ts).
+    const policy = pickerFor(config.policy, {
       endpoints: eligible.endpoints,
       weights: this.#weights,
       inFlight: this.#inFlight,
@@ -135,6 +110,20 @@ export class ServiceBalancer {
       loadFactor: config.loadFactor,
       maglevTableSize: options.maglevTableSize,
     });
+    const { readySince } = options;
+    const layered = withLayers(policy, {
+      endpoints,
+      eligibleCount: this.eligibleCount,
+      weights: this.#weights,
+      now,
+      affinity: affinity.type === "ClientIP" ? { store: options.affinity ?? new SessionAffinityStore({ now }), timeoutSeconds: affinity.timeoutSeconds } : undefined,
+      slowStart: config.slowStart === undefined || readySince === undefined ? undefined : { config: config.slowStart, readySince },
+      outliers: options.outliers,
+    });
+    this.#picker = layered.picker;
+    this.#affinity = layered.affinity;
+    this.#slowStart = layered.slowStart;
+    this.#ejection = layered.ejection;
   }
 
   /** Chooses the endpoint for one request. Never throws on request input: a bad subset selector,
@@ -169,6 +158,12 @@ export class ServiceBalancer {
     return this.#inFlight[index] ?? 0;
   }
 
+  /** Reports how a try to a picked endpoint ended, to passive health: `failed` per
+   * outlier-detection.ts. Returns true when this try ejected the endpoint. */
+  recordOutcome(pick: Pick, failed: boolean): boolean {
+    return this.#ejection?.recordOutcome(pick.endpoint, failed) ?? false;
+  }
+
   /**
    * Frees the WASM tables: at once when no request is in flight, else when the last one is
    * released, so requests that started on this balancer can still retry on it. A pick after that
@@ -184,24 +179,26 @@ export class ServiceBalancer {
    * turn is taken and no affinity is recorded or refreshed. */
   explain(request: PickRequest): PickExplanation {
     const { service, servicePort, config } = this;
-    const now = this.#slowStart === undefined ? 0 : this.#now();
     const out: PickExplanation = {
       service: service.key,
       servicePort: { name: servicePort.name, port: servicePort.port },
       eligible: {
         reason: this.eligible.reason,
-        endpoints: this.endpoints.map(({ endpoint, port }, i) => ({
-          identity: endpoint.identity,
-          address: endpoint.address,
-          port,
-          ready: endpoint.ready,
-          serving: endpoint.serving,
-          terminating: endpoint.terminating,
-          eligible: i < this.eligibleCount,
-          ejected: this.#outliers?.isEjected(endpoint.identity, endpoint.address) ?? false,
-          inFlight: this.#inFlight[i]!,
-          ...this.#slowStartOf(i, now),
-        })),
+        endpoints: this.endpoints.map(({ endpoint, port }, i) => {
+          const slowStart = this.#slowStart?.stateOf(i);
+          return {
+            identity: endpoint.identity,
+            address: endpoint.address,
+            port,
+            ready: endpoint.ready,
+            serving: endpoint.serving,
+            terminating: endpoint.terminating,
+            eligible: i < this.eligibleCount,
+            ejected: this.#ejection?.isEjected(i) ?? false,
+            inFlight: this.#inFlight[i]!,
+            ...(slowStart === undefined ? {} : { slowStart }),
+          };
+        }),
       },
       policy: config.policy,
       result: { ok: false, reason: "no-eligible-endpoints", message: "" },
@@ -217,10 +214,10 @@ export class ServiceBalancer {
         : { selector: match.text, error: match.message };
     }
     if (this.#affinity !== undefined) {
-      const hit = request.clientIp === "" ? undefined : this.#affinity.peek(request.clientIp, this.#timeoutSeconds);
+      const hit = this.#affinity.boundTo(request.clientIp);
       out.sessionAffinity = {
         clientIp: request.clientIp,
-        timeoutSeconds: this.#timeoutSeconds,
+        timeoutSeconds: this.#affinity.timeoutSeconds,
         ...(hit === undefined ? {} : { boundTo: { identity: hit.target.identity, address: hit.target.address, silentSeconds: hit.silentMs / 1000 } }),
       };
     }
@@ -241,135 +238,44 @@ export class ServiceBalancer {
     return out;
   }
 
+  /** Narrows the candidates to the request's subset, asks the picker, and says why there was no
+   * answer when there was none. */
   #choose(request: PickRequest, commit: boolean): Pick | PickFailure {
-    const attempt = request.attempt ?? 0;
     let subset: MatchedSubset | undefined;
     if (request.subset !== undefined && request.subset !== "") {
       const match = this.#subsetMatcher().match(request.subset);
-      if (!match.ok) return this.#failure("bad-subset", match.message);
+      if (!match.ok) return { ok: false, reason: "bad-subset", message: match.message };
       subset = match;
     }
-    const affinity = this.#affinity;
-    const clientIp = request.clientIp;
-    const sticky = affinity !== undefined && attempt === 0 && clientIp !== "";
-    if (sticky) {
-      const hit = commit ? affinity.lookup(clientIp, this.#timeoutSeconds) : affinity.peek(clientIp, this.#timeoutSeconds);
-      const index = hit === undefined ? -1 : this.#indexOf(hit);
-      if (index !== -1 && (subset === undefined || subset.matches[index] === 1)) {
-        const reason =
-          index < this.eligibleCount
-            ? "session affinity: the endpoint this client used last"
-            : "session affinity: the endpoint this client used last, terminating but still serving (draining)";
-        return this.#pick(index, "session-affinity", reason);
-      }
-    }
-    if (this.eligibleCount === 0) {
-      const port = this.servicePort.name === "" ? `port ${this.servicePort.port}` : `port ${JSON.stringify(this.servicePort.name)}`;
-      return this.#failure("no-eligible-endpoints", `no eligible endpoint for ${this.service.key} ${port}: ${this.eligible.reason}`);
-    }
-    if (subset !== undefined && subset.eligible.length === 0) {
-      return this.#failure("subset-empty", `no eligible endpoint of ${this.service.key} matches the subset ${JSON.stringify(subset.text)}`);
-    }
-    const chosen = this.#byPolicy(request, attempt, subset, commit);
-    if (sticky && commit) affinity.remember(clientIp, chosen.endpoint, this.#timeoutSeconds);
-    return chosen;
-  }
-
-  /** Asks the picker, with what the layers around it decided: the subset's candidates, the
-   * ejected ones to pass over, slow start's weights. */
-  #byPolicy(request: PickRequest, attempt: number, members: MatchedSubset | undefined, commit: boolean): Pick {
-    const candidates = members?.eligible ?? this.#all;
-    // Undefined unless some candidate, but not every one, is ejected: the common case costs one compare.
-    const ejected = this.#outliers === undefined || this.#outliers.ejectedCount() === 0 ? undefined : this.#ejectedAmong(candidates);
-    // The common case (no slow start, or every ramp over) costs one compare here.
-    const weights = this.#slowStart === undefined ? this.#weights : this.#rampedWeights();
     const choice = this.#picker.pick({
       key: request.hashKey,
-      attempt,
-      candidates,
-      members: members?.matches,
-      ejected,
+      clientIp: request.clientIp,
+      attempt: request.attempt ?? 0,
+      candidates: subset?.eligible ?? this.#all,
+      members: subset?.matches,
+      ejected: undefined,
       tried: request.tried ?? NO_TRIES,
-      weights,
-      weightsGeneration: this.#weightsGeneration,
+      weights: this.#weights,
+      weightsGeneration: 0,
       commit,
     });
-    return this.#chosen(choice);
+    return choice === undefined ? this.#noCandidate(subset) : this.#chosen(choice);
   }
 
-  /** A mark per balancer index of the ejected candidates; undefined when none or all of them are
-   * ejected (then ejection is ignored rather than fail the request). */
-  #ejectedAmong(candidates: readonly number[]): Uint8Array | undefined {
-    const outliers = this.#outliers!;
-    const marks = new Uint8Array(this.endpoints.length);
-    let count = 0;
-    for (let i = 0; i < candidates.length; i++) {
-      const index = candidates[i]!;
-      const { endpoint } = this.endpoints[index]!;
-      if (outliers.isEjected(endpoint.identity, endpoint.address)) {
-        marks[index] = 1;
-        count++;
-      }
+  #noCandidate(subset: MatchedSubset | undefined): PickFailure {
+    if (this.eligibleCount === 0) {
+      const port = this.servicePort.name === "" ? `port ${this.servicePort.port}` : `port ${JSON.stringify(this.servicePort.name)}`;
+      return { ok: false, reason: "no-eligible-endpoints", message: `no eligible endpoint for ${this.service.key} ${port}: ${this.eligible.reason}` };
     }
-    return count === 0 || count === candidates.length ? undefined : marks;
+    const text = subset === undefined ? "" : subset.text;
+    return { ok: false, reason: "subset-empty", message: `no eligible endpoint of ${this.service.key} matches the subset ${JSON.stringify(text)}` };
   }
 
-  /** Reports how a try to a picked endpoint ended, to passive health: `failed` per
-   * outlier-detection.ts. Returns true when this try ejected the endpoint. */
-  recordOutcome(pick: Pick, failed: boolean): boolean {
-    const outliers = this.#outliers;
-    if (outliers === undefined) return false;
-    const { endpoint } = pick;
-    if (!failed) {
-      outliers.recordSuccess(endpoint.identity, endpoint.address);
-      return false;
-    }
-    return outliers.recordFailure(endpoint.identity, endpoint.address, this.eligibleCount);
-  }
-
-  /** Slow start's weights brought up to now; once every ramp has ended, the plain weights from
-   * then on (the next pick no longer reads the clock). */
-  #rampedWeights(): Float64Array | undefined {
-    const slowStart = this.#slowStart!;
-    if (slowStart.refresh(this.#now())) {
-      this.#weightsGeneration = slowStart.generation;
-      return slowStart.weights;
-    }
-    this.#slowStart = undefined;
-    this.#weightsGeneration = slowStart.generation + 1;
-    return this.#weights;
-  }
-
-  /** `{ slowStart }` for endpoint `index` while it ramps up, for /debug/explain; else nothing. */
-  #slowStartOf(index: number, now: number): { slowStart?: SlowStartState } {
-    const state = this.#slowStart?.stateOf(index, now);
-    return state === undefined ? {} : { slowStart: state };
-  }
-
-  #pick(index: number, policy: PickPolicy, reason: string, hash?: number, slot?: number): Pick {
+  #chosen({ index, policy, reason, hash, slot }: PickerChoice): Pick {
     const { endpoint, port } = this.endpoints[index]!;
     return hash === undefined || slot === undefined
       ? { ok: true, endpoint, port, index, policy, reason }
       : { ok: true, endpoint, port, index, policy, hash, slot, reason };
-  }
-
-  #chosen(choice: PickerChoice): Pick {
-    return this.#pick(choice.index, choice.policy, choice.reason, choice.hash, choice.slot);
-  }
-
-  #failure(reason: PickFailureReason, message: string): PickFailure {
-    return { ok: false, reason, message };
-  }
-
-  /** The balancer index of an affinity's endpoint: same identity and same address. A new address
-   * is a new pod (a restart), and kube-proxy keys affinity on the endpoint address too. */
-  #indexOf(hit: AffinityHit): number {
-    if (this.#byIdentity === undefined) {
-      this.#byIdentity = new Map();
-      this.endpoints.forEach((e, i) => this.#byIdentity!.set(e.endpoint.identity, i));
-    }
-    const index = this.#byIdentity.get(hit.target.identity);
-    return index !== undefined && this.endpoints[index]!.endpoint.address === hit.target.address ? index : -1;
   }
 
   /**
@@ -397,4 +303,17 @@ export class ServiceBalancer {
     this.#core = referenceCore;
     this.#subsets?.free();
   }
+}
+
+/** The service's endpoints that terminate but still serve, not among `eligible`, on the service
+ * port: only an existing session affinity may reach them (they drain). */
+function drainingEndpoints(service: ServiceEntry, servicePort: ServicePortEntry, eligible: readonly EligibleEndpoint[]): EligibleEndpoint[] {
+  const taken = new Set(eligible.map((e) => e.endpoint));
+  const out: EligibleEndpoint[] = [];
+  for (const endpoint of service.endpoints) {
+    if (taken.has(endpoint) || !endpoint.serving || !endpoint.terminating) continue;
+    const port = endpointPortFor(endpoint, servicePort);
+    if (port !== undefined) out.push({ endpoint, port: port.port });
+  }
+  return out;
 }

@@ -6,8 +6,8 @@
 // refreshes the record, so the timeout counts silence, not age.
 //
 // One store per service, kept by the router across rebuilds of the service's balancer: an
-// affinity outlives changes to the endpoint set (the balancer decides whether its endpoint may
-// still be used). Memory is bounded: records expire lazily, and past `maxEntries` the record
+// affinity outlives changes to the endpoint set (session-affinity-layer.ts decides whether its
+// endpoint may still be used). Memory is bounded: records expire lazily, and past `maxEntries` the record
 // silent the longest is dropped. A Map keeps insertion order, and each use re-inserts its record,
 // so the first record is always the one silent the longest: expiry and eviction both take from
 // the front, in O(1) per record.

@@ -47,8 +47,8 @@ export interface SlowStartState {
 /**
  * The effective weights of one balancer's endpoints while some of them ramp up. `since` is fixed
  * when the balancer is made (a new endpoint means a new table entry and a new balancer), so the
- * last ramp ends at a known time: after it, refresh() says so once and the balancer goes back to
- * its plain weights, with no cost per pick.
+ * last ramp ends at a known time: after it, refresh() says so once and the slow start layer
+ * (slow-start-layer.ts) goes back to the plain weights, with no cost per pick.
  */
 export class SlowStartWeights {
   readonly config: SlowStartConfig;

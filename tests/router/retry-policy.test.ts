@@ -67,7 +67,7 @@ describe("retry budget", () => {
   });
 
   test("bad options are refused with what was given", () => {
-    expect(() => new RetryBudget({ ...options, ttlMs: 0 })).toThrow(/ttlMs > 0, got \{"maxRetries":2,"retryRatio":0.2,"minRetriesPerSecond":1,"ttlMs":0\}/);
-    expect(() => new RetryBudget({ ...options, maxRetries: 1.5 })).toThrow("maxRetries a whole number");
+    expect(() => new RetryBudget({ ...options, ttlMs: 0 }, () => 0)).toThrow(/ttlMs > 0, got \{"maxRetries":2,"retryRatio":0.2,"minRetriesPerSecond":1,"ttlMs":0\}/);
+    expect(() => new RetryBudget({ ...options, maxRetries: 1.5 }, () => 0)).toThrow("maxRetries a whole number");
   });
 });

@@ -1,9 +1,17 @@
-// Passive health on the hash policies: keys whose endpoint is ejected go to the next endpoint on
-// their Maglev preference walk (so they come back when the ejection ends), other keys stay put;
-// bounded load skips the ejected endpoint too. Both engines.
+// The outlier ejection layer (router/balancing/ejection-layer.ts): the picker conformance suite
+// (picker.conformance.ts) run against the hashing policies inside it, where ejection must move only
+// the ejected endpoint's keys and give them back when the ejection ends; and the same through a
+// ServiceBalancer fed its tries' outcomes: keys whose endpoint is ejected go to the next endpoint
+// on their Maglev preference walk, other keys stay put; bounded load skips the ejected endpoint
+// too. Both engines.
 import { describe, expect, test } from "vitest";
 import { OutlierDetector } from "../../router/balancing/outlier-detection.ts";
 import { balancer, engines, picked, pods, webService } from "./balancer-fixtures.ts";
+import { runPickerConformance } from "./picker.conformance.ts";
+import { policyPickers } from "./policy-pickers.ts";
+
+runPickerConformance("maglev + ejection", { ...policyPickers.maglev, layers: ["ejection"] });
+runPickerConformance("bounded-load + ejection", { ...policyPickers["bounded-load"], layers: ["ejection"] });
 
 const keys = Array.from({ length: 300 }, (_, i) => `user-${i}`);
 

@@ -1,8 +1,7 @@
-// The keyless policies on their own: power-of-two-choices least-request and (smooth weighted)
-// round robin.
+// Least-request on its own (router/balancing/least-request.ts): the power of two choices, and its
+// weighted form. The picker around it runs the conformance suite (least-request-picker.test.ts).
 import { describe, expect, test } from "vitest";
 import { leastRequestChoice } from "../../router/balancing/least-request.ts";
-import { RoundRobin } from "../../router/balancing/round-robin.ts";
 import { seededRandom } from "./balancer-fixtures.ts";
 
 describe("leastRequestChoice", () => {
@@ -40,29 +39,5 @@ describe("leastRequestChoice", () => {
     expect(inFlight[0]).toBeLessThan(120);
     expect(inFlight[2]).toBeGreaterThan(270);
     expect(inFlight[2]).toBeLessThan(330);
-  });
-});
-
-describe("RoundRobin", () => {
-  test("equal weights: a counter from the start position", () => {
-    const rr = new RoundRobin(4, undefined, 2);
-    expect(Array.from({ length: 6 }, () => rr.next())).toEqual([2, 3, 0, 1, 2, 3]);
-    expect(rr.peek()).toBe(0);
-    expect(rr.next()).toBe(0);
-    expect(new RoundRobin(3, [2, 2, 2], 1).next()).toBe(1);
-  });
-
-  test("weights [5, 1, 1]: nginx's smooth sequence a a b a c a a", () => {
-    const rr = new RoundRobin(3, [5, 1, 1], 0);
-    const seq = Array.from({ length: 14 }, () => "abc"[rr.next()]).join("");
-    expect(seq).toBe("aabacaa" + "aabacaa");
-  });
-
-  test("a weighted start position rotates the sequence, and peek does not advance", () => {
-    const rr = new RoundRobin(3, [5, 1, 1], 2);
-    expect(rr.peek()).toBe(rr.peek());
-    const first = rr.peek();
-    expect(rr.next()).toBe(first);
-    expect(Array.from({ length: 7 }, () => "abc"[rr.next()]).join("")).toBe("acaaaab");
   });
 });
