@@ -12,7 +12,7 @@ import type { RequestListener, Server, ServerOptions, ServerResponse } from "nod
 import { serve } from "@hono/node-server";
 import type { HttpBindings } from "@hono/node-server";
 import type { ClientAddressOf, RequestHeadersOf } from "../../router/forward/upstream-transport.ts";
-import type { ServeOptions } from "../runtime-adapter.ts";
+import type { ServeOptions } from "../serve-options.ts";
 import { webRequestHeaders } from "../../router/forward/upstream-transport.ts";
 import { BodyByteLimit, setBodyLimit } from "../../router/forward/body-limit.ts";
 import { bodyTooLarge, connectNotSupported, userinfoNotAllowed } from "../../router/router-errors.ts";
