@@ -9,6 +9,7 @@
 // it offers are measured in the same rounds (baseline-deno-client.ts: fetch with a
 // Deno.createHttpClient pool, node:http's client), each against undici under Deno.
 import { spawn, spawnSync, type ChildProcess } from "node:child_process";
+import http from "node:http";
 import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -74,6 +75,23 @@ function start(core: number, command: string, args: string[]): Promise<{ child: 
     child.once("exit", (code) => reject(new Error(`${command} ${args.join(" ")} exited with ${code}: ${seen}`)));
     setTimeout(() => reject(new Error(`${command} ${args.join(" ")} did not start: ${seen}`)), 20_000).unref();
   });
+}
+
+/** Resolves once GET /info with this Host is answered 200 (at most 30 s). */
+async function routable(port: number, host: string): Promise<void> {
+  const status = (): Promise<number> =>
+    new Promise((resolve) => {
+      const request = http.get({ host: "127.0.0.1", port, path: "/info", headers: { host, "x-user": "user-1" } }, (response) => {
+        response.resume();
+        resolve(response.statusCode ?? 0);
+      });
+      request.on("error", () => resolve(0));
+    });
+  for (const deadline = Date.now() + 30_000; Date.now() < deadline; ) {
+    if ((await status()) === 200) return;
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  throw new Error(`vipr on port ${port} did not route ${host} within 30 s`);
 }
 
 interface LoadResult {
@@ -182,7 +200,10 @@ endpoints: [{ addresses: ["127.0.0.1"], targetRef: { kind: Pod, name: rcsise-ben
   const proxy = async (name: string, command: string, args: string[]): Promise<void> => {
     const started = await start(1, command, args);
     children.push(started.child);
-    targets.push({ name, url: `http://127.0.0.1:${started.port}`, process: started.child, ...(name.startsWith("vipr-") ? { host: "simpleservice" } : {}) });
+    const host = name.startsWith("vipr-") ? "simpleservice" : undefined;
+    targets.push({ name, url: `http://127.0.0.1:${started.port}`, process: started.child, ...(host === undefined ? {} : { host }) });
+    // vipr listens before its table is loaded: measure only once it routes.
+    if (host !== undefined) await routable(started.port, host);
   };
   const backendPort = String(backend.port);
   if (runtimes.has("node")) {
