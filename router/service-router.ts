@@ -35,7 +35,7 @@ import { ConcurrencyLimits, DEFAULT_MAX_REQUESTS } from "./concurrency-limits.ts
 import { isBuiltFrom } from "./table/build-routing-table.ts";
 import type { RoutingTable } from "./table/routing-table.ts";
 import { AdmitStage } from "./pipeline/admit-stage.ts";
-import { Exchange, type ClientOf } from "./pipeline/exchange.ts";
+import { Exchange, peerOf, type ClientOf } from "./pipeline/exchange.ts";
 import { ForwardStage } from "./pipeline/forward-stage.ts";
 import { PickStage, type ExplainQuery } from "./pipeline/pick-stage.ts";
 import { ReportStage } from "./pipeline/report-stage.ts";
@@ -284,6 +284,6 @@ export class ServiceRouter {
 
 /** The client's address of an exchange: the connection's peer, or with trusted proxies the address
  * they forwarded (forward-headers.ts); read once per request, by whichever stage needs it first. */
-function clientOfExchanges(forwarder: HeaderForwarder, peerOf: ClientAddressOf): ClientOf {
-  return (exchange) => exchange.client ?? (exchange.client = forwarder.clientAddress(peerOf(exchange.c), exchange.headers));
+function clientOfExchanges(forwarder: HeaderForwarder, clientAddress: ClientAddressOf): ClientOf {
+  return (exchange) => exchange.client ?? (exchange.client = forwarder.clientAddress(peerOf(exchange, clientAddress), exchange.headers));
 }
