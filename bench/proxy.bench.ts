@@ -262,6 +262,16 @@ endpoints: [{ addresses: ["127.0.0.1"], targetRef: { kind: Pod, name: rcsise-ben
     rows.push(row("proxy", `vipr_${runtime}${suffix}_cpu_per_request`, vipr.cpuPerRequestUs ?? NaN, "us", base.cpuPerRequestUs ?? NaN, note));
     // What vipr adds to each request, in CPU time (issue 11: at most 10 us on Node).
     rows.push(row("proxy", `vipr_${runtime}${suffix}_cpu_over_baseline`, (vipr.cpuPerRequestUs ?? NaN) - (base.cpuPerRequestUs ?? NaN), "us", null, `${note}; per request`));
+    // The same ratios taken round by round, then the median: vipr and its baseline run back to
+    // back, so a round shares the machine's load of the moment (on a shared machine that load
+    // moves the figures of separate rounds far more than the proxies differ).
+    const byRound = (of: (result: LoadResult) => number): number => {
+      const viprRounds = results.get(`vipr-${runtime}`) ?? [];
+      const baseRounds = results.get(baseline) ?? [];
+      return median(viprRounds.map((result, i) => of(result) / of(baseRounds[i]!)));
+    };
+    rows.push(row("proxy", `vipr_${runtime}${suffix}_rps_ratio_by_round`, byRound((r) => r.rps), "ratio", null, `${note}; median of per-round ratios`));
+    rows.push(row("proxy", `vipr_${runtime}${suffix}_cpu_ratio_by_round`, byRound((r) => r.cpuPerRequestUs ?? NaN), "ratio", null, `${note}; median of per-round ratios`));
     rows.push(row("proxy", `vipr_${runtime}${suffix}_peak_rss`, peakMemoryMiB(viprProcess), "MiB", peakMemoryMiB(baseProcess), note));
     rows.push(row("proxy", `vipr_${runtime}${suffix}_errors`, vipr.errors, "requests", base.errors, "non-2xx and socket errors over all rounds"));
   }
