@@ -102,7 +102,7 @@ export type ExplainAnswer =
 /**
  * The router's Hono app: one route, every request to the pipeline. A serve adapter that already
  * holds the request in a Context of its own may call the pipeline through `direct` and skip Hono's
- * dispatch (serve-node.ts does for GET, about 3 us of CPU a request on Node); `direct` is
+ * dispatch (serve-node.ts does for GET); `direct` is
  * undefined once anything else was added to the app (middleware, routes), whose requests must
  * then go through fetch.
  */

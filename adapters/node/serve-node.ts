@@ -124,8 +124,9 @@ export function serveNode(app: FetchApp, options: ServeNodeOptions = {}): Promis
    * that offers its pipeline directly (RouterApp.direct, router/service-router.ts), skips
    * @hono/node-server's Request and Hono's dispatch: the pipeline gets a Context over the raw
    * objects (NodeRequestView), and a response the transport already wrote (RESPONSE_ALREADY_SENT,
-   * nearly every request) needs nothing more. On Node that saves about 5 us of CPU a request, a
-   * quarter of what vipr added over a raw proxy (bench:proxy, issue 11). Anything else, and the
+   * nearly every request) needs nothing more. Profiled with node --cpu-prof under bench:proxy's
+   * Maglev load (issue 11), @hono/node-server's listener and Hono's dispatch were about a third of
+   * the CPU vipr's request entry took over the raw proxy's. Anything else, and the
    * router's own answers, go through @hono/node-server's listener as before, so every answer is
    * written the same way.
    */
