@@ -1,11 +1,15 @@
-// npm run bench:proxy [-- --json] [-- --duration S --rounds N --connections C]
-// Requests/s, p50/p99 latency and peak memory, measured with wrk (installed from Debian's packages
-// when missing; autocannon when wrk cannot be had) against, interleaved round by round: the backend
-// directly, minimal hand-written proxies (the baselines: node:http + undici Pool.stream() on Node;
-// on Deno both Deno.serve + fetch and the same node:http + undici proxy run by Deno, which is
-// vipr's own stack there, adapters/runtime-adapter.ts), and vipr on Node and on Deno with metrics
-// on, routing by Host to the backend with Maglev on 1000 distinct hash keys. ratio = vipr / baseline.
+// npm run bench:proxy [-- --json] [-- --duration S --rounds N --connections C --runtimes node,deno]
+// Requests/s, p50/p99 latency, CPU per request and peak memory, measured with wrk (installed from
+// Debian's packages when missing; autocannon when wrk cannot be had) against, interleaved round by
+// round: the backend directly, minimal hand-written proxies (the baselines: node:http + undici
+// Pool.stream() on Node; on Deno the same node:http + undici proxy run by Deno, which is vipr's
+// own stack there, adapters/runtime-adapter.ts, and Deno.serve + fetch), and vipr on Node and on
+// Deno with metrics on, routing by Host to the backend with Maglev hashing the x-user header over
+// 1000 distinct keys (hash-keys.lua). ratio = vipr / baseline. On Deno the other upstream clients
+// it offers are measured in the same rounds (baseline-deno-client.ts: fetch with a
+// Deno.createHttpClient pool, node:http's client), each against undici under Deno.
 import { spawn, spawnSync, type ChildProcess } from "node:child_process";
+import http from "node:http";
 import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -18,11 +22,13 @@ const { values } = parseArgs({
     duration: { type: "string", default: "5" },
     rounds: { type: "string", default: "3" },
     connections: { type: "string", default: "64" },
+    runtimes: { type: "string", default: "node,deno" },
   },
 });
 const duration = Number(values.duration);
 const rounds = Number(values.rounds);
 const connections = Number(values.connections);
+const runtimes = new Set(values.runtimes.split(","));
 const log = (line: string): void => void process.stderr.write(`bench:proxy: ${line}\n`);
 const bin = (name: string): string => join("node_modules", ".bin", name);
 
@@ -69,6 +75,23 @@ function start(core: number, command: string, args: string[]): Promise<{ child: 
     child.once("exit", (code) => reject(new Error(`${command} ${args.join(" ")} exited with ${code}: ${seen}`)));
     setTimeout(() => reject(new Error(`${command} ${args.join(" ")} did not start: ${seen}`)), 20_000).unref();
   });
+}
+
+/** Resolves once GET /info with this Host is answered 200 (at most 30 s). */
+async function routable(port: number, host: string): Promise<void> {
+  const status = (): Promise<number> =>
+    new Promise((resolve) => {
+      const request = http.get({ host: "127.0.0.1", port, path: "/info", headers: { host, "x-user": "user-1" } }, (response) => {
+        response.resume();
+        resolve(response.statusCode ?? 0);
+      });
+      request.on("error", () => resolve(0));
+    });
+  for (const deadline = Date.now() + 30_000; Date.now() < deadline; ) {
+    if ((await status()) === 200) return;
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  throw new Error(`vipr on port ${port} did not route ${host} within 30 s`);
 }
 
 interface LoadResult {
@@ -172,20 +195,28 @@ endpoints: [{ addresses: ["127.0.0.1"], targetRef: { kind: Pod, name: rcsise-ben
 `,
   );
   const serveArgs = ["serve", "--source", `file:${manifest}`, "--listen", "127.0.0.1:0", "--admin", "127.0.0.1:0"];
-  const baselineNode = await start(1, bin("node"), ["bench/proxy/baseline-node.ts", "0", String(backend.port)]);
-  const viprNode = await start(1, bin("node"), ["adapters/cli/vipr.ts", ...serveArgs]);
-  const baselineDeno = await start(1, bin("deno"), ["run", "-A", "bench/proxy/baseline-deno.ts", "0", String(backend.port)]);
-  const baselineDenoNodeHttp = await start(1, bin("deno"), ["run", "-A", "bench/proxy/baseline-node.ts", "0", String(backend.port)]);
-  const viprDeno = await start(1, bin("deno"), ["run", "-A", "adapters/cli/vipr.ts", ...serveArgs]);
-  children.push(baselineNode.child, viprNode.child, baselineDeno.child, baselineDenoNodeHttp.child, viprDeno.child);
-  const targets: Target[] = [
-    { name: "backend-direct", url: `http://127.0.0.1:${backend.port}` },
-    { name: "baseline-node", url: `http://127.0.0.1:${baselineNode.port}`, process: baselineNode.child },
-    { name: "vipr-node", url: `http://127.0.0.1:${viprNode.port}`, host: "simpleservice", process: viprNode.child },
-    { name: "baseline-deno", url: `http://127.0.0.1:${baselineDeno.port}`, process: baselineDeno.child },
-    { name: "baseline-deno-node-http", url: `http://127.0.0.1:${baselineDenoNodeHttp.port}`, process: baselineDenoNodeHttp.child },
-    { name: "vipr-deno", url: `http://127.0.0.1:${viprDeno.port}`, host: "simpleservice", process: viprDeno.child },
-  ];
+  const targets: Target[] = [{ name: "backend-direct", url: `http://127.0.0.1:${backend.port}` }];
+  /** Starts a proxy on core 1 and adds it to the rounds; vipr's routes by Host. */
+  const proxy = async (name: string, command: string, args: string[]): Promise<void> => {
+    const started = await start(1, command, args);
+    children.push(started.child);
+    const host = name.startsWith("vipr-") ? "simpleservice" : undefined;
+    targets.push({ name, url: `http://127.0.0.1:${started.port}`, process: started.child, ...(host === undefined ? {} : { host }) });
+    // vipr listens before its table is loaded: measure only once it routes.
+    if (host !== undefined) await routable(started.port, host);
+  };
+  const backendPort = String(backend.port);
+  if (runtimes.has("node")) {
+    await proxy("baseline-node", bin("node"), ["bench/proxy/baseline-node.ts", "0", backendPort]);
+    await proxy("vipr-node", bin("node"), ["adapters/cli/vipr.ts", ...serveArgs]);
+  }
+  if (runtimes.has("deno")) {
+    await proxy("baseline-deno-node-http", bin("deno"), ["run", "-A", "bench/proxy/baseline-node.ts", "0", backendPort]);
+    await proxy("vipr-deno", bin("deno"), ["run", "-A", "adapters/cli/vipr.ts", ...serveArgs]);
+    await proxy("baseline-deno", bin("deno"), ["run", "-A", "bench/proxy/baseline-deno.ts", "0", backendPort]);
+    await proxy("deno-client-fetch", bin("deno"), ["run", "-A", "bench/proxy/baseline-deno-client.ts", "fetch", "0", backendPort]);
+    await proxy("deno-client-node-http", bin("deno"), ["run", "-A", "bench/proxy/baseline-deno-client.ts", "node-http", "0", backendPort]);
+  }
   const results = new Map<string, LoadResult[]>();
   const load = (target: Target, seconds: number): Promise<LoadResult> => (useWrk ? Promise.resolve(runWrk(target, seconds)) : runAutocannon(target, seconds));
   for (const target of targets) await load(target, 1); // warm-up: JIT, pools, WASM tables
@@ -212,14 +243,14 @@ endpoints: [{ addresses: ["127.0.0.1"], targetRef: { kind: Pod, name: rcsise-ben
   const rows: BenchRow[] = [];
   const direct = summary("backend-direct");
   rows.push(row("proxy", "backend_direct_rps", direct.rps, "req/s", null, "no proxy: the ceiling on this machine"));
-  // Deno has two baselines: Deno.serve + fetch (the fastest proxy Deno offers) and node:http +
-  // undici run by Deno (the stack vipr uses there), so both ratios print; the last row is the
-  // price of that stack alone.
+  // Each vipr against the raw proxy of its runtime on the same stack (node:http + undici; on Deno
+  // that is vipr's stack too, adapters/runtime-adapter.ts), then on Deno against Deno.serve + fetch,
+  // the fastest proxy Deno offers, whose parser vipr does not use (runtime-adapter.ts says why).
   const comparisons = [
     { vipr: "node", baseline: "baseline-node", suffix: "", note: "baseline: node:http + undici Pool.stream()" },
-    { vipr: "deno", baseline: "baseline-deno", suffix: "", note: "baseline: Deno.serve + fetch" },
-    { vipr: "deno", baseline: "baseline-deno-node-http", suffix: "_vs_node_http", note: "baseline: node:http + undici under Deno" },
-  ] as const;
+    { vipr: "deno", baseline: "baseline-deno-node-http", suffix: "", note: "baseline: node:http + undici under Deno" },
+    { vipr: "deno", baseline: "baseline-deno", suffix: "_vs_deno_serve", note: "baseline: Deno.serve + fetch" },
+  ].filter(({ vipr }) => runtimes.has(vipr));
   for (const { vipr: runtime, baseline, suffix, note } of comparisons) {
     const base = summary(baseline);
     const vipr = summary(`vipr-${runtime}`);
@@ -229,13 +260,36 @@ endpoints: [{ addresses: ["127.0.0.1"], targetRef: { kind: Pod, name: rcsise-ben
     rows.push(row("proxy", `vipr_${runtime}${suffix}_p50`, vipr.p50, "ms", base.p50, note));
     rows.push(row("proxy", `vipr_${runtime}${suffix}_p99`, vipr.p99, "ms", base.p99, note));
     rows.push(row("proxy", `vipr_${runtime}${suffix}_cpu_per_request`, vipr.cpuPerRequestUs ?? NaN, "us", base.cpuPerRequestUs ?? NaN, note));
+    // What vipr adds to each request, in CPU time (issue 11: at most 10 us on Node).
+    rows.push(row("proxy", `vipr_${runtime}${suffix}_cpu_over_baseline`, (vipr.cpuPerRequestUs ?? NaN) - (base.cpuPerRequestUs ?? NaN), "us", null, `${note}; per request`));
+    // The same ratios taken round by round, then the median: vipr and its baseline run back to
+    // back, so a round shares the machine's load of the moment (on a shared machine that load
+    // moves the figures of separate rounds far more than the proxies differ).
+    const byRound = (of: (result: LoadResult) => number): number => {
+      const viprRounds = results.get(`vipr-${runtime}`) ?? [];
+      const baseRounds = results.get(baseline) ?? [];
+      return median(viprRounds.map((result, i) => of(result) / of(baseRounds[i]!)));
+    };
+    rows.push(row("proxy", `vipr_${runtime}${suffix}_rps_ratio_by_round`, byRound((r) => r.rps), "ratio", null, `${note}; median of per-round ratios`));
+    rows.push(row("proxy", `vipr_${runtime}${suffix}_cpu_ratio_by_round`, byRound((r) => r.cpuPerRequestUs ?? NaN), "ratio", null, `${note}; median of per-round ratios`));
     rows.push(row("proxy", `vipr_${runtime}${suffix}_peak_rss`, peakMemoryMiB(viprProcess), "MiB", peakMemoryMiB(baseProcess), note));
     rows.push(row("proxy", `vipr_${runtime}${suffix}_errors`, vipr.errors, "requests", base.errors, "non-2xx and socket errors over all rounds"));
   }
-  const nodeHttpOnDeno = summary("baseline-deno-node-http");
-  const denoServe = summary("baseline-deno");
-  rows.push(row("proxy", "deno_node_http_baseline_rps", nodeHttpOnDeno.rps, "req/s", denoServe.rps, "node:http + undici under Deno / Deno.serve + fetch"));
-  rows.push(row("proxy", "deno_node_http_baseline_cpu_per_request", nodeHttpOnDeno.cpuPerRequestUs ?? NaN, "us", denoServe.cpuPerRequestUs ?? NaN, "node:http + undici under Deno / Deno.serve + fetch"));
+  if (runtimes.has("deno")) {
+    // Deno's upstream clients, each behind the same node:http server, against undici under Deno.
+    const undiciOnDeno = summary("baseline-deno-node-http");
+    const clients = [
+      { name: "deno-client-fetch", metric: "deno_client_fetch_pool", note: "fetch + Deno.createHttpClient / undici, both under Deno behind node:http" },
+      { name: "deno-client-node-http", metric: "deno_client_node_http", note: "node:http's client / undici, both under Deno behind node:http" },
+      { name: "baseline-deno", metric: "deno_serve_fetch", note: "Deno.serve + fetch / node:http + undici under Deno" },
+    ];
+    for (const { name, metric, note } of clients) {
+      const client = summary(name);
+      rows.push(row("proxy", `${metric}_rps`, client.rps, "req/s", undiciOnDeno.rps, note));
+      rows.push(row("proxy", `${metric}_cpu_per_request`, client.cpuPerRequestUs ?? NaN, "us", undiciOnDeno.cpuPerRequestUs ?? NaN, note));
+      rows.push(row("proxy", `${metric}_errors`, client.errors, "requests", undiciOnDeno.errors, "non-2xx and socket errors over all rounds"));
+    }
+  }
   printRows(rows, values.json === true);
 } finally {
   for (const child of children) child.kill("SIGTERM");

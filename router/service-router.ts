@@ -35,7 +35,7 @@ import { ConcurrencyLimits, DEFAULT_MAX_REQUESTS } from "./concurrency-limits.ts
 import { isBuiltFrom } from "./table/build-routing-table.ts";
 import type { RoutingTable } from "./table/routing-table.ts";
 import { AdmitStage } from "./pipeline/admit-stage.ts";
-import { Exchange, type ClientOf } from "./pipeline/exchange.ts";
+import { Exchange, peerOf, type ClientOf } from "./pipeline/exchange.ts";
 import { ForwardStage } from "./pipeline/forward-stage.ts";
 import { PickStage, type ExplainQuery } from "./pipeline/pick-stage.ts";
 import { ReportStage } from "./pipeline/report-stage.ts";
@@ -99,9 +99,39 @@ export type ExplainAnswer =
   | ({ found: true; host: string; resolvedAs: unknown } & PickExplanation)
   | { found: false; host: string; error: string; message: string; parsed?: unknown };
 
+/**
+ * The router's Hono app: one route, every request to the pipeline. A serve adapter that already
+ * holds the request in a Context of its own may call the pipeline through `direct` and skip Hono's
+ * dispatch (serve-node.ts does for GET); `direct` is
+ * undefined once anything else was added to the app (middleware, routes), whose requests must
+ * then go through fetch.
+ */
+export class RouterApp extends Hono {
+  readonly #handle: (c: Context) => Promise<Response>;
+
+  constructor(handle: (c: Context) => Promise<Response>) {
+    super();
+    this.#handle = handle;
+    this.all("*", handle);
+  }
+
+  /** The pipeline, for a Context whose request is a GET: the same answer fetch would give, or a
+   * rejection where fetch would answer with the app's error handler (answerError). */
+  get direct(): ((c: Context) => Promise<Response>) | undefined {
+    return this.routes.length === 1 ? this.#handle : undefined;
+  }
+
+  /** What fetch answers when the route throws: the app's error handler's answer (Hono's default:
+   * 500 "Internal Server Error", logged). */
+  answerError(error: unknown, c: Context): Response | Promise<Response> {
+    if (!(error instanceof Error)) throw error;
+    return (this as unknown as { errorHandler: (error: Error, c: Context) => Response | Promise<Response> }).errorHandler(error, c);
+  }
+}
+
 export class ServiceRouter {
   /** The request path: mount it, or hand its fetch to a serve adapter. */
-  readonly app: Hono;
+  readonly app: RouterApp;
   #table: RoutingTable | undefined;
   readonly #options: ServiceRouterOptions;
   readonly #requestHeaders: RequestHeadersOf;
@@ -148,8 +178,7 @@ export class ServiceRouter {
 
     this.#metrics.ejectionsFrom(() => this.#states.ejectedCounts());
     this.#metrics.inFlightFrom(() => this.#admit.inFlight);
-    this.app = new Hono();
-    this.app.all("*", (c) => this.#handle(c));
+    this.app = new RouterApp((c) => this.#handle(c));
   }
 
   /**
@@ -256,6 +285,6 @@ export class ServiceRouter {
 
 /** The client's address of an exchange: the connection's peer, or with trusted proxies the address
  * they forwarded (forward-headers.ts); read once per request, by whichever stage needs it first. */
-function clientOfExchanges(forwarder: HeaderForwarder, peerOf: ClientAddressOf): ClientOf {
-  return (exchange) => exchange.client ?? (exchange.client = forwarder.clientAddress(peerOf(exchange.c), exchange.headers));
+function clientOfExchanges(forwarder: HeaderForwarder, clientAddress: ClientAddressOf): ClientOf {
+  return (exchange) => exchange.client ?? (exchange.client = forwarder.clientAddress(peerOf(exchange, clientAddress), exchange.headers));
 }

@@ -4,7 +4,7 @@
 // tests/forward/deno-serve-opt-in.test.ts. The handler's connection info (remoteAddr) is passed
 // to the app as its env, the same shape hono/deno's getConnInfo reads (c.env.remoteAddr).
 
-import type { ServeOptions } from "../runtime-adapter.ts";
+import type { ServeOptions } from "../serve-options.ts";
 import type { ClientAddressOf, RequestHeadersOf } from "../../router/forward/upstream-transport.ts";
 import { webRequestHeaders } from "../../router/forward/upstream-transport.ts";
 import { BodyByteLimit, limitedBody, setBodyLimit } from "../../router/forward/body-limit.ts";

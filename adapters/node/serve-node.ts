@@ -10,19 +10,27 @@ import type { AddressInfo, Socket } from "node:net";
 import { IncomingMessage, createServer } from "node:http";
 import type { RequestListener, Server, ServerOptions, ServerResponse } from "node:http";
 import { serve } from "@hono/node-server";
+import { RESPONSE_ALREADY_SENT } from "@hono/node-server/utils/response";
+import { Context } from "hono";
 import type { HttpBindings } from "@hono/node-server";
 import type { ClientAddressOf, RequestHeadersOf } from "../../router/forward/upstream-transport.ts";
-import type { ServeOptions } from "../runtime-adapter.ts";
+import type { ServeOptions } from "../serve-options.ts";
 import { webRequestHeaders } from "../../router/forward/upstream-transport.ts";
 import { BodyByteLimit, setBodyLimit } from "../../router/forward/body-limit.ts";
 import { bodyTooLarge, connectNotSupported, userinfoNotAllowed } from "../../router/router-errors.ts";
 import type { UpgradeRouter } from "../../router/forward/upgrade-route.ts";
+import { NodeRequestView } from "./node-request-view.ts";
 import { endWithResponse, isWebSocketUpgrade, tunnelUpgrade, upgradeRequestOf } from "./upgrade-tunnel.ts";
 import { OpenTunnels } from "./ws-tunnels.ts";
 
-/** What serveNode needs of an app: Hono's `fetch`. */
+/** What serveNode needs of an app: Hono's `fetch`; and, optionally, a direct way into its
+ * handler for GETs (RouterApp, router/service-router.ts; see serveRequest in serveNode). */
 export interface FetchApp {
   fetch(request: Request, env: HttpBindings): Response | Promise<Response>;
+  /** The app's handler for a Context built here; undefined when fetch must be used. */
+  readonly direct?: ((c: Context) => Promise<Response>) | undefined;
+  /** What fetch answers when the handler fails (required with `direct`). */
+  answerError?(error: unknown, c: Context): Response | Promise<Response>;
 }
 
 /** Port, address, close grace and the limits below; each documented at ServeOptions. */
@@ -71,29 +79,81 @@ export function serveNode(app: FetchApp, options: ServeNodeOptions = {}): Promis
   const maxBodyBytes = options.maxBodyBytes;
   const upgrades = options.upgrades;
   if (maxBodyBytes !== undefined && !(Number.isInteger(maxBodyBytes) && maxBodyBytes >= 0)) throw new RangeError(`maxBodyBytes must be a whole number >= 0, got ${maxBodyBytes}`);
-  const fetch = (request: Request, env: unknown): Response | Promise<Response> => {
-    const incoming = incomingOf(env);
-    if (incoming !== undefined) {
-      const refused = refusedHead(incoming, limits.maxHeadersCount);
-      if (refused !== undefined) return refused;
-      if (maxBodyBytes !== undefined) {
-        const declared = incoming.headers["content-length"];
-        if (declared !== undefined) {
-          if (Number(declared) > maxBodyBytes) return bodyTooLarge(maxBodyBytes);
-        } else if (incoming.headers["transfer-encoding"] !== undefined) {
-          // A chunked body (RFC 9112 section 7.1) says its length only at its last chunk: the
-          // undici transport counts it as it reads it from this IncomingMessage and fails it at
-          // the first chunk past the limit (router/forward/body-limit.ts).
-          const limit = new BodyByteLimit(maxBodyBytes);
-          setBodyLimit(incoming, limit);
-          return Promise.resolve(app.fetch(request, env as HttpBindings)).then((response) => {
-            if (limit.exceeded !== undefined) lingerOnClose(incoming.socket);
-            return response;
-          });
-        }
+  /** The checks every request gets before the app (refusedHead, the body limit), then `run`. */
+  const guarded = (incoming: IncomingMessage, run: () => Response | Promise<Response>): Response | Promise<Response> => {
+    const refused = refusedHead(incoming, limits.maxHeadersCount);
+    if (refused !== undefined) return refused;
+    if (maxBodyBytes !== undefined) {
+      const declared = incoming.headers["content-length"];
+      if (declared !== undefined) {
+        if (Number(declared) > maxBodyBytes) return bodyTooLarge(maxBodyBytes);
+      } else if (incoming.headers["transfer-encoding"] !== undefined) {
+        // A chunked body (RFC 9112 section 7.1) says its length only at its last chunk: the
+        // undici transport counts it as it reads it from this IncomingMessage and fails it at
+        // the first chunk past the limit (router/forward/body-limit.ts).
+        const limit = new BodyByteLimit(maxBodyBytes);
+        setBodyLimit(incoming, limit);
+        return Promise.resolve(run()).then((response) => {
+          if (limit.exceeded !== undefined) lingerOnClose(incoming.socket);
+          return response;
+        });
       }
     }
-    return app.fetch(request, env as HttpBindings);
+    return run();
+  };
+  /** Answers the direct path already has (serveRequest), for @hono/node-server to write. */
+  const answers = new WeakMap<IncomingMessage, Response | Promise<Response>>();
+  const fetch = (request: Request, env: unknown): Response | Promise<Response> => {
+    const incoming = incomingOf(env);
+    if (incoming === undefined) return app.fetch(request, env as HttpBindings);
+    const answer = answers.get(incoming);
+    if (answer !== undefined) {
+      answers.delete(incoming);
+      return answer;
+    }
+    return guarded(incoming, () => app.fetch(request, env as HttpBindings));
+  };
+  let honoListener: RequestListener | undefined;
+  /** vipr's answer written by @hono/node-server, as its listener writes the app's. */
+  const writeAnswer = (incoming: IncomingMessage, outgoing: ServerResponse, answer: Response | Promise<Response>): void => {
+    answers.set(incoming, answer);
+    void honoListener!(incoming, outgoing);
+  };
+  /**
+   * Serves one request node:http parsed: the entry point of every request on this server.
+   * A GET whose Host and target @hono/node-server would take as they are (plainUrl), to an app
+   * that offers its pipeline directly (RouterApp.direct, router/service-router.ts), skips
+   * @hono/node-server's Request and Hono's dispatch: the pipeline gets a Context over the raw
+   * objects (NodeRequestView), and a response the transport already wrote (RESPONSE_ALREADY_SENT,
+   * nearly every request) needs nothing more. Profiled with node --cpu-prof under bench:proxy's
+   * Maglev load (issue 11), @hono/node-server's listener and Hono's dispatch were about a third of
+   * the CPU vipr's request entry took over the raw proxy's. Anything else, and the
+   * router's own answers, go through @hono/node-server's listener as before, so every answer is
+   * written the same way.
+   */
+  const serveRequest = (incoming: IncomingMessage, outgoing: ServerResponse): void => {
+    // A rejection here would be unhandled (and end the process): drop the connection instead.
+    if (incoming.headers.host?.includes("@") === true) return void writeResponse(outgoing, userinfoNotAllowed("host")).catch(() => outgoing.destroy());
+    const direct = app.direct;
+    const url = direct === undefined || incoming.method !== "GET" ? undefined : plainUrl(incoming);
+    if (url === undefined) return void honoListener!(incoming, outgoing);
+    const c = new Context(new NodeRequestView(url, incoming, outgoing) as unknown as Request, { env: { incoming, outgoing } });
+    const answer = guarded(incoming, () => direct!(c));
+    if (!(answer instanceof Promise)) return writeAnswer(incoming, outgoing, answer);
+    answer.then(
+      (response) => {
+        if (response !== RESPONSE_ALREADY_SENT) writeAnswer(incoming, outgoing, response);
+      },
+      (error: unknown) => {
+        let handled: Response | Promise<Response>;
+        try {
+          handled = app.answerError!(error, c);
+        } catch (thrown) {
+          handled = Promise.reject(thrown);
+        }
+        writeAnswer(incoming, outgoing, handled);
+      },
+    );
   };
   // Node checks headersTimeout and requestTimeout only every connectionsCheckingInterval (30 s by
   // default); check often enough that a timeout fires within half its own length (at most 1 s late).
@@ -110,7 +170,16 @@ export function serveNode(app: FetchApp, options: ServeNodeOptions = {}): Promis
   };
   return new Promise((resolve, reject) => {
     const server = serve(
-      { fetch, port: options.port ?? 0, hostname: options.hostname ?? "127.0.0.1", serverOptions, createServer: refusingUserinfoHost as typeof createServer },
+      {
+        fetch,
+        port: options.port ?? 0,
+        hostname: options.hostname ?? "127.0.0.1",
+        serverOptions,
+        createServer: ((serverOptions: ServerOptions, listener: RequestListener) => {
+          honoListener = listener;
+          return createServer(serverOptions, serveRequest);
+        }) as typeof createServer,
+      },
       (info: AddressInfo) => {
         server.off("error", reject);
         resolve({ port: info.port, address: info.address, close: () => closeServer(server as Server, sockets, tunnels, options.closeGraceMs ?? 10_000) });
@@ -231,19 +300,6 @@ function limitResponse(status: number, code: string, message: string, details: R
 
 function ignoreClientSocketError(): void {}
 
-/**
- * node:http's createServer, answering a Host field with userinfo ("a@svc", RFC 9110 section 4.2.4)
- * with the router's JSON 400 (userinfoNotAllowed): @hono/node-server refuses that Host before the
- * app with an empty 400 that does not say why.
- */
-function refusingUserinfoHost(serverOptions: ServerOptions, listener: RequestListener): Server {
-  return createServer(serverOptions, (incoming, outgoing) => {
-    // A rejection here would be unhandled (and end the process): drop the connection instead.
-    if (incoming.headers.host?.includes("@") === true) return void writeResponse(outgoing, userinfoNotAllowed("host")).catch(() => outgoing.destroy());
-    listener(incoming, outgoing);
-  });
-}
-
 /** Writes a small Response; the connection closes after it, as the request's body stays unread. */
 async function writeResponse(outgoing: ServerResponse, response: Response): Promise<void> {
   const body = await response.text();
@@ -270,6 +326,23 @@ function closeServer(server: Server, sockets: ReadonlySet<Socket>, tunnels: Open
     server.closeIdleConnections();
     for (const socket of sockets) if (socket.bytesRead === 0) socket.destroy();
   });
+}
+
+/** What @hono/node-server's listener takes as is (its src/url.ts: reValidHost, reValidRequestUrl,
+ * reDotSegment): a lowercase host with an optional port of 4 or 5 digits, and an origin-form
+ * target of plain characters without dot segments. Anything else it parses with URL or refuses. */
+const PLAIN_HOST = /^[a-z0-9._-]+(?::(?:[1-5]\d{3,4}|[6-9]\d{3}))?$/;
+const PLAIN_TARGET = /^\/[!#$&-;=?-\[\]_a-z~]*$/;
+const DOT_SEGMENT = /\/\.\.?(?:[/?#]|$)/;
+
+/** The request's URL as @hono/node-server builds it ("http://" + Host + target), when it takes
+ * Host and target as they are; undefined otherwise (its listener then decides). */
+function plainUrl(incoming: IncomingMessage): string | undefined {
+  const host = incoming.headers.host;
+  const target = incoming.url;
+  if (host === undefined || target === undefined || target.charCodeAt(0) !== 47 /* / */) return undefined;
+  if (!PLAIN_HOST.test(host) || !PLAIN_TARGET.test(target) || DOT_SEGMENT.test(target)) return undefined;
+  return `${(incoming.socket as { encrypted?: boolean } | null)?.encrypted === true ? "https" : "http"}://${host}${target}`;
 }
 
 function incomingOf(env: unknown): IncomingMessage | undefined {

@@ -167,6 +167,9 @@ class ResponseWriter implements Dispatcher.DispatchHandler {
   #done = false;
   #bytesOut = 0;
   #clientGone: DownstreamClosedError | undefined;
+  /** Listening for 'drain': only while the body is paused for a slow client (most responses
+   * never are, and each listener costs an add and a remove). */
+  #awaitingDrain = false;
 
   constructor(target: UpstreamTarget, call: UpstreamCall, outgoing: ServerResponse, deadlines: DeadlineQueue, resolve: (response: Response) => void, reject: (error: UpstreamError) => void) {
     this.#target = target;
@@ -177,7 +180,6 @@ class ResponseWriter implements Dispatcher.DispatchHandler {
     this.#timeouts = new CallTimeouts(deadlines, call, this.#onTimeout);
     if (outgoing.destroyed) this.#clientGone = new DownstreamClosedError();
     outgoing.on("close", this.#onClose);
-    outgoing.on("drain", this.#onDrain);
   }
 
   readonly #onClose = (): void => {
@@ -186,6 +188,8 @@ class ResponseWriter implements Dispatcher.DispatchHandler {
     this.#controller?.abort(this.#clientGone);
   };
   readonly #onDrain = (): void => {
+    this.#awaitingDrain = false;
+    this.#outgoing.off("drain", this.#onDrain);
     this.#controller?.resume();
     this.#timeouts.resumed();
   };
@@ -240,6 +244,10 @@ class ResponseWriter implements Dispatcher.DispatchHandler {
   }
 
   #pause(controller: Dispatcher.DispatchController): void {
+    if (!this.#awaitingDrain) {
+      this.#awaitingDrain = true;
+      this.#outgoing.on("drain", this.#onDrain);
+    }
     controller.pause();
     this.#timeouts.paused();
   }
@@ -275,7 +283,10 @@ class ResponseWriter implements Dispatcher.DispatchHandler {
   #detach(): void {
     this.#timeouts.done();
     this.#outgoing.off("close", this.#onClose);
-    this.#outgoing.off("drain", this.#onDrain);
+    if (this.#awaitingDrain) {
+      this.#awaitingDrain = false;
+      this.#outgoing.off("drain", this.#onDrain);
+    }
   }
 }
 

@@ -30,4 +30,6 @@ const server = http.createServer((request, response) => {
   );
 });
 server.keepAliveTimeout = 60_000;
+// Exits on SIGINT through process.exit(), so that `node --cpu-prof` writes its profile.
+process.once("SIGINT", () => process.exit(0));
 server.listen(Number(process.argv[2] ?? 0), "127.0.0.1", () => console.log(`ready ${(server.address() as AddressInfo).port}`));

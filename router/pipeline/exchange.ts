@@ -13,7 +13,7 @@
 import type { Context } from "hono";
 import type { Pick, PickRequest } from "../balancing/pick.ts";
 import type { ServiceBalancer } from "../balancing/service-balancer.ts";
-import type { UpstreamTarget } from "../forward/upstream-transport.ts";
+import type { ClientAddressOf, UpstreamTarget } from "../forward/upstream-transport.ts";
 import type { RequestTarget } from "../request-target.ts";
 import type { TrafficOrigin } from "../service-state.ts";
 import type { ServiceEntry, ServicePortEntry } from "../table/routing-table.ts";
@@ -43,6 +43,8 @@ export class Exchange {
   /** "external" when a gateway route rule matched: externalTrafficPolicy applies (resolve). */
   origin: TrafficOrigin = "internal";
 
+  /** The connection's peer address, from the serve adapter; read once, when first needed (peerOf). */
+  peer: string | undefined = undefined;
   /** The client's address after trusted proxies; read once, when first needed (clientOf). */
   client: string | undefined = undefined;
 
@@ -82,3 +84,9 @@ export class Exchange {
 
 /** The client's address of an exchange (trusted proxies applied), computed once per request. */
 export type ClientOf = (exchange: Exchange) => string;
+
+/** The connection's peer address of an exchange, read from the serve adapter once per request
+ * (the client's address, the forwarded-for hop and the access log all start from it). */
+export function peerOf(exchange: Exchange, clientAddress: ClientAddressOf): string {
+  return exchange.peer ?? (exchange.peer = clientAddress(exchange.c));
+}

@@ -12,7 +12,7 @@ import type { RouterErrorCode } from "../router-errors.ts";
 import type { RouterTimeouts } from "../timeout-config.ts";
 import type { UpgradeOutcome, UpgradeRoute } from "../forward/upgrade-route.ts";
 import type { AdmitStage } from "./admit-stage.ts";
-import type { Exchange } from "./exchange.ts";
+import { peerOf, type Exchange } from "./exchange.ts";
 import type { PickStage } from "./pick-stage.ts";
 import type { ReportStage } from "./report-stage.ts";
 
@@ -109,7 +109,7 @@ export class ForwardStage {
     const started = exchange.started;
     const authority = exchange.target!.authority;
     const host = headerListGet(exchange.headers, "host");
-    const peer = clientAddress(exchange.c); // the peer: trusted or not, and the hop appended
+    const peer = peerOf(exchange, clientAddress); // the peer: trusted or not, and the hop appended
     // Absolute-form requests carry the name in the request-target; it replaces Host.
     const outgoing = forwarder.request(
       exchange.headers,
@@ -155,7 +155,7 @@ export class ForwardStage {
     const host = headerListGet(exchange.headers, "host");
     const outgoing = forwarder.request(
       exchange.headers,
-      host === undefined || host.toLowerCase() !== authority ? { clientAddress: clientAddress(exchange.c), proto, authority } : { clientAddress: clientAddress(exchange.c), proto },
+      host === undefined || host.toLowerCase() !== authority ? { clientAddress: peerOf(exchange, clientAddress), proto, authority } : { clientAddress: peerOf(exchange, clientAddress), proto },
     );
     // The forwarder drops Connection and Upgrade as hop-by-hop (RFC 9110 section 7.6.1); a tunnel
     // relays the offer to the pod, as RFC 6455 section 4.1 requires of the handshake. The
