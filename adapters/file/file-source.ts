@@ -11,14 +11,13 @@ import { watch, type FSWatcher } from "node:fs";
 import { readdir, readFile, stat } from "node:fs/promises";
 import { basename, dirname, join } from "node:path";
 import type { Registry } from "prom-client";
-import { objectsSkippedCounter } from "../../router/observability/router-metrics.ts";
 import type { RoutingTable } from "../../router/table/routing-table.ts";
 import { RoutingTableBuilder } from "../../router/table/routing-table-builder.ts";
-import { SkippedObjects } from "../../router/table/skipped-objects.ts";
 import { replaceTableInput } from "../../router/table/table-input-check.ts";
 import { TableInputStore, type ObjectChange } from "../../router/table/table-input-store.ts";
 import { formatProblem, type ManifestProblem } from "./manifest-documents.ts";
 import { ManifestSet, type ManifestSummary } from "./manifest-set.ts";
+import { SkippedReport } from "./skipped-report.ts";
 
 export interface FileSourceOptions {
   /** A manifest file, or a folder of them. */
@@ -30,8 +29,9 @@ export interface FileSourceOptions {
   /** Watch for changes; default true. */
   readonly watch?: boolean;
   readonly debounceMs?: number;
-  /** Objects with values the table builder skipped or adjusted, one line each, once per object
-   * version (`skipped EndpointSlice default/web-1: endpoints[0].addresses[0]: ...`). */
+  /** Objects skipped or adjusted, one line each, once (skipped-report.ts): values the table
+   * builder skipped (`skipped EndpointSlice default/web-1: endpoints[0].addresses[0]: ...`) and
+   * documents refused for a field. */
   readonly log?: (line: string) => void;
   /** Where vipr_objects_skipped_total is counted (pass RouterMetrics.registry). */
   readonly registry?: Registry;
@@ -66,7 +66,7 @@ export async function startFileSource(options: FileSourceOptions): Promise<FileS
   const set = new ManifestSet();
   const store = new TableInputStore(options.onObjectChange === undefined ? {} : { observe: options.onObjectChange });
   const builder = new RoutingTableBuilder(store);
-  const skipped = new SkippedObjects();
+  const skipped = new SkippedReport(options.log, options.registry);
   let table: RoutingTable | undefined;
   let lastProblems = "";
 
@@ -74,14 +74,7 @@ export async function startFileSource(options: FileSourceOptions): Promise<FileS
     const { input, problems, summary } = set.snapshot();
     const checked = replaceTableInput(store, input);
     table = builder.update(store.takeChanges(), { endpointsFrom: checked.endpointsFrom, inputDiagnostics: checked.diagnostics });
-    const news = skipped.news(table, store);
-    if (news.length > 0) {
-      const counter = options.registry === undefined ? undefined : objectsSkippedCounter(options.registry);
-      for (const report of news) {
-        options.log?.(report.line);
-        counter?.inc({ kind: report.kind, reason: report.reason });
-      }
-    }
+    skipped.report(table, store, problems);
     const lines = [...problems.map((p: ManifestProblem) => formatProblem(p)), ...table.diagnostics.map((d) => d.message)];
     const joined = lines.join("\n");
     if (joined !== lastProblems) {

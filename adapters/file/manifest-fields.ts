@@ -17,6 +17,12 @@ const noPods = { get: () => undefined };
 
 /** The problems that make `manifest` unusable, by file, document and field ([] when it is fine). */
 export function fieldProblems(manifest: ManifestObject): ManifestProblem[] {
+  const metadata = (manifest.object["metadata"] ?? {}) as { name?: string; namespace?: string };
+  const refused = { kind: manifest.kind, namespace: metadata.namespace || "default", name: metadata.name ?? "" };
+  return problemsOf(manifest).map((problem) => ({ ...problem, object: refused }));
+}
+
+function problemsOf(manifest: ManifestObject): ManifestProblem[] {
   const { object, file, index, kind } = manifest;
   const out: TableDiagnostic[] = [];
   const metadata = (object["metadata"] ?? {}) as { name?: string; namespace?: string };

@@ -28,7 +28,6 @@ export function reasonOf(field: string): string {
 export class SkippedObjects {
   /** "Kind namespace/name" -> the object version its diagnostics were reported for, and them. */
   #reported = new Map<string, { version: unknown; messages: Set<string> }>();
-  #last: readonly TableDiagnostic[] | undefined;
 
   /**
    * The diagnostics of `table` not reported before for the current version of their object
@@ -36,9 +35,9 @@ export class SkippedObjects {
    * Objects without diagnostics any more are forgotten: if they turn odd again, that is news.
    */
   news(table: RoutingTable, store?: TableInputStore): SkippedObjectReport[] {
-    // A builder keeps the diagnostics array when no diagnostic changed.
-    if (table.diagnostics === this.#last) return [];
-    this.#last = table.diagnostics;
+    // Every diagnostic is looked at, even when the array is the previous snapshot's: an object can
+    // change and keep its messages (the builder compares messages, not versions). A lookup each.
+    if (table.diagnostics.length === 0 && this.#reported.size === 0) return [];
     const out: SkippedObjectReport[] = [];
     const reported = new Map<string, { version: unknown; messages: Set<string> }>();
     for (const diagnostic of table.diagnostics) {
