@@ -3,6 +3,7 @@
 // object cost an identity comparison.
 
 import type { KubeObjectMeta } from "./kubernetes-objects.ts";
+import { serviceKey } from "./routing-table.ts";
 
 export interface NamedObject {
   readonly metadata?: KubeObjectMeta | null | undefined;
@@ -26,7 +27,7 @@ export function namespaceOf(object: NamedObject): string {
 export function objectKey(object: NamedObject): string | undefined {
   const name = object.metadata?.name;
   if (typeof name !== "string" || name === "") return undefined;
-  return `${namespaceOf(object)}/${name}`;
+  return serviceKey(namespaceOf(object), name);
 }
 
 /** The namespace part of a key made by objectKey. */
