@@ -137,7 +137,7 @@ export class TableInputStore {
     const table = this.#kind(kind);
     const old = table.objects.get(key);
     if (old !== undefined && sameObject(old, object)) return false;
-    if (old !== undefined) this.#unindex(table, key, old);
+    if (old !== undefined) this.#unindex(table, key);
     table.objects.set(key, object);
     const { byNamespace, ownerOf } = table.indexing;
     if (byNamespace === true) addTo(table.byNamespace, keyNamespace(key), key, object);
@@ -161,13 +161,13 @@ export class TableInputStore {
     const old = table?.objects.get(key);
     if (table === undefined || old === undefined) return false;
     table.objects.delete(key);
-    this.#unindex(table, key, old);
+    this.#unindex(table, key);
     this.#touched(kind, key);
     this.#observe?.({ type: "delete", kind, key });
     return true;
   }
 
-  #unindex(table: KindObjects, key: string, old: NamedObject): void {
+  #unindex(table: KindObjects, key: string): void {
     const { byNamespace, ownerOf } = table.indexing;
     if (byNamespace === true) deleteFrom(table.byNamespace, keyNamespace(key), key);
     if (ownerOf !== undefined) {
@@ -179,7 +179,6 @@ export class TableInputStore {
         this.#changedOwners.add(owner);
       }
     }
-    void old;
   }
 
   /** Sets the content of a kind (in one namespace, when given) to `objects`, as a full list
