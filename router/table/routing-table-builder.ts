@@ -33,7 +33,7 @@ export interface BuildOptions {
    * a full pass that reuses nothing, numbered and diffed against it. */
   readonly previous?: RoutingTable | undefined;
   /** Diagnostics about input the store could not hold (table-input-check.ts), tied to no
-   * service; they stay until the next build that passes others. Default none. */
+   * service: pass them with every build while they stand. Default none. */
   readonly inputDiagnostics?: readonly TableDiagnostic[];
   /** A full pass over the store even though changes are known (reusing what is unchanged): what
    * a source does when it cannot say what changed, and the oracle incremental updates are tested
