@@ -4,9 +4,9 @@
 //   table being published;
 // - initial sync of 10000 services with 100000 endpoints (one slice of 10 per service): time to
 //   the first table (target < 5 s) and the heap it holds (store + table; target < 300 MB);
-// - one service's update in a table of that size: the incremental rebuild (updateRoutingTable),
+// - one service's update in a table of that size: the incremental rebuild (RoutingTableBuilder.update),
 //   baseline a full rebuild; and the publish, from the change applied to the table published
-//   (index write + update + ServiceRouter.setTable; target < 1 ms).
+//   (store write + update + ServiceRouter.setTable; target < 1 ms).
 // Runs on Node (`node bench/sync.bench.ts`) and Deno (`deno run -A bench/sync.bench.ts`).
 import http from "node:http";
 import { parseArgs } from "node:util";
@@ -18,8 +18,8 @@ import { KubernetesSource } from "../adapters/kubernetes/kubernetes-source.ts";
 import { loadRuntimeAdapter } from "../adapters/runtime-adapter.ts";
 import { ServiceRouter } from "../router/service-router.ts";
 import { buildRoutingTable } from "../router/table/build-routing-table.ts";
-import { RoutingInputIndex } from "../router/table/routing-input-index.ts";
-import { updateRoutingTable } from "../router/table/update-routing-table.ts";
+import { RoutingTableBuilder } from "../router/table/routing-table-builder.ts";
+import { TableInputStore } from "../router/table/table-input-store.ts";
 import type { KubeEndpointSlice, KubeService } from "../router/table/kubernetes-objects.ts";
 import type { RoutingTable } from "../router/table/routing-table.ts";
 import { startPod } from "../tests/support/seed-backends.ts";
@@ -172,17 +172,19 @@ await source.stop();
 await served.close();
 
 // --- one service's update in a table of that size ------------------------------------------------------
-// As the Kubernetes source does it: the changed slice goes into the RoutingInputIndex, which names
-// the service it touched, and updateRoutingTable rebuilds that service only. Baselines: a full
-// rebuild of the table (no previous), and the path before incremental updates: buildRoutingTable
-// given the previous table (a pass over every object) plus a setTable that walked every service.
+// As the Kubernetes source does it: the changed slice goes into the TableInputStore, which names
+// the service it touched, and the RoutingTableBuilder rebuilds that service only. Baselines: a full
+// rebuild of the table (no previous), and the path before incremental updates: a full pass over
+// every stored object reusing unchanged entries by version (what buildRoutingTable given the
+// previous table did before the one builder) plus setTable.
 {
   const services = source.objects("Service") as KubeService[];
   const slices = source.objects("EndpointSlice") as KubeEndpointSlice[];
-  const index = new RoutingInputIndex();
-  for (const service of services) index.setService(service);
-  for (const slice of slices) index.setSlice(slice);
-  let current = updateRoutingTable(undefined, index, index.takeChanges());
+  const store = new TableInputStore();
+  const builder = new RoutingTableBuilder(store);
+  for (const service of services) store.set("Service", service);
+  for (const slice of slices) store.set("EndpointSlice", slice);
+  let current = builder.update(store.takeChanges());
   const sliceAt = slices.findIndex((s) => s.metadata?.name === "svc-42-fake-8080");
   const original = slices[sliceAt]!;
   let version = 0;
@@ -194,8 +196,8 @@ await served.close();
   };
   const incremental = measureNs((n) => {
     for (let i = 0; i < n; i++) {
-      index.setSlice(changed());
-      current = updateRoutingTable(current, index, index.takeChanges());
+      store.set("EndpointSlice", changed());
+      current = builder.update(store.takeChanges());
     }
     return current;
   }, { batch: 50, samples: 11, warmup: 2 });
@@ -207,7 +209,7 @@ await served.close();
     }
     return last;
   }, { batch: 1, samples: 5, warmup: 1 });
-  rows.push(row(bench, "update_one_service_rebuild", incremental / 1e6, "ms", full / 1e6, "updateRoutingTable of one changed slice; baseline: full rebuild of the table"));
+  rows.push(row(bench, "update_one_service_rebuild", incremental / 1e6, "ms", full / 1e6, "RoutingTableBuilder.update of one changed slice; baseline: full rebuild of the table"));
 
   // Every service has its balancer made (as after traffic to each), so a publish that looked at
   // every service's state would show here.
@@ -216,21 +218,21 @@ await served.close();
   for (const key of current.services.keys()) router.explain({ host: `${key.slice(key.indexOf("/") + 1)}.${key.slice(0, key.indexOf("/"))}` });
   const publish = measureNs((n) => {
     for (let i = 0; i < n; i++) {
-      index.setSlice(changed());
-      current = updateRoutingTable(current, index, index.takeChanges());
+      store.set("EndpointSlice", changed());
+      current = builder.update(store.takeChanges());
       router.setTable(current);
     }
     return current;
   }, { batch: 50, samples: 11, warmup: 2 });
   const before = measureNs((n) => {
     for (let i = 0; i < n; i++) {
-      slices[sliceAt] = changed();
-      current = buildRoutingTable({ services, endpointSlices: slices }, current);
+      store.set("EndpointSlice", changed());
+      current = builder.update(store.takeChanges(), { full: true });
       router.setTable(current);
     }
     return current;
   }, { batch: 1, samples: 5, warmup: 1 });
-  rows.push(row(bench, "update_one_service_publish", publish / 1e6, "ms", before / 1e6, "event applied to table published: index write + updateRoutingTable + ServiceRouter.setTable, 10k services with balancers; baseline: buildRoutingTable(all objects, previous) + setTable; target < 1 ms"));
+  rows.push(row(bench, "update_one_service_publish", publish / 1e6, "ms", before / 1e6, "event applied to table published: store write + RoutingTableBuilder.update + ServiceRouter.setTable, 10k services with balancers; baseline: a full pass reusing unchanged entries + setTable; target < 1 ms"));
   await router.close();
 }
 

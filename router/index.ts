@@ -20,8 +20,9 @@
  */
 export { ServiceRouter, type ServiceRouterOptions, type RouterTimeouts, type ExplainQuery, type ExplainAnswer } from "./service-router.ts";
 export { buildRoutingTable, isBuiltFrom, type RoutingTableInput } from "./table/build-routing-table.ts";
-export { updateRoutingTable, type RoutingTableIndex, type RoutingTableChanges } from "./table/update-routing-table.ts";
-export { RoutingInputIndex } from "./table/routing-input-index.ts";
+export { RoutingTableBuilder, type BuildOptions } from "./table/routing-table-builder.ts";
+export { TableInputStore, StoreCollection, routingTableKinds, type ObjectChange, type TableInputChanges, type StoreChanges, type KindIndexing } from "./table/table-input-store.ts";
+export { objectKey } from "./table/object-identity.ts";
 export type { RoutingTable, ServiceEntry, EndpointEntry, ServicePortEntry, TableDiagnostic } from "./table/routing-table.ts";
 export type { KubeService, KubeEndpointSlice, KubePod } from "./table/kubernetes-objects.ts";
 export { eligibleEndpoints, type EligibleEndpoints } from "./table/eligible-endpoints.ts";

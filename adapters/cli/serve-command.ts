@@ -7,6 +7,7 @@ import { DEFAULT_SLOW_START_AGGRESSION, DEFAULT_SLOW_START_MIN_WEIGHT_PERCENT, t
 import { parseDurationMs } from "../../router/timeout-config.ts";
 import { parseCidr } from "../../router/forward/cidr-set.ts";
 import { routesAlike } from "../../router/observability/moved-share.ts";
+import { RouterMetrics } from "../../router/observability/router-metrics.ts";
 import type { RoutingTable } from "../../router/table/routing-table.ts";
 import type { RouteRuleConfig } from "../../router/route-rules.ts";
 import { startFileSource } from "../file/file-source.ts";
@@ -299,6 +300,9 @@ export async function setUpServe(args: string[], serveTraffic: boolean): Promise
       onProblems: (lines) => {
         for (const line of lines) console.error(`vipr: ${line}`);
       },
+      // Skipped objects: logged once each, and counted in vipr_objects_skipped_total.
+      log: (line) => console.error(`vipr: ${line}`),
+      ...(vipr.metrics instanceof RouterMetrics ? { registry: vipr.metrics.registry } : {}),
     }).catch(async (error: unknown) => {
       await vipr.close();
       throw new UsageError(`--source ${source}: ${(error as Error).message}`);

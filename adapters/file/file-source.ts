@@ -1,15 +1,23 @@
 // The file source: Kubernetes manifests in a file or a folder (*.yaml, *.yml, *.json, not
 // recursive), loaded into a routing table and watched: an edit applies within a second (changes
 // are debounced by `debounceMs`, default 100 ms), a broken edit is reported by file, document and
-// field while the last good version keeps serving (manifest-set.ts). node:fs works on both Node and
-// Deno, so this one module serves both runtimes.
+// field while the last good version keeps serving (manifest-set.ts). Each load is a source of
+// object changes like a list/watch loop: the files' objects replace the content of a table input
+// store, which records what changed, and the one routing table builder rebuilds only the services
+// those changes touch (router/table/routing-table-builder.ts), as for the Kubernetes source.
+// Objects with values the builder skips or adjusts are logged once per version and counted.
+// node:fs works on both Node and Deno, so this one module serves both runtimes.
 import { watch, type FSWatcher } from "node:fs";
 import { readdir, readFile, stat } from "node:fs/promises";
 import { basename, dirname, join } from "node:path";
-import { buildRoutingTable } from "../../router/table/build-routing-table.ts";
+import type { Registry } from "prom-client";
 import type { RoutingTable } from "../../router/table/routing-table.ts";
+import { RoutingTableBuilder } from "../../router/table/routing-table-builder.ts";
+import { replaceTableInput } from "../../router/table/table-input-check.ts";
+import { TableInputStore, type ObjectChange } from "../../router/table/table-input-store.ts";
 import { formatProblem, type ManifestProblem } from "./manifest-documents.ts";
 import { ManifestSet, type ManifestSummary } from "./manifest-set.ts";
+import { SkippedReport } from "./skipped-report.ts";
 
 export interface FileSourceOptions {
   /** A manifest file, or a folder of them. */
@@ -21,10 +29,20 @@ export interface FileSourceOptions {
   /** Watch for changes; default true. */
   readonly watch?: boolean;
   readonly debounceMs?: number;
+  /** Objects skipped or adjusted, one line each, once (skipped-report.ts): values the table
+   * builder skipped (`skipped EndpointSlice default/web-1: endpoints[0].addresses[0]: ...`) and
+   * documents refused for a field. */
+  readonly log?: (line: string) => void;
+  /** Where vipr_objects_skipped_total is counted (pass RouterMetrics.registry). */
+  readonly registry?: Registry;
+  /** Every change a load made to the store, after it was made (see TableInputStore). */
+  readonly onObjectChange?: (change: ObjectChange) => void;
 }
 
 export interface FileSource {
   readonly set: ManifestSet;
+  /** The objects the table is built from, as of the last publish. */
+  readonly store: TableInputStore;
   readonly table: RoutingTable;
   /** Rebuilds and publishes from the files as they are now (also after scale()). */
   reload(): Promise<RoutingTable>;
@@ -46,12 +64,17 @@ export async function manifestFiles(path: string): Promise<string[]> {
 /** Loads `path` once and, unless told not to, keeps watching it. Throws if `path` does not exist. */
 export async function startFileSource(options: FileSourceOptions): Promise<FileSource> {
   const set = new ManifestSet();
+  const store = new TableInputStore(options.onObjectChange === undefined ? {} : { observe: options.onObjectChange });
+  const builder = new RoutingTableBuilder(store);
+  const skipped = new SkippedReport(options.log, options.registry);
   let table: RoutingTable | undefined;
   let lastProblems = "";
 
   const publish = (): RoutingTable => {
     const { input, problems, summary } = set.snapshot();
-    table = buildRoutingTable(input, table);
+    const checked = replaceTableInput(store, input);
+    table = builder.update(store.takeChanges(), { endpointsFrom: checked.endpointsFrom, inputDiagnostics: checked.diagnostics });
+    skipped.report(table, store, problems);
     const lines = [...problems.map((p: ManifestProblem) => formatProblem(p)), ...table.diagnostics.map((d) => d.message)];
     const joined = lines.join("\n");
     if (joined !== lastProblems) {
@@ -100,6 +123,7 @@ export async function startFileSource(options: FileSourceOptions): Promise<FileS
   }
   return {
     set,
+    store,
     get table(): RoutingTable {
       return table!;
     },

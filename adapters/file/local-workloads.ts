@@ -14,6 +14,7 @@
 // reaches this machine on Linux, so each local pod can listen on the container port itself
 // (the seed's 9876), and the Service's targetPort works unchanged.
 import type { KubePod } from "../../router/table/kubernetes-objects.ts";
+import { namespaceOf, type NamedObject } from "../../router/table/object-identity.ts";
 import type { ManifestObject, ManifestProblem } from "./manifest-documents.ts";
 
 export const LOCAL_ADDRESSES_ANNOTATION = "vipr.io/local-addresses";
@@ -50,7 +51,7 @@ export function localPodsOf(workload: ManifestObject): { pods: KubePod[]; proble
   };
   const metadata = record(object["metadata"]) ?? {};
   const name = String(metadata["name"]);
-  const namespace = typeof metadata["namespace"] === "string" && metadata["namespace"] !== "" ? metadata["namespace"] : "default";
+  const namespace = namespaceOf(object as NamedObject);
   const annotation = record(metadata["annotations"])?.[LOCAL_ADDRESSES_ANNOTATION];
   if (annotation === undefined) {
     return problem(`metadata.annotations["${LOCAL_ADDRESSES_ANNOTATION}"]`, `a ${kind} in a file needs its pods' local addresses here, e.g. "127.0.0.2, 127.0.0.3"; no pods made`);

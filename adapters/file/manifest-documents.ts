@@ -24,6 +24,9 @@ export interface ManifestProblem {
   /** A field path inside the document, "" for the document as a whole. */
   readonly field: string;
   readonly message: string;
+  /** The object this problem refuses, for a field the table builder would not take
+   * (manifest-fields.ts); absent for problems of a whole document (YAML, kind, name). */
+  readonly object?: { readonly kind: ManifestKind; readonly namespace: string; readonly name: string };
 }
 
 export interface ParsedManifests {

@@ -8,6 +8,7 @@
 import type { KubeEndpointSlice, KubeService } from "../../router/table/kubernetes-objects.ts";
 import { endpointsFromSlices } from "../../router/table/endpoints-from-slices.ts";
 import { parseEndpointAddress } from "../../router/table/ip-address.ts";
+import { namespaceOf, type NamedObject } from "../../router/table/object-identity.ts";
 import { readServiceSpec } from "../../router/table/read-service-spec.ts";
 import type { TableDiagnostic } from "../../router/table/routing-table.ts";
 import { localPodsOf } from "./local-workloads.ts";
@@ -17,10 +18,16 @@ const noPods = { get: () => undefined };
 
 /** The problems that make `manifest` unusable, by file, document and field ([] when it is fine). */
 export function fieldProblems(manifest: ManifestObject): ManifestProblem[] {
+  const metadata = (manifest.object["metadata"] ?? {}) as { name?: string; namespace?: string };
+  const refused = { kind: manifest.kind, namespace: namespaceOf(manifest.object as NamedObject), name: metadata.name ?? "" };
+  return problemsOf(manifest).map((problem) => ({ ...problem, object: refused }));
+}
+
+function problemsOf(manifest: ManifestObject): ManifestProblem[] {
   const { object, file, index, kind } = manifest;
   const out: TableDiagnostic[] = [];
   const metadata = (object["metadata"] ?? {}) as { name?: string; namespace?: string };
-  const subject = { kind: "Service" as const, namespace: metadata.namespace || "default", name: metadata.name ?? "" };
+  const subject = { kind: "Service" as const, namespace: namespaceOf(object as NamedObject), name: metadata.name ?? "" };
   if (kind === "Service") readServiceSpec(object as KubeService, subject, out);
   else if (kind === "EndpointSlice") endpointsFromSlices([object as KubeEndpointSlice], noPods, out);
   else if (kind === "ReplicationController" || kind === "Deployment") {

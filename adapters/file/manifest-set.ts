@@ -4,6 +4,7 @@
 // documents of the file apply as edited.
 import type { RoutingTableInput } from "../../router/table/build-routing-table.ts";
 import type { KubePod } from "../../router/table/kubernetes-objects.ts";
+import { objectKey, type NamedObject } from "../../router/table/object-identity.ts";
 import { localPodsOf } from "./local-workloads.ts";
 import { parseManifests, tableInputOf, type ManifestObject, type ManifestProblem } from "./manifest-documents.ts";
 import { fieldProblems } from "./manifest-fields.ts";
@@ -110,8 +111,7 @@ export class ManifestSet {
   }
 
   #nameOf(object: ManifestObject): string {
-    const metadata = object.object["metadata"] as { name?: string; namespace?: string };
-    return `${metadata.namespace ?? "default"}/${metadata.name ?? ""}`;
+    return objectKey(object.object as NamedObject) ?? "";
   }
 
   #objects(): ManifestObject[] {

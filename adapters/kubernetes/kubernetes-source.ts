@@ -1,13 +1,14 @@
 // The Kubernetes source of the routing table: one list/watch loop per collection (Services,
-// EndpointSlices, and Pods when asked; per namespace when a set of namespaces is chosen), one
-// object store per loop, and the table builder. The order is the informer's: a loop writes its
-// store (and the index below) first, then the table is rebuilt; a burst of events (a list, one
-// chunk of a watch, a rollout touching many slices) is gathered into one rebuild on the next tick.
-// Every write also goes to a RoutingInputIndex (objects by the service they feed), which records
-// the keys it touched; the rebuild hands those to updateRoutingTable, so a tick costs the services
-// whose objects changed, not the whole cluster (the first table is a full build).
+// EndpointSlices, and Pods when asked; per namespace when a set of namespaces is chosen), all
+// writing one table input store (router/table/table-input-store.ts), and one table builder
+// reading it. The order is the informer's: a loop writes the store first, then the table is
+// rebuilt; a burst of events (a list, one chunk of a watch, a rollout touching many slices) is
+// gathered into one rebuild on the next tick. The store records the keys each write touched and
+// the builder rebuilds only the services those touch, so a tick costs the services whose objects
+// changed, not the whole cluster (the first table is a full pass).
 // The table is published through onTable (e.g. ServiceRouter.setTable); while the API server is
-// unreachable nothing is published and the last table keeps serving.
+// unreachable nothing is published and the last table keeps serving. Objects with values the
+// builder skips or adjusts are logged once per version and counted (vipr_objects_skipped_total).
 //
 // Readiness: the first table is published only once every loop has its first full list (an
 // informer's WaitForCacheSync), so no request ever sees services without their endpoints, and
@@ -16,9 +17,11 @@
 
 import type { KubeConfig } from "@kubernetes/client-node";
 import { Registry } from "prom-client";
-import { RoutingInputIndex } from "../../router/table/routing-input-index.ts";
-import { updateRoutingTable } from "../../router/table/update-routing-table.ts";
+import { objectsSkippedCounter } from "../../router/observability/router-metrics.ts";
 import type { EndpointsFrom, RoutingTable } from "../../router/table/routing-table.ts";
+import { RoutingTableBuilder } from "../../router/table/routing-table-builder.ts";
+import { SkippedObjects } from "../../router/table/skipped-objects.ts";
+import { TableInputStore, type ObjectChange } from "../../router/table/table-input-store.ts";
 import { systemClock, type Clock } from "./clock.ts";
 import { createKubeApiClient, type FetchLike, type KubeApiClient } from "./kube-api-client.ts";
 import { ListWatchLoop, type ListWatchObserver, type ListWatchTiming } from "./list-watch-loop.ts";
@@ -44,7 +47,7 @@ export interface KubernetesSourceOptions {
   readonly endpointsFrom?: EndpointsFrom;
   /** Where the sync metrics go (pass RouterMetrics.registry); default a private registry. */
   readonly registry?: Registry;
-  /** Failures, re-lists, skipped lines. Default: nothing. */
+  /** Failures, re-lists, skipped lines and objects. Default: nothing. */
   readonly log?: (line: string) => void;
   /** Replaces the HTTP transport (see kube-api-client.ts). */
   readonly fetch?: FetchLike;
@@ -53,6 +56,8 @@ export interface KubernetesSourceOptions {
   readonly coalesceMs?: number;
   readonly clock?: Clock;
   readonly random?: () => number;
+  /** Every change the loops made to the store, after it was made (see TableInputStore). */
+  readonly onObjectChange?: (change: ObjectChange) => void;
 }
 
 interface Collection {
@@ -67,10 +72,6 @@ function resourceOf(kind: string): WatchedResource {
   const resource = watchedResources.find((r) => r.kind === kind);
   if (resource === undefined) throw new Error(`watched-resources.ts lists no ${kind}`);
   return resource;
-}
-
-function* valuesOf<T>(collections: readonly Collection[]): Generator<T> {
-  for (const collection of collections) yield* collection.store.values() as Iterable<T>;
 }
 
 /**
@@ -91,8 +92,10 @@ export class KubernetesSource {
   readonly #client: KubeApiClient;
   readonly #clock: Clock;
   readonly #collections: Collection[] = [];
-  readonly #byKind = new Map<string, Collection[]>();
-  readonly #index: RoutingInputIndex;
+  readonly #store: TableInputStore;
+  readonly #builder: RoutingTableBuilder;
+  readonly #skipped = new SkippedObjects();
+  readonly #registry: Registry;
   #table: RoutingTable | undefined;
   #timer: unknown;
   /** When the oldest change not yet in a published table arrived. */
@@ -104,17 +107,14 @@ export class KubernetesSource {
     this.#options = options;
     this.#clock = options.clock ?? systemClock;
     this.endpointsFrom = options.endpointsFrom ?? "EndpointSlices";
-    this.#index = new RoutingInputIndex(this.endpointsFrom);
-    this.metrics = new SyncMetrics(options.registry ?? new Registry());
+    this.#store = new TableInputStore(options.onObjectChange === undefined ? {} : { observe: options.onObjectChange });
+    this.#builder = new RoutingTableBuilder(this.#store);
+    this.#registry = options.registry ?? new Registry();
+    this.metrics = new SyncMetrics(this.#registry);
     this.#client = createKubeApiClient(options.kubeConfig, options.fetch === undefined ? {} : { fetch: options.fetch });
     const kinds = ["Service", ...(this.endpointsFrom === "EndpointSlices" ? ["EndpointSlice"] : []), ...(options.watchPods === true || this.endpointsFrom === "Pods" ? ["Pod"] : [])];
     const namespaces: readonly (string | undefined)[] = options.namespaces === undefined || options.namespaces.length === 0 ? [undefined] : [...new Set(options.namespaces)];
-    for (const kind of kinds) {
-      const collections: Collection[] = [];
-      for (const namespace of namespaces) collections.push(this.#collection(resourceOf(kind), namespace));
-      this.#byKind.set(kind, collections);
-      this.#collections.push(...collections);
-    }
+    for (const kind of kinds) for (const namespace of namespaces) this.#collections.push(this.#collection(resourceOf(kind), namespace));
   }
 
   /** The last published table; undefined before the first full sync. */
@@ -137,7 +137,7 @@ export class KubernetesSource {
 
   /** Every stored object of a kind ("Service", "EndpointSlice", "Pod"), for diagnostics and tests. */
   objects(kind: string): KubeObject[] {
-    return [...valuesOf<KubeObject>(this.#byKind.get(kind) ?? [])];
+    return [...this.#store.values(kind)];
   }
 
   start(): void {
@@ -156,16 +156,9 @@ export class KubernetesSource {
   }
 
   #collection(resource: WatchedResource, namespace: string | undefined): Collection {
-    const store = new ObjectStore<KubeObject>();
+    const store = new ObjectStore<KubeObject>(this.#store, resource.kind, namespace);
     const log = this.#options.log;
     const isSlice = resource.kind === "EndpointSlice";
-    const index = this.#index;
-    const [put, drop] =
-      resource.kind === "Service"
-        ? [index.setService.bind(index), index.deleteService.bind(index)]
-        : isSlice
-          ? [index.setSlice.bind(index), index.deleteSlice.bind(index)]
-          : [index.setPod.bind(index), index.deletePod.bind(index)];
     const metrics = this.metrics.observer(resource.resource, namespace, () => this.#clock.now());
     const collection: Collection = {
       resource,
@@ -204,21 +197,16 @@ export class KubernetesSource {
         replace: (objects) => {
           const first = !collection.loop.synced;
           const changes = store.replace(objects);
-          for (const object of changes.added) put(object);
-          for (const object of changes.updated) put(object);
-          for (const object of changes.removed) drop(object);
           if (changes.removed.length > 0 && !first) log?.(`kubernetes: ${collection.loop.name}: ${changes.removed.length} objects were deleted while the watch was down`);
           if (first || changes.added.length + changes.updated.length + changes.removed.length > 0) this.#changed();
         },
         upsert: (object) => {
           if (!store.upsert(object)) return;
-          put(object);
           if (isSlice) this.#noteTriggerTime(object);
           this.#changed();
         },
         remove: (object) => {
           if (!store.remove(object)) return;
-          drop(object);
           this.#changed();
         },
       },
@@ -246,8 +234,9 @@ export class KubernetesSource {
     this.#timer = undefined;
     if (!this.#running || !this.#collections.every((c) => c.loop.synced)) return;
     // Before the first table the changes are every object listed; the first build is a full one.
-    const table = updateRoutingTable(this.#table, this.#index, this.#index.takeChanges());
+    const table = this.#builder.update(this.#store.takeChanges(), { endpointsFrom: this.endpointsFrom });
     this.#table = table;
+    this.#reportSkipped(table);
     const now = this.#clock.now();
     const since = this.#pendingSince;
     const triggers = this.#triggerTimes;
@@ -255,5 +244,15 @@ export class KubernetesSource {
     this.#triggerTimes = [];
     this.#options.onTable(table);
     this.metrics.tablePublished(since === undefined ? undefined : (now - since) / 1000, triggers.map((ms) => Math.max(0, now - ms) / 1000));
+  }
+
+  #reportSkipped(table: RoutingTable): void {
+    const news = this.#skipped.news(table, this.#store);
+    if (news.length === 0) return;
+    const counter = objectsSkippedCounter(this.#registry);
+    for (const report of news) {
+      this.#options.log?.(`kubernetes: ${report.line}`);
+      counter.inc({ kind: report.kind, reason: report.reason });
+    }
   }
 }

@@ -8,7 +8,7 @@
 import type { Clock } from "./clock.ts";
 import type { KubeApiClient } from "./kube-api-client.ts";
 import { errorFromResponse, errorFromStatus, KubeApiError, networkError, type KubeStatus } from "./kube-api-error.ts";
-import type { ListWatchObserver, ListWatchSink, ListWatchTiming, WatchEndReason } from "./list-watch-loop.ts";
+import type { ListWatchObserver, ListWatchSink, ListWatchTiming, WatchEndReason } from "./list-watch-contract.ts";
 import type { KubeObject } from "./object-store.ts";
 import { decodeWatchEvent, excerpt, readLines } from "./watch-stream.ts";
 

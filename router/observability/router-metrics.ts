@@ -8,8 +8,7 @@
 // rebuild and go to prom-client directly.
 
 import { Counter, Gauge, Registry } from "prom-client";
-import type { RoutingTable } from "../table/routing-table.ts";
-import { isBuiltFrom } from "../table/table-build-state.ts";
+import { isBuiltFrom, type RoutingTable } from "../table/routing-table.ts";
 import { EndpointSeries } from "./endpoint-series.ts";
 import { LatencyHistogram, type HistogramSeries } from "./latency-histogram.ts";
 import { NOOP_TUNNELS, TunnelMetrics, type TunnelRecorder } from "./tunnel-metrics.ts";
@@ -45,6 +44,21 @@ export interface MetricsRecorder {
   /** Upgraded connections (WebSocket tunnels): tunnel-metrics.ts. */
   readonly tunnels: TunnelRecorder;
   render(): Promise<{ contentType: string; body: string }>;
+}
+
+/** vipr_objects_skipped_total{kind,reason}: input objects with a value the table builder skipped
+ * or replaced by its default, counted by the source that logs them (once per object version; see
+ * router/table/skipped-objects.ts). One counter per registry, shared by whoever asks for it. */
+export function objectsSkippedCounter(registry: Registry): Counter<"kind" | "reason"> {
+  const name = "vipr_objects_skipped_total";
+  const existing = registry.getSingleMetric(name);
+  if (existing !== undefined) return existing as Counter<"kind" | "reason">;
+  return new Counter<"kind" | "reason">({
+    name,
+    help: "Input objects (Service, EndpointSlice, Pod) with a value skipped or replaced by its default, by kind and the field (list indices dropped); each object version counted once.",
+    labelNames: ["kind", "reason"],
+    registers: [registry],
+  });
 }
 
 /** Upper bounds in seconds: 0.5 ms (a local hop through the proxy) to 10 s (a slow upstream);
@@ -197,6 +211,7 @@ export class RouterMetrics implements MetricsRecorder {
         self.#unknownHosts = 0;
       },
     });
+    objectsSkippedCounter(registry);
     this.#tableRebuilds = new Counter({ name: "vipr_table_rebuilds_total", help: "Routing table snapshots published.", registers });
     this.#tableServices = new Gauge({ name: "vipr_table_services", help: "Services in the current routing table.", registers });
     this.#tableEndpoints = new Gauge({ name: "vipr_table_endpoints", help: "Endpoints in the current routing table, over all services and conditions.", registers });

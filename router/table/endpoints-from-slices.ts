@@ -10,6 +10,7 @@ import { parseEndpointAddress } from "./ip-address.ts";
 import { copyStringMap, readPortBasics } from "./read-service-spec.ts";
 import { readWeightAnnotation } from "./endpoint-weight.ts";
 import { diagnostic, show, type DiagnosticSubject } from "./table-diagnostic.ts";
+import { namespaceOf } from "./object-identity.ts";
 
 export interface SliceEndpoints {
   readonly drafts: EndpointDraft[];
@@ -81,8 +82,7 @@ export function endpointsFromSlices(
   const byAddress = new Map<string, EndpointDraft[]>();
   const podKeys: string[] = [];
   for (const slice of slices) {
-    const rawNamespace = slice.metadata?.namespace;
-    const namespace = typeof rawNamespace === "string" && rawNamespace !== "" ? rawNamespace : "default";
+    const namespace = namespaceOf(slice);
     const subject: DiagnosticSubject = { kind: "EndpointSlice", namespace, name: slice.metadata?.name ?? "" };
     const addressType = slice.addressType;
     if (addressType !== "IPv4" && addressType !== "IPv6") {

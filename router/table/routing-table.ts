@@ -1,5 +1,6 @@
-// The routing table: an immutable snapshot of services and their endpoints, built by
-// buildRoutingTable (build-routing-table.ts) and published by one reference swap. Requests read a
+// The routing table: an immutable snapshot of services and their endpoints, built by a
+// RoutingTableBuilder (routing-table-builder.ts; buildRoutingTable for a one-off) and published
+// by one reference swap. Requests read a
 // snapshot and never see it change; a rebuild makes a new one that shares unchanged service entries.
 // Every object in it is frozen and holds only plain data; `services` is an immutable map
 // (hash-trie-map.ts) so that a rebuild of one service shares the rest of the map instead of copying
@@ -127,6 +128,17 @@ export interface RoutingTable {
   readonly removed: readonly string[];
   /** Every diagnostic: objects not tied to a service first, then each service's, by key. */
   readonly diagnostics: readonly TableDiagnostic[];
+  /** This snapshot, as named by the snapshot built from it (builtFrom). */
+  readonly id?: symbol;
+  /** The id of the snapshot this one was built from: its `rebuilt` and `removed` are the
+   * differences from that one (see isBuiltFrom). */
+  readonly builtFrom?: symbol;
+}
+
+/** True when `table` was built with `previous` as its previous snapshot, so its `rebuilt` and
+ * `removed` list every difference between the two. */
+export function isBuiltFrom(table: RoutingTable, previous: RoutingTable): boolean {
+  return table.builtFrom !== undefined && table.builtFrom === previous.id;
 }
 
 /** The key of a service in RoutingTable.services. */

@@ -1,9 +1,9 @@
 // Tables for the slow start tests: one service "default/web" (port http 80 -> 8080) with
-// annotations, whose pods come and go through a RoutingInputIndex, so each snapshot is built from
-// the last one (updateRoutingTable) as the Kubernetes source builds them.
-import { RoutingInputIndex } from "../../router/table/routing-input-index.ts";
+// annotations, whose pods come and go through a TableInputStore, so each snapshot is built from
+// the last one (RoutingTableBuilder.update) as the Kubernetes source builds them.
 import type { RoutingTable } from "../../router/table/routing-table.ts";
-import { updateRoutingTable } from "../../router/table/update-routing-table.ts";
+import { RoutingTableBuilder } from "../../router/table/routing-table-builder.ts";
+import { TableInputStore } from "../../router/table/table-input-store.ts";
 
 export interface WebPod {
   readonly name: string;
@@ -13,8 +13,8 @@ export interface WebPod {
 }
 
 export class WebTables {
-  readonly #index = new RoutingInputIndex();
-  #table: RoutingTable | undefined;
+  readonly #store = new TableInputStore();
+  readonly #builder = new RoutingTableBuilder(this.#store);
   #version = 0;
 
   constructor(annotations: Record<string, string>) {
@@ -24,7 +24,7 @@ export class WebTables {
   /** Replaces the Service's annotations, for the next snapshot. */
   annotate(annotations: Record<string, string>): void {
     this.#version++;
-    this.#index.setService({
+    this.#store.set("Service", {
       metadata: { namespace: "default", name: "web", resourceVersion: String(this.#version), annotations },
       spec: { ports: [{ name: "http", port: 80, targetPort: 8080 }] },
     });
@@ -33,7 +33,7 @@ export class WebTables {
   /** The next snapshot, with exactly these pods in the service's one EndpointSlice. */
   next(pods: readonly (WebPod | string)[]): RoutingTable {
     this.#version++;
-    this.#index.setSlice({
+    this.#store.set("EndpointSlice", {
       metadata: { namespace: "default", name: "web-1", resourceVersion: String(this.#version), labels: { "kubernetes.io/service-name": "web" } },
       addressType: "IPv4",
       ports: [{ name: "http", port: 8080 }],
@@ -46,8 +46,7 @@ export class WebTables {
         };
       }),
     });
-    this.#table = updateRoutingTable(this.#table, this.#index, this.#index.takeChanges());
-    return this.#table;
+    return this.#builder.update(this.#store.takeChanges());
   }
 }
 

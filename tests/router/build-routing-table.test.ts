@@ -1,6 +1,10 @@
 import { readFileSync } from "node:fs";
 import { describe, expect, test } from "vitest";
-import { buildRoutingTable } from "../../router/table/build-routing-table.ts";
+import { buildRoutingTable, type RoutingTableInput } from "../../router/table/build-routing-table.ts";
+import type { RoutingTable } from "../../router/table/routing-table.ts";
+import { RoutingTableBuilder } from "../../router/table/routing-table-builder.ts";
+import { replaceTableInput } from "../../router/table/table-input-check.ts";
+import { TableInputStore } from "../../router/table/table-input-store.ts";
 import type { KubeEndpointSlice, KubePod, KubeService } from "../../router/table/kubernetes-objects.ts";
 import { matchesServiceSelector } from "../../router/table/service-selector.ts";
 
@@ -276,6 +280,17 @@ describe("EndpointSlices merged per service", () => {
   });
 });
 
+/** Successive snapshots of one store and builder, each from a whole new input, as the file
+ * source makes them (each from the one before). */
+function tableSeries(): (input: RoutingTableInput) => RoutingTable {
+  const store = new TableInputStore();
+  const builder = new RoutingTableBuilder(store);
+  return (input) => {
+    const { endpointsFrom, diagnostics } = replaceTableInput(store, input);
+    return builder.update(store.takeChanges(), { endpointsFrom, inputDiagnostics: diagnostics });
+  };
+}
+
 describe("incremental rebuild", () => {
   const inputs = () => ({
     services: [seedService("100"), service("web", {}, "101")],
@@ -285,24 +300,25 @@ describe("incremental rebuild", () => {
 
   test("unchanged services keep their entry (same object); changed ones are rebuilt and listed", () => {
     const input = inputs();
-    const first = buildRoutingTable(input);
+    const build = tableSeries();
+    const first = build(input);
     expect(first.generation).toBe(1);
     expect(first.rebuilt).toEqual(["default/simpleservice", "default/web"]);
 
-    const same = buildRoutingTable(input, first);
+    const same = build(input);
     expect(same.generation).toBe(2);
     expect(same.rebuilt).toEqual([]);
     expect(same.services.get("default/web")).toBe(first.services.get("default/web"));
 
     // A re-list hands back new objects with the same resourceVersions: still unchanged.
     const relist = inputs();
-    const relisted = buildRoutingTable(relist, same);
+    const relisted = build(relist);
     expect(relisted.rebuilt).toEqual(["default/web"]); // web's slice has no resourceVersion: identity only
     expect(relisted.services.get("default/simpleservice")).toBe(first.services.get("default/simpleservice"));
 
     // One slice changes: only its service is rebuilt.
     const changed = { ...relist, endpointSlices: [seedSlice("301"), relist.endpointSlices[1]!] };
-    const next = buildRoutingTable(changed, relisted);
+    const next = build(changed);
     expect(next.rebuilt).toEqual(["default/simpleservice"]);
     expect(next.services.get("default/web")).toBe(relisted.services.get("default/web"));
     expect(next.services.get("default/simpleservice")).not.toBe(relisted.services.get("default/simpleservice"));
@@ -310,13 +326,14 @@ describe("incremental rebuild", () => {
 
   test("a targeted Pod's change (labels) rebuilds its service; a removed service is listed", () => {
     const input = inputs();
-    const first = buildRoutingTable(input);
+    const build = tableSeries();
+    build(input); // the first snapshot, which the next is built from
     const pods = [seedPod("rcsise-nlfzs", "172.17.0.3", "201", { app: "sise", version: "v2" }), input.pods[1]!];
-    const next = buildRoutingTable({ ...input, pods }, first);
+    const next = build({ ...input, pods });
     expect(next.rebuilt).toEqual(["default/simpleservice"]);
     expect(next.services.get("default/simpleservice")!.endpoints[1]!.labels).toEqual({ app: "sise", version: "v2" });
 
-    const gone = buildRoutingTable({ ...input, services: [input.services[1]!] }, next);
+    const gone = build({ ...input, services: [input.services[1]!] });
     expect(gone.removed).toEqual(["default/simpleservice"]);
     expect(gone.rebuilt).toEqual([]);
   });
@@ -325,13 +342,14 @@ describe("incremental rebuild", () => {
     const otherNs = service("web", {}, "5");
     otherNs.metadata = { ...otherNs.metadata, namespace: "shop" };
     const input = { services: [seedService(), otherNs], pods: seedPods(), endpointsFrom: "Pods" as const };
-    const first = buildRoutingTable(input);
-    const next = buildRoutingTable({ ...input, pods: [...seedPods(), seedPod("rcsise-new", "172.17.0.5", "7")] }, first);
+    const build = tableSeries();
+    const first = build(input);
+    const next = build({ ...input, pods: [...seedPods(), seedPod("rcsise-new", "172.17.0.5", "7")] });
     expect(next.rebuilt).toEqual(["default/simpleservice"]);
     expect(next.services.get("shop/web")).toBe(first.services.get("shop/web"));
     expect(next.services.get("default/simpleservice")!.endpoints).toHaveLength(3);
 
-    const slices = buildRoutingTable({ ...input, endpointsFrom: "EndpointSlices" }, next);
+    const slices = build({ ...input, endpointsFrom: "EndpointSlices" });
     expect(slices.rebuilt).toEqual(["default/simpleservice", "shop/web"]);
   });
 });

@@ -2,7 +2,7 @@
 // switch to skip certificate checks (only the --unsafely-ignore-certificate-errors flag), so
 // insecure-skip-tls-verify is refused here with that advice rather than silently ignored.
 
-import type { TlsFetch, TlsMaterial } from "./tls-fetch.ts";
+import type { TlsFetch, TlsMaterial } from "./tls-material.ts";
 
 /** Deno.createHttpClient's TLS options (lib.deno.ns.d.ts, CreateHttpClientOptions). */
 interface DenoTlsClientOptions {

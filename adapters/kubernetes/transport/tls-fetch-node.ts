@@ -3,7 +3,7 @@
 // balancer's idle timeout (often 60 s) does not cut a quiet watch unseen.
 
 import { Agent, fetch as undiciFetch } from "undici";
-import type { TlsFetch, TlsMaterial } from "./tls-fetch.ts";
+import type { TlsFetch, TlsMaterial } from "./tls-material.ts";
 
 export function createNodeTlsFetch(material: TlsMaterial): TlsFetch {
   const agent = new Agent({

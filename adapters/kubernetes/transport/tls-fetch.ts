@@ -9,27 +9,9 @@
 // request when a test injects its own fetch) uses the global fetch, which msw intercepts.
 
 import { isDeno } from "../../runtime-adapter.ts";
+import type { TlsFetch, TlsMaterial } from "./tls-material.ts";
 
-/** What a kubeconfig asks of TLS, as client-node's applyToHTTPSOptions reports it. */
-export interface TlsMaterial {
-  /** PEM: the cluster CA. */
-  readonly ca?: string;
-  /** PEM: a client certificate and its key. */
-  readonly cert?: string;
-  readonly key?: string;
-  /** false: insecure-skip-tls-verify. */
-  readonly rejectUnauthorized?: boolean;
-  /** tls-server-name: the name to check the server's certificate against. */
-  readonly servername?: string;
-}
-
-export type FetchLike = (url: string, init: RequestInit) => Promise<Response>;
-
-export interface TlsFetch {
-  readonly fetch: FetchLike;
-  /** Closes the connection pool. */
-  close(): Promise<void>;
-}
+export type { FetchLike, TlsFetch, TlsMaterial } from "./tls-material.ts";
 
 /** The runtime's TLS-capable fetch for `material`. */
 export async function createTlsFetch(material: TlsMaterial): Promise<TlsFetch> {

@@ -1,15 +1,15 @@
-// updateRoutingTable against its oracle, buildRoutingTable: random sequences of object changes
-// (Services, EndpointSlices moving between services, Pods), applied in ticks; after each tick the
-// incremental snapshot must equal a full build of the same objects in every field, and share the
-// entries of the services it did not rebuild. HashTrieMap against a Map.
+// RoutingTableBuilder's incremental update against its oracle, a full pass over the same objects
+// (stored in the reverse order): random sequences of object changes (Services, EndpointSlices
+// moving between services, Pods), applied in ticks; after each tick the incremental snapshot must
+// equal the full build in every field, and share the entries of the services it did not rebuild.
+// HashTrieMap against a Map.
 import fc from "fast-check";
 import { describe, expect, test } from "vitest";
-import { buildRoutingTable } from "../../router/table/build-routing-table.ts";
 import { HashTrieMap } from "../../router/table/hash-trie-map.ts";
 import type { KubeEndpointSlice, KubePod, KubeService } from "../../router/table/kubernetes-objects.ts";
-import { RoutingInputIndex } from "../../router/table/routing-input-index.ts";
 import type { EndpointsFrom, RoutingTable } from "../../router/table/routing-table.ts";
-import { updateRoutingTable } from "../../router/table/update-routing-table.ts";
+import { RoutingTableBuilder } from "../../router/table/routing-table-builder.ts";
+import { TableInputStore } from "../../router/table/table-input-store.ts";
 import type { UpstreamTransport } from "../../router/forward/upstream-transport.ts";
 import { RouterMetrics } from "../../router/observability/router-metrics.ts";
 import { ServiceRouter } from "../../router/service-router.ts";
@@ -93,14 +93,32 @@ function podObject(c: Extract<Change, { op: "pod" }>): KubePod {
   };
 }
 
-/** The objects as a plain store (the oracle's input) and as the index the update reads. */
+/** The objects as plain maps (the oracle's input) and in the store the incremental builder reads. */
 class World {
   readonly services = new Map<string, KubeService>();
   readonly slices = new Map<string, KubeEndpointSlice>();
   readonly pods = new Map<string, KubePod>();
-  readonly index: RoutingInputIndex;
+  readonly mode: EndpointsFrom;
+  readonly store = new TableInputStore();
+  readonly builder = new RoutingTableBuilder(this.store);
+  readonly #oracleStore = new TableInputStore();
+  readonly #oracle = new RoutingTableBuilder(this.#oracleStore);
+  readonly index = {
+    setService: (o: KubeService) => void this.store.set("Service", o),
+    deleteService: (o: KubeService) => void this.store.delete("Service", `${o.metadata!.namespace}/${o.metadata!.name}`),
+    setSlice: (o: KubeEndpointSlice) => void this.store.set("EndpointSlice", o),
+    deleteSlice: (o: KubeEndpointSlice) => void this.store.delete("EndpointSlice", `${o.metadata!.namespace}/${o.metadata!.name}`),
+    setPod: (o: KubePod) => void this.store.set("Pod", o),
+    deletePod: (o: KubePod) => void this.store.delete("Pod", `${o.metadata!.namespace}/${o.metadata!.name}`),
+  };
   constructor(mode: EndpointsFrom) {
-    this.index = new RoutingInputIndex(mode);
+    this.mode = mode;
+  }
+  /** The incremental snapshot after the changes since the last one; `previous` other than the
+   * builder's last snapshot, to build on an older one. */
+  update(previous?: RoutingTable): RoutingTable {
+    const changes = this.store.takeChanges();
+    return this.builder.update(changes, previous === undefined ? { endpointsFrom: this.mode } : { endpointsFrom: this.mode, previous });
   }
   apply(c: Change): void {
     const key = `${c.namespace}/${c.name}`;
@@ -141,8 +159,12 @@ class World {
     }
   }
   fullBuild(mode: EndpointsFrom, previous: RoutingTable | undefined): RoutingTable {
-    // Reversed, so the oracle does not see the objects in the order the index holds them.
-    return buildRoutingTable({ services: [...this.services.values()].reverse(), endpointSlices: [...this.slices.values()].reverse(), pods: [...this.pods.values()].reverse(), endpointsFrom: mode }, previous);
+    // Reversed, so the oracle does not see the objects in the order the store holds them.
+    this.#oracleStore.replace("Service", [...this.services.values()].reverse());
+    this.#oracleStore.replace("EndpointSlice", [...this.slices.values()].reverse());
+    this.#oracleStore.replace("Pod", [...this.pods.values()].reverse());
+    this.#oracleStore.takeChanges();
+    return this.#oracle.update(undefined, { endpointsFrom: mode, previous, full: true });
   }
 }
 
@@ -161,7 +183,7 @@ function expectSameTable(incremental: RoutingTable, full: RoutingTable): void {
   expect(Object.isFrozen(incremental.diagnostics)).toBe(true);
 }
 
-describe.each(["EndpointSlices", "Pods"] as const)("updateRoutingTable in %s mode", (mode) => {
+describe.each(["EndpointSlices", "Pods"] as const)("RoutingTableBuilder.update in %s mode", (mode) => {
   test("equals a full build after every tick of random changes, and shares what it did not rebuild", () => {
     fc.assert(
       fc.property(fc.array(fc.array(change, { maxLength: 6 }), { minLength: 1, maxLength: 12 }), (ticks) => {
@@ -171,7 +193,7 @@ describe.each(["EndpointSlices", "Pods"] as const)("updateRoutingTable in %s mod
         for (const tick of ticks) {
           for (const c of tick) world.apply(c);
           const previous = incremental;
-          incremental = updateRoutingTable(previous, world.index, world.index.takeChanges());
+          incremental = world.update();
           full = world.fullBuild(mode, full);
           expectSameTable(incremental, full);
           if (previous !== undefined) {
@@ -186,15 +208,15 @@ describe.each(["EndpointSlices", "Pods"] as const)("updateRoutingTable in %s mod
   });
 });
 
-describe("updateRoutingTable", () => {
+describe("RoutingTableBuilder.update", () => {
   test("a one-service change rebuilds that service only and keeps the diagnostics array", () => {
     const world = new World("EndpointSlices");
     world.apply({ op: "service", namespace: "default", name: "a", variant: 0 });
     world.apply({ op: "service", namespace: "default", name: "b", variant: 0 });
     world.apply({ op: "slice", namespace: "default", name: "s1", owner: "a", pods: ["p1"], ready: true });
-    const first = updateRoutingTable(undefined, world.index, world.index.takeChanges());
+    const first = world.update();
     world.apply({ op: "slice", namespace: "default", name: "s1", owner: "a", pods: ["p1", "p2"], ready: true });
-    const next = updateRoutingTable(first, world.index, world.index.takeChanges());
+    const next = world.update();
     expect(next.rebuilt).toEqual(["default/a"]);
     expect(next.services.get("default/b")).toBe(first.services.get("default/b"));
     expect(next.diagnostics).toBe(first.diagnostics);
@@ -206,9 +228,9 @@ describe("updateRoutingTable", () => {
     world.apply({ op: "service", namespace: "default", name: "a", variant: 0 });
     world.apply({ op: "service", namespace: "default", name: "b", variant: 0 });
     world.apply({ op: "slice", namespace: "default", name: "s1", owner: "a", pods: ["p1"], ready: true });
-    const first = updateRoutingTable(undefined, world.index, world.index.takeChanges());
+    const first = world.update();
     world.apply({ op: "slice", namespace: "default", name: "s1", owner: "b", pods: ["p1"], ready: true });
-    const next = updateRoutingTable(first, world.index, world.index.takeChanges());
+    const next = world.update(first);
     expect(next.rebuilt).toEqual(["default/a", "default/b"]);
     expect(next.services.get("default/a")!.endpoints).toEqual([]);
     expect(next.services.get("default/b")!.endpoints.map((e) => e.address)).toEqual(["10.0.0.1"]);
@@ -217,11 +239,11 @@ describe("updateRoutingTable", () => {
   test("an update from a snapshot that was already updated is a full build, and still right", () => {
     const world = new World("EndpointSlices");
     world.apply({ op: "service", namespace: "default", name: "a", variant: 0 });
-    const first = updateRoutingTable(undefined, world.index, world.index.takeChanges());
+    const first = world.update();
     world.apply({ op: "service", namespace: "default", name: "b", variant: 0 });
-    updateRoutingTable(first, world.index, world.index.takeChanges());
+    world.update();
     world.apply({ op: "service", namespace: "default", name: "c", variant: 0 });
-    const branch = updateRoutingTable(first, world.index, world.index.takeChanges());
+    const branch = world.update(first);
     expect([...branch.services.keys()]).toEqual(["default/a", "default/b", "default/c"]);
     // first's builder state went to the first update: nothing to reuse, every entry built again.
     expect(branch.rebuilt).toEqual(["default/a", "default/b", "default/c"]);
@@ -298,7 +320,9 @@ describe("ServiceRouter.setTable with an updated table", () => {
     } as unknown as UpstreamTransport;
     const metrics = new RouterMetrics();
     const router = new ServiceRouter({ core, transport, clientAddress: () => "10.9.9.9", metrics });
-    const index = new RoutingInputIndex();
+    const store = new TableInputStore();
+    const builder = new RoutingTableBuilder(store);
+    const index = { setService: (o: KubeService) => store.set("Service", o), setSlice: (o: KubeEndpointSlice) => store.set("EndpointSlice", o) };
     const maglev = { "vipr.io/lb-policy": "maglev", "vipr.io/hash-key": "header:x-user" };
     for (const name of ["a", "b", "c"]) {
       index.setService({ metadata: { namespace: "default", name, resourceVersion: "1", annotations: maglev }, spec: { ports: [{ name: "http", port: 80, targetPort: 8080 }] } });
@@ -309,7 +333,7 @@ describe("ServiceRouter.setTable with an updated table", () => {
         endpoints: [1, 2, 3].map((i) => ({ addresses: [`10.0.${"abc".indexOf(name)}.${i}`], targetRef: { kind: "Pod", namespace: "default", name: `${name}-${i}` } })),
       });
     }
-    const first = updateRoutingTable(undefined, index, index.takeChanges());
+    const first = builder.update(store.takeChanges());
     router.setTable(first);
     const pickOf = (name: string) => router.explain({ host: name, key: "user-7" });
     const before = { a: pickOf("a"), b: pickOf("b"), c: pickOf("c") };
@@ -322,7 +346,7 @@ describe("ServiceRouter.setTable with an updated table", () => {
       ports: [{ name: "http", port: 8080 }],
       endpoints: [1, 2].map((i) => ({ addresses: [`10.0.1.${i}`], targetRef: { kind: "Pod", namespace: "default", name: `b-${i}` } })),
     });
-    const next = updateRoutingTable(first, index, index.takeChanges());
+    const next = builder.update(store.takeChanges());
     expect(next.rebuilt).toEqual(["default/b"]);
     router.setTable(next);
 
