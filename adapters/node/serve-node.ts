@@ -109,7 +109,7 @@ export function serveNode(app: FetchApp, options: ServeNodeOptions = {}): Promis
   };
   return new Promise((resolve, reject) => {
     const server = serve(
-      { fetch, port: options.port ?? 0, hostname: options.hostname ?? "127.0.0.1", serverOptions, createServer: refusingUserinfoHost as typeof createServer },
+      { fetch, port: options.port ?? 0, hostname: options.hostname ?? "127.0.0.1", serverOptions, createServer: (options.reusePort === true ? reusingPort : refusingUserinfoHost) as typeof createServer },
       (info: AddressInfo) => {
         server.off("error", reject);
         resolve({ port: info.port, address: info.address, close: () => closeServer(server as Server, sockets, options.closeGraceMs ?? 10_000) });
@@ -240,6 +240,15 @@ function refusingUserinfoHost(serverOptions: ServerOptions, listener: RequestLis
     if (incoming.headers.host?.includes("@") === true) return void writeResponse(outgoing, userinfoNotAllowed("host")).catch(() => outgoing.destroy());
     listener(incoming, outgoing);
   });
+}
+
+/** refusingUserinfoHost, listening with SO_REUSEPORT (ServeOptions.reusePort): @hono/node-server
+ * calls listen(port, hostname, callback), which has no place for the option. */
+function reusingPort(serverOptions: ServerOptions, listener: RequestListener): Server {
+  const server = refusingUserinfoHost(serverOptions, listener);
+  const listen = server.listen.bind(server) as (options: object, callback?: () => void) => Server;
+  server.listen = ((port: number, host: string, callback?: () => void) => listen({ port, host, reusePort: true }, callback)) as Server["listen"];
+  return server;
 }
 
 /** Writes a small Response; the connection closes after it, as the request's body stays unread. */
