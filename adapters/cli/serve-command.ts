@@ -278,7 +278,7 @@ export async function setUpServe(args: string[], serveTraffic: boolean): Promise
     const { startSupervisor } = await import("../workers/supervisor.ts");
     const supervisor = await startSupervisor({ workers, listen, admin, worker: routerOptions, log });
     sink = supervisor;
-    console.error(`vipr: ${workers} workers on http://${listen.hostname}:${listen.port} (SO_REUSEPORT), namespace ${namespace}, default policy ${defaultPolicy.policy}`);
+    console.error(`vipr: ${workers} workers on http://${listen.hostname}:${supervisor.port} (SO_REUSEPORT), namespace ${namespace}, default policy ${defaultPolicy.policy}`);
     if (supervisor.adminServer !== undefined) console.error(`vipr: admin on http://${admin!.hostname}:${supervisor.adminServer.port} (/healthz /readyz /metrics /debug/table /debug/explain /debug/workers)`);
   } else {
     vipr = await startVipr({ listen: serveTraffic ? listen : null, admin, ...routerOptions, log });

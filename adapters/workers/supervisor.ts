@@ -19,6 +19,7 @@
 // reset (the kernel does not hand them to the others unless net.ipv4.tcp_migrate_req is set);
 // connections already accepted by the other workers are not affected.
 import { fork, type ChildProcess } from "node:child_process";
+import { createServer, type AddressInfo } from "node:net";
 import { extname } from "node:path";
 import { fileURLToPath } from "node:url";
 import { createAdminApp, type ExplainQuery } from "../../router/admin/admin-app.ts";
@@ -61,7 +62,7 @@ interface Slot {
 export interface RunningSupervisor {
   readonly metrics: MetricsRecorder;
   readonly adminServer: RunningServer | undefined;
-  /** The traffic port (as asked: with port 0 each worker would get a different one, so 0 is refused). */
+  /** The traffic port (with port 0 asked, the free port found for every worker). */
   readonly port: number;
   setTable(table: RoutingTable, ready?: boolean): void;
   setReady(): void;
@@ -74,8 +75,9 @@ export interface RunningSupervisor {
 
 const workerModule = fileURLToPath(new URL(`./worker-main${extname(fileURLToPath(import.meta.url))}`, import.meta.url));
 
-export async function startSupervisor(options: SupervisorOptions): Promise<RunningSupervisor> {
-  if (options.listen.port === 0) throw new Error("--workers needs a fixed --listen port: with port 0 every worker would listen on a port of its own");
+export async function startSupervisor(given: SupervisorOptions): Promise<RunningSupervisor> {
+  // Port 0 ("any free port") has to be one port for every worker: found here, then shared.
+  const options = given.listen.port === 0 ? { ...given, listen: { ...given.listen, port: await freePort(given.listen.hostname) } } : given;
   const { log } = options;
   const backoff = options.restartBackoffMs ?? { initial: 100, max: 10_000 };
   const queryTimeoutMs = options.queryTimeoutMs ?? 5_000;
@@ -240,4 +242,16 @@ export async function startSupervisor(options: SupervisorOptions): Promise<Runni
       await adminServer?.close();
     },
   };
+}
+
+/** A port free now on `hostname` (the kernel's pick for port 0), for every worker to share. */
+function freePort(hostname: string): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const probe = createServer();
+    probe.once("error", reject);
+    probe.listen(0, hostname, () => {
+      const { port } = probe.address() as AddressInfo;
+      probe.close(() => resolve(port));
+    });
+  });
 }
