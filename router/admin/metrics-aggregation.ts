@@ -28,8 +28,17 @@ export async function aggregateMetrics(supervisor: MetricsJson, workers: readonl
   const theirs = workers.map((metrics) =>
     metrics
       .filter((metric) => !isSupervisorMetric(metric.name))
-      .map((metric) => (sameOnEveryWorker.has(metric.name) ? { ...metric, aggregator: "max" as const } : metric)),
+      .map((metric) => ({ ...withSharedLabels(metric), ...(sameOnEveryWorker.has(metric.name) ? { aggregator: "max" as const } : {}) })),
   );
   const registry = AggregatorRegistry.aggregate([own, ...theirs]);
   return { contentType: registry.contentType, body: await registry.metrics() };
+}
+
+/** A histogram's series labels travel beside `le` as `sharedLabels` (prom-client's own Histogram
+ * and router/observability/latency-histogram.ts), which the aggregator's grouping does not read:
+ * without this, every service's buckets would be summed into one series. */
+function withSharedLabels(metric: MetricsJson[number]): MetricsJson[number] {
+  const values = metric.values as (MetricValue<string> & { sharedLabels?: Record<string, string | number> })[];
+  if (!values.some((value) => value.sharedLabels !== undefined)) return metric;
+  return { ...metric, values: values.map(({ sharedLabels, ...value }) => ({ ...value, labels: { ...value.labels, ...sharedLabels } })) };
 }

@@ -8,7 +8,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { seedService, slicesFor, startPod, type Pod } from "../support/seed-backends.ts";
-import { get, killAll, rawRequest, startVipr, type ViprProcess } from "../cli/vipr-process.ts";
+import { get, killAll, rawRequest, runVipr, startVipr, type ViprProcess } from "../cli/vipr-process.ts";
+import { parsePrometheusText, seriesKey } from "../observability/prometheus-text.ts";
 import { keepAliveClient, waitUntil, type KeepAliveClient } from "./support/keep-alive-client.ts";
 
 let temp: string;
@@ -50,9 +51,9 @@ async function workersOf(adminPort: number): Promise<WorkerReport[]> {
 
 /** New connections until every worker has answered for `host` (the kernel spreads connections over
  * the listeners by a hash of the addresses, so a few dozen reach both). */
-async function workersAnswering(port: number, host: string): Promise<Map<string, number>> {
+async function workersAnswering(port: number, host: string, sent = { count: 0 }): Promise<Map<string, number>> {
   const statuses = new Map<string, number>();
-  for (let i = 0; i < 400 && statuses.size < 2; i++) {
+  for (let i = 0; i < 400 && statuses.size < 2; i++, sent.count++) {
     const response = await rawRequest(port, "GET /info HTTP/1.1", host);
     statuses.set(/\r\nx-vipr-worker: (\d+)/i.exec(response.head)?.[1] ?? "none", response.status);
   }
@@ -73,6 +74,12 @@ async function clientsOnBothWorkers(port: number, each: number): Promise<KeepAli
 }
 
 describe("vipr serve --workers 2", () => {
+  test("a bad --workers value stops vipr with exit 2 and the reason", { timeout: 60_000 }, async () => {
+    const { code, stderr } = await runVipr(["serve", "--source", "file:examples/simpleservice.yaml", "--workers", "0"]);
+    expect(code).toBe(2);
+    expect(stderr).toContain('vipr: --workers "0": expected auto or a whole number from 1 to 256');
+  });
+
   test("a change in the source reaches every worker: each one routes the new service and explains it alike", { timeout: 120_000 }, async () => {
     const { vipr, port, adminPort, manifest } = await serveWorkers("change");
     expect((await workersOf(adminPort)).map((w) => [w.index, w.listening, w.generation])).toEqual([
@@ -84,8 +91,13 @@ describe("vipr serve --workers 2", () => {
     await writeFile(manifest, objectsFor(["simpleservice", "second"]));
     await vipr.waitFor(/^vipr: table 2 from /m, "stderr", 30_000);
     await waitUntil(async () => (await workersOf(adminPort)).every((w) => w.generation === 2), "not every worker applied table 2");
-    const answers = await workersAnswering(port, "second");
+    const sent = { count: 0 };
+    const answers = await workersAnswering(port, "second", sent);
     expect(Object.fromEntries(answers)).toEqual({ "0": 200, "1": 200 });
+    // /metrics counts the requests of both workers, and the table once.
+    const metrics = parsePrometheusText((await get(adminPort, "/metrics")).body).samples;
+    expect(metrics.get(seriesKey("vipr_requests_total", { service: "default/second", code: "200" }))).toBe(sent.count);
+    expect(metrics.get("vipr_table_services")).toBe(2);
     const explained = await Promise.all([0, 1].map(async (worker) => JSON.parse((await get(adminPort, `/debug/explain?host=second&key=user-7&worker=${worker}`)).body) as Record<string, unknown>));
     expect(explained[0]).toMatchObject({ found: true, resolvedAs: { service: "default/second" } });
     expect(explained[1]).toEqual(explained[0]);

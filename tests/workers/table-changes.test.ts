@@ -1,0 +1,95 @@
+// The table as changes (adapters/workers/table-changes.ts): after any sequence of publishes, a
+// worker's replica routes by the same entries as the supervisor's table, having been sent only the
+// entries that changed, through JSON as over the IPC channel.
+import { describe, expect, test } from "vitest";
+import { applyTableChanges, fullTable, tableChanges } from "../../adapters/workers/table-changes.ts";
+import type { TableMessage } from "../../adapters/workers/worker-protocol.ts";
+import { buildRoutingTable } from "../../router/table/build-routing-table.ts";
+import type { KubeEndpointSlice, KubeService } from "../../router/table/kubernetes-objects.ts";
+import { RoutingInputIndex } from "../../router/table/routing-input-index.ts";
+import type { RoutingTable } from "../../router/table/routing-table.ts";
+import { updateRoutingTable } from "../../router/table/update-routing-table.ts";
+
+const service = (name: string, version = "1"): KubeService => ({
+  apiVersion: "v1",
+  kind: "Service",
+  metadata: { name, namespace: "default", resourceVersion: version },
+  spec: { selector: { app: name }, ports: [{ port: 80, targetPort: 8080, protocol: "TCP" }] },
+});
+const slice = (name: string, pods: number, version = "1"): KubeEndpointSlice =>
+  ({
+    apiVersion: "discovery.k8s.io/v1",
+    kind: "EndpointSlice",
+    metadata: { name: `${name}-x`, namespace: "default", resourceVersion: version, labels: { "kubernetes.io/service-name": name } },
+    addressType: "IPv4",
+    ports: [{ port: 8080, protocol: "TCP", name: "" }],
+    endpoints: Array.from({ length: pods }, (_, i) => ({ addresses: [`10.0.0.${i + 1}`], conditions: { ready: true }, targetRef: { kind: "Pod", namespace: "default", name: `${name}-${i}` } })),
+  }) as KubeEndpointSlice;
+
+/** Through JSON, as the IPC channel carries it. */
+const overIpc = (message: TableMessage): TableMessage => JSON.parse(JSON.stringify(message)) as TableMessage;
+
+function expectSameRouting(replica: RoutingTable, table: RoutingTable): void {
+  expect(replica.generation).toBe(table.generation);
+  expect(replica.endpointCount).toBe(table.endpointCount);
+  expect([...replica.services.keys()]).toEqual([...table.services.keys()]);
+  for (const [key, entry] of table.services) expect(replica.services.get(key), key).toEqual(entry);
+}
+
+describe("the routing table as changes", () => {
+  test("incremental publishes send only the rebuilt entries and the removed keys", () => {
+    const index = new RoutingInputIndex();
+    for (const name of ["a", "b", "c", "d"]) {
+      index.setService(service(name));
+      index.setSlice(slice(name, 3));
+    }
+    let table = updateRoutingTable(undefined, index, index.takeChanges());
+    let replica = applyTableChanges(undefined, overIpc(fullTable(table)));
+    expectSameRouting(replica, table);
+
+    index.setSlice(slice("b", 5, "2"));
+    let next = updateRoutingTable(table, index, index.takeChanges());
+    let message = tableChanges(table, next);
+    expect(message.full).toBe(false);
+    expect(message.put.map((e) => e.key)).toEqual(["default/b"]);
+    expect(message.removed).toEqual([]);
+    const unchanged = replica.services.get("default/a");
+    replica = applyTableChanges(replica, overIpc(message));
+    table = next;
+    expectSameRouting(replica, table);
+    expect(replica.services.get("default/a")).toBe(unchanged); // shared, not copied
+    expect(replica.rebuilt).toEqual(["default/b"]);
+
+    index.deleteService(service("c"));
+    index.deleteSlice(slice("c", 3));
+    next = updateRoutingTable(table, index, index.takeChanges());
+    message = tableChanges(table, next);
+    expect(message.put).toEqual([]);
+    expect(message.removed).toEqual(["default/c"]);
+    replica = applyTableChanges(replica, overIpc(message));
+    expectSameRouting(replica, next);
+    expect(replica.removed).toEqual(["default/c"]);
+    expect(Object.isFrozen(replica.services.get("default/b")!.endpoints[0])).toBe(true);
+  });
+
+  test("a table not built from the last one sent is diffed by entry", () => {
+    const first = buildRoutingTable({ services: [service("a"), service("b")], endpointSlices: [slice("a", 2), slice("b", 2)] });
+    // A new build with no previous (a source restarted): every entry is new, but only the changed
+    // keys and the removed ones differ in routing.
+    const second = buildRoutingTable({ services: [service("a"), service("c")], endpointSlices: [slice("a", 2), slice("c", 1)] });
+    const message = tableChanges(first, second);
+    expect(message.full).toBe(false);
+    expect(message.removed).toEqual(["default/b"]);
+    const replica = applyTableChanges(applyTableChanges(undefined, overIpc(fullTable(first))), overIpc(message));
+    expect([...replica.services.keys()]).toEqual(["default/a", "default/c"]);
+    for (const [key, entry] of second.services) expect(replica.services.get(key)).toEqual(entry);
+  });
+
+  test("a full table to a worker that had one replaces it and names what went", () => {
+    const first = buildRoutingTable({ services: [service("a"), service("b")], endpointSlices: [] });
+    const second = buildRoutingTable({ services: [service("b")], endpointSlices: [] });
+    const replica = applyTableChanges(applyTableChanges(undefined, fullTable(first)), overIpc(fullTable(second)));
+    expect([...replica.services.keys()]).toEqual(["default/b"]);
+    expect(replica.removed).toEqual(["default/a"]);
+  });
+});
