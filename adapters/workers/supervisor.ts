@@ -69,6 +69,8 @@ export interface RunningSupervisor {
   /** Every worker listens with the whole table (and the source is synced). */
   isReady(): boolean;
   workers(): Promise<(WorkerStatus & { index: number; listening: boolean; restarts: number })[]>;
+  /** Resolves once every worker has applied table `generation` (routes by it from then on). */
+  applied(generation: number): Promise<void>;
   drain(delayMs: number): Promise<void>;
   close(): Promise<void>;
 }
@@ -89,6 +91,7 @@ export async function startSupervisor(given: SupervisorOptions): Promise<Running
   let nextQuery = 0;
   const pending = new Map<number, { resolve: (value: unknown) => void; reject: (error: Error) => void }>();
   const slots: Slot[] = [];
+  const appliedWaiters = new Set<() => void>();
 
   const sendTo = (slot: Slot, message: ToWorker): void => {
     if (slot.child?.connected === true) slot.child.send(message);
@@ -106,6 +109,7 @@ export async function startSupervisor(given: SupervisorOptions): Promise<Running
     child.on("message", (message: FromWorker) => {
       if (message.type === "applied") {
         slot.generation = message.generation;
+        for (const check of [...appliedWaiters]) check();
         if (message.listening && !slot.listening) {
           slot.listening = true;
           log(`worker ${slot.index} (pid ${child.pid}) listening with table generation ${message.generation}`);
@@ -236,6 +240,16 @@ export async function startSupervisor(given: SupervisorOptions): Promise<Running
     },
     isReady,
     workers,
+    applied: (generation) =>
+      new Promise<void>((resolve) => {
+        const check = (): void => {
+          if (!slots.every((slot) => slot.generation >= generation)) return;
+          appliedWaiters.delete(check);
+          resolve();
+        };
+        appliedWaiters.add(check);
+        check();
+      }),
     drain,
     async close() {
       await drain(0);

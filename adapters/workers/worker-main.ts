@@ -61,8 +61,11 @@ async function main(): Promise<void> {
 
   process.on("message", (message: ToWorker) => {
     if (message.type === "table") {
+      const fromCurrent = table !== undefined && !message.full;
       table = applyTableChanges(table, message);
-      vipr.setTable(table);
+      // A change message names every service that differs (rebuilt, removed): the publish costs
+      // those services, not the table (ServiceRouter.setTable's fromCurrent).
+      router.setTable(table, fromCurrent);
       if (server !== undefined || draining !== undefined) return send({ type: "applied", generation: table.generation, listening: server !== undefined });
       const options = config.options;
       runtime
