@@ -29,8 +29,8 @@ import { createRouterMetrics, RouterMetrics, type MetricsRecorder } from "../../
 import type { RoutingTable } from "../../router/table/routing-table.ts";
 import type { Listen } from "../cli/start-vipr.ts";
 import { loadRuntimeAdapter, type RunningServer } from "../runtime-adapter.ts";
-import { fullTable, tableChanges } from "./table-changes.ts";
-import { WORKER_CONFIG_ENV, type FromWorker, type HealthAnswer, type QueryMessage, type TableMessage, type ToWorker, type WorkerConfig, type WorkerStatus } from "./worker-protocol.ts";
+import { encodeTable, fullTable, tableChanges, type EncodedTable } from "./table-changes.ts";
+import { WORKER_CONFIG_ENV, type FromWorker, type HealthAnswer, type QueryMessage, type ToWorker, type WorkerConfig, type WorkerStatus } from "./worker-protocol.ts";
 
 export interface SupervisorOptions {
   readonly workers: number;
@@ -93,8 +93,10 @@ export async function startSupervisor(given: SupervisorOptions): Promise<Running
   const slots: Slot[] = [];
   const appliedWaiters = new Set<() => void>();
 
-  const sendTo = (slot: Slot, message: ToWorker): void => {
-    if (slot.child?.connected === true) slot.child.send(message);
+  const sendTo = (slot: Slot, message: ToWorker | EncodedTable): void => {
+    if (slot.child?.connected !== true) return;
+    const parts: readonly (string | ToWorker)[] = isEncoded(message) ? message : message.type === "table" ? encodeTable(message) : [message];
+    for (const part of parts) slot.child.send(part);
   };
 
   const spawn = (slot: Slot): void => {
@@ -138,7 +140,7 @@ export async function startSupervisor(given: SupervisorOptions): Promise<Running
     });
     // A worker that starts after the first table gets the whole table first.
     if (table !== undefined) {
-      child.send(fullTable(table));
+      sendTo(slot, encodeTable(fullTable(table)));
       slot.hasTable = true;
     }
   };
@@ -224,13 +226,14 @@ export async function startSupervisor(given: SupervisorOptions): Promise<Running
     adminServer,
     port: options.listen.port,
     setTable(next, markReady = true) {
-      const changes = tableChanges(table, next);
-      let full: TableMessage | undefined;
+      // Encoded once for every worker: JSON of a 10000-service table takes seconds to make.
+      const changes = encodeTable(tableChanges(table, next));
+      let full: EncodedTable | undefined;
       table = next;
       metrics.tableBuilt(next);
       for (const slot of slots) {
         if (slot.child?.connected !== true) continue;
-        sendTo(slot, slot.hasTable ? changes : (full ??= fullTable(next)));
+        sendTo(slot, slot.hasTable ? changes : (full ??= encodeTable(fullTable(next))));
         slot.hasTable = true;
       }
       if (markReady) sourceReady = true;
@@ -269,3 +272,5 @@ function freePort(hostname: string): Promise<number> {
     });
   });
 }
+
+const isEncoded = (message: ToWorker | EncodedTable): message is EncodedTable => Array.isArray(message);

@@ -14,7 +14,7 @@ import { RouterMetrics } from "../../router/observability/router-metrics.ts";
 import type { RoutingTable } from "../../router/table/routing-table.ts";
 import type { RunningServer } from "../runtime-adapter.ts";
 import { startVipr } from "../cli/start-vipr.ts";
-import { applyTableChanges } from "./table-changes.ts";
+import { applyTableChanges, decodeTable } from "./table-changes.ts";
 import { WORKER_CONFIG_ENV, WORKER_HEADER, type FromWorker, type QueryMessage, type ToWorker, type WorkerConfig } from "./worker-protocol.ts";
 
 const send = (message: FromWorker): void => void process.send?.(message);
@@ -35,6 +35,10 @@ async function main(): Promise<void> {
     },
   };
   let table: RoutingTable | undefined;
+  /** The parts of a publish received so far (TableMessage.more), and whether it is a change of
+   * the current table (no part was a full table). */
+  let staged: RoutingTable | undefined;
+  let stagedFromCurrent = true;
   let server: RunningServer | undefined;
   let draining: Promise<void> | undefined;
 
@@ -59,12 +63,19 @@ async function main(): Promise<void> {
     }
   };
 
-  process.on("message", (message: ToWorker) => {
+  process.on("message", (received: ToWorker | string) => {
+    // Table publishes arrive as JSON text (table-changes.ts, encodeTable); the rest as objects.
+    const message = typeof received === "string" ? decodeTable(received) : received;
     if (message.type === "table") {
-      const fromCurrent = table !== undefined && !message.full;
-      table = applyTableChanges(table, message);
-      // A change message names every service that differs (rebuilt, removed): the publish costs
-      // those services, not the table (ServiceRouter.setTable's fromCurrent).
+      if (message.full) stagedFromCurrent = false;
+      staged = applyTableChanges(staged ?? table, message, staged !== undefined);
+      if (message.more === true) return;
+      const fromCurrent = table !== undefined && stagedFromCurrent;
+      table = staged;
+      staged = undefined;
+      stagedFromCurrent = true;
+      // A change names every service that differs (rebuilt, removed): the publish costs those
+      // services, not the table (ServiceRouter.setTable's fromCurrent).
       router.setTable(table, fromCurrent);
       if (server !== undefined || draining !== undefined) return send({ type: "applied", generation: table.generation, listening: server !== undefined });
       const options = config.options;

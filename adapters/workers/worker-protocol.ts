@@ -24,6 +24,9 @@ export interface TableMessage {
   readonly endpointCount: number;
   readonly put: readonly ServiceEntry[];
   readonly removed: readonly string[];
+  /** True: more parts of this publish follow (a big one is sent in parts, splitTableMessage);
+   * the worker publishes, and starts listening, only at the last part. */
+  readonly more?: boolean;
 }
 
 /** A question the admin listener asks one worker; answered by an AnswerMessage of the same id. */

@@ -2,7 +2,7 @@
 // worker's replica routes by the same entries as the supervisor's table, having been sent only the
 // entries that changed, through JSON as over the IPC channel.
 import { describe, expect, test } from "vitest";
-import { applyTableChanges, fullTable, tableChanges } from "../../adapters/workers/table-changes.ts";
+import { applyTableChanges, fullTable, splitTableMessage, tableChanges } from "../../adapters/workers/table-changes.ts";
 import type { TableMessage } from "../../adapters/workers/worker-protocol.ts";
 import { buildRoutingTable } from "../../router/table/build-routing-table.ts";
 import type { KubeEndpointSlice, KubeService } from "../../router/table/kubernetes-objects.ts";
@@ -91,5 +91,40 @@ describe("the routing table as changes", () => {
     const replica = applyTableChanges(applyTableChanges(undefined, fullTable(first)), overIpc(fullTable(second)));
     expect([...replica.services.keys()]).toEqual(["default/b"]);
     expect(replica.removed).toEqual(["default/a"]);
+  });
+});
+
+describe("a publish in parts", () => {
+  test("a big change is split into parts; applied in order, the last part's table has every change, rebuilt and removed", () => {
+    const names = Array.from({ length: 12 }, (_, i) => `s${String(i).padStart(2, "0")}`);
+    const index = new RoutingInputIndex();
+    for (const name of names) {
+      index.setService(service(name));
+      index.setSlice(slice(name, 1));
+    }
+    const first = updateRoutingTable(undefined, index, index.takeChanges());
+    const full = splitTableMessage(fullTable(first), 5);
+    expect(full.map((m) => [m.full, m.put.length, m.more ?? false])).toEqual([
+      [true, 5, true],
+      [false, 5, true],
+      [false, 2, false],
+    ]);
+    let replica: RoutingTable | undefined;
+    let staged: RoutingTable | undefined;
+    for (const part of full) staged = applyTableChanges(staged ?? replica, overIpc(part), staged !== undefined);
+    replica = staged;
+    expectSameRouting(replica!, first);
+
+    for (const name of names.slice(0, 8)) index.setSlice(slice(name, 2, "2"));
+    index.deleteService(service("s11"));
+    index.deleteSlice(slice("s11", 1));
+    const second = updateRoutingTable(first, index, index.takeChanges());
+    const parts = splitTableMessage(tableChanges(first, second), 3);
+    expect(parts).toHaveLength(3);
+    staged = undefined;
+    for (const part of parts) staged = applyTableChanges(staged ?? replica, overIpc(part), staged !== undefined);
+    expectSameRouting(staged!, second);
+    expect(staged!.rebuilt).toEqual(second.rebuilt);
+    expect(staged!.removed).toEqual(["default/s11"]);
   });
 });
