@@ -80,6 +80,11 @@ const workerModule = fileURLToPath(new URL(`./worker-main${extname(fileURLToPath
 export async function startSupervisor(given: SupervisorOptions): Promise<RunningSupervisor> {
   // Port 0 ("any free port") has to be one port for every worker: found here, then shared.
   const options = given.listen.port === 0 ? { ...given, listen: { ...given.listen, port: await freePort(given.listen.hostname) } } : given;
+  // The workers listen only once they have the table; a port they cannot have (taken by another
+  // process, an address not on this host) is found now, and vipr stops as a single one would.
+  await canListen(options.listen).catch((error: unknown) => {
+    throw new Error(`cannot listen on ${options.listen.hostname}:${options.listen.port}: ${(error as Error).message}`);
+  });
   const { log } = options;
   const backoff = options.restartBackoffMs ?? { initial: 100, max: 10_000 };
   const queryTimeoutMs = options.queryTimeoutMs ?? 5_000;
@@ -274,3 +279,12 @@ function freePort(hostname: string): Promise<number> {
 }
 
 const isEncoded = (message: ToWorker | EncodedTable): message is EncodedTable => Array.isArray(message);
+
+/** Resolves if this process may listen on `listen` with SO_REUSEPORT, as the workers will. */
+function canListen(listen: Listen): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const probe = createServer();
+    probe.once("error", reject);
+    probe.listen({ port: listen.port, host: listen.hostname, reusePort: true }, () => probe.close(() => resolve()));
+  });
+}

@@ -4,6 +4,7 @@
 // failed request. Each worker answers for itself: x-vipr-worker on traffic, /debug/workers and
 // /debug/explain?worker=N on the admin listener.
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import net, { type AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
@@ -78,6 +79,19 @@ describe("vipr serve --workers 2", () => {
     const { code, stderr } = await runVipr(["serve", "--source", "file:examples/simpleservice.yaml", "--workers", "0"]);
     expect(code).toBe(2);
     expect(stderr).toContain('vipr: --workers "0": expected auto or a whole number from 1 to 256');
+  });
+
+  test("a port another process holds stops vipr with exit 1 and the reason, as without workers", { timeout: 60_000 }, async () => {
+    const holder = net.createServer();
+    await new Promise<void>((resolve) => holder.listen(0, "127.0.0.1", resolve));
+    const { port } = holder.address() as AddressInfo;
+    try {
+      const { code, stderr } = await runVipr(["serve", "--source", "file:examples/simpleservice.yaml", "--listen", `127.0.0.1:${port}`, "--admin", "off", "--workers", "2"]);
+      expect(code).toBe(1);
+      expect(stderr).toMatch(new RegExp(`^vipr: cannot listen on 127\\.0\\.0\\.1:${port}: .*EADDRINUSE`, "m"));
+    } finally {
+      holder.close();
+    }
   });
 
   test("a change in the source reaches every worker: each one routes the new service and explains it alike", { timeout: 120_000 }, async () => {
