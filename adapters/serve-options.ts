@@ -34,4 +34,7 @@ export interface ServeOptions {
    * the picked pod (adapters/node/upgrade-tunnel.ts); without it, and in serveDeno, they reach
    * the app, which answers 501 upgrade_not_supported. */
   readonly upgrades?: UpgradeRouter;
+  /** Listen with SO_REUSEPORT (Linux), so that several processes share the port and the kernel
+   * spreads connections over them (`vipr serve --workers`, adapters/workers/). Default false. */
+  readonly reusePort?: boolean;
 }

@@ -16,6 +16,11 @@ import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { printRows, row, type BenchRow } from "./bench-report.ts";
 
+// `-- --workers N`: vipr with N workers against one (issue 12), in bench/proxy/workers.ts.
+if (process.argv.includes("--workers")) {
+  await (await import("./proxy/workers.ts")).runWorkersBench(process.argv.slice(2));
+  process.exit(0);
+}
 const { values } = parseArgs({
   options: {
     json: { type: "boolean", default: false },

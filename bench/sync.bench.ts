@@ -27,6 +27,11 @@ import { createWasmCore } from "../wasm/core-engine.ts";
 import { printRows, row, type BenchRow } from "./bench-report.ts";
 import { measureNs } from "./measure.ts";
 
+// `-- --workers N`: the sync to every worker of `vipr serve --workers N` (issue 12), bench/sync/workers.ts.
+if (process.argv.includes("--workers")) {
+  await (await import("./sync/workers.ts")).runWorkersSyncBench(process.argv.slice(2));
+  process.exit(0);
+}
 const { values } = parseArgs({ options: { json: { type: "boolean", default: false }, services: { type: "string", default: "10000" }, changes: { type: "string", default: "50" } } });
 const json = values.json === true;
 const serviceCount = Number(values.services);

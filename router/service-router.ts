@@ -234,13 +234,15 @@ export class ServiceRouter {
    * Publishes a new snapshot by one reference swap; requests in flight keep the one they started
    * with. When the snapshot was built from the current one (isBuiltFrom), its `rebuilt` and
    * `removed` name every service that differs, and the publish costs those services only.
+   * `fromCurrent` vouches for the same where isBuiltFrom cannot know it: a worker's replica made
+   * from the current snapshot and the supervisor's changes (adapters/workers/table-changes.ts).
    */
-  setTable(table: RoutingTable): void {
+  setTable(table: RoutingTable, fromCurrent = false): void {
     const last = this.#table;
     this.#table = table;
     this.#resolve.tableChanged();
     this.#metrics.tableBuilt(table);
-    const changed = last !== undefined && isBuiltFrom(table, last) ? [...table.rebuilt, ...table.removed] : undefined;
+    const changed = last !== undefined && (fromCurrent || isBuiltFrom(table, last)) ? [...table.rebuilt, ...table.removed] : undefined;
     for (const { service, moved } of this.#states.published(table, changed)) this.#metrics.keysMoved(service, moved);
     // Pools of endpoints that left the table close once their requests finish.
     const targets = this.#targets;

@@ -16,7 +16,7 @@ export interface KubeFlags {
 }
 
 /** Starts the Kubernetes source feeding `vipr`; resolves to its stop function. */
-export async function startKubernetesSourceFromFlags(flags: KubeFlags, vipr: RunningVipr): Promise<() => Promise<void>> {
+export async function startKubernetesSourceFromFlags(flags: KubeFlags, vipr: Pick<RunningVipr, "metrics" | "setTable">): Promise<() => Promise<void>> {
   let kubeConfig;
   try {
     kubeConfig = loadKubeConfig({

@@ -11,6 +11,7 @@ import { RouterMetrics } from "../../router/observability/router-metrics.ts";
 import type { RoutingTable } from "../../router/table/routing-table.ts";
 import type { RouteRuleConfig } from "../../router/route-rules.ts";
 import { startFileSource } from "../file/file-source.ts";
+import { parseWorkerCount } from "../workers/cpu-count.ts";
 import { EXIT_FAILURE, EXIT_OK, UsageError } from "./cli-errors.ts";
 import { parseListen, startVipr, type RunningVipr } from "./start-vipr.ts";
 
@@ -76,6 +77,13 @@ Stopping (on SIGTERM or SIGINT; a second signal stops at once, exit 1):
                             Kubernetes a preStop sleep does the same)
   --shutdown-grace MS       then requests in flight get this long to finish (default 10000)
 
+Workers:
+  --workers N|auto          processes serving the traffic listener, sharing its port (SO_REUSEPORT);
+                            auto: the CPUs the container may use (its CPU set and cgroup quota).
+                            One supervisor keeps the table source and the admin listener and sends
+                            the workers the table; /readyz is ready once every worker is (default 1:
+                            one process, no supervisor)
+
 Logging:
   --access-log RATE         share of requests logged as JSON lines on stdout, 0 to 1 (default 0)
   --no-metrics              turn /metrics off
@@ -114,6 +122,7 @@ export const serveOptions = {
   "shutdown-grace": { type: "string", default: "10000" },
   "access-log": { type: "string", default: "0" },
   "no-metrics": { type: "boolean", default: false },
+  workers: { type: "string", default: "1" },
   help: { type: "boolean", short: "h", default: false },
 } as const;
 
@@ -199,7 +208,8 @@ function env(name: string): string | undefined {
 }
 
 export interface ServeSetup {
-  readonly vipr: RunningVipr;
+  /** The router of this process; undefined with --workers above 1 (the workers have theirs). */
+  readonly vipr: RunningVipr | undefined;
   /** Drains the traffic listener (--drain-delay, --shutdown-grace), then stops the table source
    * (kept until then, so routing follows the cluster while draining) and the rest of vipr. */
   stop(): Promise<void>;
@@ -243,9 +253,10 @@ export async function setUpServe(args: string[], serveTraffic: boolean): Promise
   const trustedProxies = trustedProxiesFromFlags(values["trusted-proxies"]);
   const routes = await readRoutes(values.routes);
 
-  const vipr = await startVipr({
-    listen: serveTraffic ? listen : null,
-    admin,
+  const workers = parseWorkerCount(values.workers);
+  if (workers > 1 && !serveTraffic) throw new UsageError("--workers: not under deno serve, which serves the traffic listener itself; use vipr serve");
+  // What a router is started with: in this process, or (JSON-safe) in each worker.
+  const routerOptions = {
     namespace,
     clusterDomain: values["cluster-domain"],
     ...optional("nodeName", nodeName),
@@ -260,12 +271,24 @@ export async function setUpServe(args: string[], serveTraffic: boolean): Promise
     shutdownGraceMs,
     ...optional("maxRequests", maxRequests),
     ...optional("maxBodyBytes", maxBodyBytes),
-    log: (line) => console.error(`vipr: ${line}`),
-  });
-  const { runtime } = vipr;
-  console.error(`vipr: ${runtime.name} ${runtime.version}, namespace ${namespace}, default policy ${defaultPolicy.policy}`);
-  if (vipr.server !== undefined) console.error(`vipr: listening on http://${listen.hostname}:${vipr.server.port}`);
-  if (vipr.adminServer !== undefined) console.error(`vipr: admin on http://${admin!.hostname}:${vipr.adminServer.port} (/healthz /readyz /metrics /debug/table /debug/explain)`);
+  };
+  const log = (line: string): void => console.error(`vipr: ${line}`);
+  let vipr: RunningVipr | undefined;
+  let sink: Pick<RunningVipr, "metrics" | "setTable" | "drain" | "close">;
+  if (workers > 1) {
+    const { startSupervisor } = await import("../workers/supervisor.ts");
+    const supervisor = await startSupervisor({ workers, listen, admin, worker: routerOptions, log });
+    sink = supervisor;
+    console.error(`vipr: ${workers} workers on http://${listen.hostname}:${supervisor.port} (SO_REUSEPORT), namespace ${namespace}, default policy ${defaultPolicy.policy}`);
+    if (supervisor.adminServer !== undefined) console.error(`vipr: admin on http://${admin!.hostname}:${supervisor.adminServer.port} (/healthz /readyz /metrics /debug/table /debug/explain /debug/workers)`);
+  } else {
+    vipr = await startVipr({ listen: serveTraffic ? listen : null, admin, ...routerOptions, log });
+    sink = vipr;
+    const { runtime } = vipr;
+    console.error(`vipr: ${runtime.name} ${runtime.version}, namespace ${namespace}, default policy ${defaultPolicy.policy}`);
+    if (vipr.server !== undefined) console.error(`vipr: listening on http://${listen.hostname}:${vipr.server.port}`);
+    if (vipr.adminServer !== undefined) console.error(`vipr: admin on http://${admin!.hostname}:${vipr.adminServer.port} (/healthz /readyz /metrics /debug/table /debug/explain)`);
+  }
 
   let stopSource: () => void | Promise<void>;
   if (source === "kube") {
@@ -278,9 +301,9 @@ export async function setUpServe(args: string[], serveTraffic: boolean): Promise
         namespaces: values["watch-namespace"] ?? [],
         watchPods: values["watch-pods"],
       },
-      vipr,
+      sink,
     ).catch(async (error: unknown) => {
-      await vipr.close();
+      await sink.close();
       throw error;
     });
   } else {
@@ -289,7 +312,7 @@ export async function setUpServe(args: string[], serveTraffic: boolean): Promise
     const files = await startFileSource({
       path,
       onTable: (table, summary) => {
-        vipr.setTable(table);
+        sink.setTable(table);
         const endpoints = table.endpointCount;
         const changed = last === undefined ? "" : `, ${routingChanges(last, table)} changed, ${table.removed.length} removed`;
         last = table;
@@ -302,9 +325,9 @@ export async function setUpServe(args: string[], serveTraffic: boolean): Promise
       },
       // Skipped objects: logged once each, and counted in vipr_objects_skipped_total.
       log: (line) => console.error(`vipr: ${line}`),
-      ...(vipr.metrics instanceof RouterMetrics ? { registry: vipr.metrics.registry } : {}),
+      ...(vipr?.metrics instanceof RouterMetrics ? { registry: vipr.metrics.registry } : {}),
     }).catch(async (error: unknown) => {
-      await vipr.close();
+      await sink.close();
       throw new UsageError(`--source ${source}: ${(error as Error).message}`);
     });
     stopSource = () => files.close();
@@ -314,9 +337,9 @@ export async function setUpServe(args: string[], serveTraffic: boolean): Promise
     drainDelayMs,
     shutdownGraceMs,
     async stop() {
-      await vipr.drain(drainDelayMs);
+      await sink.drain(drainDelayMs);
       await stopSource();
-      await vipr.close();
+      await sink.close();
     },
   };
 }

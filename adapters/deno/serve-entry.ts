@@ -14,4 +14,4 @@ const args = (globalThis as unknown as { Deno: { args: string[] } }).Deno.args;
 const setup = await setUpServe(args, false);
 if (setup === undefined) throw new Error("vipr serve --help was printed; nothing to serve");
 
-export default { fetch: guardedDenoHandler(setup.vipr.router.app) };
+export default { fetch: guardedDenoHandler(setup.vipr!.router.app) };

@@ -177,7 +177,8 @@ export function serveNode(app: FetchApp, options: ServeNodeOptions = {}): Promis
         serverOptions,
         createServer: ((serverOptions: ServerOptions, listener: RequestListener) => {
           honoListener = listener;
-          return createServer(serverOptions, serveRequest);
+          const server = createServer(serverOptions, serveRequest);
+          return options.reusePort === true ? listeningWithReusePort(server) : server;
         }) as typeof createServer,
       },
       (info: AddressInfo) => {
@@ -299,6 +300,14 @@ function limitResponse(status: number, code: string, message: string, details: R
 }
 
 function ignoreClientSocketError(): void {}
+
+/** The server, listening with SO_REUSEPORT (ServeOptions.reusePort): @hono/node-server calls
+ * listen(port, hostname, callback), which has no place for the option. */
+function listeningWithReusePort(server: Server): Server {
+  const listen = server.listen.bind(server) as (options: object, callback?: () => void) => Server;
+  server.listen = ((port: number, host: string, callback?: () => void) => listen({ port, host, reusePort: true }, callback)) as Server["listen"];
+  return server;
+}
 
 /** Writes a small Response; the connection closes after it, as the request's body stays unread. */
 async function writeResponse(outgoing: ServerResponse, response: Response): Promise<void> {

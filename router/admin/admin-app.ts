@@ -17,6 +17,9 @@ export interface ExplainQuery {
   readonly subset?: string;
   /** The client address, for ClientIP affinity and client-address keys. */
   readonly clientIp?: string;
+  /** With `vipr serve --workers`: which worker answers (0 to N-1); default the first listening.
+   * Every worker gives the same answer for a hash key (the same table, the same Maglev build). */
+  readonly worker?: number;
 }
 
 /** The router's answer, passed on as JSON; `found: false` (no such service) makes it a 404. */
@@ -34,11 +37,13 @@ export interface AdminDeps {
   getTable(): RoutingTable | undefined;
   /** Passive health by service key (ServiceRouter.endpointHealth); without it /debug/table shows
    * every endpoint as not ejected. */
-  endpointHealth?(): EndpointHealthByService;
+  endpointHealth?(): EndpointHealthByService | Promise<EndpointHealthByService>;
   explain(query: ExplainQuery): ExplainResult | Promise<ExplainResult>;
+  /** With `vipr serve --workers`: each worker's own report (/debug/workers). */
+  workers?(): Promise<unknown>;
 }
 
-const routes = ["/healthz", "/readyz", "/metrics", "/debug/table", "/debug/explain"] as const;
+const routes = ["/healthz", "/readyz", "/metrics", "/debug/table", "/debug/explain", "/debug/workers"] as const;
 
 function jsonResponse(body: unknown, status: number, pretty = false): Response {
   return new Response(`${JSON.stringify(body, null, pretty ? 2 : undefined)}\n`, {
@@ -49,7 +54,7 @@ function jsonResponse(body: unknown, status: number, pretty = false): Response {
 
 /** The router's error shape (router/router-errors.ts), with the admin listener's own codes:
  * `{"error":{"status":400,"code":"missing_host","message":"..."}}`. */
-type AdminErrorCode = "missing_host" | "no_table" | "unknown_service" | "method_not_allowed" | "not_found" | "internal";
+type AdminErrorCode = "missing_host" | "bad_worker" | "no_table" | "unknown_service" | "method_not_allowed" | "not_found" | "internal";
 
 function errorResponse(status: number, code: AdminErrorCode, message: string): Response {
   return jsonResponse({ error: { status, code, message } }, status);
@@ -84,7 +89,7 @@ export function createAdminApp(deps: AdminDeps): Hono {
   });
 
   // Pretty-printed: these two are read by people, with curl.
-  app.get("/debug/table", (c) => {
+  app.get("/debug/table", async (c) => {
     const table = deps.getTable();
     if (table === undefined) {
       return errorResponse(503, "no_table", "no routing table has been built yet");
@@ -93,7 +98,7 @@ export function createAdminApp(deps: AdminDeps): Hono {
     if (service !== undefined && table.services.get(service) === undefined) {
       return errorResponse(404, "unknown_service", `no service ${JSON.stringify(service)} in table generation ${table.generation}; expected namespace/name`);
     }
-    return jsonResponse(describeTable(table, service, deps.endpointHealth?.()), 200, true);
+    return jsonResponse(describeTable(table, service, await deps.endpointHealth?.()), 200, true);
   });
 
   app.get("/debug/explain", async (c) => {
@@ -104,15 +109,24 @@ export function createAdminApp(deps: AdminDeps): Hono {
     const key = c.req.query("key");
     const subset = c.req.query("subset");
     const clientIp = c.req.query("client");
+    const workerText = c.req.query("worker");
+    const worker = workerText === undefined ? undefined : Number(workerText);
+    if (worker !== undefined && !(Number.isInteger(worker) && worker >= 0)) {
+      return errorResponse(400, "bad_worker", `/debug/explain?worker=${JSON.stringify(workerText)}: expected a worker index, 0 to N-1 (see /debug/workers)`);
+    }
     const query: ExplainQuery = {
       host,
       ...(key === undefined ? {} : { key }),
       ...(subset === undefined ? {} : { subset }),
       ...(clientIp === undefined ? {} : { clientIp }),
+      ...(worker === undefined ? {} : { worker }),
     };
     const result = await deps.explain(query);
     return jsonResponse(result, result.found === false ? 404 : 200, true);
   });
+
+  // One line per worker (index, pid, table generation, listening, restarts); a single vipr has none.
+  app.get("/debug/workers", async () => jsonResponse({ workers: (await deps.workers?.()) ?? [] }, 200, true));
 
   for (const path of routes) {
     app.all(path, (c) => {

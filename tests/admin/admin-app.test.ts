@@ -123,8 +123,18 @@ describe("other requests", () => {
     const res = await app.request("/debug/nothing");
     expect(res.status).toBe(404);
     expect(await res.json()).toEqual({
-      error: { status: 404, code: "not_found", message: "no admin route GET /debug/nothing; routes: /healthz, /readyz, /metrics, /debug/table, /debug/explain" },
+      error: { status: 404, code: "not_found", message: "no admin route GET /debug/nothing; routes: /healthz, /readyz, /metrics, /debug/table, /debug/explain, /debug/workers" },
     });
+  });
+
+  test("/debug/workers is an empty list for a vipr without workers; a bad ?worker= is a 400 naming it", async () => {
+    const { app } = fakeDeps();
+    const res = await app.request("/debug/workers");
+    expect(res.status).toBe(200);
+    expect(await res.json()).toEqual({ workers: [] });
+    const bad = await app.request("/debug/explain?host=simpleservice&worker=-1");
+    expect(bad.status).toBe(400);
+    expect(((await bad.json()) as { error: { code: string } }).error.code).toBe("bad_worker");
   });
 
   test("another method on a route is a 405 with Allow; HEAD is served as GET without a body", async () => {

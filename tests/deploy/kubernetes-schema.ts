@@ -8,6 +8,7 @@
 //   generated models (`attributeTypeMap`), generated from the same OpenAPI spec.
 import * as kubernetesClient from "@kubernetes/client-node";
 import { Deployment } from "kubernetes-models/apps/v1/Deployment";
+import { HorizontalPodAutoscaler } from "kubernetes-models/autoscaling/v2/HorizontalPodAutoscaler";
 import { PodDisruptionBudget } from "kubernetes-models/policy/v1/PodDisruptionBudget";
 import { ClusterRole } from "kubernetes-models/rbac.authorization.k8s.io/v1/ClusterRole";
 import { ClusterRoleBinding } from "kubernetes-models/rbac.authorization.k8s.io/v1/ClusterRoleBinding";
@@ -24,6 +25,7 @@ const models: ReadonlyMap<string, Validatable> = new Map<string, Validatable>([
   ["v1 Service", Service],
   ["v1 ServiceAccount", ServiceAccount],
   ["apps/v1 Deployment", Deployment],
+  ["autoscaling/v2 HorizontalPodAutoscaler", HorizontalPodAutoscaler],
   ["policy/v1 PodDisruptionBudget", PodDisruptionBudget],
   ["rbac.authorization.k8s.io/v1 ClusterRole", ClusterRole],
   ["rbac.authorization.k8s.io/v1 ClusterRoleBinding", ClusterRoleBinding],

@@ -11,7 +11,7 @@ const clusterScoped = new Set(["ClusterRole", "ClusterRoleBinding", "Namespace"]
 describe("deploy/ manifests", () => {
   test("each flavour holds the objects it documents", () => {
     const kinds = (flavour: "gateway" | "sidecar") => flavourManifests(flavour, all).map((d) => d.object.kind).sort();
-    expect(kinds("gateway")).toEqual(["ClusterRole", "ClusterRoleBinding", "Deployment", "PodDisruptionBudget", "Service", "ServiceAccount"]);
+    expect(kinds("gateway")).toEqual(["ClusterRole", "ClusterRoleBinding", "Deployment", "HorizontalPodAutoscaler", "PodDisruptionBudget", "Service", "ServiceAccount"]);
     expect(kinds("sidecar")).toEqual(["Deployment", "Deployment", "Role", "RoleBinding", "Service", "ServiceAccount"]);
     expect(all.length).toBe(flavourManifests("gateway", all).length + flavourManifests("sidecar", all).length);
   });

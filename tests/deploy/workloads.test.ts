@@ -3,6 +3,7 @@
 import { parseArgs } from "node:util";
 import { describe, expect, test } from "vitest";
 import type { IDeployment } from "kubernetes-models/apps/v1/Deployment";
+import type { IHorizontalPodAutoscaler } from "kubernetes-models/autoscaling/v2/HorizontalPodAutoscaler";
 import type { IPodDisruptionBudget } from "kubernetes-models/policy/v1/PodDisruptionBudget";
 import type { IContainer } from "kubernetes-models/v1/Container";
 import type { IPodSpec } from "kubernetes-models/v1/PodSpec";
@@ -104,7 +105,7 @@ describe("the gateway", () => {
   const labels = deployment.spec!.template.metadata!.labels!;
 
   test("listens on all addresses (8080 traffic, 9090 admin), cluster-wide", () => {
-    expect(vipr.args).toEqual(["serve", "--source", "kube", "--listen", "0.0.0.0:8080", "--admin", "0.0.0.0:9090", "--shutdown-grace", "28000"]);
+    expect(vipr.args).toEqual(["serve", "--source", "kube", "--listen", "0.0.0.0:8080", "--admin", "0.0.0.0:9090", "--shutdown-grace", "28000", "--workers", "auto"]);
     expect(vipr.ports?.map((p) => [p.name, p.containerPort])).toEqual([["http", 8080], ["admin", 9090]]);
   });
 
@@ -115,8 +116,10 @@ describe("the gateway", () => {
     expect(sleep + grace + 0.5).toBeLessThan(deployment.spec!.template.spec!.terminationGracePeriodSeconds!);
   });
 
-  test("runs two replicas and replaces them one at a time without losing one first", () => {
-    expect(deployment.spec!.replicas).toBe(2);
+  test("runs two replicas at least and replaces them one at a time without losing one first", () => {
+    // The HorizontalPodAutoscaler owns the count (tests/deploy/gateway-capacity.test.ts).
+    expect(deployment.spec!.replicas).toBeUndefined();
+    expect(ofKind<IHorizontalPodAutoscaler>(documents, "HorizontalPodAutoscaler")[0]!.spec!.minReplicas).toBe(2);
     expect(deployment.spec!.selector.matchLabels).toEqual(labels);
     expect(deployment.spec!.strategy?.rollingUpdate).toEqual({ maxSurge: 1, maxUnavailable: 0 });
   });
@@ -135,7 +138,8 @@ describe("the gateway", () => {
   test("the PodDisruptionBudget keeps one of the two replicas through voluntary disruptions", () => {
     const [budget] = ofKind<IPodDisruptionBudget>(documents, "PodDisruptionBudget");
     expect(budget!.spec!.selector!.matchLabels).toEqual(labels);
-    const allowedDown = budget!.spec!.maxUnavailable ?? deployment.spec!.replicas! - Number(budget!.spec!.minAvailable);
+    const replicas = ofKind<IHorizontalPodAutoscaler>(documents, "HorizontalPodAutoscaler")[0]!.spec!.minReplicas!;
+    const allowedDown = budget!.spec!.maxUnavailable ?? replicas - Number(budget!.spec!.minAvailable);
     expect(allowedDown).toBe(1);
   });
 
