@@ -23,6 +23,8 @@
 // `deno serve` entry), with the differences the README lists.
 import type { ClientAddressOf, RequestHeadersOf, UpstreamTransport } from "../router/forward/upstream-transport.ts";
 import type { UpgradeRouter } from "../router/forward/upgrade-route.ts";
+import type { CertificateStore } from "./node/tls-certificates.ts";
+import type { Http2ListenerOptions } from "./node/listener-server.ts";
 
 export interface ServeOptions {
   /** Default 0: any free port. */
@@ -55,6 +57,10 @@ export interface ServeOptions {
    * the picked pod (adapters/node/upgrade-tunnel.ts); without it, and in serveDeno, they reach
    * the app, which answers 501 upgrade_not_supported. */
   readonly upgrades?: UpgradeRouter;
+  /** TLS termination with these certificates (adapters/node/tls-certificates.ts); serveNode only. */
+  readonly tls?: CertificateStore;
+  /** HTTP/2 on the listener: h2c with prior knowledge, h2 by ALPN over TLS (listener-server.ts). */
+  readonly http2?: Http2ListenerOptions;
 }
 
 export interface RunningServer {

@@ -136,7 +136,7 @@ export class ServiceRouter {
 
     // The pipeline's stages, each given only what its concern needs.
     const report = new ReportStage(this.#metrics, options.accessLog, clientOf);
-    this.#resolve = new ResolveStage({ rules: compileRouteRules(options.routes ?? [], namespace), namespace, clusterDomain: options.clusterDomain ?? "cluster.local" }, report);
+    this.#resolve = new ResolveStage({ rules: compileRouteRules(options.routes ?? [], namespace), namespace, clusterDomain: options.clusterDomain ?? "cluster.local", tlsListener: options.proto === "https" }, report);
     this.#admit = new AdmitStage(limits, report);
     this.#pick = new PickStage(this.#states, { subsetHeader: (options.subsetHeader ?? "x-vipr-subset").toLowerCase(), allowedExternalNames, clientOf }, report);
     const budget = new RetryBudget({ ...DEFAULT_RETRY_OPTIONS, ...options.retries });

@@ -12,6 +12,7 @@ import type { RouteRuleConfig } from "../../router/route-rules.ts";
 import { startFileSource } from "../file/file-source.ts";
 import { EXIT_FAILURE, EXIT_OK, UsageError } from "./cli-errors.ts";
 import { parseListen, startVipr, type RunningVipr } from "./start-vipr.ts";
+import { listenerFlagOptions, listenerFlagsHelp, listenerFromFlags } from "../node/listener-flags.ts";
 
 export const serveHelp = `vipr serve: route HTTP requests addressed to Kubernetes service names to their pods
 
@@ -74,7 +75,7 @@ Stopping (on SIGTERM or SIGINT; a second signal stops at once, exit 1):
                             load balancers notice, then the listener closes (default 0; in
                             Kubernetes a preStop sleep does the same)
   --shutdown-grace MS       then requests in flight get this long to finish (default 10000)
-
+${listenerFlagsHelp}
 Logging:
   --access-log RATE         share of requests logged as JSON lines on stdout, 0 to 1 (default 0)
   --no-metrics              turn /metrics off
@@ -114,6 +115,7 @@ export const serveOptions = {
   "access-log": { type: "string", default: "0" },
   "no-metrics": { type: "boolean", default: false },
   help: { type: "boolean", short: "h", default: false },
+  ...listenerFlagOptions,
 } as const;
 
 const policies: readonly PolicyName[] = ["least-request", "round-robin", "maglev", "bounded-load"];
@@ -241,6 +243,7 @@ export async function setUpServe(args: string[], serveTraffic: boolean): Promise
   const shutdownGraceMs = number(values["shutdown-grace"], "--shutdown-grace", 0, 3_600_000) ?? 10_000;
   const trustedProxies = trustedProxiesFromFlags(values["trusted-proxies"]);
   const routes = await readRoutes(values.routes);
+  const listener = listenerFromFlags(values, (line) => console.error(`vipr: ${line}`));
 
   const vipr = await startVipr({
     listen: serveTraffic ? listen : null,
@@ -260,10 +263,14 @@ export async function setUpServe(args: string[], serveTraffic: boolean): Promise
     ...optional("maxRequests", maxRequests),
     ...optional("maxBodyBytes", maxBodyBytes),
     log: (line) => console.error(`vipr: ${line}`),
+    ...listener,
+  }).catch((error: unknown) => {
+    listener.tls?.close();
+    throw error;
   });
   const { runtime } = vipr;
   console.error(`vipr: ${runtime.name} ${runtime.version}, namespace ${namespace}, default policy ${defaultPolicy.policy}`);
-  if (vipr.server !== undefined) console.error(`vipr: listening on http://${listen.hostname}:${vipr.server.port}`);
+  if (vipr.server !== undefined) console.error(`vipr: listening on ${listener.proto}://${listen.hostname}:${vipr.server.port}`);
   if (vipr.adminServer !== undefined) console.error(`vipr: admin on http://${admin!.hostname}:${vipr.adminServer.port} (/healthz /readyz /metrics /debug/table /debug/explain)`);
 
   let stopSource: () => void | Promise<void>;
@@ -313,6 +320,7 @@ export async function setUpServe(args: string[], serveTraffic: boolean): Promise
       await vipr.drain(drainDelayMs);
       await stopSource();
       await vipr.close();
+      listener.tls?.close();
     },
   };
 }

@@ -13,11 +13,13 @@ import { serve } from "@hono/node-server";
 import type { HttpBindings } from "@hono/node-server";
 import type { ClientAddressOf, RequestHeadersOf } from "../../router/forward/upstream-transport.ts";
 import type { ServeOptions } from "../runtime-adapter.ts";
+import { http2IncomingOf } from "./http2-requests.ts";
 import { webRequestHeaders } from "../../router/forward/upstream-transport.ts";
 import { BodyByteLimit, setBodyLimit } from "../../router/forward/body-limit.ts";
 import { bodyTooLarge, connectNotSupported, userinfoNotAllowed } from "../../router/router-errors.ts";
 import type { UpgradeRouter } from "../../router/forward/upgrade-route.ts";
 import { endWithResponse, isWebSocketUpgrade, tunnelUpgrade, upgradeRequestOf } from "./upgrade-tunnel.ts";
+import { createListenerServer, type Http2Serving, type ListenerProtocols } from "./listener-server.ts";
 
 /** What serveNode needs of an app: Hono's `fetch`. */
 export interface FetchApp {
@@ -109,7 +111,7 @@ export function serveNode(app: FetchApp, options: ServeNodeOptions = {}): Promis
   };
   return new Promise((resolve, reject) => {
     const server = serve(
-      { fetch, port: options.port ?? 0, hostname: options.hostname ?? "127.0.0.1", serverOptions, createServer: refusingUserinfoHost as typeof createServer },
+      { fetch, port: options.port ?? 0, hostname: options.hostname ?? "127.0.0.1", serverOptions, createServer: refusingUserinfoHost(options, { fetch, limits: { ...limits, maxBodyBytes }, ...limits }) as typeof createServer },
       (info: AddressInfo) => {
         server.off("error", reject);
         resolve({ port: info.port, address: info.address, close: () => closeServer(server as Server, sockets, options.closeGraceMs ?? 10_000) });
@@ -234,12 +236,13 @@ function ignoreClientSocketError(): void {}
  * with the router's JSON 400 (userinfoNotAllowed): @hono/node-server refuses that Host before the
  * app with an empty 400 that does not say why.
  */
-function refusingUserinfoHost(serverOptions: ServerOptions, listener: RequestListener): Server {
-  return createServer(serverOptions, (incoming, outgoing) => {
+function refusingUserinfoHost(protocols: ListenerProtocols, serving: Http2Serving): (serverOptions: ServerOptions, listener: RequestListener) => Server {
+  // TLS and HTTP/2 (listener-server.ts) when the options ask for them; plain node:http otherwise.
+  return (serverOptions, listener) => createListenerServer(serverOptions, (incoming, outgoing) => {
     // A rejection here would be unhandled (and end the process): drop the connection instead.
     if (incoming.headers.host?.includes("@") === true) return void writeResponse(outgoing, userinfoNotAllowed("host")).catch(() => outgoing.destroy());
     listener(incoming, outgoing);
-  });
+  }, protocols, serving);
 }
 
 /** Writes a small Response; the connection closes after it, as the request's body stays unread. */
@@ -274,7 +277,7 @@ function incomingOf(env: unknown): IncomingMessage | undefined {
 }
 
 /** The client address from the raw socket ("" outside serveNode, e.g. app.request()). */
-export const nodeClientAddress: ClientAddressOf = (c) => incomingOf(c.env)?.socket?.remoteAddress ?? "";
+export const nodeClientAddress: ClientAddressOf = (c) => (incomingOf(c.env) ?? http2IncomingOf(c.env))?.socket?.remoteAddress ?? "";
 
 /** The request's fields as Node received them (IncomingMessage.rawHeaders); from the Web Request
  * outside serveNode. */

@@ -1,0 +1,71 @@
+// `vipr serve`'s listener flags (TLS and HTTP/2), parsed here so that serve-command.ts only
+// spreads them in: --tls-cert/--tls-key, --tls-dir, --http2-max-streams, --no-http2.
+
+import { UsageError } from "../cli/cli-errors.ts";
+import { DEFAULT_MAX_CONCURRENT_STREAMS, type ListenerProtocols } from "./listener-server.ts";
+import { CertificateStore, describeCertificates } from "./tls-certificates.ts";
+
+export const listenerFlagOptions = {
+  "tls-cert": { type: "string" },
+  "tls-key": { type: "string" },
+  "tls-dir": { type: "string" },
+  "http2-max-streams": { type: "string" },
+  "no-http2": { type: "boolean", default: false },
+} as const;
+
+export const listenerFlagsHelp = `
+TLS and HTTP/2 (the traffic listener):
+  --tls-cert FILE --tls-key FILE
+                            terminate TLS (1.2 and 1.3) with this PEM certificate and key
+  --tls-dir DIR             certificates chosen by SNI: DIR/NAME/tls.crt + tls.key (Kubernetes
+                            TLS Secrets mounted under DIR) or DIR/NAME.crt + NAME.key; the
+                            --tls-cert pair, else the first by name, serves clients without SNI.
+                            Files are reloaded when they change; a broken pair is logged and the
+                            one served before is kept
+  --http2-max-streams N     concurrent HTTP/2 streams per connection (default ${DEFAULT_MAX_CONCURRENT_STREAMS})
+  --no-http2                HTTP/1.1 only (default: h2c with prior knowledge on the plain port,
+                            h2 by ALPN over TLS)
+`;
+
+export interface ListenerFlagValues {
+  readonly "tls-cert"?: string | undefined;
+  readonly "tls-key"?: string | undefined;
+  readonly "tls-dir"?: string | undefined;
+  readonly "http2-max-streams"?: string | undefined;
+  readonly "no-http2"?: boolean | undefined;
+}
+
+export interface ListenerFromFlags extends ListenerProtocols {
+  /** For X-Forwarded-Proto and the start-up line. */
+  readonly proto: "http" | "https";
+}
+
+/** The listener's protocols from flags; the certificates are read (and checked) now and watched
+ * for changes. */
+export function listenerFromFlags(values: ListenerFlagValues, log: (line: string) => void): ListenerFromFlags {
+  const certFile = values["tls-cert"];
+  const keyFile = values["tls-key"];
+  const dir = values["tls-dir"];
+  if ((certFile === undefined) !== (keyFile === undefined)) throw new UsageError("--tls-cert and --tls-key go together");
+  let http2: ListenerProtocols["http2"];
+  if (values["no-http2"] !== true) {
+    const text = values["http2-max-streams"];
+    const streams = text === undefined ? DEFAULT_MAX_CONCURRENT_STREAMS : Number(text);
+    if (!(Number.isInteger(streams) && streams >= 1 && streams <= 2 ** 31 - 1) || text?.trim() === "") {
+      throw new UsageError(`--http2-max-streams ${JSON.stringify(text)}: expected a whole number from 1 to ${2 ** 31 - 1}`);
+    }
+    http2 = { maxConcurrentStreams: streams };
+  } else if (values["http2-max-streams"] !== undefined) {
+    throw new UsageError("--http2-max-streams with --no-http2: HTTP/2 is off");
+  }
+  if (certFile === undefined && dir === undefined) return { proto: "http", ...(http2 === undefined ? {} : { http2 }) };
+  let tls: CertificateStore;
+  try {
+    tls = new CertificateStore({ ...(certFile === undefined ? {} : { certFile, keyFile: keyFile! }), ...(dir === undefined ? {} : { dir }) }, log);
+  } catch (error) {
+    throw new UsageError(`${certFile === undefined ? "--tls-dir" : "--tls-cert/--tls-key"}: ${(error as Error).message}`);
+  }
+  tls.watch();
+  log(`TLS certificates: ${describeCertificates(tls)}`);
+  return { proto: "https", tls, ...(http2 === undefined ? {} : { http2 }) };
+}
