@@ -5,7 +5,7 @@
 //   section 6.5.2, advertises), and at most maxHeadersCount fields beside the pseudo-fields: 431;
 // - the body: a content-length above maxBodyBytes gets 413 before routing; a body without one
 //   (the usual case in HTTP/2, where DATA frames end with END_STREAM, RFC 9113 section 8.1) is
-//   counted as the transport reads it (router/forward/body-limit.ts limitedBody), and the router
+//   counted as the transport reads it (router/forward/body-limit.ts), and the router
 //   answers the same 413 when it passes the limit;
 // - :authority with userinfo, and a Host field naming another authority than :authority (RFC
 //   9113 section 8.3.1: a server should treat that as malformed): 400, as HTTP/1.1's Host rules.
@@ -13,7 +13,7 @@
 // on one), so the one vipr sets on a 413 is dropped: the stream, not the connection, ends.
 
 import { Http2ServerRequest } from "node:http2";
-import { BodyByteLimit, limitedBody } from "../../router/forward/body-limit.ts";
+import { BodyByteLimit, setBodyLimit } from "../../router/forward/body-limit.ts";
 import { bodyTooLarge, userinfoNotAllowed } from "../../router/router-errors.ts";
 
 export interface Http2Limits {
@@ -31,12 +31,14 @@ export function http2Fetch(fetch: Fetch, limits: Http2Limits): (request: Request
     const refused = refusedHead(incoming, limits);
     if (refused !== undefined) return withoutConnectionField(refused);
     const max = limits.maxBodyBytes;
-    if (max !== undefined && request.body !== null) {
+    if (max !== undefined && !incoming.stream.endAfterHeaders) {
       const declared = incoming.headers["content-length"];
       if (declared !== undefined) {
         if (Number(declared) > max) return withoutConnectionField(bodyTooLarge(max));
       } else {
-        request = new Request(request.url, { method: request.method, headers: request.headers, body: limitedBody(request.body, new BodyByteLimit(max)), duplex: "half", signal: request.signal } as RequestInit);
+        // Counted where the undici transport reads the stream, as serveNode does for a chunked
+        // HTTP/1.1 body (router/forward/body-limit.ts).
+        setBodyLimit(incoming, new BodyByteLimit(max));
       }
     }
     const response = fetch(request, env);

@@ -14,6 +14,7 @@
 // to Pool.request() and returns a Web Response whose body streams.
 
 import { IncomingMessage, ServerResponse } from "node:http";
+import { Http2ServerRequest, Http2ServerResponse } from "node:http2";
 import { Readable } from "node:stream";
 import type { ReadableStream as NodeReadableStream } from "node:stream/web";
 import { RESPONSE_ALREADY_SENT } from "@hono/node-server/utils/response";
@@ -40,6 +41,11 @@ export interface UndiciTransportOptions {
 
 /** The error a transport aborts with when the client goes away, or when the client's request
  * body fails as it is read (kind "aborted": the client's failure, never the pod's). */
+/** The raw request and response a serve adapter hands over: node:http's, or node:http2's compat
+ * objects for an HTTP/2 stream (adapters/node/listener-server.ts), which stream alike. */
+type RawRequest = IncomingMessage | Http2ServerRequest;
+type RawResponse = ServerResponse | Http2ServerResponse;
+
 class DownstreamClosedError extends Error {
   override readonly name = "DownstreamClosedError";
   constructor(message = "the client closed the connection before the response was complete", options?: { cause?: unknown }) {
@@ -83,11 +89,11 @@ export function upstreamErrorFromUndici(error: unknown, target: UpstreamTarget, 
  * counted here, and destroyed with BodyTooLargeError at the first chunk past the limit: undici
  * then aborts the upstream request, which never got that chunk. */
 class IncomingBody extends Readable {
-  readonly #source: IncomingMessage;
+  readonly #source: RawRequest;
   readonly #limit: BodyByteLimit | undefined;
   #attached = false;
 
-  constructor(source: IncomingMessage) {
+  constructor(source: RawRequest) {
     super();
     this.#source = source;
     this.#limit = bodyLimitOf(source);
@@ -143,8 +149,10 @@ class IncomingBody extends Readable {
 }
 
 /** RFC 9112 section 6.3: a request has a body when it has Transfer-Encoding, or a Content-Length
- * other than 0. */
-function hasBody(incoming: IncomingMessage): boolean {
+ * other than 0. An HTTP/2 request has one unless its HEADERS frame ended the stream (RFC 9113
+ * section 8.1), with or without content-length. */
+function hasBody(incoming: RawRequest): boolean {
+  if (incoming instanceof Http2ServerRequest) return !incoming.stream.endAfterHeaders;
   const headers = incoming.headers;
   if (headers["transfer-encoding"] !== undefined) return true;
   const length = headers["content-length"];
@@ -155,7 +163,7 @@ function hasBody(incoming: IncomingMessage): boolean {
 class ResponseWriter implements Dispatcher.DispatchHandler {
   readonly #target: UpstreamTarget;
   readonly #call: UpstreamCall;
-  readonly #outgoing: ServerResponse;
+  readonly #outgoing: RawResponse;
   readonly #resolve: (response: Response) => void;
   readonly #reject: (error: UpstreamError) => void;
   readonly #timeouts: CallTimeouts;
@@ -168,7 +176,7 @@ class ResponseWriter implements Dispatcher.DispatchHandler {
   #bytesOut = 0;
   #clientGone: DownstreamClosedError | undefined;
 
-  constructor(target: UpstreamTarget, call: UpstreamCall, outgoing: ServerResponse, deadlines: DeadlineQueue, resolve: (response: Response) => void, reject: (error: UpstreamError) => void) {
+  constructor(target: UpstreamTarget, call: UpstreamCall, outgoing: RawResponse, deadlines: DeadlineQueue, resolve: (response: Response) => void, reject: (error: UpstreamError) => void) {
     this.#target = target;
     this.#call = call;
     this.#outgoing = outgoing;
@@ -181,7 +189,10 @@ class ResponseWriter implements Dispatcher.DispatchHandler {
   }
 
   readonly #onClose = (): void => {
-    if (this.#done || this.#outgoing.writableFinished) return;
+    // node:http2's compat response reports writableFinished once its stream closed, a reset one
+    // too: there, only an end() that was called says the response was finished.
+    const outgoing = this.#outgoing;
+    if (this.#done || (outgoing instanceof Http2ServerResponse ? outgoing.writableEnded : outgoing.writableFinished)) return;
     this.#clientGone = new DownstreamClosedError();
     this.#controller?.abort(this.#clientGone);
   };
@@ -226,7 +237,7 @@ class ResponseWriter implements Dispatcher.DispatchHandler {
     if (statusCode < 200) return;
     const outgoing = this.#outgoing;
     this.#timeouts.headArrived();
-    outgoing.writeHead(statusCode, this.#call.rewriteResponseHeaders(headerListFromRecord(headers)));
+    (outgoing as ServerResponse).writeHead(statusCode, this.#call.rewriteResponseHeaders(headerListFromRecord(headers)));
     this.#headSent = true;
     this.#call.onResponse?.(statusCode);
     this.#resolve(RESPONSE_ALREADY_SENT);
@@ -236,7 +247,7 @@ class ResponseWriter implements Dispatcher.DispatchHandler {
   onResponseData(controller: Dispatcher.DispatchController, chunk: Buffer): void {
     this.#bytesOut += chunk.length;
     this.#timeouts.bodyData();
-    if (!this.#outgoing.write(chunk)) this.#pause(controller);
+    if (!(this.#outgoing as ServerResponse).write(chunk)) this.#pause(controller);
   }
 
   #pause(controller: Dispatcher.DispatchController): void {
@@ -319,13 +330,13 @@ class UndiciTransport implements UpstreamTransport {
     // of RESPONSE_ALREADY_SENT, so it would write the head a second time (ERR_HTTP_HEADERS_SENT on
     // every HEAD, found by tests/router/concurrency-limits.test.ts). A HEAD answer has no body to
     // stream anyway.
-    if (incoming instanceof IncomingMessage && outgoing instanceof ServerResponse && call.method !== "HEAD") {
+    if (call.method !== "HEAD" && ((incoming instanceof IncomingMessage && outgoing instanceof ServerResponse) || (incoming instanceof Http2ServerRequest && outgoing instanceof Http2ServerResponse))) {
       return this.#streamInto(incoming, outgoing, target, call);
     }
     return this.#respond(c.req.raw, target, call);
   }
 
-  #streamInto(incoming: IncomingMessage, outgoing: ServerResponse, target: UpstreamTarget, call: UpstreamCall): Promise<Response> {
+  #streamInto(incoming: RawRequest, outgoing: RawResponse, target: UpstreamTarget, call: UpstreamCall): Promise<Response> {
     const pool = this.#pool(target, call.connectTimeoutMs);
     return new Promise<Response>((resolve, reject) => {
       const handler = new ResponseWriter(target, call, outgoing, this.#deadlines, resolve, reject);
