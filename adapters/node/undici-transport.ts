@@ -159,6 +159,19 @@ function hasBody(incoming: RawRequest): boolean {
   return length !== undefined && length !== "0";
 }
 
+/**
+ * The request body as undici is given it. To an h2c pod it goes as an async iterable, not a
+ * stream: undici's HTTP/2 stream path (pipeline into the h2 stream, with a 'data' listener added
+ * on that same duplex) loses the response body under Deno 2.9's node:http2 (an empty 200, seen
+ * with tests/forward/h2c-upstream.test.ts); its iterable path writes with backpressure too
+ * (waiting for 'drain') and works on both runtimes.
+ */
+function upstreamBody(body: IncomingBody, protocol: UpstreamCall["upstreamProtocol"]): Readable {
+  if (protocol !== "h2c") return body;
+  // undici takes async iterables as bodies (lib/core/request.js, util.isIterable); its types list streams only.
+  return { [Symbol.asyncIterator]: () => body[Symbol.asyncIterator]() } as unknown as Readable;
+}
+
 /** Writes one upstream response into the raw ServerResponse. */
 class ResponseWriter implements Dispatcher.DispatchHandler {
   readonly #target: UpstreamTarget;
@@ -305,16 +318,20 @@ class UndiciTransport implements UpstreamTransport {
     this.#replayLimitBytes = options.replayLimitBytes ?? 256 * 1024;
   }
 
-  #pool(target: UpstreamTarget, connectTimeoutMs: number): Pool {
-    const key = targetKey(target);
+  #pool(target: UpstreamTarget, connectTimeoutMs: number, protocol: UpstreamCall["upstreamProtocol"]): Pool {
+    const address = targetKey(target);
+    // An h2c pod gets its own pool: HTTP/2 with prior knowledge (undici's useH2c), streams
+    // multiplexed over its connections.
+    const key = protocol === "h2c" ? `h2c ${address}` : address;
     let pool = this.#pools.get(key);
     if (pool === undefined) {
-      pool = new Pool(`http://${key}`, {
+      pool = new Pool(`http://${address}`, {
+        ...(protocol === "h2c" ? { allowH2: true, useH2c: true } : {}),
         connections: this.#connections,
         pipelining: 1,
         keepAliveTimeout: this.#keepAliveTimeoutMs,
         // The connect timeout on vipr's clock: undici's connectTimeout fires up to about 1 s late.
-        connect: timedConnector(this.#deadlines, connectTimeoutMs),
+        connect: timedConnector(this.#deadlines, connectTimeoutMs, protocol === "h2c"),
       });
       this.#pools.set(key, pool);
     }
@@ -337,7 +354,7 @@ class UndiciTransport implements UpstreamTransport {
   }
 
   #streamInto(incoming: RawRequest, outgoing: RawResponse, target: UpstreamTarget, call: UpstreamCall): Promise<Response> {
-    const pool = this.#pool(target, call.connectTimeoutMs);
+    const pool = this.#pool(target, call.connectTimeoutMs, call.upstreamProtocol);
     return new Promise<Response>((resolve, reject) => {
       const handler = new ResponseWriter(target, call, outgoing, this.#deadlines, resolve, reject);
       pool.dispatch(
@@ -345,7 +362,7 @@ class UndiciTransport implements UpstreamTransport {
           method: call.method,
           path: call.path,
           headers: call.headers,
-          body: hasBody(incoming) ? new IncomingBody(incoming) : null,
+          body: hasBody(incoming) ? upstreamBody(new IncomingBody(incoming), call.upstreamProtocol) : null,
           // Off: undici's timers fire up to about 1 s late; the handler's CallTimeouts bound these.
           headersTimeout: 0,
           bodyTimeout: 0,
@@ -357,7 +374,7 @@ class UndiciTransport implements UpstreamTransport {
 
   /** The fallback: a Web Response streaming the upstream body. */
   async #respond(request: Request, target: UpstreamTarget, call: UpstreamCall): Promise<Response> {
-    const pool = this.#pool(target, call.connectTimeoutMs);
+    const pool = this.#pool(target, call.connectTimeoutMs, call.upstreamProtocol);
     let replay: ReplayableBody | undefined;
     if (request.body !== null) {
       replay = this.#bodies.get(request);
@@ -411,7 +428,7 @@ class UndiciTransport implements UpstreamTransport {
 
   retain(keys: ReadonlySet<string>): void {
     for (const [key, pool] of this.#pools) {
-      if (keys.has(key)) continue;
+      if (keys.has(key.startsWith("h2c ") ? key.slice(4) : key)) continue;
       this.#pools.delete(key);
       pool.close().catch(() => {});
     }

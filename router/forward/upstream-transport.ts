@@ -56,6 +56,9 @@ export interface UpstreamCall {
   /** Called once, when the response body ended or failed; only if forward() resolved (a rejected
    * forward() is its own outcome). */
   readonly onEnd?: (outcome: UpstreamOutcome) => void;
+  /** "h2c": the service port's appProtocol is kubernetes.io/h2c (the Gateway API's convention,
+   * GEP-1911): HTTP/2 with prior knowledge to the pod. Absent: HTTP/1.1. */
+  readonly upstreamProtocol?: "h2c" | undefined;
 }
 
 /**
