@@ -15,7 +15,7 @@ export interface Listen {
   readonly port: number;
 }
 
-export interface StartOptions extends Omit<ServiceRouterOptions, "core" | "transport" | "clientAddress" | "requestHeaders" | "metrics" | "accessLog"> {
+export interface StartOptions extends Omit<ServiceRouterOptions, "core" | "transport" | "clientAddress" | "requestHeaders" | "requestProtocol" | "metrics" | "accessLog"> {
   /** The traffic listener; null when the caller serves router.app itself (`deno serve`). */
   readonly listen: Listen | null;
   /** The admin listener; null for none. */
@@ -74,6 +74,7 @@ export async function startVipr(options: StartOptions): Promise<RunningVipr> {
     transport: runtime.createTransport(),
     clientAddress: runtime.clientAddress,
     requestHeaders: runtime.requestHeaders,
+    requestProtocol: runtime.requestProtocol,
     metrics,
     accessLog,
   });

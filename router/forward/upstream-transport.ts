@@ -108,6 +108,10 @@ export interface UpstreamTransport {
  * serve adapter implements it. */
 export type ClientAddressOf = (c: Context) => string;
 
+/** The protocol the client's request came over ("http/1.1", "h2", "h2c"; "" when not known), for
+ * the access log. Each serve adapter implements it. */
+export type RequestProtocolOf = (c: Context) => string;
+
 /** The request's fields as a header list. Each serve adapter implements it from what its runtime
  * has at hand without building Web objects (Node: IncomingMessage.rawHeaders). */
 export type RequestHeadersOf = (c: Context) => readonly string[];

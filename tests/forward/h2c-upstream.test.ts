@@ -7,6 +7,8 @@ import type { AddressInfo } from "node:net";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { nodeClientAddress, nodeRequestHeaders, serveNode, type NodeServer } from "../../adapters/node/serve-node.ts";
 import { createUndiciTransport } from "../../adapters/node/undici-transport.ts";
+import { nodeRequestProtocol } from "../../adapters/node/protocol-of.ts";
+import { createAccessLog, type AccessRecord } from "../../router/observability/access-log.ts";
 import { ServiceRouter } from "../../router/service-router.ts";
 import { buildRoutingTable } from "../../router/table/build-routing-table.ts";
 import { createWasmCore } from "../../wasm/core-engine.ts";
@@ -42,13 +44,21 @@ async function startH2cPod(): Promise<H2cPod> {
   return Object.assign(pod, { port: (server.address() as AddressInfo).port });
 }
 
+const records: AccessRecord[] = [];
 let pod: H2cPod;
 let router: ServiceRouter;
 let server: NodeServer;
 
 beforeAll(async () => {
   pod = await startH2cPod();
-  router = new ServiceRouter({ core: createWasmCore(), transport: createUndiciTransport(), clientAddress: nodeClientAddress, requestHeaders: nodeRequestHeaders });
+  router = new ServiceRouter({
+    core: createWasmCore(),
+    transport: createUndiciTransport(),
+    clientAddress: nodeClientAddress,
+    requestHeaders: nodeRequestHeaders,
+    requestProtocol: nodeRequestProtocol,
+    accessLog: createAccessLog({ sampleRate: 1, write: (line) => void records.push(JSON.parse(line) as AccessRecord) }),
+  });
   router.setTable(
     buildRoutingTable({
       services: [
@@ -115,6 +125,9 @@ describe(`HTTP/2 to an h2c pod on ${runtimeName}`, () => {
         stream.on("error", reject);
       });
       expect(JSON.parse(answer)).toMatchObject({ httpVersion: "2.0", path: "/both" });
+      // The access log names both hops' protocols.
+      expect(records.find((r) => r.path === "/both")).toMatchObject({ status: 200, protocol: "h2c", upstream_protocol: "h2c" });
+      expect(records.find((r) => r.path === "/hello?x=1")).toMatchObject({ status: 200, protocol: "http/1.1", upstream_protocol: "h2c" });
     } finally {
       await new Promise<void>((done) => session.close(() => done()));
     }

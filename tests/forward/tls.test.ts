@@ -29,7 +29,7 @@ beforeAll(async () => {
   fingerprints.a = await makeCertificate(join(temp, "certs", "a", "tls.crt"), join(temp, "certs", "a", "tls.key"), ["a.test"]);
   fingerprints.b = await makeCertificate(join(temp, "certs", "b.crt"), join(temp, "certs", "b.key"), ["b.test", "*.wild.test"]);
   vipr = startVipr([
-    "serve", "--source", `file:${manifest}`, "--listen", "127.0.0.1:0", "--admin", "off",
+    "serve", "--source", `file:${manifest}`, "--listen", "127.0.0.1:0", "--admin", "off", "--access-log", "1",
     "--tls-cert", join(temp, "default.crt"), "--tls-key", join(temp, "default.key"), "--tls-dir", join(temp, "certs"),
   ]);
   port = Number((await vipr.waitFor(/^vipr: listening on https:\/\/127\.0\.0\.1:(\d+)$/m, "stderr", 30_000))[1]);
@@ -77,6 +77,18 @@ describe(`TLS termination on ${runtimeName}`, () => {
     // A name vipr does not know still gets the router's own answer over TLS.
     const unknown = await run("curl", ["-sS", "--http1.1", "--cacert", join(temp, "certs", "a", "tls.crt"), "--resolve", `a.test:${port}:127.0.0.1`, "-H", "host: nosuch", `https://a.test:${port}/`]);
     expect(JSON.parse(unknown.stdout)).toMatchObject({ error: { status: 404, code: "unknown_service" } });
+  });
+
+  test("vipr serve speaks h2 by ALPN on the TLS listener; the access log says which protocol each request came over", async () => {
+    const common = ["-sS", "--cacert", join(temp, "certs", "a", "tls.crt"), "--resolve", `a.test:${port}:127.0.0.1`, "-H", "host: simpleservice", "-w", "\\n%{http_version}"];
+    const h2 = await run("curl", [...common, "--http2", `https://a.test:${port}/proto?h2`]);
+    expect(h2.code, h2.stderr).toBe(0);
+    expect(h2.stdout.split("\n")[1]).toBe("2");
+    const h1 = await run("curl", [...common, "--http1.1", `https://a.test:${port}/proto?h1`]);
+    expect(h1.stdout.split("\n")[1]).toBe("1.1");
+    const line = (path: string) => vipr.waitFor(new RegExp(`^\\{.*"path":"${path.replace("?", "\\?")}".*\\}$`, "m"), "stdout");
+    expect(JSON.parse((await line("/proto?h2"))[0])).toMatchObject({ status: 200, protocol: "h2", upstream_protocol: "http/1.1", service: "default/simpleservice" });
+    expect(JSON.parse((await line("/proto?h1"))[0])).toMatchObject({ status: 200, protocol: "http/1.1", upstream_protocol: "http/1.1" });
   });
 
   test("a renewed certificate is served without a restart; a broken one is logged and the old one kept", async () => {
