@@ -245,7 +245,7 @@ export class ServiceRouter {
     if (found.service.type === "ExternalName") {
       return { found: false, host: query.host, error: "external_name", message: `service ${found.service.key} is an ExternalName alias of ${found.service.externalName ?? "?"}` };
     }
-    return { found: true, host: query.host, resolvedAs: { service: found.service.key, port: found.port.port, path: found.path }, ...this.#pick.explain(found, query) };
+    return { found: true, host: query.host, resolvedAs: { service: found.service.key, port: found.port.port, path: found.path, upstreamProtocol: found.port.appProtocol === "kubernetes.io/h2c" ? "h2c" : "http/1.1" }, ...this.#pick.explain(found, query) };
   }
 
   /** Frees WASM tables and closes the transport's pools. */

@@ -103,6 +103,10 @@ describe(`HTTP/2 to an h2c pod on ${runtimeName}`, () => {
     expect(seen.headers["x-forwarded-for"]).toBe("127.0.0.1");
   });
 
+  test("/debug/explain's answer names the protocol vipr speaks to the service's pods", () => {
+    expect(router.explain({ host: "h2svc" })).toMatchObject({ found: true, resolvedAs: { service: "default/h2svc", port: 80, upstreamProtocol: "h2c" } });
+  });
+
   test("a 1 MB body goes up; 30 concurrent requests share the pod's HTTP/2 connection", async () => {
     const up = await get("/upload", Buffer.alloc(1024 * 1024, 7));
     expect(JSON.parse(up.body)).toMatchObject({ httpVersion: "2.0", method: "POST", bodyBytes: 1024 * 1024 });
