@@ -3,7 +3,7 @@
 
 import { UsageError } from "../cli/cli-errors.ts";
 import { DEFAULT_MAX_CONCURRENT_STREAMS, type ListenerProtocols } from "./listener-server.ts";
-import { CertificateStore, describeCertificates } from "./tls-certificates.ts";
+import { CertificateStore, describeCertificates, pairsInDir } from "./tls-certificates.ts";
 
 export const listenerFlagOptions = {
   "tls-cert": { type: "string" },
@@ -21,7 +21,8 @@ TLS and HTTP/2 (the traffic listener):
                             TLS Secrets mounted under DIR) or DIR/NAME.crt + NAME.key; the
                             --tls-cert pair, else the first by name, serves clients without SNI.
                             Files are reloaded when they change; a broken pair is logged and the
-                            one served before is kept
+                            one served before is kept. Default: $VIPR_TLS_DIR, where a folder
+                            without a pair leaves the listener plain (an optional Secret volume)
   --http2-max-streams N     concurrent HTTP/2 streams per connection (default ${DEFAULT_MAX_CONCURRENT_STREAMS})
   --no-http2                HTTP/1.1 only (default: h2c with prior knowledge on the plain port,
                             h2 by ALPN over TLS)
@@ -45,7 +46,15 @@ export interface ListenerFromFlags extends ListenerProtocols {
 export function listenerFromFlags(values: ListenerFlagValues, log: (line: string) => void): ListenerFromFlags {
   const certFile = values["tls-cert"];
   const keyFile = values["tls-key"];
-  const dir = values["tls-dir"];
+  // $VIPR_TLS_DIR is --tls-dir's default, for a manifest that mounts a TLS Secret that may not
+  // exist yet (an optional Secret volume is an empty folder): from the environment, a folder
+  // without a pair leaves the listener plain, and says so. From the flag it is an error.
+  const fromEnv = values["tls-dir"] === undefined && (process.env["VIPR_TLS_DIR"] ?? "") !== "";
+  let dir = values["tls-dir"] ?? (fromEnv ? process.env["VIPR_TLS_DIR"] : undefined);
+  if (fromEnv && certFile === undefined && !hasPairs(dir!)) {
+    log(`TLS: no certificate pair in $VIPR_TLS_DIR (${dir}): the listener serves plain HTTP`);
+    dir = undefined;
+  }
   if ((certFile === undefined) !== (keyFile === undefined)) throw new UsageError("--tls-cert and --tls-key go together");
   let http2: ListenerProtocols["http2"];
   if (values["no-http2"] !== true) {
@@ -68,4 +77,12 @@ export function listenerFromFlags(values: ListenerFlagValues, log: (line: string
   tls.watch();
   log(`TLS certificates: ${describeCertificates(tls)}`);
   return { proto: "https", tls, ...(http2 === undefined ? {} : { http2 }) };
+}
+
+function hasPairs(dir: string): boolean {
+  try {
+    return pairsInDir(dir).length > 0;
+  } catch {
+    return false;
+  }
 }

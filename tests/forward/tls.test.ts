@@ -3,7 +3,7 @@
 // picks, which protocol versions are accepted) and curl over https with --cacert. One vipr process
 // serves the whole file; the reload cases change its certificate files while it runs and check
 // that the next handshake sees the change (no restart: the same process answers throughout).
-import { mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import { mkdir, mkdtemp, readFile, rename, rm, symlink, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, test, vi } from "vitest";
@@ -109,6 +109,52 @@ describe(`TLS termination on ${runtimeName}`, () => {
     expect((await sClient(port, { servername: "b.test" })).fingerprint).toBe(fingerprints.b);
     expect(vipr.child.exitCode).toBeNull();
   }, 60_000);
+
+  test("a Kubernetes Secret volume ($VIPR_TLS_DIR): its atomic ..data swap is reloaded; an empty folder leaves the listener plain", async () => {
+    // The kubelet's atomic writer: files under ..<timestamp>/, "..data" links to the current one,
+    // the visible names link through ..data; an update writes a new folder and renames a new
+    // ..data link over the old one.
+    const secret = join(temp, "secret");
+    await mkdir(join(secret, "..v1", "default"), { recursive: true });
+    const first = await makeCertificate(join(secret, "..v1", "default", "tls.crt"), join(secret, "..v1", "default", "tls.key"), ["gw.test"]);
+    await symlink("..v1", join(secret, "..data"));
+    await symlink(join("..data", "default"), join(secret, "default"));
+    const manifest = join(temp, "simpleservice.json");
+    const previous = process.env["VIPR_TLS_DIR"];
+    process.env["VIPR_TLS_DIR"] = secret;
+    let gateway: ViprProcess;
+    try {
+      gateway = startVipr(["serve", "--source", `file:${manifest}`, "--listen", "127.0.0.1:0", "--admin", "off"]);
+    } finally {
+      if (previous === undefined) delete process.env["VIPR_TLS_DIR"];
+      else process.env["VIPR_TLS_DIR"] = previous;
+    }
+    const gatewayPort = Number((await gateway.waitFor(/^vipr: listening on https:\/\/127\.0\.0\.1:(\d+)$/m, "stderr", 30_000))[1]);
+    expect((await sClient(gatewayPort, { servername: "gw.test" })).fingerprint).toBe(first);
+    await mkdir(join(secret, "..v2", "default"), { recursive: true });
+    const second = await makeCertificate(join(secret, "..v2", "default", "tls.crt"), join(secret, "..v2", "default", "tls.key"), ["gw.test"]);
+    await symlink("..v2", join(secret, "..data_tmp"));
+    await rename(join(secret, "..data_tmp"), join(secret, "..data"));
+    await rm(join(secret, "..v1"), { recursive: true });
+    await vi.waitFor(async () => expect((await sClient(gatewayPort, { servername: "gw.test" })).fingerprint).toBe(second), { timeout: 20_000, interval: 200 });
+    gateway.signal("SIGTERM");
+    expect((await gateway.exited).code).toBe(0);
+
+    const empty = join(temp, "empty-secret");
+    await mkdir(empty);
+    process.env["VIPR_TLS_DIR"] = empty;
+    let plain: ViprProcess;
+    try {
+      plain = startVipr(["serve", "--source", `file:${manifest}`, "--listen", "127.0.0.1:0", "--admin", "off"]);
+    } finally {
+      if (previous === undefined) delete process.env["VIPR_TLS_DIR"];
+      else process.env["VIPR_TLS_DIR"] = previous;
+    }
+    await plain.waitFor(/^vipr: TLS: no certificate pair in \$VIPR_TLS_DIR .*: the listener serves plain HTTP$/m, "stderr", 30_000);
+    await plain.waitFor(/^vipr: listening on http:\/\/127\.0\.0\.1:\d+$/m, "stderr", 30_000);
+    plain.signal("SIGTERM");
+    expect((await plain.exited).code).toBe(0);
+  }, 120_000);
 
   test("a bad pair at start is a usage error naming the file", async () => {
     await writeFile(join(temp, "bad.crt"), "nope\n");
