@@ -150,8 +150,12 @@ function takePriorKnowledge(server: Server, h2: Http2Server, firstBytesTimeoutMs
   server.removeAllListeners("connection");
   server.on("connection", (socket: Socket) => {
     let seen: Buffer = Buffer.alloc(0);
-    // A connection that sends nothing is closed after the header timeout, as node:http would.
-    if (firstBytesTimeoutMs > 0) socket.setTimeout(firstBytesTimeoutMs, () => socket.destroy());
+    // A connection that has not said which protocol it speaks within the header timeout is closed,
+    // as node:http closes one that has not sent its head. One timer from the connection's start,
+    // not socket.setTimeout: that one restarts at every byte, and a client sending the preface a
+    // byte at a time would hold the socket 24 times as long.
+    const timer = firstBytesTimeoutMs > 0 ? setTimeout(() => socket.destroy(), firstBytesTimeoutMs) : undefined;
+    timer?.unref();
     const onReadable = (): void => {
       let chunk: Buffer | null;
       while ((chunk = socket.read() as Buffer | null) !== null) seen = seen.length === 0 ? chunk : Buffer.concat([seen, chunk]);
@@ -161,12 +165,15 @@ function takePriorKnowledge(server: Server, h2: Http2Server, firstBytesTimeoutMs
       if (prefix && seen.length < PREFACE.length) return;
       socket.off("readable", onReadable);
       socket.off("end", onEnd);
-      socket.setTimeout(0);
+      clearTimeout(timer);
       socket.unshift(seen);
       if (prefix) h2.emit("connection", socket);
       else for (const listener of http1) listener.call(server, socket);
     };
-    const onEnd = (): void => void socket.destroy();
+    const onEnd = (): void => {
+      clearTimeout(timer);
+      socket.destroy();
+    };
     socket.on("readable", onReadable);
     socket.once("end", onEnd);
   });

@@ -4,6 +4,7 @@
 // client) against serveNode with real loopback pods; the same cases on Node and Deno.
 // Nothing waits by sleeping: each step waits for the event that says it happened.
 import http2, { type ClientHttp2Session, type IncomingHttpHeaders } from "node:http2";
+import net from "node:net";
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -193,6 +194,28 @@ describe(`HTTP/2 on the listener on ${runtimeName}`, () => {
       await closeSession(session);
     }
   }, 60_000);
+
+  test("a connection that stalls inside the preface, a byte at a time, is closed at the header timeout", async () => {
+    const server = await serveNode(plainRouter.app, { http2: {}, headersTimeoutMs: 500, closeGraceMs: 200 });
+    try {
+      const socket = net.connect(server.port, "127.0.0.1");
+      socket.on("error", () => {});
+      const closed = new Promise<void>((resolve) => socket.once("close", () => resolve()));
+      await new Promise<void>((resolve) => socket.once("connect", () => resolve()));
+      const preface = "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n";
+      let sent = 0;
+      // One byte every 200 ms: each byte would restart an inactivity timer of 500 ms, so only a
+      // bound counted from the connection closes it before the whole preface is in (4.6 s).
+      const drip = setInterval(() => {
+        if (sent < preface.length - 1 && !socket.destroyed) socket.write(preface[sent++]!);
+      }, 200);
+      await closed;
+      clearInterval(drip);
+      expect(sent).toBeLessThan(preface.length - 1);
+    } finally {
+      await server.close();
+    }
+  }, 30_000);
 
   test("close (drain) sends GOAWAY: the stream in flight finishes, the connection then ends", async () => {
     const router = newRouter("http");
