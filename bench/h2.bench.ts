@@ -6,7 +6,7 @@
 // against the baseline run by the same runtime). Every proxy forwards to the same HTTP/1.1
 // backend (bench/proxy/backend.ts). ratio = vipr / baseline.
 import { spawn, spawnSync, type ChildProcess } from "node:child_process";
-import { mkdtempSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
@@ -69,6 +69,7 @@ function start(core: number, command: string, args: string[]): Promise<{ child: 
 interface Target {
   readonly name: string;
   readonly url: string;
+  readonly process: ChildProcess;
   /** :authority to send (vipr routes by it); the URL's otherwise. */
   readonly authority?: string;
 }
@@ -77,6 +78,19 @@ interface LoadResult {
   readonly rps: number;
   readonly meanMs: number;
   readonly errors: number;
+  /** Proxy CPU time per request served, in microseconds (NaN when unknown). */
+  cpuPerRequestUs?: number;
+}
+
+/** User + system CPU time of a process so far, in milliseconds, from /proc (Linux; ticks of 10 ms).
+ * It moves far less with the machine's other load than requests/s does (as in bench:proxy). */
+function cpuTimeMs(child: ChildProcess): number {
+  try {
+    const fields = readFileSync(`/proc/${child.pid}/stat`, "utf8").split(") ")[1]!.split(" ");
+    return (Number(fields[11]) + Number(fields[12])) * 10;
+  } catch {
+    return NaN;
+  }
 }
 
 /** h2load's time units to milliseconds. */
@@ -96,6 +110,8 @@ function runH2load(target: Target, seconds: number): LoadResult {
   const failed = /requests: \d+ total, \d+ started, \d+ done, \d+ succeeded, (\d+) failed, (\d+) errored/.exec(out);
   const non2xx = /status codes: \d+ 2xx, (\d+) 3xx, (\d+) 4xx, (\d+) 5xx/.exec(out);
   const errors = (failed === null ? 0 : Number(failed[1]) + Number(failed[2])) + (non2xx === null ? 0 : Number(non2xx[1]) + Number(non2xx[2]) + Number(non2xx[3]));
+  // A run that served nothing (the proxy died, no connection) is no measurement: NaN, not 0 req/s.
+  if (!(rps > 0)) return { rps: NaN, meanMs: NaN, errors: errors + 1 };
   return { rps, meanMs, errors };
 }
 
@@ -141,24 +157,26 @@ endpoints: [{ addresses: ["127.0.0.1"], targetRef: { kind: Pod, name: rcsise-ben
     const viprTls = await start(1, ...run(["adapters/cli/vipr.ts", ...serveArgs, "--tls-cert", cert, "--tls-key", key]));
     children.push(baselineH2c.child, baselineTls.child, viprH2c.child, viprTls.child);
     targets.push(
-      { name: `baseline-${runtime}-h2c`, url: `http://127.0.0.1:${baselineH2c.port}` },
-      { name: `vipr-${runtime}-h2c`, url: `http://127.0.0.1:${viprH2c.port}`, authority: "simpleservice" },
-      { name: `baseline-${runtime}-tls`, url: `https://127.0.0.1:${baselineTls.port}` },
-      { name: `vipr-${runtime}-tls`, url: `https://127.0.0.1:${viprTls.port}`, authority: "simpleservice" },
+      { name: `baseline-${runtime}-h2c`, url: `http://127.0.0.1:${baselineH2c.port}`, process: baselineH2c.child },
+      { name: `vipr-${runtime}-h2c`, url: `http://127.0.0.1:${viprH2c.port}`, authority: "simpleservice", process: viprH2c.child },
+      { name: `baseline-${runtime}-tls`, url: `https://127.0.0.1:${baselineTls.port}`, process: baselineTls.child },
+      { name: `vipr-${runtime}-tls`, url: `https://127.0.0.1:${viprTls.port}`, authority: "simpleservice", process: viprTls.child },
     );
   }
   const results = new Map<string, LoadResult[]>();
   for (const target of targets) runH2load(target, 1); // warm-up: JIT, pools, TLS sessions
   for (let round = 1; round <= rounds; round++) {
     for (const target of targets) {
+      const cpuBefore = cpuTimeMs(target.process);
       const result = runH2load(target, duration);
-      log(`round ${round} ${target.name}: ${Math.round(result.rps)} req/s, mean ${result.meanMs.toFixed(2)} ms, errors ${result.errors}`);
+      result.cpuPerRequestUs = ((cpuTimeMs(target.process) - cpuBefore) * 1000) / (result.rps * duration);
+      log(`round ${round} ${target.name}: ${Math.round(result.rps)} req/s, mean ${result.meanMs.toFixed(2)} ms, ${result.cpuPerRequestUs.toFixed(0)} us CPU/request, errors ${result.errors}`);
       results.set(target.name, [...(results.get(target.name) ?? []), result]);
     }
   }
   const summary = (name: string): LoadResult => {
     const list = results.get(name) ?? [];
-    return { rps: median(list.map((r) => r.rps)), meanMs: median(list.map((r) => r.meanMs)), errors: list.reduce((a, r) => a + r.errors, 0) };
+    return { rps: median(list.map((r) => r.rps)), meanMs: median(list.map((r) => r.meanMs)), errors: list.reduce((a, r) => a + r.errors, 0), cpuPerRequestUs: median(list.map((r) => r.cpuPerRequestUs ?? NaN)) };
   };
   const rows: BenchRow[] = [];
   for (const runtime of runtimes) {
@@ -168,6 +186,7 @@ endpoints: [{ addresses: ["127.0.0.1"], targetRef: { kind: Pod, name: rcsise-ben
       const vipr = summary(`vipr-${runtime}-${mode}`);
       rows.push(row("h2", `vipr_${runtime}_${mode}_rps`, vipr.rps, "req/s", base.rps, note));
       rows.push(row("h2", `vipr_${runtime}_${mode}_mean_latency`, vipr.meanMs, "ms", base.meanMs, note));
+      rows.push(row("h2", `vipr_${runtime}_${mode}_cpu_per_request`, vipr.cpuPerRequestUs ?? NaN, "us", base.cpuPerRequestUs ?? NaN, note));
       rows.push(row("h2", `vipr_${runtime}_${mode}_errors`, vipr.errors, "requests", base.errors, "failed, errored and non-2xx over all rounds"));
     }
   }

@@ -23,11 +23,13 @@ const handler = (request: http2.Http2ServerRequest, response: http2.Http2ServerR
     ({ statusCode, headers: upstream }) => {
       const out: Record<string, string | string[]> = {};
       for (const [name, value] of Object.entries(upstream)) if (value !== undefined && !hopByHop.has(name)) out[name] = value;
+      if (response.stream.destroyed) throw new Error("the client reset the stream");
       response.writeHead(statusCode, out);
       return response as unknown as Writable;
     },
     (error) => {
-      if (error !== null && !response.headersSent) {
+      // h2load cancels its streams in flight when a run ends: a reset stream takes no answer.
+      if (error !== null && !response.headersSent && !response.stream.destroyed) {
         response.writeHead(502);
         response.end();
       }
