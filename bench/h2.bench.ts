@@ -115,8 +115,9 @@ function runH2load(target: Target, seconds: number): LoadResult {
   return { rps, meanMs, errors };
 }
 
+/** The median of the runs that measured something (NaN: a run that served nothing). */
 function median(list: readonly number[]): number {
-  const sorted = [...list].sort((a, b) => a - b);
+  const sorted = list.filter((n) => !Number.isNaN(n)).sort((a, b) => a - b);
   return sorted[Math.floor(sorted.length / 2)] ?? NaN;
 }
 
