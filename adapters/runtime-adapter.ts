@@ -21,7 +21,7 @@
 // both runtimes is worth that: smuggling parity is a security property, speed is a tuning one.
 // Apps that must live inside Deno.serve can still use it (adapters/deno/, `vipr/deno`, and the
 // `deno serve` entry), with the differences the README lists.
-import type { ClientAddressOf, RequestHeadersOf, UpstreamTransport } from "../router/forward/upstream-transport.ts";
+import type { ClientAddressOf, RequestHeadersOf, RequestProtocolOf, UpstreamTransport } from "../router/forward/upstream-transport.ts";
 import type { ServeOptions } from "./serve-options.ts";
 
 // Defined in serve-options.ts, which the serve adapters import: they never import this module,
@@ -40,6 +40,7 @@ export interface RuntimeAdapter {
   serve(app: { fetch: (request: Request, env: any) => Response | Promise<Response> }, options?: ServeOptions): Promise<RunningServer>;
   readonly clientAddress: ClientAddressOf;
   readonly requestHeaders: RequestHeadersOf;
+  readonly requestProtocol: RequestProtocolOf;
 }
 
 export function isDeno(): boolean {
@@ -50,6 +51,7 @@ export function isDeno(): boolean {
 export async function loadRuntimeAdapter(): Promise<RuntimeAdapter> {
   const { createUndiciTransport } = await import("./node/undici-transport.ts");
   const { serveNode, nodeClientAddress, nodeRequestHeaders } = await import("./node/serve-node.ts");
+  const { nodeRequestProtocol } = await import("./node/protocol-of.ts");
   const deno = (globalThis as { Deno?: { version: { deno: string } } }).Deno;
   if (deno === undefined) {
     return {
@@ -59,6 +61,7 @@ export async function loadRuntimeAdapter(): Promise<RuntimeAdapter> {
       serve: (app, options) => serveNode(app, options),
       clientAddress: nodeClientAddress,
       requestHeaders: nodeRequestHeaders,
+      requestProtocol: nodeRequestProtocol,
     };
   }
   // The `deno serve` entry (adapters/deno/serve-entry.ts) hands vipr's app to Deno.serve, whose
@@ -71,5 +74,6 @@ export async function loadRuntimeAdapter(): Promise<RuntimeAdapter> {
     serve: (app, options) => serveNode(app, options),
     clientAddress: (c) => nodeClientAddress(c) || denoClientAddress(c),
     requestHeaders: nodeRequestHeaders,
+    requestProtocol: nodeRequestProtocol,
   };
 }

@@ -2,6 +2,8 @@
 // part Deno.serve can honour). Its own module so that the adapters and runtime-adapter.ts, which
 // loads them, do not import each other.
 import type { UpgradeRouter } from "../router/forward/upgrade-route.ts";
+import type { Http2ListenerOptions } from "./node/listener-server.ts";
+import type { CertificateStore } from "./node/tls-certificates.ts";
 
 export interface ServeOptions {
   /** Default 0: any free port. */
@@ -37,4 +39,8 @@ export interface ServeOptions {
   /** Listen with SO_REUSEPORT (Linux), so that several processes share the port and the kernel
    * spreads connections over them (`vipr serve --workers`, adapters/workers/). Default false. */
   readonly reusePort?: boolean;
+  /** TLS termination with these certificates (adapters/node/tls-certificates.ts); serveNode only. */
+  readonly tls?: CertificateStore;
+  /** HTTP/2 on the listener: h2c with prior knowledge, h2 by ALPN over TLS (listener-server.ts). */
+  readonly http2?: Http2ListenerOptions;
 }

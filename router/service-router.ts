@@ -21,7 +21,7 @@ import type { PickExplanation } from "./balancing/pick.ts";
 import type { EndpointHealthView, OutlierDetectionOptions } from "./balancing/outlier-detection.ts";
 import { DEFAULT_POLICY_CONFIG, type PolicyConfig } from "./balancing/policy-config.ts";
 import { createHeaderForwarder, type HeaderForwarder } from "./forward/forward-headers.ts";
-import { webRequestHeaders, type ClientAddressOf, type RequestHeadersOf, type UpstreamTransport } from "./forward/upstream-transport.ts";
+import { webRequestHeaders, type ClientAddressOf, type RequestHeadersOf, type RequestProtocolOf, type UpstreamTransport } from "./forward/upstream-transport.ts";
 import type { UpgradeRoute } from "./forward/upgrade-route.ts";
 import type { AccessLog } from "./observability/access-log.ts";
 import { NoopMetrics, type MetricsRecorder } from "./observability/router-metrics.ts";
@@ -81,6 +81,8 @@ export interface ServiceRouterOptions {
   /** Passive health (outlier-detection.ts): consecutive failures eject an endpoint for a while;
    * default 5 failures, 30 s growing to 300 s, at most 50% of a service; false: off. */
   readonly outlierDetection?: Omit<OutlierDetectionOptions, "now"> | false;
+  /** The protocol each request came over, for the access log (the serve adapter's). */
+  readonly requestProtocol?: RequestProtocolOf;
   /** "http" or "https": what clients used to reach vipr, for X-Forwarded-Proto. Default "http". */
   readonly proto?: string;
   readonly trustForwarded?: boolean;
@@ -166,8 +168,8 @@ export class ServiceRouter {
     const clientOf = clientOfExchanges(forwarder, options.clientAddress);
 
     // The pipeline's stages, each given only what its concern needs.
-    const report = new ReportStage(this.#metrics, options.accessLog, clientOf);
-    this.#resolve = new ResolveStage({ rules: compileRouteRules(options.routes ?? [], namespace), namespace, clusterDomain: options.clusterDomain ?? "cluster.local" }, report);
+    const report = new ReportStage(this.#metrics, options.accessLog, clientOf, options.requestProtocol);
+    this.#resolve = new ResolveStage({ rules: compileRouteRules(options.routes ?? [], namespace), namespace, clusterDomain: options.clusterDomain ?? "cluster.local", tlsListener: options.proto === "https" }, report);
     this.#admit = new AdmitStage(limits, report);
     this.#pick = new PickStage(this.#states, { subsetHeader: (options.subsetHeader ?? "x-vipr-subset").toLowerCase(), allowedExternalNames, clientOf }, report);
     const budget = new RetryBudget({ ...DEFAULT_RETRY_OPTIONS, ...options.retries }, now);
@@ -275,7 +277,7 @@ export class ServiceRouter {
     if (found.service.type === "ExternalName") {
       return { found: false, host: query.host, error: "external_name", message: `service ${found.service.key} is an ExternalName alias of ${found.service.externalName ?? "?"}` };
     }
-    return { found: true, host: query.host, resolvedAs: { service: found.service.key, port: found.port.port, path: found.path }, ...this.#pick.explain(found, query) };
+    return { found: true, host: query.host, resolvedAs: { service: found.service.key, port: found.port.port, path: found.path, upstreamProtocol: found.port.appProtocol === "kubernetes.io/h2c" ? "h2c" : "http/1.1" }, ...this.#pick.explain(found, query) };
   }
 
   /** Frees WASM tables and closes the transport's pools. */

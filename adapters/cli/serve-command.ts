@@ -14,6 +14,7 @@ import { startFileSource } from "../file/file-source.ts";
 import { parseWorkerCount } from "../workers/cpu-count.ts";
 import { EXIT_FAILURE, EXIT_OK, UsageError } from "./cli-errors.ts";
 import { parseListen, startVipr, type RunningVipr } from "./start-vipr.ts";
+import { listenerFlagOptions, listenerFlagsHelp, listenerFlagValues, listenerFromFlags } from "../node/listener-flags.ts";
 
 export const serveHelp = `vipr serve: route HTTP requests addressed to Kubernetes service names to their pods
 
@@ -84,6 +85,7 @@ Workers:
                             the workers the table; /readyz is ready once every worker is (default 1:
                             one process, no supervisor)
 
+${listenerFlagsHelp}
 Logging:
   --access-log RATE         share of requests logged as JSON lines on stdout, 0 to 1 (default 0)
   --no-metrics              turn /metrics off
@@ -124,6 +126,7 @@ export const serveOptions = {
   "no-metrics": { type: "boolean", default: false },
   workers: { type: "string", default: "1" },
   help: { type: "boolean", short: "h", default: false },
+  ...listenerFlagOptions,
 } as const;
 
 const policies: readonly PolicyName[] = ["least-request", "round-robin", "maglev", "bounded-load"];
@@ -252,6 +255,7 @@ export async function setUpServe(args: string[], serveTraffic: boolean): Promise
   const shutdownGraceMs = number(values["shutdown-grace"], "--shutdown-grace", 0, 3_600_000) ?? 10_000;
   const trustedProxies = trustedProxiesFromFlags(values["trusted-proxies"]);
   const routes = await readRoutes(values.routes);
+  const listener = listenerFromFlags(values, (line) => console.error(`vipr: ${line}`));
 
   const workers = parseWorkerCount(values.workers);
   if (workers > 1 && !serveTraffic) throw new UsageError("--workers: not under deno serve, which serves the traffic listener itself; use vipr serve");
@@ -277,16 +281,20 @@ export async function setUpServe(args: string[], serveTraffic: boolean): Promise
   let sink: Pick<RunningVipr, "metrics" | "setTable" | "drain" | "close">;
   if (workers > 1) {
     const { startSupervisor } = await import("../workers/supervisor.ts");
-    const supervisor = await startSupervisor({ workers, listen, admin, worker: routerOptions, log });
+    // Each worker reads the TLS and HTTP/2 flags itself (certificates and their watch are per process).
+    const supervisor = await startSupervisor({ workers, listen, admin, worker: routerOptions, listenerFlags: listenerFlagValues(values), log });
     sink = supervisor;
-    console.error(`vipr: ${workers} workers on http://${listen.hostname}:${supervisor.port} (SO_REUSEPORT), namespace ${namespace}, default policy ${defaultPolicy.policy}`);
+    console.error(`vipr: ${workers} workers on http://${listen.hostname}:${supervisor.port} (SO_REUSEPORT, ${listener.proto}), namespace ${namespace}, default policy ${defaultPolicy.policy}`);
     if (supervisor.adminServer !== undefined) console.error(`vipr: admin on http://${admin!.hostname}:${supervisor.adminServer.port} (/healthz /readyz /metrics /debug/table /debug/explain /debug/workers)`);
   } else {
-    vipr = await startVipr({ listen: serveTraffic ? listen : null, admin, ...routerOptions, log });
+    vipr = await startVipr({ listen: serveTraffic ? listen : null, admin, ...routerOptions, log, ...listener }).catch((error: unknown) => {
+      listener.tls?.close();
+      throw error;
+    });
     sink = vipr;
     const { runtime } = vipr;
     console.error(`vipr: ${runtime.name} ${runtime.version}, namespace ${namespace}, default policy ${defaultPolicy.policy}`);
-    if (vipr.server !== undefined) console.error(`vipr: listening on http://${listen.hostname}:${vipr.server.port}`);
+    if (vipr.server !== undefined) console.error(`vipr: listening on ${listener.proto}://${listen.hostname}:${vipr.server.port}`);
     if (vipr.adminServer !== undefined) console.error(`vipr: admin on http://${admin!.hostname}:${vipr.adminServer.port} (/healthz /readyz /metrics /debug/table /debug/explain)`);
   }
 
@@ -340,6 +348,7 @@ export async function setUpServe(args: string[], serveTraffic: boolean): Promise
       await sink.drain(drainDelayMs);
       await stopSource();
       await sink.close();
+      listener.tls?.close();
     },
   };
 }

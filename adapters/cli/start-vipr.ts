@@ -7,7 +7,7 @@ import { createRouterMetrics, type MetricsRecorder } from "../../router/observab
 import { ServiceRouter, type ServiceRouterOptions } from "../../router/service-router.ts";
 import type { RoutingTable } from "../../router/table/routing-table.ts";
 import { createWasmCore } from "../../wasm/core-engine.ts";
-import { loadRuntimeAdapter, type RunningServer, type RuntimeAdapter } from "../runtime-adapter.ts";
+import { loadRuntimeAdapter, type RunningServer, type RuntimeAdapter, type ServeOptions } from "../runtime-adapter.ts";
 import { UsageError } from "./cli-errors.ts";
 
 export interface Listen {
@@ -15,7 +15,7 @@ export interface Listen {
   readonly port: number;
 }
 
-export interface StartOptions extends Omit<ServiceRouterOptions, "core" | "transport" | "clientAddress" | "requestHeaders" | "metrics" | "accessLog"> {
+export interface StartOptions extends Omit<ServiceRouterOptions, "core" | "transport" | "clientAddress" | "requestHeaders" | "requestProtocol" | "metrics" | "accessLog"> {
   /** The traffic listener; null when the caller serves router.app itself (`deno serve`). */
   readonly listen: Listen | null;
   /** The admin listener; null for none. */
@@ -28,6 +28,9 @@ export interface StartOptions extends Omit<ServiceRouterOptions, "core" | "trans
   readonly shutdownGraceMs?: number;
   /** The traffic listener's request body limit (ServeOptions.maxBodyBytes); default none. */
   readonly maxBodyBytes?: number;
+  /** TLS and HTTP/2 on the traffic listener (ServeOptions.tls, .http2). */
+  readonly tls?: ServeOptions["tls"];
+  readonly http2?: ServeOptions["http2"];
 }
 
 export interface RunningVipr {
@@ -71,13 +74,14 @@ export async function startVipr(options: StartOptions): Promise<RunningVipr> {
     transport: runtime.createTransport(),
     clientAddress: runtime.clientAddress,
     requestHeaders: runtime.requestHeaders,
+    requestProtocol: runtime.requestProtocol,
     metrics,
     accessLog,
   });
   let ready = false;
   let draining = false;
   const listen = options.listen;
-  const bodyLimit = options.maxBodyBytes === undefined ? {} : { maxBodyBytes: options.maxBodyBytes };
+  const bodyLimit = { ...(options.maxBodyBytes === undefined ? {} : { maxBodyBytes: options.maxBodyBytes }), ...(options.tls === undefined ? {} : { tls: options.tls }), ...(options.http2 === undefined ? {} : { http2: options.http2 }) };
   const server =
     listen === null
       ? undefined

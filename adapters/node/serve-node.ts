@@ -15,6 +15,7 @@ import { Context } from "hono";
 import type { HttpBindings } from "@hono/node-server";
 import type { ClientAddressOf, RequestHeadersOf } from "../../router/forward/upstream-transport.ts";
 import type { ServeOptions } from "../serve-options.ts";
+import { http2IncomingOf } from "./http2-requests.ts";
 import { webRequestHeaders } from "../../router/forward/upstream-transport.ts";
 import { BodyByteLimit, setBodyLimit } from "../../router/forward/body-limit.ts";
 import { bodyTooLarge, connectNotSupported, userinfoNotAllowed } from "../../router/router-errors.ts";
@@ -22,6 +23,7 @@ import type { UpgradeRouter } from "../../router/forward/upgrade-route.ts";
 import { NodeRequestView } from "./node-request-view.ts";
 import { endWithResponse, isWebSocketUpgrade, tunnelUpgrade, upgradeRequestOf } from "./upgrade-tunnel.ts";
 import { OpenTunnels } from "./ws-tunnels.ts";
+import { createListenerServer } from "./listener-server.ts";
 
 /** What serveNode needs of an app: Hono's `fetch`; and, optionally, a direct way into its
  * handler for GETs (RouterApp, router/service-router.ts; see serveRequest in serveNode). */
@@ -177,7 +179,8 @@ export function serveNode(app: FetchApp, options: ServeNodeOptions = {}): Promis
         serverOptions,
         createServer: ((serverOptions: ServerOptions, listener: RequestListener) => {
           honoListener = listener;
-          const server = createServer(serverOptions, serveRequest);
+          // TLS and HTTP/2 (listener-server.ts) when the options ask for them; plain node:http otherwise.
+          const server = createListenerServer(serverOptions, serveRequest, options, { fetch, limits: { ...limits, maxBodyBytes }, ...limits });
           return options.reusePort === true ? listeningWithReusePort(server) : server;
         }) as typeof createServer,
       },
@@ -360,7 +363,7 @@ function incomingOf(env: unknown): IncomingMessage | undefined {
 }
 
 /** The client address from the raw socket ("" outside serveNode, e.g. app.request()). */
-export const nodeClientAddress: ClientAddressOf = (c) => incomingOf(c.env)?.socket?.remoteAddress ?? "";
+export const nodeClientAddress: ClientAddressOf = (c) => (incomingOf(c.env) ?? http2IncomingOf(c.env))?.socket?.remoteAddress ?? "";
 
 /** The request's fields as Node received them (IncomingMessage.rawHeaders); from the Web Request
  * outside serveNode. */

@@ -14,6 +14,7 @@
 // to Pool.request() and returns a Web Response whose body streams.
 
 import { IncomingMessage, ServerResponse } from "node:http";
+import { Http2ServerRequest, Http2ServerResponse } from "node:http2";
 import { Readable } from "node:stream";
 import type { ReadableStream as NodeReadableStream } from "node:stream/web";
 import { RESPONSE_ALREADY_SENT } from "@hono/node-server/utils/response";
@@ -40,6 +41,11 @@ export interface UndiciTransportOptions {
 
 /** The error a transport aborts with when the client goes away, or when the client's request
  * body fails as it is read (kind "aborted": the client's failure, never the pod's). */
+/** The raw request and response a serve adapter hands over: node:http's, or node:http2's compat
+ * objects for an HTTP/2 stream (adapters/node/listener-server.ts), which stream alike. */
+type RawRequest = IncomingMessage | Http2ServerRequest;
+type RawResponse = ServerResponse | Http2ServerResponse;
+
 class DownstreamClosedError extends Error {
   override readonly name = "DownstreamClosedError";
   constructor(message = "the client closed the connection before the response was complete", options?: { cause?: unknown }) {
@@ -83,11 +89,11 @@ export function upstreamErrorFromUndici(error: unknown, target: UpstreamTarget, 
  * counted here, and destroyed with BodyTooLargeError at the first chunk past the limit: undici
  * then aborts the upstream request, which never got that chunk. */
 class IncomingBody extends Readable {
-  readonly #source: IncomingMessage;
+  readonly #source: RawRequest;
   readonly #limit: BodyByteLimit | undefined;
   #attached = false;
 
-  constructor(source: IncomingMessage) {
+  constructor(source: RawRequest) {
     super();
     this.#source = source;
     this.#limit = bodyLimitOf(source);
@@ -143,19 +149,34 @@ class IncomingBody extends Readable {
 }
 
 /** RFC 9112 section 6.3: a request has a body when it has Transfer-Encoding, or a Content-Length
- * other than 0. */
-function hasBody(incoming: IncomingMessage): boolean {
+ * other than 0. An HTTP/2 request has one unless its HEADERS frame ended the stream (RFC 9113
+ * section 8.1), with or without content-length. */
+function hasBody(incoming: RawRequest): boolean {
+  if (incoming instanceof Http2ServerRequest) return !incoming.stream.endAfterHeaders;
   const headers = incoming.headers;
   if (headers["transfer-encoding"] !== undefined) return true;
   const length = headers["content-length"];
   return length !== undefined && length !== "0";
 }
 
+/**
+ * The request body as undici is given it. To an h2c pod it goes as an async iterable, not a
+ * stream: undici's HTTP/2 stream path (pipeline into the h2 stream, with a 'data' listener added
+ * on that same duplex) loses the response body under Deno 2.9's node:http2 (an empty 200, seen
+ * with tests/forward/h2c-upstream.test.ts); its iterable path writes with backpressure too
+ * (waiting for 'drain') and works on both runtimes.
+ */
+function upstreamBody(body: IncomingBody, protocol: UpstreamCall["upstreamProtocol"]): Readable {
+  if (protocol !== "h2c") return body;
+  // undici takes async iterables as bodies (lib/core/request.js, util.isIterable); its types list streams only.
+  return { [Symbol.asyncIterator]: () => body[Symbol.asyncIterator]() } as unknown as Readable;
+}
+
 /** Writes one upstream response into the raw ServerResponse. */
 class ResponseWriter implements Dispatcher.DispatchHandler {
   readonly #target: UpstreamTarget;
   readonly #call: UpstreamCall;
-  readonly #outgoing: ServerResponse;
+  readonly #outgoing: RawResponse;
   readonly #resolve: (response: Response) => void;
   readonly #reject: (error: UpstreamError) => void;
   readonly #timeouts: CallTimeouts;
@@ -171,7 +192,7 @@ class ResponseWriter implements Dispatcher.DispatchHandler {
    * never are, and each listener costs an add and a remove). */
   #awaitingDrain = false;
 
-  constructor(target: UpstreamTarget, call: UpstreamCall, outgoing: ServerResponse, deadlines: DeadlineQueue, resolve: (response: Response) => void, reject: (error: UpstreamError) => void) {
+  constructor(target: UpstreamTarget, call: UpstreamCall, outgoing: RawResponse, deadlines: DeadlineQueue, resolve: (response: Response) => void, reject: (error: UpstreamError) => void) {
     this.#target = target;
     this.#call = call;
     this.#outgoing = outgoing;
@@ -183,7 +204,10 @@ class ResponseWriter implements Dispatcher.DispatchHandler {
   }
 
   readonly #onClose = (): void => {
-    if (this.#done || this.#outgoing.writableFinished) return;
+    // node:http2's compat response reports writableFinished once its stream closed, a reset one
+    // too: there, only an end() that was called says the response was finished.
+    const outgoing = this.#outgoing;
+    if (this.#done || (outgoing instanceof Http2ServerResponse ? outgoing.writableEnded : outgoing.writableFinished)) return;
     this.#clientGone = new DownstreamClosedError();
     this.#controller?.abort(this.#clientGone);
   };
@@ -230,7 +254,7 @@ class ResponseWriter implements Dispatcher.DispatchHandler {
     if (statusCode < 200) return;
     const outgoing = this.#outgoing;
     this.#timeouts.headArrived();
-    outgoing.writeHead(statusCode, this.#call.rewriteResponseHeaders(headerListFromRecord(headers)));
+    (outgoing as ServerResponse).writeHead(statusCode, this.#call.rewriteResponseHeaders(headerListFromRecord(headers)));
     this.#headSent = true;
     this.#call.onResponse?.(statusCode);
     this.#resolve(RESPONSE_ALREADY_SENT);
@@ -240,7 +264,7 @@ class ResponseWriter implements Dispatcher.DispatchHandler {
   onResponseData(controller: Dispatcher.DispatchController, chunk: Buffer): void {
     this.#bytesOut += chunk.length;
     this.#timeouts.bodyData();
-    if (!this.#outgoing.write(chunk)) this.#pause(controller);
+    if (!(this.#outgoing as ServerResponse).write(chunk)) this.#pause(controller);
   }
 
   #pause(controller: Dispatcher.DispatchController): void {
@@ -305,16 +329,20 @@ class UndiciTransport implements UpstreamTransport {
     this.#replayLimitBytes = options.replayLimitBytes ?? 256 * 1024;
   }
 
-  #pool(target: UpstreamTarget, connectTimeoutMs: number): Pool {
-    const key = targetKey(target);
+  #pool(target: UpstreamTarget, connectTimeoutMs: number, protocol: UpstreamCall["upstreamProtocol"]): Pool {
+    const address = targetKey(target);
+    // An h2c pod gets its own pool: HTTP/2 with prior knowledge (undici's useH2c), streams
+    // multiplexed over its connections.
+    const key = protocol === "h2c" ? `h2c ${address}` : address;
     let pool = this.#pools.get(key);
     if (pool === undefined) {
-      pool = new Pool(`http://${key}`, {
+      pool = new Pool(`http://${address}`, {
+        ...(protocol === "h2c" ? { allowH2: true, useH2c: true } : {}),
         connections: this.#connections,
         pipelining: 1,
         keepAliveTimeout: this.#keepAliveTimeoutMs,
         // The connect timeout on vipr's clock: undici's connectTimeout fires up to about 1 s late.
-        connect: timedConnector(this.#deadlines, connectTimeoutMs),
+        connect: timedConnector(this.#deadlines, connectTimeoutMs, protocol === "h2c"),
       });
       this.#pools.set(key, pool);
     }
@@ -330,14 +358,14 @@ class UndiciTransport implements UpstreamTransport {
     // of RESPONSE_ALREADY_SENT, so it would write the head a second time (ERR_HTTP_HEADERS_SENT on
     // every HEAD, found by tests/router/concurrency-limits.test.ts). A HEAD answer has no body to
     // stream anyway.
-    if (incoming instanceof IncomingMessage && outgoing instanceof ServerResponse && call.method !== "HEAD") {
+    if (call.method !== "HEAD" && ((incoming instanceof IncomingMessage && outgoing instanceof ServerResponse) || (incoming instanceof Http2ServerRequest && outgoing instanceof Http2ServerResponse))) {
       return this.#streamInto(incoming, outgoing, target, call);
     }
     return this.#respond(c.req.raw, target, call);
   }
 
-  #streamInto(incoming: IncomingMessage, outgoing: ServerResponse, target: UpstreamTarget, call: UpstreamCall): Promise<Response> {
-    const pool = this.#pool(target, call.connectTimeoutMs);
+  #streamInto(incoming: RawRequest, outgoing: RawResponse, target: UpstreamTarget, call: UpstreamCall): Promise<Response> {
+    const pool = this.#pool(target, call.connectTimeoutMs, call.upstreamProtocol);
     return new Promise<Response>((resolve, reject) => {
       const handler = new ResponseWriter(target, call, outgoing, this.#deadlines, resolve, reject);
       pool.dispatch(
@@ -345,7 +373,7 @@ class UndiciTransport implements UpstreamTransport {
           method: call.method,
           path: call.path,
           headers: call.headers,
-          body: hasBody(incoming) ? new IncomingBody(incoming) : null,
+          body: hasBody(incoming) ? upstreamBody(new IncomingBody(incoming), call.upstreamProtocol) : null,
           // Off: undici's timers fire up to about 1 s late; the handler's CallTimeouts bound these.
           headersTimeout: 0,
           bodyTimeout: 0,
@@ -357,7 +385,7 @@ class UndiciTransport implements UpstreamTransport {
 
   /** The fallback: a Web Response streaming the upstream body. */
   async #respond(request: Request, target: UpstreamTarget, call: UpstreamCall): Promise<Response> {
-    const pool = this.#pool(target, call.connectTimeoutMs);
+    const pool = this.#pool(target, call.connectTimeoutMs, call.upstreamProtocol);
     let replay: ReplayableBody | undefined;
     if (request.body !== null) {
       replay = this.#bodies.get(request);
@@ -411,7 +439,7 @@ class UndiciTransport implements UpstreamTransport {
 
   retain(keys: ReadonlySet<string>): void {
     for (const [key, pool] of this.#pools) {
-      if (keys.has(key)) continue;
+      if (keys.has(key.startsWith("h2c ") ? key.slice(4) : key)) continue;
       this.#pools.delete(key);
       pool.close().catch(() => {});
     }

@@ -178,8 +178,9 @@ type SocketConnector = (options: buildConnector.Options, callback: buildConnecto
  * @example
  * new Pool(origin, { connect: timedConnector(queue, 100) });
  */
-export function timedConnector(queue: DeadlineQueue, timeoutMs: number): buildConnector.connector {
-  const connect = buildConnector({ timeout: 0 }) as SocketConnector;
+export function timedConnector(queue: DeadlineQueue, timeoutMs: number, h2c = false): buildConnector.connector {
+  // h2c: the connector marks the socket as HTTP/2 (undici's useH2c), prior knowledge (RFC 9113 section 3.3).
+  const connect = buildConnector({ timeout: 0, ...(h2c ? { allowH2: true, useH2c: true } : {}) }) as SocketConnector;
   if (timeoutMs <= 0) return connect;
   const timed: SocketConnector = (options, callback) => {
     let attempt: ConnectAttempt | undefined;

@@ -38,6 +38,8 @@ export interface SupervisorOptions {
   readonly admin: Listen | null;
   /** What every worker's router is started with (JSON-safe). */
   readonly worker: WorkerConfig["options"];
+  /** The TLS and HTTP/2 flags, passed on to every worker. */
+  readonly listenerFlags?: WorkerConfig["listenerFlags"];
   readonly log: (line: string) => void;
   /** Restart backoff: first delay and cap, in ms (default 100 and 10000). */
   readonly restartBackoffMs?: { readonly initial: number; readonly max: number };
@@ -105,7 +107,7 @@ export async function startSupervisor(given: SupervisorOptions): Promise<Running
   };
 
   const spawn = (slot: Slot): void => {
-    const config: WorkerConfig = { index: slot.index, listen: options.listen, options: options.worker };
+    const config: WorkerConfig = { index: slot.index, listen: options.listen, options: options.worker, ...(options.listenerFlags === undefined ? {} : { listenerFlags: options.listenerFlags }) };
     const child = fork(workerModule, [], { env: { ...process.env, [WORKER_CONFIG_ENV]: JSON.stringify(config) }, execArgv: process.execArgv, stdio: ["ignore", "inherit", "inherit", "ipc"] });
     slot.child = child;
     slot.hasTable = false;

@@ -14,6 +14,7 @@ import { RouterMetrics } from "../../router/observability/router-metrics.ts";
 import type { RoutingTable } from "../../router/table/routing-table.ts";
 import type { RunningServer } from "../runtime-adapter.ts";
 import { startVipr } from "../cli/start-vipr.ts";
+import { listenerFromFlags } from "../node/listener-flags.ts";
 import { applyTableChanges, decodeTable } from "./table-changes.ts";
 import { WORKER_CONFIG_ENV, WORKER_HEADER, type FromWorker, type QueryMessage, type ToWorker, type WorkerConfig } from "./worker-protocol.ts";
 
@@ -23,7 +24,9 @@ async function main(): Promise<void> {
   const config = JSON.parse(process.env[WORKER_CONFIG_ENV] ?? "null") as WorkerConfig | null;
   if (config === null || process.send === undefined) throw new Error(`adapters/workers/worker-main.ts is started by vipr serve --workers (no ${WORKER_CONFIG_ENV} or no IPC channel)`);
   const prefix = `vipr[worker ${config.index}]: `;
-  const vipr = await startVipr({ ...config.options, listen: null, admin: null, log: (line) => console.error(prefix + line) });
+  const log = (line: string): void => console.error(prefix + line);
+  const listener = listenerFromFlags(config.listenerFlags ?? {}, log);
+  const vipr = await startVipr({ ...config.options, listen: null, admin: null, log });
   const { router, runtime } = vipr;
   const tag = String(config.index);
   // The header is set on the node:http response before the router writes it: one setHeader, and
@@ -80,7 +83,7 @@ async function main(): Promise<void> {
       if (server !== undefined || draining !== undefined) return send({ type: "applied", generation: table.generation, listening: server !== undefined });
       const options = config.options;
       runtime
-        .serve(app, { ...config.listen, reusePort: true, upgrades: router, ...(options.shutdownGraceMs === undefined ? {} : { closeGraceMs: options.shutdownGraceMs }), ...(options.maxBodyBytes === undefined ? {} : { maxBodyBytes: options.maxBodyBytes }) })
+        .serve(app, { ...config.listen, reusePort: true, upgrades: router, ...(listener.tls === undefined ? {} : { tls: listener.tls }), ...(listener.http2 === undefined ? {} : { http2: listener.http2 }), ...(options.shutdownGraceMs === undefined ? {} : { closeGraceMs: options.shutdownGraceMs }), ...(options.maxBodyBytes === undefined ? {} : { maxBodyBytes: options.maxBodyBytes }) })
         .then(
           (running) => {
             server = running;

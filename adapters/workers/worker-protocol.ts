@@ -8,6 +8,7 @@
 // (files, the Kubernetes API) publishes the same RoutingTable, so nothing in the sources changes.
 // A worker that starts late or restarts gets every entry first (`full`), then the changes in
 // order; the IPC channel keeps that order.
+import type { ListenerFlagValues } from "../node/listener-flags.ts";
 import type { ExplainQuery } from "../../router/admin/admin-app.ts";
 import type { EndpointHealthView } from "../../router/balancing/outlier-detection.ts";
 import type { EndpointsFrom, ServiceEntry } from "../../router/table/routing-table.ts";
@@ -80,7 +81,9 @@ export type HealthAnswer = [string, EndpointHealthView[]][];
 export interface WorkerConfig {
   readonly index: number;
   readonly listen: Listen;
-  readonly options: Omit<StartOptions, "listen" | "admin" | "log" | "accessLogWrite">;
+  readonly options: Omit<StartOptions, "listen" | "admin" | "log" | "accessLogWrite" | "tls" | "http2">;
+  /** vipr serve's TLS and HTTP/2 flags: each worker reads its certificates (and watches them) itself. */
+  readonly listenerFlags?: ListenerFlagValues;
 }
 
 /** The environment variable that carries a worker's WorkerConfig (JSON). */

@@ -56,6 +56,9 @@ export interface UpstreamCall {
   /** Called once, when the response body ended or failed; only if forward() resolved (a rejected
    * forward() is its own outcome). */
   readonly onEnd?: (outcome: UpstreamOutcome) => void;
+  /** "h2c": the service port's appProtocol is kubernetes.io/h2c (the Gateway API's convention,
+   * GEP-1911): HTTP/2 with prior knowledge to the pod. Absent: HTTP/1.1. */
+  readonly upstreamProtocol?: "h2c" | undefined;
 }
 
 /**
@@ -104,6 +107,10 @@ export interface UpstreamTransport {
 /** The client's address ("" when not known), from the runtime's connection info in `c.env`. Each
  * serve adapter implements it. */
 export type ClientAddressOf = (c: Context) => string;
+
+/** The protocol the client's request came over ("http/1.1", "h2", "h2c"; "" when not known), for
+ * the access log. Each serve adapter implements it. */
+export type RequestProtocolOf = (c: Context) => string;
 
 /** The request's fields as a header list. Each serve adapter implements it from what its runtime
  * has at hand without building Web objects (Node: IncomingMessage.rawHeaders). */

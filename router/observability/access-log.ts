@@ -24,6 +24,12 @@ export interface AccessRecord {
   readonly bytes: number;
   /** The client's address. */
   readonly client: string;
+  /** What the client spoke to vipr: "http/1.1", "h2" (over TLS) or "h2c"; absent when the serve
+   * adapter does not say. */
+  readonly protocol?: string;
+  /** What vipr spoke to the pod: "http/1.1", or "h2c" for a port with appProtocol
+   * kubernetes.io/h2c; absent when nothing was forwarded. */
+  readonly upstream_protocol?: string;
   /** Why the request failed, when vipr answered with an error of its own. */
   readonly error?: string;
   /** The request's x-request-id header, when it had one. */
@@ -96,5 +102,7 @@ export function formatAccessRecord(r: AccessRecord): string {
   if (r.error !== undefined) ordered["error"] = r.error;
   if (r.request_id !== undefined) ordered["request_id"] = r.request_id;
   if (r.tunnel !== undefined) ordered["tunnel"] = { bytes_in: r.tunnel.bytes_in, end: r.tunnel.end };
+  if (r.protocol !== undefined) ordered["protocol"] = r.protocol;
+  if (r.upstream_protocol !== undefined) ordered["upstream_protocol"] = r.upstream_protocol;
   return JSON.stringify(ordered);
 }

@@ -131,6 +131,7 @@ export class ForwardStage {
           exchange.status = status;
         },
         onEnd: (outcome) => this.#ended(exchange, outcome),
+        upstreamProtocol: exchange.port?.appProtocol === "kubernetes.io/h2c" ? "h2c" : undefined,
       });
       exchange.handedOver = true;
       return response;

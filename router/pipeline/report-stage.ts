@@ -6,7 +6,7 @@
 // (outlier-detection.ts, through the balancer) hears each try's outcome here too, since it
 // classifies responses the way the metrics do.
 import { isFailureStatus } from "../balancing/outlier-detection.ts";
-import type { UpstreamError, UpstreamOutcome } from "../forward/upstream-transport.ts";
+import type { RequestProtocolOf, UpstreamError, UpstreamOutcome } from "../forward/upstream-transport.ts";
 import type { TunnelTraffic, UpgradeOutcome } from "../forward/upgrade-route.ts";
 import type { AccessLog, AccessRecord } from "../observability/access-log.ts";
 import type { MetricsRecorder } from "../observability/router-metrics.ts";
@@ -19,11 +19,13 @@ export class ReportStage {
   readonly #metrics: MetricsRecorder;
   readonly #accessLog: AccessLog | undefined;
   readonly #clientOf: ClientOf;
+  readonly #protocolOf: RequestProtocolOf | undefined;
 
-  constructor(metrics: MetricsRecorder, accessLog: AccessLog | undefined, clientOf: ClientOf) {
+  constructor(metrics: MetricsRecorder, accessLog: AccessLog | undefined, clientOf: ClientOf, protocolOf?: RequestProtocolOf) {
     this.#metrics = metrics;
     this.#accessLog = accessLog;
     this.#clientOf = clientOf;
+    this.#protocolOf = protocolOf;
   }
 
   /** vipr's own JSON error answer (router-errors.ts), counted and logged. */
@@ -129,6 +131,9 @@ export class ReportStage {
     };
     if (error !== undefined) record.error = error;
     if (this.#tunnel !== undefined) record.tunnel = this.#tunnel;
+    const protocol = this.#protocolOf?.(exchange.c);
+    if (protocol !== undefined && protocol !== "") record.protocol = protocol;
+    if (relayed !== undefined) record.upstream_protocol = exchange.port?.appProtocol === "kubernetes.io/h2c" ? "h2c" : "http/1.1";
     accessLog.write(record);
   }
 }

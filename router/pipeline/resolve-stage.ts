@@ -43,6 +43,9 @@ export interface ResolveSettings {
   /** The router's own namespace, where short names resolve. */
   readonly namespace: string;
   readonly clusterDomain: string;
+  /** The listener terminates TLS (ServiceRouterOptions.proto "https"): an https URL is then the
+   * client's own connection, not an absolute-form target asking vipr to speak TLS. */
+  readonly tlsListener?: boolean;
 }
 
 /** Resolutions are cached per snapshot, up to this many hosts (then the cache starts over). */
@@ -72,7 +75,7 @@ export class ResolveStage {
     const target = requestTarget(exchange.c.req.raw.url, headerListGet(exchange.headers, "host") ?? null);
     exchange.target = target;
     if (target.userinfo !== undefined) return report.refused(exchange, userinfoNotAllowed(target.userinfo));
-    if (target.scheme === "https") {
+    if (target.scheme === "https" && this.#settings.tlsListener !== true) {
       // An absolute-form https target (the only way one gets here: vipr listens in cleartext).
       // vipr dials pods in cleartext; forwarding would silently downgrade what the client asked to
       // be sent over TLS. 421: router-errors.ts says why.

@@ -1,0 +1,93 @@
+// The checks an HTTP/2 request gets before the app, the same limits serveNode puts on HTTP/1.1
+// (serve-node.ts), so that a request is refused alike whichever protocol carried it:
+// - the header block: at most maxHeaderBytes, counted as HPACK counts a field list (RFC 7541
+//   section 4.1: name + value + 32 per field; what SETTINGS_MAX_HEADER_LIST_SIZE, RFC 9113
+//   section 6.5.2, advertises), and at most maxHeadersCount fields beside the pseudo-fields: 431;
+// - the body: a content-length above maxBodyBytes gets 413 before routing; a body without one
+//   (the usual case in HTTP/2, where DATA frames end with END_STREAM, RFC 9113 section 8.1) is
+//   counted as the transport reads it (router/forward/body-limit.ts), and the router
+//   answers the same 413 when it passes the limit;
+// - :authority with userinfo, and a Host field naming another authority than :authority (RFC
+//   9113 section 8.3.1: a server should treat that as malformed): 400, as HTTP/1.1's Host rules.
+// HTTP/2 answers carry no Connection field (RFC 9113 section 8.2.2; Node's compat response throws
+// on one), so the one vipr sets on a 413 is dropped: the stream, not the connection, ends.
+
+import { Http2ServerRequest } from "node:http2";
+import { BodyByteLimit, setBodyLimit } from "../../router/forward/body-limit.ts";
+import { bodyTooLarge, userinfoNotAllowed } from "../../router/router-errors.ts";
+
+export interface Http2Limits {
+  readonly maxHeaderBytes: number;
+  readonly maxHeadersCount: number;
+  readonly maxBodyBytes?: number | undefined;
+}
+
+type Fetch = (request: Request, env: unknown) => Response | Promise<Response>;
+
+/** `fetch` with HTTP/2's request checks in front (the list at the top of this file). */
+export function http2Fetch(fetch: Fetch, limits: Http2Limits): (request: Request, env: { incoming: Http2ServerRequest }) => Response | Promise<Response> {
+  return (request, env) => {
+    const incoming = env.incoming;
+    const refused = refusedHead(incoming, limits);
+    if (refused !== undefined) return withoutConnectionField(refused);
+    const max = limits.maxBodyBytes;
+    if (max !== undefined && !incoming.stream.endAfterHeaders) {
+      const declared = incoming.headers["content-length"];
+      if (declared !== undefined) {
+        if (Number(declared) > max) return withoutConnectionField(bodyTooLarge(max));
+      } else {
+        // Counted where the undici transport reads the stream, as serveNode does for a chunked
+        // HTTP/1.1 body (router/forward/body-limit.ts).
+        setBodyLimit(incoming, new BodyByteLimit(max));
+      }
+    }
+    const response = fetch(request, env);
+    return response instanceof Promise ? response.then(withoutConnectionField) : withoutConnectionField(response);
+  };
+}
+
+function refusedHead(incoming: Http2ServerRequest, limits: Http2Limits): Response | undefined {
+  const raw = incoming.rawHeaders;
+  let fields = 0;
+  let bytes = 0;
+  let host: string | undefined;
+  for (let i = 0; i < raw.length; i += 2) {
+    const name = raw[i]!;
+    bytes += name.length + raw[i + 1]!.length + 32;
+    if (name.charCodeAt(0) === 58 /* ":" */) continue;
+    fields++;
+    if (name === "host") host = raw[i + 1];
+  }
+  if (limits.maxHeaderBytes > 0 && bytes > limits.maxHeaderBytes) {
+    return limitResponse(431, "headers_too_large", `the request's header block is larger than ${limits.maxHeaderBytes} bytes`);
+  }
+  if (limits.maxHeadersCount > 0 && fields > limits.maxHeadersCount) {
+    return limitResponse(431, "headers_too_large", `the request has more than ${limits.maxHeadersCount} header fields`);
+  }
+  const authority = incoming.authority;
+  if (authority?.includes("@") === true || host?.includes("@") === true) return userinfoNotAllowed("host");
+  if (host !== undefined && authority !== undefined && host.toLowerCase() !== authority.toLowerCase()) {
+    return limitResponse(400, "bad_host", "the request's Host field names another authority than :authority (RFC 9113 section 8.3.1)");
+  }
+  return undefined;
+}
+
+/** The answer serveNode gives the same refusal over HTTP/1.1 (serve-node.ts limitResponse), in the
+ * router's error shape, without its Connection field. */
+function limitResponse(status: number, code: string, message: string): Response {
+  const body = JSON.stringify({ error: { status, code, message } });
+  return new Response(body, { status, headers: { "content-type": "application/json; charset=utf-8", "x-vipr-error": code } });
+}
+
+function withoutConnectionField(response: Response): Response {
+  if (!response.headers.has("connection")) return response;
+  const headers = new Headers(response.headers);
+  headers.delete("connection");
+  return new Response(response.body, { status: response.status, statusText: response.statusText, headers });
+}
+
+/** The HTTP/2 request in a Hono env (c.env.incoming), if it is one. */
+export function http2IncomingOf(env: unknown): Http2ServerRequest | undefined {
+  const incoming = (env as { incoming?: unknown } | undefined)?.incoming;
+  return incoming instanceof Http2ServerRequest ? incoming : undefined;
+}

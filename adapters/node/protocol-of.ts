@@ -1,0 +1,13 @@
+// Which protocol a request reached vipr over, for the access log: "http/1.1" (or "http/1.0"),
+// "h2" (HTTP/2 over TLS, by ALPN) or "h2c" (HTTP/2 over cleartext, prior knowledge); the ALPN
+// identifiers of RFC 7301 and RFC 9113 section 3.
+import type { Context } from "hono";
+import { IncomingMessage } from "node:http";
+import { Http2ServerRequest } from "node:http2";
+
+export function nodeRequestProtocol(c: Context): string {
+  const incoming = (c.env as { incoming?: unknown } | undefined)?.incoming;
+  if (incoming instanceof Http2ServerRequest) return (incoming.socket as { encrypted?: boolean } | undefined)?.encrypted === true ? "h2" : "h2c";
+  if (incoming instanceof IncomingMessage) return `http/${incoming.httpVersion}`;
+  return "";
+}
