@@ -4,6 +4,7 @@
 //   Service "web" is invalid: spec.ports[0].port: Invalid value: 70000: must be between 1 and 65535, inclusive
 
 import type { ServedResource } from "./fake-resources.ts";
+import { rbacNameProblem, validateRbacObject } from "./fake-rbac-validation.ts";
 
 export interface FieldCause {
   readonly reason: "FieldValueInvalid" | "FieldValueRequired" | "FieldValueNotSupported" | "FieldValueDuplicate";
@@ -48,6 +49,9 @@ function validateName(resource: ServedResource, name: unknown, causes: Causes): 
     if (!dns1035Label.test(name) || name.length > 63) causes.invalid("metadata.name", name, "a DNS-1035 label must consist of lower case alphanumeric characters or '-', start with an alphabetic character, and end with an alphanumeric character (e.g. 'my-name',  or 'abc-123', regex used for validation is '[a-z]([-a-z0-9]*[a-z0-9])?')");
   } else if (resource.kind === "Namespace") {
     if (!dns1123Label.test(name) || name.length > 63) causes.invalid("metadata.name", name, "a lowercase RFC 1123 label must consist of lower case alphanumeric characters or '-', and must start and end with an alphanumeric character (e.g. 'my-name',  or '123-abc', regex used for validation is '[a-z0-9]([-a-z0-9]*[a-z0-9])?')");
+  } else if (resource.group === "rbac.authorization.k8s.io") {
+    const problem = rbacNameProblem(name);
+    if (problem !== undefined) causes.invalid("metadata.name", name, problem);
   } else if (!dns1123Subdomain.test(name) || name.length > 253) {
     causes.invalid("metadata.name", name, "a lowercase RFC 1123 subdomain must consist of lower case alphanumeric characters, '-' or '.', and must start and end with an alphanumeric character (e.g. 'example.com', regex used for validation is '[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*')");
   }
@@ -139,6 +143,7 @@ export function validateObject(resource: ServedResource, object: Obj, old: Obj |
   if (resource.kind === "Service") validateService(spec, obj(old?.["spec"]), causes);
   else if (resource.kind === "EndpointSlice") validateEndpointSlice(object, causes);
   else if (resource.kind === "Pod") validatePodSpec("spec", spec, causes);
-  else if (resource.kind !== "Namespace") validateWorkload(resource, spec, causes);
+  else if (resource.scale) validateWorkload(resource, spec, causes);
+  else if (resource.group === "rbac.authorization.k8s.io") causes.all.push(...validateRbacObject(resource, object, old));
   return causes.all;
 }

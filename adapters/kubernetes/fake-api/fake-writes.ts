@@ -162,7 +162,8 @@ export class FakeWrites {
     const metadata = { ...obj(wanted["metadata"]) };
     if (subresource === "scale") {
       const replicas = obj(wanted["spec"])?.["replicas"];
-      return { ...structuredClone(old), spec: { ...obj(old["spec"]), replicas } };
+      // A deep copy: the stored spec is frozen, and defaults may still fill the template's.
+      return { ...structuredClone(old), spec: { ...structuredClone(obj(old["spec"])), replicas } };
     }
     if (subresource === "status") return { ...structuredClone(old), status: wanted["status"] };
     // The main resource keeps the stored status when it has a status subresource, and the
