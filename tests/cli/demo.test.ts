@@ -37,8 +37,8 @@ afterAll(async () => {
 });
 
 describe.concurrent("vipr demo", () => {
-  test("starts one pod, scales to two, and the final chart splits the traffic between both", async () => {
-    const { code, stdout, stderr } = await runVipr(["demo", "--duration", "6", "--scale-after", "2", "--listen", "127.0.0.1:0", "--admin", "off", "--pod-port", "0"], 20_000);
+  test("starts one pod, scales to two, and the final chart splits the traffic between both", { timeout: 90_000 }, async () => {
+    const { code, stdout, stderr } = await runVipr(["demo", "--duration", "6", "--scale-after", "2", "--listen", "127.0.0.1:0", "--admin", "off", "--pod-port", "0"], 60_000);
     expect(stderr).toBe("");
     expect(code).toBe(0);
 
