@@ -130,7 +130,7 @@ export class FakeKubeApi {
       this.#dropNext.splice(index, 1);
       this.#dropped.add(event.resourceVersion);
     });
-    this.#writes = new FakeWrites(this.#state);
+    this.#writes = new FakeWrites(this.#state, () => this.#clock.now());
     this.#controllers = options.controllers === true ? new FakeControllers(this.#state, () => this.#clock.now()) : undefined;
     const authorization = options.authorization;
     this.#authorization = authorization === undefined || authorization === false ? undefined : new FakeAuthorization(this.#state, (authorization === true ? undefined : authorization.adminToken) ?? "fake-token");
