@@ -3,16 +3,14 @@
 // starts the controller's pods as local servers, sends traffic to `simpleservice` through vipr,
 // scales the controller from one replica to two the way `kubectl scale --replicas=2 rc/rcsise`
 // does, and draws how the traffic splits per pod, live.
-import http from "node:http";
 import { relative } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
-import type { RoutingTable } from "../../router/table/routing-table.ts";
 import { startFileSource } from "../file/file-source.ts";
 import { EXIT_OK, UsageError } from "./cli-errors.ts";
-import { routeToDemoPods, startDemoPod, type DemoPod } from "./demo-pods.ts";
+import { DemoPods } from "./demo-pods.ts";
+import { startDemoTraffic, untilDemoEnds } from "./demo-traffic.ts";
 import { parseListen, startVipr } from "./start-vipr.ts";
-import { renderChart } from "./traffic-chart.ts";
 
 export const demoHelp = `vipr demo: the services tutorial (two pods labelled app=sise behind simpleservice:80 -> 9876)
 on this machine: local pods, vipr routing by service name, scaling from one replica to two.
@@ -27,6 +25,12 @@ Usage: vipr demo [options]
   --rate N                demo requests per second (default 20)
   --pod-port PORT         the port every pod listens on (default: the manifests' containerPort,
                           9876); 0: each pod takes a free port, and vipr routes to it
+  --kubectl               you drive it: a local control plane (a fake API server with its
+                          controllers) and a kubeconfig for it; vipr routes from its Kubernetes
+                          source, and the tutorial's kubectl commands are printed to type in
+                          another terminal (apply, get pods -l app=sise, scale, curl through vipr)
+  --kubeconfig PATH       with --kubectl: where to write the kubeconfig (default: a new
+                          temporary folder)
 `;
 
 const options = {
@@ -37,6 +41,8 @@ const options = {
   "scale-after": { type: "string", default: "4" },
   rate: { type: "string", default: "20" },
   "pod-port": { type: "string" },
+  kubectl: { type: "boolean", default: false },
+  kubeconfig: { type: "string" },
   help: { type: "boolean", short: "h", default: false },
 } as const;
 
@@ -44,26 +50,6 @@ function seconds(value: string, flag: string): number {
   const n = Number(value);
   if (value.trim() === "" || !Number.isFinite(n) || n < 0) throw new UsageError(`${flag} ${JSON.stringify(value)}: expected a number of seconds`);
   return n;
-}
-
-/** GET /info with Host: simpleservice through vipr; resolves to the pod name or an error text. */
-function askService(agent: http.Agent, port: number): Promise<string> {
-  return new Promise((resolve) => {
-    const request = http.get({ host: "127.0.0.1", port, path: "/info", headers: { host: "simpleservice" }, agent }, (response) => {
-      let body = "";
-      response.setEncoding("utf8");
-      response.on("data", (chunk: string) => (body += chunk));
-      response.on("end", () => {
-        try {
-          const parsed = JSON.parse(body) as { pod?: string; error?: { code?: string } };
-          resolve(parsed.pod ?? `error ${response.statusCode} ${parsed.error?.code ?? ""}`.trim());
-        } catch {
-          resolve(`error ${response.statusCode}`);
-        }
-      });
-    });
-    request.on("error", (error) => resolve(`error ${error.message}`));
-  });
 }
 
 export async function runDemo(args: string[]): Promise<number> {
@@ -85,52 +71,20 @@ export async function runDemo(args: string[]): Promise<number> {
     throw new UsageError(`--pod-port ${JSON.stringify(podPortFlag)}: expected a port number from 0 to 65535`);
   }
 
+  // Loaded only for --kubectl: the Kubernetes client and the fake API server would slow every
+  // plain `vipr demo`'s start (seconds on Deno).
+  if (values.kubectl) return (await import("./demo-kubectl.ts")).runKubectlDemo({ listen, admin, manifests, podPort, rate, duration, tty, ...(values.kubeconfig === undefined ? {} : { kubeconfig: values.kubeconfig }) });
+  if (values.kubeconfig !== undefined) throw new UsageError("--kubeconfig goes with --kubectl");
+
   const vipr = await startVipr({ listen, admin, namespace: "default" });
   const port = vipr.server!.port; // started with a traffic listener
-  const pods = new Map<string, DemoPod>();
   const log = (line: string): void => console.log(line);
+  const pods = new DemoPods((table) => vipr.setTable(table), podPort, log);
 
-  // Pods of the table that are not running yet start before the table is published, as a pod is
-  // only Ready once its server answers; pods that left the table stop after it is published.
-  // A pod that cannot start (its address taken) fails the demo at the start; later (after the
-  // scale-up) it is reported and vipr keeps routing by the table it has.
-  let publishing: Promise<void> = Promise.resolve();
-  let loaded = false;
-  let startError: Error | undefined;
-  const publish = (table: RoutingTable): void => {
-    publishing = publishing.then(async () => {
-      const wanted = new Map<string, { address: string; port: number }>();
-      for (const service of table.services.values()) {
-        for (const endpoint of service.endpoints) {
-          const target = endpoint.ports[0];
-          if (endpoint.targetRef !== undefined && target !== undefined) wanted.set(endpoint.targetRef.name, { address: endpoint.address, port: target.port });
-        }
-      }
-      for (const [name, where] of wanted) {
-        if (pods.has(name)) continue;
-        const pod = await startDemoPod(name, where.address, podPort ?? where.port);
-        pods.set(name, pod);
-        log(`pod ${name} running on ${pod.address}:${pod.port} (labels app=sise)`);
-      }
-      vipr.setTable(podPort === undefined ? table : routeToDemoPods(table, pods));
-      for (const [name, pod] of pods) {
-        if (wanted.has(name)) continue;
-        pods.delete(name);
-        await pod.close();
-        log(`pod ${name} stopped`);
-      }
-    }).catch((error: unknown) => {
-      // Kept, not rethrown: nothing awaits this chain until the file source has started, and a
-      // rejection nobody handles yet would end the process with a stack trace.
-      if (!loaded) startError ??= error as Error;
-      else log(`problem: ${(error as Error).message}; vipr keeps routing by the previous table`);
-    });
-  };
-
-  const files = await startFileSource({ path: manifests, onTable: (table) => publish(table), onProblems: (lines) => lines.forEach((line) => log(`problem: ${line}`)) });
-  await publishing;
-  if (startError !== undefined) throw startError;
-  loaded = true;
+  const files = await startFileSource({ path: manifests, onTable: (table) => pods.publish(table), onProblems: (lines) => lines.forEach((line) => log(`problem: ${line}`)) });
+  await pods.published;
+  if (pods.startError !== undefined) throw pods.startError;
+  pods.loaded = true;
   const service = files.table.services.get("default/simpleservice");
   log(`vipr ${vipr.runtime.name} ${vipr.runtime.version}: loaded ${relative(process.cwd(), manifests) || manifests}`);
   log(`  service simpleservice: port 80 -> ${String(service?.ports[0]?.targetPort ?? "?")}, selector app=sise, ${service?.endpoints.length ?? 0} endpoint(s)`);
@@ -143,67 +97,20 @@ export async function runDemo(args: string[]): Promise<number> {
   if (vipr.adminServer !== undefined) log(`  curl 'http://${admin!.hostname}:${vipr.adminServer.port}/debug/explain?host=simpleservice'`);
   log("");
 
-  const agent = new http.Agent({ keepAlive: true, maxSockets: 4 });
-  const window: { at: number; pod: string }[] = [];
-  const totals = new Map<string, number>();
-  // Requests after the scale-up, when both pods serve: the split the tutorial talks about.
-  const afterScale = new Map<string, number>();
-  let scaled = false;
-  let errors = 0;
-  const started = Date.now();
-  const traffic = setInterval(() => {
-    void askService(agent, port).then((pod) => {
-      if (pod.startsWith("error")) errors++;
-      else {
-        window.push({ at: Date.now(), pod });
-        totals.set(pod, (totals.get(pod) ?? 0) + 1);
-        if (scaled) afterScale.set(pod, (afterScale.get(pod) ?? 0) + 1);
-      }
-    });
-  }, 1000 / Math.max(rate, 0.1));
-
-  let drawn = 0;
-  const draw = (final: boolean): void => {
-    const now = Date.now();
-    while (window.length > 0 && window[0]!.at < now - 5000) window.shift();
-    const source = final ? (scaled ? afterScale : totals) : window.reduce((m, h) => m.set(h.pod, (m.get(h.pod) ?? 0) + 1), new Map<string, number>());
-    const rows = [...pods.values()].map((pod) => ({ pod: pod.name, address: `${pod.address}:${pod.port}`, count: source.get(pod.name) ?? 0 }));
-    const title = final
-      ? `simpleservice: the ${[...source.values()].reduce((a, b) => a + b, 0)} requests ${scaled ? "after scaling to 2 replicas" : "so far"}`
-      : `simpleservice: requests per pod, last 5 s (t=${Math.round((now - started) / 1000)}s)`;
-    const block = [title, ...renderChart(rows), ...(errors > 0 ? [`  errors: ${errors}`] : [])];
-    if (tty && !final && drawn > 0) process.stdout.write(`\x1b[${drawn}A\x1b[J`);
-    process.stdout.write(block.join("\n") + "\n");
-    drawn = tty ? block.length : 0;
-  };
-  const redraw = setInterval(() => {
-    if (tty || Math.round((Date.now() - started) / 500) % 4 === 0) draw(false);
-  }, 500);
-
+  const traffic = startDemoTraffic(port, rate, pods.running, tty);
   const scaling = setTimeout(() => {
-    drawn = 0;
+    traffic.keepOutput();
     log(`\n$ kubectl scale --replicas=2 rc/rcsise`);
     files.set.scale("ReplicationController", "rcsise", 2);
     files.republish();
-    void publishing.then(() => (scaled = pods.size > 1)); // false when the second pod could not start
+    void pods.published.then(() => pods.running.size > 1 && traffic.markScaled()); // not when the second pod could not start
   }, scaleAfter * 1000);
 
-  await new Promise<void>((resolve) => {
-    const end = Number.isFinite(duration) ? setTimeout(resolve, duration * 1000) : undefined;
-    process.once("SIGINT", () => {
-      if (end !== undefined) clearTimeout(end);
-      resolve();
-    });
-  });
-  clearInterval(traffic);
-  clearInterval(redraw);
+  await untilDemoEnds(duration);
   clearTimeout(scaling);
-  drawn = 0;
-  log("");
-  draw(true);
+  traffic.stop();
   files.close();
-  agent.destroy();
   await vipr.close();
-  for (const pod of pods.values()) await pod.close();
+  await pods.close();
   return EXIT_OK;
 }

@@ -69,3 +69,64 @@ export function routeToDemoPods(table: RoutingTable, pods: ReadonlyMap<string, D
   // A new snapshot, not one built from the last: the router republishes it whole (a few services).
   return Object.freeze({ ...table, services, rebuilt: Object.freeze([...services.keys()]), removed: Object.freeze([]) });
 }
+
+/**
+ * The demo's pods, kept in step with vipr's table: pods of a table that are not running yet start
+ * before the table is published (a pod is only Ready once its server answers), and pods that left
+ * the table stop after it is published. A pod that cannot start (its address taken) fails the
+ * demo at the start (`startError`); later (after a scale-up) it is reported and vipr keeps
+ * routing by the table it has.
+ */
+export class DemoPods {
+  readonly running = new Map<string, DemoPod>();
+  /** Resolves when every table given so far is published. */
+  published: Promise<void> = Promise.resolve();
+  startError: Error | undefined;
+  /** Set once the demo is up: from then on a pod that cannot start is logged, not fatal. */
+  loaded = false;
+  readonly #setTable: (table: RoutingTable) => void;
+  readonly #podPort: number | undefined;
+  readonly #log: (line: string) => void;
+
+  /** podPort: every pod's port (0: a free one each), or undefined for the table's own ports. */
+  constructor(setTable: (table: RoutingTable) => void, podPort: number | undefined, log: (line: string) => void) {
+    this.#setTable = setTable;
+    this.#podPort = podPort;
+    this.#log = log;
+  }
+
+  publish(table: RoutingTable): void {
+    this.published = this.published.then(async () => {
+      const wanted = new Map<string, { address: string; port: number }>();
+      for (const service of table.services.values()) {
+        for (const endpoint of service.endpoints) {
+          const target = endpoint.ports[0];
+          if (endpoint.targetRef !== undefined && target !== undefined) wanted.set(endpoint.targetRef.name, { address: endpoint.address, port: target.port });
+        }
+      }
+      for (const [name, where] of wanted) {
+        if (this.running.has(name)) continue;
+        const pod = await startDemoPod(name, where.address, this.#podPort ?? where.port);
+        this.running.set(name, pod);
+        this.#log(`pod ${name} running on ${pod.address}:${pod.port} (labels app=sise)`);
+      }
+      this.#setTable(this.#podPort === undefined ? table : routeToDemoPods(table, this.running));
+      for (const [name, pod] of this.running) {
+        if (wanted.has(name)) continue;
+        this.running.delete(name);
+        await pod.close();
+        this.#log(`pod ${name} stopped`);
+      }
+    }).catch((error: unknown) => {
+      // Kept, not rethrown: nothing may await this chain yet, and a rejection nobody handles
+      // would end the process with a stack trace.
+      if (!this.loaded) this.startError ??= error as Error;
+      else this.#log(`problem: ${(error as Error).message}; vipr keeps routing by the previous table`);
+    });
+  }
+
+  async close(): Promise<void> {
+    for (const pod of this.running.values()) await pod.close();
+    this.running.clear();
+  }
+}

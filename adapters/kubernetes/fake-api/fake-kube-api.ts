@@ -7,6 +7,8 @@
 // or serve it on a loopback port (serve-fake-kube-api.ts) for process-level tests.
 
 import { systemClock, type Clock } from "../clock.ts";
+import type { FakeUser } from "./fake-authentication.ts";
+import { FakeAuthorization } from "./fake-authorization.ts";
 import { FakeControllers } from "./fake-controllers.ts";
 import { discoveryResponse } from "./fake-discovery.ts";
 import { compileFieldSelector, type FieldMatcher } from "./fake-field-selector.ts";
@@ -67,6 +69,15 @@ export interface FakeKubeApiOptions {
    * false: objects change only through apply, delete, setEndpoints and the write verbs.
    */
   readonly controllers?: boolean;
+  /**
+   * Authenticate bearer tokens and authorize each request by RBAC, as a cluster's API server does
+   * (fake-authorization.ts): Roles, ClusterRoles and their bindings applied to the fake decide what
+   * each user may do; 401 for an unknown token, 403 Forbidden with the API server's message for a
+   * request no binding allows. `adminToken` (default "fake-token", the one fakeKubeConfigYaml
+   * writes) is in system:masters and always allowed; `serviceAccountToken()` and `addToken()` make
+   * the others. Default false: any request is allowed.
+   */
+  readonly authorization?: boolean | { readonly adminToken?: string };
 }
 
 export interface FakeRequestRecord {
@@ -97,6 +108,7 @@ export class FakeKubeApi {
   readonly #watches = new Set<FakeWatch>();
   readonly #writes: FakeWrites;
   readonly #controllers: FakeControllers | undefined;
+  readonly #authorization: FakeAuthorization | undefined;
   #tokens: ReadonlySet<string> | undefined;
   /** Resources (or undefined: any) whose next change is not sent to open watches. */
   readonly #dropNext: (string | undefined)[] = [];
@@ -118,8 +130,10 @@ export class FakeKubeApi {
       this.#dropNext.splice(index, 1);
       this.#dropped.add(event.resourceVersion);
     });
-    this.#writes = new FakeWrites(this.#state);
+    this.#writes = new FakeWrites(this.#state, () => this.#clock.now());
     this.#controllers = options.controllers === true ? new FakeControllers(this.#state, () => this.#clock.now()) : undefined;
+    const authorization = options.authorization;
+    this.#authorization = authorization === undefined || authorization === false ? undefined : new FakeAuthorization(this.#state, (authorization === true ? undefined : authorization.adminToken) ?? "fake-token");
     this.fetch = (request) => this.#handle(request);
   }
 
@@ -264,6 +278,28 @@ export class FakeKubeApi {
     this.#tokens = tokens === undefined ? undefined : new Set(tokens);
   }
 
+  /**
+   * The bearer token of a service account (`system:serviceaccount:<namespace>:<name>`, in the
+   * groups system:serviceaccounts, system:serviceaccounts:<namespace> and system:authenticated),
+   * as its pod would mount it. Needs `authorization`.
+   * @example
+   * const token = fake.serviceAccountToken("default", "example-app");
+   * await writeFile(path, served.kubeconfig({ token }));
+   */
+  serviceAccountToken(namespace: string, name: string): string {
+    return this.#authorizationOn().serviceAccountToken(namespace, name);
+  }
+
+  /** From now on `token` authenticates as `user` (a User subject by name, Group subjects by groups). Needs `authorization`. */
+  addToken(token: string, user: FakeUser): void {
+    this.#authorizationOn().addToken(token, user);
+  }
+
+  #authorizationOn(): FakeAuthorization {
+    if (this.#authorization === undefined) throw new Error("tokens for users need new FakeKubeApi({ authorization: true })");
+    return this.#authorization;
+  }
+
   /** Ends every open watch, and stops the controllers. */
   close(): void {
     this.#controllers?.stop();
@@ -298,6 +334,8 @@ export class FakeKubeApi {
       const token = /^Bearer (.+)$/.exec(request.headers.get("authorization") ?? "")?.[1];
       if (token === undefined || !this.#tokens.has(token)) return statusResponse({ code: 401, reason: "Unauthorized", message: "Unauthorized" });
     }
+    const denied = this.#authorization?.check(request, url);
+    if (denied !== undefined) return denied;
     if (apiPath === undefined) {
       const discovery = request.method === "GET" ? discoveryResponse(url.pathname, url.host) : undefined;
       return discovery ?? statusResponse({ code: 404, reason: "NotFound", message: `the server could not find the requested resource (${url.pathname})` });

@@ -15,6 +15,9 @@ export interface FakeKubeConfigOptions {
   readonly namespace?: string;
   /** Default "fake". */
   readonly context?: string;
+  /** PEM of the server's certificate (or its CA), for an https server; written as
+   * certificate-authority-data. Without it, an https server's certificate is checked against the system's roots. */
+  readonly certificateAuthority?: string;
 }
 
 /** The kubeconfig as YAML text. */
@@ -27,7 +30,9 @@ export function fakeKubeConfigYaml(server: string = fakeKubeUrl, options: FakeKu
     `- name: ${context}`,
     "  cluster:",
     `    server: ${server}`,
-    ...(server.startsWith("http:") ? ["    insecure-skip-tls-verify: true"] : []),
+    ...(options.certificateAuthority !== undefined
+      ? [`    certificate-authority-data: ${Buffer.from(options.certificateAuthority).toString("base64")}`]
+      : server.startsWith("http:") ? ["    insecure-skip-tls-verify: true"] : []),
     "users:",
     `- name: ${context}`,
     "  user:",

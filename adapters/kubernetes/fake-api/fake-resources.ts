@@ -1,6 +1,8 @@
 // The resources the fake API server serves, with what discovery says of each (APIResourceList
 // entries: plural, singular, kind, namespaced, shortNames, verbs, subresources): the three vipr
-// watches (watched-resources.ts) and what the seed tutorial's kubectl commands touch. Every lookup
+// watches (watched-resources.ts), what the seed tutorial's kubectl commands touch, and the RBAC
+// kinds (rbac.authorization.k8s.io/v1) the authorizer reads when asked to (fake-rbac-authorizer.ts),
+// so `kubectl apply -f deploy/sidecar/rbac.yaml` stores them as a cluster does. Every lookup
 // in the fake goes through this table, so a path, a stored object and a watch name one resource
 // by identity.
 
@@ -26,6 +28,9 @@ const core = (resource: string, kind: string, extra: Omit<ServedResource, keyof 
 const apps = (resource: string, kind: string, extra: Omit<ServedResource, keyof WatchedResource>): ServedResource =>
   Object.freeze({ group: "apps", version: "v1", resource, kind, verbs: ["get", "list", "watch"] as const, optional: true, ...extra });
 
+const rbac = (resource: string, kind: string, extra: Omit<ServedResource, keyof WatchedResource>): ServedResource =>
+  Object.freeze({ group: "rbac.authorization.k8s.io", version: "v1", resource, kind, verbs: ["get", "list", "watch"] as const, optional: true, ...extra });
+
 export const servedResources: readonly ServedResource[] = Object.freeze([
   core("namespaces", "Namespace", { singular: "namespace", namespaced: false, shortNames: ["ns"], scale: false, status: true }),
   watched("Service", { singular: "service", namespaced: true, shortNames: ["svc"], scale: false, status: true }),
@@ -34,6 +39,12 @@ export const servedResources: readonly ServedResource[] = Object.freeze([
   watched("EndpointSlice", { singular: "endpointslice", namespaced: true, shortNames: [], scale: false, status: false }),
   apps("replicasets", "ReplicaSet", { singular: "replicaset", namespaced: true, shortNames: ["rs"], scale: true, status: true }),
   apps("deployments", "Deployment", { singular: "deployment", namespaced: true, shortNames: ["deploy"], scale: true, status: true }),
+  core("endpoints", "Endpoints", { singular: "endpoints", namespaced: true, shortNames: ["ep"], scale: false, status: false }),
+  core("serviceaccounts", "ServiceAccount", { singular: "serviceaccount", namespaced: true, shortNames: ["sa"], scale: false, status: false }),
+  rbac("roles", "Role", { singular: "role", namespaced: true, shortNames: [], scale: false, status: false }),
+  rbac("rolebindings", "RoleBinding", { singular: "rolebinding", namespaced: true, shortNames: [], scale: false, status: false }),
+  rbac("clusterroles", "ClusterRole", { singular: "clusterrole", namespaced: false, shortNames: [], scale: false, status: false }),
+  rbac("clusterrolebindings", "ClusterRoleBinding", { singular: "clusterrolebinding", namespaced: false, shortNames: [], scale: false, status: false }),
 ]);
 
 /** By kind ("Service") or plural ("services"). */

@@ -1,9 +1,12 @@
 // The API server's validation of the fields vipr reads (and the few a workload needs to make
-// pods), answered as a 422 Invalid Status whose causes name each field, with the messages of
+// pods, and what the every-field fixtures fill with placeholders: names, protocols, IPs, policies),
+// answered as a 422 Invalid Status whose causes name each field, with the messages of
 // k8s.io/apimachinery/pkg/util/validation and pkg/apis/core/validation:
 //   Service "web" is invalid: spec.ports[0].port: Invalid value: 70000: must be between 1 and 65535, inclusive
 
+import { isIP } from "node:net";
 import type { ServedResource } from "./fake-resources.ts";
+import { rbacNameProblem, validateRbacObject } from "./fake-rbac-validation.ts";
 
 export interface FieldCause {
   readonly reason: "FieldValueInvalid" | "FieldValueRequired" | "FieldValueNotSupported" | "FieldValueDuplicate";
@@ -36,6 +39,19 @@ class Causes {
   duplicate(field: string, value: unknown): void {
     this.all.push({ reason: "FieldValueDuplicate", field, message: `Duplicate value: ${show(value)}` });
   }
+  /** ValidateDNS1123Label: port names, container names. */
+  label(field: string, value: unknown): void {
+    if (typeof value !== "string" || !dns1123Label.test(value) || value.length > 63) this.invalid(field, value, "a lowercase RFC 1123 label must consist of lower case alphanumeric characters or '-', and must start and end with an alphanumeric character (e.g. 'my-name',  or '123-abc', regex used for validation is '[a-z0-9]([-a-z0-9]*[a-z0-9])?')");
+  }
+  ip(field: string, value: unknown): void {
+    if (typeof value !== "string" || isIP(value) === 0) this.invalid(field, value, "must be a valid IP address, (e.g. 10.9.8.7 or 2001:db8::ffff)");
+  }
+  protocol(field: string, value: unknown): void {
+    if (value !== undefined && !["TCP", "UDP", "SCTP"].includes(String(value))) this.notSupported(field, value, ["SCTP", "TCP", "UDP"]);
+  }
+  oneOf(field: string, value: unknown, supported: readonly string[]): void {
+    if (value !== undefined && !supported.includes(String(value))) this.notSupported(field, value, supported);
+  }
   port(field: string, value: unknown): void {
     if (typeof value !== "number" || !Number.isInteger(value) || value < 1 || value > 65535) this.invalid(field, value, "must be between 1 and 65535, inclusive");
   }
@@ -48,6 +64,9 @@ function validateName(resource: ServedResource, name: unknown, causes: Causes): 
     if (!dns1035Label.test(name) || name.length > 63) causes.invalid("metadata.name", name, "a DNS-1035 label must consist of lower case alphanumeric characters or '-', start with an alphabetic character, and end with an alphanumeric character (e.g. 'my-name',  or 'abc-123', regex used for validation is '[a-z]([-a-z0-9]*[a-z0-9])?')");
   } else if (resource.kind === "Namespace") {
     if (!dns1123Label.test(name) || name.length > 63) causes.invalid("metadata.name", name, "a lowercase RFC 1123 label must consist of lower case alphanumeric characters or '-', and must start and end with an alphanumeric character (e.g. 'my-name',  or '123-abc', regex used for validation is '[a-z0-9]([-a-z0-9]*[a-z0-9])?')");
+  } else if (resource.group === "rbac.authorization.k8s.io") {
+    const problem = rbacNameProblem(name);
+    if (problem !== undefined) causes.invalid("metadata.name", name, problem);
   } else if (!dns1123Subdomain.test(name) || name.length > 253) {
     causes.invalid("metadata.name", name, "a lowercase RFC 1123 subdomain must consist of lower case alphanumeric characters, '-' or '.', and must start and end with an alphanumeric character (e.g. 'example.com', regex used for validation is '[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*')");
   }
@@ -75,14 +94,18 @@ function validateService(spec: Obj, old: Obj | undefined, causes: Causes): void 
     const name = port["name"];
     if (ports.length > 1 && (name === undefined || name === "")) causes.required(`${at}.name`);
     if (typeof name === "string" && name !== "") {
+      causes.label(`${at}.name`, name);
       if (names.has(name)) causes.duplicate(`${at}.name`, name);
       names.add(name);
     }
     causes.port(`${at}.port`, port["port"]);
-    const protocol = port["protocol"];
-    if (protocol !== undefined && !["TCP", "UDP", "SCTP"].includes(String(protocol))) causes.notSupported(`${at}.protocol`, protocol, ["SCTP", "TCP", "UDP"]);
+    causes.protocol(`${at}.protocol`, port["protocol"]);
     validateTargetPort(`${at}.targetPort`, port["targetPort"], causes);
   });
+  list(spec["externalIPs"]).forEach((ip, i) => causes.ip(`spec.externalIPs[${i}]`, ip));
+  list(spec["ipFamilies"]).forEach((family, i) => causes.oneOf(`spec.ipFamilies[${i}]`, family, ["IPv4", "IPv6"]));
+  causes.oneOf("spec.ipFamilyPolicy", spec["ipFamilyPolicy"], ["PreferDualStack", "RequireDualStack", "SingleStack"]);
+  causes.oneOf("spec.internalTrafficPolicy", spec["internalTrafficPolicy"], ["Cluster", "Local"]);
   const clusterIP = spec["clusterIP"];
   if (clusterIP !== undefined && clusterIP !== "" && clusterIP !== "None" && !ipv4.test(String(clusterIP))) causes.invalid("spec.clusterIP", clusterIP, "must be a valid IP address, (e.g. 10.9.8.7 or 2001:db8::ffff)");
   // core/validation ValidateServiceUpdate: clusterIP cannot change once allocated.
@@ -101,8 +124,33 @@ function validateEndpointSlice(object: Obj, causes: Causes): void {
     });
   });
   list(object["ports"]).forEach((p, i) => {
-    const port = obj(p)?.["port"];
-    if (port !== undefined && port !== null) causes.port(`ports[${i}].port`, port);
+    const port = obj(p) ?? {};
+    if (typeof port["name"] === "string" && port["name"] !== "") causes.label(`ports[${i}].name`, port["name"]);
+    if (port["port"] !== undefined && port["port"] !== null) causes.port(`ports[${i}].port`, port["port"]);
+    causes.protocol(`ports[${i}].protocol`, port["protocol"]);
+  });
+}
+
+/** core/v1 Endpoints (pkg/apis/core/validation ValidateEndpoints): addresses are IPs, ports as a Service's. */
+function validateEndpoints(object: Obj, causes: Causes): void {
+  list(object["subsets"]).forEach((s, i) => {
+    const subset = obj(s) ?? {};
+    for (const kind of ["addresses", "notReadyAddresses"]) {
+      list(subset[kind]).forEach((a, j) => {
+        const address = obj(a) ?? {};
+        causes.ip(`subsets[${i}].${kind}[${j}].ip`, address["ip"]);
+        if (typeof address["hostname"] === "string" && address["hostname"] !== "") causes.label(`subsets[${i}].${kind}[${j}].hostname`, address["hostname"]);
+      });
+    }
+    const ports = list(subset["ports"]);
+    ports.forEach((p, j) => {
+      const port = obj(p) ?? {};
+      const at = `subsets[${i}].ports[${j}]`;
+      if (ports.length > 1 && (port["name"] === undefined || port["name"] === "")) causes.required(`${at}.name`);
+      if (typeof port["name"] === "string" && port["name"] !== "") causes.label(`${at}.name`, port["name"]);
+      causes.port(`${at}.port`, port["port"]);
+      causes.protocol(`${at}.protocol`, port["protocol"]);
+    });
   });
 }
 
@@ -112,8 +160,17 @@ function validatePodSpec(at: string, spec: Obj | undefined, causes: Causes): voi
   containers.forEach((c, i) => {
     const container = obj(c) ?? {};
     if (typeof container["name"] !== "string" || container["name"] === "") causes.required(`${at}.containers[${i}].name`);
-    list(container["ports"]).forEach((p, j) => causes.port(`${at}.containers[${i}].ports[${j}].containerPort`, obj(p)?.["containerPort"]));
+    else causes.label(`${at}.containers[${i}].name`, container["name"]);
+    list(container["ports"]).forEach((p, j) => {
+      const port = obj(p) ?? {};
+      const field = `${at}.containers[${i}].ports[${j}]`;
+      if (typeof port["name"] === "string" && port["name"] !== "") validateTargetPort(`${field}.name`, port["name"], causes);
+      causes.port(`${field}.containerPort`, port["containerPort"]);
+      causes.protocol(`${field}.protocol`, port["protocol"]);
+    });
   });
+  causes.oneOf(`${at}.restartPolicy`, spec?.["restartPolicy"], ["Always", "Never", "OnFailure"]);
+  causes.oneOf(`${at}.dnsPolicy`, spec?.["dnsPolicy"], ["ClusterFirst", "ClusterFirstWithHostNet", "Default", "None"]);
 }
 
 function validateWorkload(resource: ServedResource, spec: Obj, causes: Causes): void {
@@ -139,6 +196,8 @@ export function validateObject(resource: ServedResource, object: Obj, old: Obj |
   if (resource.kind === "Service") validateService(spec, obj(old?.["spec"]), causes);
   else if (resource.kind === "EndpointSlice") validateEndpointSlice(object, causes);
   else if (resource.kind === "Pod") validatePodSpec("spec", spec, causes);
-  else if (resource.kind !== "Namespace") validateWorkload(resource, spec, causes);
+  else if (resource.kind === "Endpoints") validateEndpoints(object, causes);
+  else if (resource.scale) validateWorkload(resource, spec, causes);
+  else if (resource.group === "rbac.authorization.k8s.io") causes.all.push(...validateRbacObject(resource, object, old));
   return causes.all;
 }

@@ -4,12 +4,14 @@
 // is defaulted (fake-defaults.ts) and validated (fake-validation.ts) before it is stored, and a
 // failure is the Status the API server sends: 404 NotFound, 409 AlreadyExists, 409 Conflict for a
 // stale resourceVersion (optimistic concurrency), 422 Invalid with field causes, 415 for a patch
-// type the fake does not take (server-side apply, JSON patch).
+// type the fake does not take (JSON patch) and for a body that is not JSON (protobuf). Server-side
+// apply (application/apply-patch+yaml) is fake-server-side-apply.ts.
 
 import { applyDefaults, ClusterIPAllocator } from "./fake-defaults.ts";
 import type { FakeObjectState, StoredObject } from "./fake-object-state.ts";
 import { jsonMergePatch, PatchError, strategicMergePatch } from "./fake-patch.ts";
-import type { ApiPath } from "./fake-paths.ts";
+import { apiVersionOf, type ApiPath } from "./fake-paths.ts";
+import { applyPatchContentType, appliedObject, parseAppliedConfiguration, recordApply } from "./fake-server-side-apply.ts";
 import { servedResources, type ServedResource } from "./fake-resources.ts";
 import { statusResponse } from "./fake-status.ts";
 import { validateObject } from "./fake-validation.ts";
@@ -64,8 +66,11 @@ export class FakeWrites {
   readonly #state: FakeObjectState;
   readonly #ips = new ClusterIPAllocator();
 
-  constructor(state: FakeObjectState) {
+  readonly #now: () => number;
+
+  constructor(state: FakeObjectState, now: () => number = Date.now) {
     this.#state = state;
+    this.#now = now;
   }
 
   /** Answers a POST, PUT, PATCH or DELETE on a parsed API path. */
@@ -82,6 +87,8 @@ export class FakeWrites {
     if (name === undefined || namespace === undefined || request.method === "POST") {
       return statusResponse({ code: 405, reason: "MethodNotAllowed", message: `the server does not allow this method on the requested resource (${request.method.toLowerCase()} ${resource.resource})` });
     }
+    const contentType = (request.headers.get("content-type") ?? "").split(";")[0]!.trim();
+    if (request.method === "PATCH" && contentType === applyPatchContentType && subresource === undefined) return this.#apply(request, resource, namespace, name, params, dryRun);
     const stored = this.#state.get(resource, namespace, name);
     if (stored === undefined) return notFound(resource, name);
     if (request.method === "DELETE") return this.#delete(resource, stored, request, dryRun);
@@ -129,6 +136,31 @@ export class FakeWrites {
     return this.#store(resource, object, undefined, dryRun, 201, false);
   }
 
+  /** Server-side apply: creates the object or merges the applied configuration into it. */
+  async #apply(request: Request, resource: ServedResource, namespace: string, name: string, params: URLSearchParams, dryRun: boolean): Promise<Response> {
+    const manager = params.get("fieldManager") ?? "";
+    if (manager === "") return badRequest("PATCH " + new URL(request.url).pathname + ": fieldManager is required for apply requests");
+    const applied = parseAppliedConfiguration(await request.text());
+    if (typeof applied === "string") return badRequest(applied);
+    const appliedName = obj(applied["metadata"])?.["name"];
+    if (appliedName !== name) return badRequest(`the name of the object (${String(appliedName)}) does not match the name on the URL (${name})`);
+    const stored = this.#state.get(resource, namespace, name);
+    const apiVersion = apiVersionOf(resource);
+    if (stored === undefined) {
+      const { status: _status, ...rest } = appliedObject(undefined, applied, manager);
+      const metadata = { ...obj(rest["metadata"]) };
+      delete metadata["uid"];
+      delete metadata["resourceVersion"];
+      delete metadata["generation"];
+      if (resource.namespaced) metadata["namespace"] = namespace;
+      return this.#store(resource, recordApply({ ...rest, metadata }, applied, manager, apiVersion, this.#now()), undefined, dryRun, 201, false);
+    }
+    const rv = obj(applied["metadata"])?.["resourceVersion"];
+    if (rv !== undefined && rv !== "" && rv !== String(stored.resourceVersion)) return conflict(resource, name);
+    const next = this.#merge(resource, stored, appliedObject(stored.object as Obj, applied, manager), undefined);
+    return this.#store(resource, recordApply(next, applied, manager, apiVersion, this.#now()), stored, dryRun, 200, false);
+  }
+
   #delete(resource: ServedResource, stored: StoredObject, _request: Request, dryRun: boolean): Response {
     const uid = obj(stored.object["metadata"])?.["uid"];
     if (!dryRun && resource.kind === "Namespace") {
@@ -162,7 +194,8 @@ export class FakeWrites {
     const metadata = { ...obj(wanted["metadata"]) };
     if (subresource === "scale") {
       const replicas = obj(wanted["spec"])?.["replicas"];
-      return { ...structuredClone(old), spec: { ...obj(old["spec"]), replicas } };
+      // A deep copy: the stored spec is frozen, and defaults may still fill the template's.
+      return { ...structuredClone(old), spec: { ...structuredClone(obj(old["spec"])), replicas } };
     }
     if (subresource === "status") return { ...structuredClone(old), status: wanted["status"] };
     // The main resource keeps the stored status when it has a status subresource, and the

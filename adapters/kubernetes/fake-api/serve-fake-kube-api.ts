@@ -7,9 +7,16 @@ import { loadRuntimeAdapter, type ServeOptions } from "../../runtime-adapter.ts"
 import type { FakeKubeApi } from "./fake-kube-api.ts";
 import { connectionReset } from "./fake-watch.ts";
 import { fakeKubeConfigYaml, type FakeKubeConfigOptions } from "./fake-kube-config.ts";
+import { startTlsFront, type FakeTlsOptions } from "./fake-tls-front.ts";
+
+export interface ServeFakeKubeApiOptions extends ServeOptions {
+  /** Serve https with this key and certificate (kubectl sends tokens only over TLS); the
+   * kubeconfig then trusts the certificate (certificate-authority-data). Default plain http. */
+  readonly tls?: FakeTlsOptions;
+}
 
 export interface ServedFakeKubeApi {
-  /** "http://127.0.0.1:<port>". */
+  /** "http://127.0.0.1:<port>", or "https://..." with the tls option. */
   readonly url: string;
   readonly port: number;
   /** A kubeconfig for this server, as YAML. */
@@ -34,7 +41,7 @@ function resetConnection(): Response {
  * const served = await serveFakeKubeApi(fake);
  * await writeFile(path, served.kubeconfig()); // then KUBECONFIG=path vipr ...
  */
-export async function serveFakeKubeApi(api: FakeKubeApi, options: ServeOptions = {}): Promise<ServedFakeKubeApi> {
+export async function serveFakeKubeApi(api: FakeKubeApi, options: ServeFakeKubeApiOptions = {}): Promise<ServedFakeKubeApi> {
   const runtime = await loadRuntimeAdapter();
   const server = await runtime.serve(
     {
@@ -45,13 +52,18 @@ export async function serveFakeKubeApi(api: FakeKubeApi, options: ServeOptions =
     },
     options,
   );
-  const url = `http://${options.hostname ?? "127.0.0.1"}:${server.port}`;
+  const hostname = options.hostname ?? "127.0.0.1";
+  const front = options.tls === undefined ? undefined : await startTlsFront(options.tls, server.port, hostname);
+  const port = front?.port ?? server.port;
+  const url = `${front === undefined ? "http" : "https"}://${hostname}:${port}`;
+  const certificateAuthority = options.tls?.cert;
   return {
     url,
-    port: server.port,
-    kubeconfig: (config) => fakeKubeConfigYaml(url, config),
+    port,
+    kubeconfig: (config) => fakeKubeConfigYaml(url, { ...(certificateAuthority === undefined ? {} : { certificateAuthority }), ...config }),
     close: async () => {
       api.close();
+      await front?.close();
       await server.close();
     },
   };
