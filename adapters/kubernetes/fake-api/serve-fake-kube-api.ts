@@ -9,7 +9,7 @@ import { connectionReset } from "./fake-watch.ts";
 import { fakeKubeConfigYaml, type FakeKubeConfigOptions } from "./fake-kube-config.ts";
 import { startTlsFront, type FakeTlsOptions } from "./fake-tls-front.ts";
 
-export interface ServeFakeKubeApiOptions extends ServeOptions {
+export interface ServeFakeKubeApiOptions extends Omit<ServeOptions, "tls"> {
   /** Serve https with this key and certificate (kubectl sends tokens only over TLS); the
    * kubeconfig then trusts the certificate (certificate-authority-data). Default plain http. */
   readonly tls?: FakeTlsOptions;
@@ -43,6 +43,8 @@ function resetConnection(): Response {
  */
 export async function serveFakeKubeApi(api: FakeKubeApi, options: ServeFakeKubeApiOptions = {}): Promise<ServedFakeKubeApi> {
   const runtime = await loadRuntimeAdapter();
+  // The TLS front (fake-tls-front.ts) terminates TLS; the server behind it is plain.
+  const { tls, ...serveOptions } = options;
   const server = await runtime.serve(
     {
       fetch: async (request: Request) => {
@@ -50,10 +52,10 @@ export async function serveFakeKubeApi(api: FakeKubeApi, options: ServeFakeKubeA
         return response.type === "error" ? resetConnection() : response;
       },
     },
-    options,
+    serveOptions,
   );
   const hostname = options.hostname ?? "127.0.0.1";
-  const front = options.tls === undefined ? undefined : await startTlsFront(options.tls, server.port, hostname);
+  const front = tls === undefined ? undefined : await startTlsFront(tls, server.port, hostname);
   const port = front?.port ?? server.port;
   const url = `${front === undefined ? "http" : "https"}://${hostname}:${port}`;
   const certificateAuthority = options.tls?.cert;
