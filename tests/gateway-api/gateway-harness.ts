@@ -32,8 +32,9 @@ export interface RequestOptions {
 export interface GatewayHarness {
   readonly router: ServiceRouter;
   readonly backends: ReadonlyMap<string, EchoBackend>;
-  /** Replaces the Gateway API objects with the base ones plus `yaml`; returns their status. */
-  apply(yaml: string): GatewayApiStatus;
+  /** Replaces the Gateway API objects with the base ones plus `yaml` (and namespaces' labels, for
+   * allowedRoutes selectors); returns their status. */
+  apply(yaml: string, namespaceLabels?: Record<string, Record<string, string>>): GatewayApiStatus;
   request(host: string, path: string, options?: RequestOptions): Promise<GatewayAnswer>;
   close(): Promise<void>;
 }
@@ -95,7 +96,8 @@ export async function startGatewayHarness(options: Partial<ServiceRouterOptions>
   return {
     router,
     backends,
-    apply: (yaml) => router.setGatewayObjects(gatewayObjects(BASE_GATEWAY + yaml), (key) => table.services.has(key)),
+    apply: (yaml, namespaceLabels = {}) =>
+      router.setGatewayObjects({ ...gatewayObjects(BASE_GATEWAY + yaml), namespaceLabels: new Map(Object.entries(namespaceLabels)) }, (key) => table.services.has(key)),
     request,
     close: async () => {
       agent.destroy();
