@@ -10,6 +10,7 @@ import { routesAlike } from "../../router/observability/moved-share.ts";
 import type { RoutingTable } from "../../router/table/routing-table.ts";
 import type { RouteRuleConfig } from "../../router/route-rules.ts";
 import { startFileSource } from "../file/file-source.ts";
+import { gatewayApiLogger } from "../file/gateway-api-manifests.ts";
 import { EXIT_FAILURE, EXIT_OK, UsageError } from "./cli-errors.ts";
 import { parseListen, startVipr, type RunningVipr } from "./start-vipr.ts";
 
@@ -287,6 +288,7 @@ export async function setUpServe(args: string[], serveTraffic: boolean): Promise
     let last: RoutingTable | undefined;
     const files = await startFileSource({
       path,
+      onGatewayApi: gatewayApiLogger(vipr.router, (line) => console.error(`vipr: ${line}`)),
       onTable: (table, summary) => {
         vipr.setTable(table);
         const endpoints = table.endpointCount;

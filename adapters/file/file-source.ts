@@ -8,6 +8,7 @@ import { readdir, readFile, stat } from "node:fs/promises";
 import { basename, dirname, join } from "node:path";
 import { buildRoutingTable } from "../../router/table/build-routing-table.ts";
 import type { RoutingTable } from "../../router/table/routing-table.ts";
+import type { GatewayApiObjects } from "../../router/gateway-api/gateway-api-objects.ts";
 import { formatProblem, type ManifestProblem } from "./manifest-documents.ts";
 import { ManifestSet, type ManifestSummary } from "./manifest-set.ts";
 
@@ -16,6 +17,8 @@ export interface FileSourceOptions {
   readonly path: string;
   /** Each new table, after the first load and after every change. */
   readonly onTable: (table: RoutingTable, summary: ManifestSummary) => void;
+  /** The Gateway API objects (HTTPRoute, Gateway, ...) of each load, called after onTable. */
+  readonly onGatewayApi?: (objects: GatewayApiObjects) => void;
   /** Problems of the latest load, one line each ("file: document 1: spec.ports: ..."). */
   readonly onProblems?: (lines: readonly string[]) => void;
   /** Watch for changes; default true. */
@@ -50,7 +53,7 @@ export async function startFileSource(options: FileSourceOptions): Promise<FileS
   let lastProblems = "";
 
   const publish = (): RoutingTable => {
-    const { input, problems, summary } = set.snapshot();
+    const { input, problems, summary, gatewayApi } = set.snapshot();
     table = buildRoutingTable(input, table);
     const lines = [...problems.map((p: ManifestProblem) => formatProblem(p)), ...table.diagnostics.map((d) => d.message)];
     const joined = lines.join("\n");
@@ -59,6 +62,7 @@ export async function startFileSource(options: FileSourceOptions): Promise<FileS
       options.onProblems?.(lines);
     }
     options.onTable(table, summary);
+    options.onGatewayApi?.(gatewayApi);
     return table;
   };
 

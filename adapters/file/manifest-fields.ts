@@ -10,6 +10,7 @@ import { endpointsFromSlices } from "../../router/table/endpoints-from-slices.ts
 import { parseEndpointAddress } from "../../router/table/ip-address.ts";
 import { readServiceSpec } from "../../router/table/read-service-spec.ts";
 import type { TableDiagnostic } from "../../router/table/routing-table.ts";
+import { gatewayApiFieldProblems, isGatewayApiManifest } from "./gateway-api-manifests.ts";
 import { localPodsOf } from "./local-workloads.ts";
 import type { ManifestObject, ManifestProblem } from "./manifest-documents.ts";
 
@@ -21,6 +22,7 @@ export function fieldProblems(manifest: ManifestObject): ManifestProblem[] {
   const out: TableDiagnostic[] = [];
   const metadata = (object["metadata"] ?? {}) as { name?: string; namespace?: string };
   const subject = { kind: "Service" as const, namespace: metadata.namespace || "default", name: metadata.name ?? "" };
+  if (isGatewayApiManifest(kind)) return gatewayApiFieldProblems(manifest);
   if (kind === "Service") readServiceSpec(object as KubeService, subject, out);
   else if (kind === "EndpointSlice") endpointsFromSlices([object as KubeEndpointSlice], noPods, out);
   else if (kind === "ReplicationController" || kind === "Deployment") {

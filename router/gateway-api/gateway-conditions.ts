@@ -53,3 +53,25 @@ export interface GatewayApiStatus {
 export function condition(type: Condition["type"], ok: boolean, reason: string, message: string, observedGeneration: number): Condition {
   return { type, status: ok ? "True" : "False", reason, message, observedGeneration };
 }
+
+/** One line for each False condition, for logs ("HTTPRoute ns/name on Gateway ns/gw: Accepted
+ * False NoMatchingParent: ..."): what an operator without status in a cluster (the file source)
+ * needs to see why a route does not route. */
+export function statusProblems(status: GatewayApiStatus): string[] {
+  const lines: string[] = [];
+  for (const route of status.httpRoutes) {
+    for (const parent of route.parents) {
+      for (const c of parent.conditions) {
+        if (c.status === "False") lines.push(`HTTPRoute ${route.namespace}/${route.name} on Gateway ${parent.parentRef.namespace}/${parent.parentRef.name}: ${c.type} False ${c.reason}: ${c.message}`);
+      }
+    }
+  }
+  for (const gateway of status.gateways) {
+    for (const listener of gateway.listeners) {
+      for (const c of listener.conditions) {
+        if (c.status === "False" && c.type !== "Conflicted") lines.push(`Gateway ${gateway.namespace}/${gateway.name} listener ${listener.name}: ${c.type} False ${c.reason}: ${c.message}`);
+      }
+    }
+  }
+  return lines;
+}

@@ -34,7 +34,16 @@ export const GATEWAY_API_VERSIONS: Readonly<Record<GatewayApiKind, readonly stri
   ReferenceGrant: ["gateway.networking.k8s.io/v1beta1", "gateway.networking.k8s.io/v1"],
 };
 
-export type Parsed<T> = { readonly ok: true; readonly value: T } | { readonly ok: false; readonly problems: readonly string[] };
+/** One refused field: its path in the object ("spec.rules[0].matches[0].path.value") and why. */
+export interface FieldProblem {
+  readonly field: string;
+  readonly message: string;
+}
+
+export type Parsed<T> =
+  | { readonly ok: true; readonly value: T }
+  /** `problems` as lines naming the object; `fields` the same, for a caller that names the object itself. */
+  | { readonly ok: false; readonly problems: readonly string[]; readonly fields: readonly FieldProblem[] };
 
 type Raw = Record<string, unknown>;
 
@@ -49,6 +58,7 @@ const methods = new Set(["GET", "HEAD", "POST", "PUT", "DELETE", "CONNECT", "OPT
 /** Collects problems under one object's name and field paths. */
 class Reader {
   readonly problems: string[] = [];
+  readonly fields: FieldProblem[] = [];
   readonly where: string;
   constructor(where: string) {
     this.where = where;
@@ -56,6 +66,7 @@ class Reader {
 
   problem(field: string, message: string): void {
     this.problems.push(`${this.where}: ${field}: ${message}`);
+    this.fields.push({ field, message });
   }
 
   record(value: unknown, field: string): Raw {
@@ -144,7 +155,7 @@ function whereOf(kind: string, raw: Raw, defaultNamespace: string, clusterScoped
 }
 
 function done<T>(r: Reader, value: T): Parsed<T> {
-  return r.problems.length === 0 ? { ok: true, value } : { ok: false, problems: r.problems };
+  return r.problems.length === 0 ? { ok: true, value } : { ok: false, problems: r.problems, fields: r.fields };
 }
 
 export function parseGatewayClass(raw: Raw): Parsed<GatewayClass> {
@@ -413,6 +424,14 @@ export function parseReferenceGrant(raw: Raw, defaultNamespace: string): Parsed<
   if (from.length === 0) r.problem("spec.from", "at least one entry");
   if (to.length === 0) r.problem("spec.to", "at least one entry");
   return done(r, { meta, from, to });
+}
+
+/** Parses one object of a Gateway API kind (its apiVersion already checked). */
+export function parseGatewayApiObject(kind: GatewayApiKind, raw: Raw, defaultNamespace: string): Parsed<GatewayClass | Gateway | HTTPRoute | ReferenceGrant> {
+  if (kind === "GatewayClass") return parseGatewayClass(raw);
+  if (kind === "Gateway") return parseGateway(raw, defaultNamespace);
+  if (kind === "HTTPRoute") return parseHTTPRoute(raw, defaultNamespace);
+  return parseReferenceGrant(raw, defaultNamespace);
 }
 
 /** The Gateway API kind of an object, if it is one vipr reads (apiVersion checked by the caller). */
