@@ -5,6 +5,7 @@ import { RouterMetrics } from "../../router/observability/router-metrics.ts";
 import { describeKubeConfig, KubernetesSource, loadKubeConfig } from "../kubernetes/index.ts";
 import { UsageError } from "./cli-errors.ts";
 import type { RunningVipr } from "./start-vipr.ts";
+import { startGatewayApiFromKube } from "../kubernetes/gateway-api-kube.ts";
 
 export interface KubeFlags {
   readonly kubeconfig?: string;
@@ -13,6 +14,8 @@ export interface KubeFlags {
   readonly serviceSelector?: string;
   /** Watch Pods too, for their labels (request-time subsets by pod label). */
   readonly watchPods: boolean;
+  /** Watch Gateway API objects and write their status (gateway-api-kube.ts). */
+  readonly gatewayApi?: boolean;
 }
 
 /** Starts the Kubernetes source feeding `vipr`; resolves to its stop function. */
@@ -47,5 +50,9 @@ export async function startKubernetesSourceFromFlags(flags: KubeFlags, vipr: Run
     },
   });
   source.start();
-  return () => source.stop();
+  if (flags.gatewayApi !== true) return () => source.stop();
+  const stopGatewayApi = startGatewayApiFromKube(kubeConfig, vipr.router, (line) => console.error(`vipr: ${line}`));
+  return async () => {
+    await Promise.all([source.stop(), stopGatewayApi()]);
+  };
 }

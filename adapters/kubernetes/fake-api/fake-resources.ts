@@ -4,7 +4,7 @@
 // in the fake goes through this table, so a path, a stored object and a watch name one resource
 // by identity.
 
-import { watchedResources, type WatchedResource } from "../watched-resources.ts";
+import { gatewayApiResources, watchedResources, type WatchedResource } from "../watched-resources.ts";
 
 export interface ServedResource extends WatchedResource {
   readonly singular: string;
@@ -26,6 +26,10 @@ const core = (resource: string, kind: string, extra: Omit<ServedResource, keyof 
 const apps = (resource: string, kind: string, extra: Omit<ServedResource, keyof WatchedResource>): ServedResource =>
   Object.freeze({ group: "apps", version: "v1", resource, kind, verbs: ["get", "list", "watch"] as const, optional: true, ...extra });
 
+/** A Gateway API kind (watched-resources.ts gatewayApiResources), with its status subresource. */
+const gatewayApi = (kind: string, singular: string, namespaced: boolean, shortNames: readonly string[], status: boolean): ServedResource =>
+  Object.freeze({ ...gatewayApiResources.find((r) => r.kind === kind)!, singular, namespaced, shortNames, scale: false, status });
+
 export const servedResources: readonly ServedResource[] = Object.freeze([
   core("namespaces", "Namespace", { singular: "namespace", namespaced: false, shortNames: ["ns"], scale: false, status: true }),
   watched("Service", { singular: "service", namespaced: true, shortNames: ["svc"], scale: false, status: true }),
@@ -34,6 +38,10 @@ export const servedResources: readonly ServedResource[] = Object.freeze([
   watched("EndpointSlice", { singular: "endpointslice", namespaced: true, shortNames: [], scale: false, status: false }),
   apps("replicasets", "ReplicaSet", { singular: "replicaset", namespaced: true, shortNames: ["rs"], scale: true, status: true }),
   apps("deployments", "Deployment", { singular: "deployment", namespaced: true, shortNames: ["deploy"], scale: true, status: true }),
+  gatewayApi("GatewayClass", "gatewayclass", false, ["gc"], true),
+  gatewayApi("Gateway", "gateway", true, ["gtw"], true),
+  gatewayApi("HTTPRoute", "httproute", true, [], true),
+  gatewayApi("ReferenceGrant", "referencegrant", true, ["refgrant"], false),
 ]);
 
 /** By kind ("Service") or plural ("services"). */
