@@ -30,6 +30,16 @@ export function gatewayTimeouts(timeouts: RouterTimeouts, forwarding: GatewayFor
   return { ...timeouts, ...(requestMs === undefined ? {} : { requestMs }), ...(backendRequestMs === undefined ? {} : { responseMs: backendRequestMs }) };
 }
 
+/**
+ * The retries a request on this rule may make (HTTPRouteRetry.attempts, GEP-1731), on vipr's retry
+ * machinery (retry-policy.ts): only failures safe to repeat (no response head yet), within the
+ * router's retry budget. `codes` and `backoff` are not applied: vipr streams a response head to
+ * the client as it arrives, so a status code cannot be retried after the fact.
+ */
+export function gatewayMaxRetries(forwarding: GatewayForwarding, routerMax: number): number {
+  return forwarding.rule.rule.retry?.attempts ?? routerMax;
+}
+
 /** A ready endpoint of a mirror target, as "address:port", or undefined when it has none. */
 function mirrorEndpoint(target: MirrorTarget, random: () => number): string | undefined {
   const candidates: string[] = [];

@@ -6,7 +6,7 @@
 import { BodyTooLargeError } from "../forward/body-limit.ts";
 import type { HeaderForwarder } from "../forward/forward-headers.ts";
 import { headerListGet } from "../forward/header-list.ts";
-import { gatewayRequestHeaders, gatewayResponseHeaders, gatewayTimeouts, sendMirrors } from "../gateway-api/gateway-forwarding.ts";
+import { gatewayMaxRetries, gatewayRequestHeaders, gatewayResponseHeaders, gatewayTimeouts, sendMirrors } from "../gateway-api/gateway-forwarding.ts";
 import { UpstreamError, type ClientAddressOf, type UpstreamOutcome, type UpstreamTransport } from "../forward/upstream-transport.ts";
 import { retryable, type RetryBudget } from "../retry-policy.ts";
 import type { RouterErrorCode } from "../router-errors.ts";
@@ -99,7 +99,7 @@ export class ForwardStage {
     if (!retryable(failure, exchange.method, hasBody(exchange.headers))) return "not_safe_to_retry";
     // The overall timeout has passed: no further try, whatever the failure.
     if (timeouts.requestMs > 0 && performance.now() - exchange.started >= timeouts.requestMs) return "request_timeout";
-    if (exchange.tries > budget.maxRetries) return "max_retries";
+    if (exchange.tries > (exchange.gateway === undefined ? budget.maxRetries : gatewayMaxRetries(exchange.gateway, budget.maxRetries))) return "max_retries";
     if (triedBefore + 1 >= exchange.balancer!.eligibleCount) return "no_other_endpoint";
     if (!budget.tryRetry()) return "retry_budget";
     return undefined;

@@ -10,6 +10,7 @@ import { ServiceRouter, type ServiceRouterOptions } from "../../router/service-r
 import { buildRoutingTable } from "../../router/table/build-routing-table.ts";
 import { createWasmCore } from "../../wasm/core-engine.ts";
 import { startEchoBackend, type EchoAnswer, type EchoBackend } from "../support/echo-backend.ts";
+import { closeNow, listenOnLoopback } from "../support/seed-backends.ts";
 import { BASE_GATEWAY, gatewayObjects } from "./gateway-yaml.ts";
 
 export const INFRA = "gateway-conformance-infra";
@@ -72,7 +73,18 @@ export async function startGatewayHarness(options: Partial<ServiceRouterOptions>
     ...options,
   });
   const objects = list.map((b) => b.objects());
-  const table = buildRoutingTable({ services: objects.flatMap((o) => o.services), endpointSlices: objects.flatMap((o) => o.endpointSlices), pods: [] });
+  // dead-backend: one endpoint on a loopback port nothing listens on (taken, then freed), for retries.
+  const probe = http.createServer();
+  const deadPort = await listenOnLoopback(probe);
+  await closeNow(probe);
+  const dead = { ...list[0]!.objects() };
+  const deadService = { ...dead.services[0]!, metadata: { name: "dead-backend", namespace: INFRA, resourceVersion: "1" } };
+  const deadSlice = { ...dead.endpointSlices[0]!, metadata: { name: "dead-backend-0", namespace: INFRA, resourceVersion: "1", labels: { "kubernetes.io/service-name": "dead-backend" } }, ports: [{ name: "http", port: deadPort, protocol: "TCP" }] };
+  const table = buildRoutingTable({
+    services: [...objects.flatMap((o) => o.services), deadService],
+    endpointSlices: [...objects.flatMap((o) => o.endpointSlices), deadSlice],
+    pods: [],
+  });
   router.setTable(table);
   const server: RunningServer = await runtime.serve(router.app);
 

@@ -348,3 +348,25 @@ describe("HTTPRouteTimeoutBackendRequest", () => {
     expect((await gw.request("t.example", "/backend-timeout")).status).toBe(200);
   });
 });
+
+describe("HTTPRouteRetry (attempts; codes and backoff are not applied)", () => {
+  test("retry.attempts sets how many times a failure safe to repeat is retried, on vipr's retry machinery", async () => {
+    gw.apply(
+      route(
+        "retry",
+        `  rules:
+  - matches: [{ path: { type: PathPrefix, value: /no-retries } }]
+    retry: { attempts: 0 }
+    backendRefs: [{ name: dead-backend, port: 8080 }]
+  - matches: [{ path: { type: PathPrefix, value: /default-retries } }]
+    backendRefs: [{ name: dead-backend, port: 8080 }]`,
+      ),
+    );
+    // One endpoint, which refuses connections: with attempts 0 the first failure is the answer
+    // (max_retries); with the router's default a retry was allowed, but no other endpoint is left.
+    const none = await gw.request("retry.example", "/no-retries");
+    expect([none.status, JSON.parse(none.body).error.notRetried, JSON.parse(none.body).error.tries]).toEqual([502, "max_retries", 1]);
+    const fallback = await gw.request("retry.example", "/default-retries");
+    expect([fallback.status, JSON.parse(fallback.body).error.notRetried]).toEqual([502, "no_other_endpoint"]);
+  });
+});
