@@ -30,6 +30,7 @@ import { compileRouteRules, routeRulesAsGatewayObjects, type RouteRuleConfig } f
 import { GatewayRouteState } from "./gateway-api/gateway-route-state.ts";
 import type { GatewayApiObjects } from "./gateway-api/gateway-api-objects.ts";
 import type { GatewayApiStatus } from "./gateway-api/gateway-conditions.ts";
+import type { CompileOptions } from "./gateway-api/compile-gateway-routes.ts";
 import { DEFAULT_RETRY_OPTIONS, RetryBudget, type RetryOptions } from "./retry-policy.ts";
 import { ServiceStates } from "./service-state.ts";
 import { DEFAULT_ROUTER_TIMEOUTS, type RouterTimeouts } from "./timeout-config.ts";
@@ -231,8 +232,8 @@ export class ServiceRouter {
 
   /** Gateway API objects from a table source (file or Kubernetes), served with the route list;
    * returns the status of the objects vipr programs, for the source to write back. */
-  setGatewayObjects(objects: GatewayApiObjects, serviceExists?: (key: string) => boolean): GatewayApiStatus {
-    return this.#gateway.update(objects, serviceExists === undefined ? {} : { serviceExists });
+  setGatewayObjects(objects: GatewayApiObjects, options: CompileOptions = {}): GatewayApiStatus {
+    return this.#gateway.update(objects, options);
   }
 
   /** Requests in flight now, router-wide (admitted and not yet ended). */

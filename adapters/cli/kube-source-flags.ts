@@ -14,8 +14,9 @@ export interface KubeFlags {
   readonly serviceSelector?: string;
   /** Watch Pods too, for their labels (request-time subsets by pod label). */
   readonly watchPods: boolean;
-  /** Watch Gateway API objects and write their status (gateway-api-kube.ts). */
-  readonly gatewayApi?: boolean;
+  /** A GatewayClass controllerName: watch Gateway API objects, program that class's Gateways and
+   * write their status (gateway-api-kube.ts). */
+  readonly gatewayController?: string;
 }
 
 /** Starts the Kubernetes source feeding `vipr`; resolves to its stop function. */
@@ -50,8 +51,8 @@ export async function startKubernetesSourceFromFlags(flags: KubeFlags, vipr: Run
     },
   });
   source.start();
-  if (flags.gatewayApi !== true) return () => source.stop();
-  const stopGatewayApi = startGatewayApiFromKube(kubeConfig, vipr.router, (line) => console.error(`vipr: ${line}`));
+  if (flags.gatewayController === undefined) return () => source.stop();
+  const stopGatewayApi = startGatewayApiFromKube(kubeConfig, vipr.router, (line) => console.error(`vipr: ${line}`), { controllerName: flags.gatewayController });
   return async () => {
     await Promise.all([source.stop(), stopGatewayApi()]);
   };

@@ -26,9 +26,9 @@ Source:
   --watch-namespace NS      only watch these namespaces (repeatable; default: all)
   --service-selector SEL    only route services whose labels match (e.g. expose=vipr)
   --watch-pods              also watch Pods, for request-time subsets by pod label
-  --gateway-api             (kube) also watch Gateway API objects (GatewayClass of controllerName
-                            vipr.io/gateway-controller, Gateways, HTTPRoutes, ReferenceGrants)
-                            and write their status
+  --gateway-controller NAME (kube) be a Gateway API implementation: program the Gateways whose
+                            GatewayClass has this controllerName (vipr.io/gateway-controller), their
+                            HTTPRoutes and ReferenceGrants, and write their status
 
 Listeners:
   --listen HOST:PORT        traffic listener (default 127.0.0.1:8080)
@@ -94,7 +94,7 @@ export const serveOptions = {
   "watch-namespace": { type: "string", multiple: true },
   "service-selector": { type: "string" },
   "watch-pods": { type: "boolean", default: false },
-  "gateway-api": { type: "boolean", default: false },
+  "gateway-controller": { type: "string" },
   listen: { type: "string", default: "127.0.0.1:8080" },
   admin: { type: "string", default: "127.0.0.1:9090" },
   namespace: { type: "string" },
@@ -281,7 +281,7 @@ export async function setUpServe(args: string[], serveTraffic: boolean): Promise
         ...optional("serviceSelector", values["service-selector"]),
         namespaces: values["watch-namespace"] ?? [],
         watchPods: values["watch-pods"],
-        gatewayApi: values["gateway-api"],
+        ...optional("gatewayController", values["gateway-controller"]),
       },
       vipr,
     ).catch(async (error: unknown) => {

@@ -13,17 +13,18 @@ export function startGatewayApiFromKube(
   kubeConfig: KubeConfig,
   router: ServiceRouter,
   log: (line: string) => void,
-  extra: Partial<Pick<GatewayApiSourceOptions, "fetch" | "timing" | "clock">> = {},
+  extra: Partial<Pick<GatewayApiSourceOptions, "fetch" | "timing" | "clock">> & { readonly controllerName?: string } = {},
 ): () => Promise<void> {
-  const writer = new GatewayApiStatusWriter({ kubeConfig, controllerName: VIPR_CONTROLLER_NAME, log });
+  const { controllerName = VIPR_CONTROLLER_NAME, ...sourceOptions } = extra;
+  const writer = new GatewayApiStatusWriter({ kubeConfig, controllerName, log });
   let logged = "";
   const source: GatewayApiSource = new GatewayApiSource({
     kubeConfig,
     log,
-    ...extra,
+    ...sourceOptions,
     onObjects: (objects, problems) => {
       // Before the first routing table, a backend cannot be told missing: say so later, not wrongly now.
-      const status = router.setGatewayObjects(objects, (key) => router.table?.services.has(key) ?? true);
+      const status = router.setGatewayObjects(objects, { serviceExists: (key) => router.table?.services.has(key) ?? true, controllerName });
       const lines = [...problems, ...statusProblems(status)];
       const joined = lines.join("\n");
       if (joined !== logged) for (const line of lines) log(`gateway api: ${line}`);

@@ -31,6 +31,14 @@ export const gatewayApiResources: readonly WatchedResource[] = Object.freeze([
   { group: "", version: "v1", resource: "namespaces", kind: "Namespace", verbs: ["get", "list", "watch"], optional: false },
 ]);
 
+/** The status subresources the Gateway API status writer (gateway-api-status.ts) patches: the
+ * objects vipr programs; ReferenceGrants and Namespaces have no status vipr writes. */
+export const gatewayApiStatusResources: readonly { readonly group: string; readonly resource: string; readonly verbs: readonly "patch"[] }[] = Object.freeze([
+  { group: "gateway.networking.k8s.io", resource: "gatewayclasses/status", verbs: ["patch"] },
+  { group: "gateway.networking.k8s.io", resource: "gateways/status", verbs: ["patch"] },
+  { group: "gateway.networking.k8s.io", resource: "httproutes/status", verbs: ["patch"] },
+]);
+
 /** The collection path of a resource, cluster-wide or in one namespace. */
 export function collectionPath(resource: WatchedResource, namespace?: string): string {
   const base = resource.group === "" ? `/api/${resource.version}` : `/apis/${resource.group}/${resource.version}`;

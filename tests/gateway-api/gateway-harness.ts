@@ -109,7 +109,7 @@ export async function startGatewayHarness(options: Partial<ServiceRouterOptions>
     router,
     backends,
     apply: (yaml, namespaceLabels = {}) =>
-      router.setGatewayObjects({ ...gatewayObjects(BASE_GATEWAY + yaml), namespaceLabels: new Map(Object.entries(namespaceLabels)) }, (key) => table.services.has(key)),
+      router.setGatewayObjects({ ...gatewayObjects(BASE_GATEWAY + yaml), namespaceLabels: new Map(Object.entries(namespaceLabels)) }, { serviceExists: (key) => table.services.has(key) }),
     request,
     close: async () => {
       agent.destroy();
