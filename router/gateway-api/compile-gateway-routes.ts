@@ -9,6 +9,7 @@ import {
   GATEWAY_API_GROUP,
   VIPR_CONTROLLER_NAME,
   type BackendObjectRef,
+  type CORSPolicy,
   type Gateway,
   type GatewayApiObjects,
   type HTTPBackendRef,
@@ -50,6 +51,7 @@ export interface CompiledRule {
   readonly redirect: RequestRedirect | undefined;
   readonly rewrite: URLRewrite | undefined;
   readonly mirrors: readonly CompiledMirror[];
+  readonly cors: CORSPolicy | undefined;
   /** A filter vipr cannot apply: the spec says such requests get an error, never skip it. */
   readonly unsupported: string | undefined;
 }
@@ -152,6 +154,7 @@ function compileRule(route: HTTPRoute, ruleIndex: number, objects: GatewayApiObj
   let redirect: RequestRedirect | undefined;
   let rewrite: URLRewrite | undefined;
   let unsupported: string | undefined;
+  let cors: CORSPolicy | undefined;
   for (const filter of rule.filters) {
     if (filter.type === "RequestHeaderModifier") requestHeaders = filter.modifier;
     else if (filter.type === "ResponseHeaderModifier") responseHeaders = filter.modifier;
@@ -161,7 +164,8 @@ function compileRule(route: HTTPRoute, ruleIndex: number, objects: GatewayApiObj
       const check = checkBackend(filter.mirror.backend, ns, objects, options);
       if (check.reason !== undefined) refProblems.push(check);
       mirrors.push({ mirror: filter.mirror, invalid: check.invalid });
-    } else unsupported ??= filter.unsupported;
+    } else if (filter.type === "CORS") cors = filter.cors;
+    else unsupported ??= filter.unsupported;
   }
   return {
     routeKey: `${ns}/${route.meta.name}`,
@@ -174,6 +178,7 @@ function compileRule(route: HTTPRoute, ruleIndex: number, objects: GatewayApiObj
     redirect,
     rewrite,
     mirrors,
+    cors,
     unsupported,
   };
 }

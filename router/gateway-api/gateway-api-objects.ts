@@ -125,13 +125,27 @@ export interface RequestMirror {
   readonly fraction: number;
 }
 
+/** HTTPCORSFilter (GEP-1767). */
+export interface CORSPolicy {
+  /** "*", or origins "scheme://host[:port]" whose host may start with "*." (one or more labels). */
+  readonly allowOrigins: readonly string[];
+  readonly allowCredentials: boolean;
+  /** Methods, or ["*"]. */
+  readonly allowMethods: readonly string[];
+  /** Lowercase names, or ["*"]. */
+  readonly allowHeaders: readonly string[];
+  readonly exposeHeaders: readonly string[];
+  readonly maxAgeSeconds: number;
+}
+
 export type HTTPRouteFilter =
   | { readonly type: "RequestHeaderModifier"; readonly modifier: HeaderModifier }
   | { readonly type: "ResponseHeaderModifier"; readonly modifier: HeaderModifier }
   | { readonly type: "RequestRedirect"; readonly redirect: RequestRedirect }
   | { readonly type: "URLRewrite"; readonly rewrite: URLRewrite }
   | { readonly type: "RequestMirror"; readonly mirror: RequestMirror }
-  | { readonly type: "ExtensionRef" | "CORS"; readonly unsupported: string };
+  | { readonly type: "CORS"; readonly cors: CORSPolicy }
+  | { readonly type: "ExtensionRef"; readonly unsupported: string };
 
 export interface HTTPBackendRef extends BackendObjectRef {
   readonly weight: number;

@@ -12,10 +12,18 @@ export function gatewayRequestHeaders(forwarding: GatewayForwarding, outgoing: H
   return modifier === undefined ? outgoing : modifyHeaderList(outgoing, modifier);
 }
 
-/** The response field rewrite with the rule's ResponseHeaderModifier after vipr's own. */
+/** The response field rewrite with the rule's ResponseHeaderModifier after vipr's own, then the
+ * CORS fields (replacing any the backend sent: the filter owns CORS on this route). */
 export function gatewayResponseHeaders(forwarding: GatewayForwarding, rewrite: (upstream: HeaderList) => HeaderList): (upstream: HeaderList) => HeaderList {
   const modifier = forwarding.rule.responseHeaders;
-  return modifier === undefined ? rewrite : (upstream) => modifyHeaderList(rewrite(upstream), modifier);
+  const cors = forwarding.corsFields;
+  if (modifier === undefined && cors.length === 0) return rewrite;
+  const set: { name: string; value: string }[] = [];
+  for (let i = 0; i < cors.length; i += 2) set.push({ name: cors[i]!, value: cors[i + 1]! });
+  return (upstream) => {
+    const list = modifier === undefined ? rewrite(upstream) : modifyHeaderList(rewrite(upstream), modifier);
+    return set.length === 0 ? list : modifyHeaderList(list, { set, add: [], remove: [] });
+  };
 }
 
 /**

@@ -10,6 +10,7 @@ import type { BackendObjectRef } from "./gateway-api-objects.ts";
 import { redirectLocation, rewritePath } from "./http-route-filters.ts";
 import { matchGatewayRoute, type GatewayRequest } from "./match-gateway-route.ts";
 import { chooseBackend } from "./weighted-backend.ts";
+import { corsResponseFields, preflightAnswer } from "./cors-filter.ts";
 
 /** A mirror target resolved at match time: the service and port whose endpoint gets a copy. */
 export interface MirrorTarget {
@@ -22,6 +23,8 @@ export interface GatewayForwarding {
   readonly rule: CompiledRule;
   /** URLRewrite hostname: the Host sent upstream. */
   readonly hostRewrite: string | undefined;
+  /** CORS fields to add to the response (name, value, ...). */
+  readonly corsFields: readonly string[];
   readonly mirrors: readonly MirrorTarget[];
 }
 
@@ -35,6 +38,8 @@ export type GatewayOutcome =
       readonly forwarding: GatewayForwarding;
     }
   | { readonly kind: "redirect"; readonly status: number; readonly location: string; readonly routeKey: string }
+  /** vipr's own answer without a body: a CORS preflight. */
+  | { readonly kind: "answer"; readonly status: number; readonly headers: Readonly<Record<string, string>>; readonly routeKey: string }
   /** Answered 500; `service` names the backend when one was chosen. */
   | { readonly kind: "error"; readonly message: string; readonly routeKey: string; readonly service?: string };
 
@@ -60,6 +65,11 @@ export function routeThroughGateway(routes: GatewayRouteTable, services: Routing
   const routeKey = rule.routeKey;
   const where = `HTTPRoute ${routeKey} rule ${rule.ruleIndex}`;
   if (rule.unsupported !== undefined) return { kind: "error", message: `${where}: ${rule.unsupported}`, routeKey };
+  const origin = rule.cors === undefined ? undefined : request.header("origin");
+  if (origin !== undefined && request.method === "OPTIONS") {
+    const requestMethod = request.header("access-control-request-method");
+    if (requestMethod !== undefined) return { kind: "answer", ...preflightAnswer(rule.cors!, origin, requestMethod, request.header("access-control-request-headers")), routeKey };
+  }
   if (rule.redirect !== undefined) {
     const location = redirectLocation(rule.redirect, { scheme: request.scheme, hostname: request.hostname, pathAndQuery: request.pathAndQuery, listenerPort: entry.listenerPort }, entry.match.path);
     return { kind: "redirect", status: rule.redirect.statusCode, location, routeKey };
@@ -84,6 +94,6 @@ export function routeThroughGateway(routes: GatewayRouteTable, services: Routing
     port: resolved.port,
     path,
     subset: backend.ref.subset,
-    forwarding: { rule, hostRewrite: rewrite?.hostname, mirrors },
+    forwarding: { rule, hostRewrite: rewrite?.hostname, mirrors, corsFields: origin === undefined ? [] : corsResponseFields(rule.cors!, origin) },
   };
 }

@@ -337,9 +337,31 @@ function filterOf(value: unknown, at: string, namespace: string, r: Reader): HTT
       }
       return { type, mirror: { backend, fraction } };
     }
-    case "CORS":
+    case "CORS": {
+      const f = r.record(raw["cors"], `${at}.cors`);
+      const strings = (field: string) => r.list(f[field], `${at}.cors.${field}`, 64).map((v, i) => r.string(v, `${at}.cors.${field}[${i}]`, true) ?? "");
+      const allowOrigins = strings("allowOrigins");
+      allowOrigins.forEach((origin, i) => {
+        if (origin !== "*" && !/^[a-z][a-z0-9+.-]*:\/\/(\*\.)?[a-z0-9.-]+(:[0-9]{1,5})?$/i.test(origin)) r.problem(`${at}.cors.allowOrigins[${i}]`, `${JSON.stringify(origin)} is not "*" or scheme://host[:port]`);
+      });
+      const maxAge = f["maxAge"] ?? 5;
+      if (typeof maxAge !== "number" || !Number.isInteger(maxAge) || maxAge < 1) r.problem(`${at}.cors.maxAge`, `${JSON.stringify(maxAge)} is not a whole number of seconds, at least 1`);
+      const credentials = f["allowCredentials"] ?? false;
+      if (typeof credentials !== "boolean") r.problem(`${at}.cors.allowCredentials`, `${JSON.stringify(credentials)} is not true or false`);
+      return {
+        type,
+        cors: {
+          allowOrigins,
+          allowCredentials: credentials === true,
+          allowMethods: strings("allowMethods"),
+          allowHeaders: strings("allowHeaders").map((h) => h.toLowerCase()),
+          exposeHeaders: strings("exposeHeaders").map((h) => h.toLowerCase()),
+          maxAgeSeconds: typeof maxAge === "number" ? maxAge : 5,
+        },
+      };
+    }
     case "ExtensionRef":
-      return { type, unsupported: `${type} filters are not supported by vipr yet` };
+      return { type, unsupported: `${type} filters are not supported by vipr` };
     case undefined:
       return undefined;
     default:
@@ -355,7 +377,7 @@ function filtersOf(value: unknown, at: string, namespace: string, r: Reader): HT
   // The CRD's CEL rules: a redirect and a rewrite cannot be combined; each of these at most once.
   const count = (type: string) => filters.filter((f) => f.type === type).length;
   if (count("RequestRedirect") > 0 && count("URLRewrite") > 0) r.problem(at, "RequestRedirect and URLRewrite cannot both be set");
-  for (const type of ["RequestHeaderModifier", "ResponseHeaderModifier", "RequestRedirect", "URLRewrite"]) {
+  for (const type of ["RequestHeaderModifier", "ResponseHeaderModifier", "RequestRedirect", "URLRewrite", "CORS"]) {
     if (count(type) > 1) r.problem(at, `${type} may appear at most once`);
   }
   return filters;

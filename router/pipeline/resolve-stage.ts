@@ -37,8 +37,8 @@ export interface NotResolved {
   readonly parsed?: unknown;
   /** The service a route named, when that service is not in the table. */
   readonly service?: string;
-  /** An HTTPRoute RequestRedirect's answer. */
-  readonly redirect?: { readonly status: number; readonly location: string };
+  /** vipr's own answer without a body: an HTTPRoute redirect or CORS preflight. */
+  readonly answer?: { readonly status: number; readonly headers: Readonly<Record<string, string>> };
 }
 
 export interface ResolveSettings {
@@ -89,7 +89,7 @@ export class ResolveStage {
     const found = this.find(table, target, method, exchange.headers);
     if (!found.ok) {
       exchange.serviceKey = found.service ?? "";
-      if (found.redirect !== undefined) return report.answered(exchange, new Response(null, { status: found.redirect.status, headers: { location: found.redirect.location } }), "");
+      if (found.answer !== undefined) return report.answered(exchange, new Response(null, found.answer), "");
       if (found.code === "invalid_backend") return report.fail(exchange, found.code, found.message, { host: target.authority });
       return report.notFound(exchange, found.code, found.message, found.parsed === undefined ? { host: target.authority } : { host: target.authority, parsed: found.parsed });
     }
@@ -115,7 +115,8 @@ export class ResolveStage {
         // does vipr. A name lookup is in-cluster addressing (cluster DNS), as a ClusterIP is.
         return { ok: true, service: out.service, port: out.port, path: out.path, subset: out.subset, origin: "external", gateway: out.forwarding };
       }
-      if (out?.kind === "redirect") return { ok: false, code: "unknown_host", message: `redirected by HTTPRoute ${out.routeKey}`, redirect: out };
+      if (out?.kind === "redirect") return { ok: false, code: "unknown_host", message: `redirected by HTTPRoute ${out.routeKey}`, answer: { status: out.status, headers: { location: out.location } } };
+      if (out?.kind === "answer") return { ok: false, code: "unknown_host", message: `answered by HTTPRoute ${out.routeKey}`, answer: out };
       if (out?.kind === "error") return { ok: false, code: "invalid_backend", message: out.message, ...(out.service === undefined ? {} : { service: out.service }) };
     }
     const authority = to.authority;

@@ -370,3 +370,59 @@ describe("HTTPRouteRetry (attempts; codes and backoff are not applied)", () => {
     expect([fallback.status, JSON.parse(fallback.body).error.notRetried]).toEqual([502, "no_other_endpoint"]);
   });
 });
+
+describe("HTTPRouteCORS", () => {
+  test("preflights are answered for allowed origins (wildcard hosts too); actual requests get the CORS fields; others get none", async () => {
+    gw.apply(
+      route(
+        "cors",
+        `  rules:
+  - matches: [{ path: { type: PathPrefix, value: /cors-1 } }]
+    filters:
+    - type: CORS
+      cors:
+        allowOrigins: ["https://www.foo.com", "https://*.bar.com"]
+        allowMethods: [GET, OPTIONS]
+        allowHeaders: [x-header-1, x-header-2]
+        exposeHeaders: [x-header-3, x-header-4]
+        allowCredentials: true
+        maxAge: 3600
+    backendRefs: [{ name: infra-backend-v1, port: 8080 }]
+  - matches: [{ path: { type: PathPrefix, value: /cors-2 } }]
+    filters: [{ type: CORS, cors: { allowOrigins: ["https://www.foo.com"], allowMethods: ["*"] } }]
+    backendRefs: [{ name: infra-backend-v1, port: 8080 }]
+  - matches: [{ path: { type: PathPrefix, value: /cors-wildcard-origin } }]
+    filters: [{ type: CORS, cors: { allowOrigins: ["*"], allowMethods: [PUT], allowCredentials: false } }]
+    backendRefs: [{ name: infra-backend-v1, port: 8080 }]`,
+      ),
+    );
+    const cors = (headers: Record<string, unknown>) => Object.fromEntries(Object.entries(headers).filter(([name]) => name.startsWith("access-control-")));
+    const preflight = (path: string, origin: string, method: string, requestHeaders?: string) =>
+      gw.request("cors.example", path, { method: "OPTIONS", headers: { origin, "access-control-request-method": method, ...(requestHeaders === undefined ? {} : { "access-control-request-headers": requestHeaders }) } });
+    const full = {
+      "access-control-allow-methods": "GET, OPTIONS",
+      "access-control-allow-headers": "x-header-1, x-header-2",
+      "access-control-expose-headers": "x-header-3, x-header-4",
+      "access-control-max-age": "3600",
+      "access-control-allow-credentials": "true",
+    };
+    for (const origin of ["https://www.foo.com", "https://www.bar.com", "https://xpto.www.bar.com"]) {
+      const answer = await preflight("/cors-1", origin, "GET", "x-header-1, x-header-2");
+      expect([answer.status, cors(answer.headers)]).toEqual([204, { "access-control-allow-origin": origin, ...full }]);
+    }
+    const refused = await preflight("/cors-1", "https://foobar.com", "GET");
+    expect([refused.status, cors(refused.headers)]).toEqual([204, {}]);
+    const actual = await gw.request("cors.example", "/cors-1", { headers: { origin: "https://www.bar.com" } });
+    expect([actual.echo?.service, cors(actual.headers)]).toEqual([
+      "infra-backend-v1",
+      { "access-control-allow-origin": "https://www.bar.com", "access-control-allow-credentials": "true", "access-control-expose-headers": "x-header-3, x-header-4" },
+    ]);
+    expect(cors((await gw.request("cors.example", "/cors-1", { headers: { origin: "https://foobar.com" } })).headers)).toEqual({});
+    const anyMethod = await preflight("/cors-2", "https://www.foo.com", "POST");
+    expect(cors(anyMethod.headers)).toEqual({ "access-control-allow-origin": "https://www.foo.com", "access-control-allow-methods": "POST", "access-control-max-age": "5" });
+    const anyOrigin = await preflight("/cors-wildcard-origin", "https://foobar.com:12345", "PUT");
+    expect(cors(anyOrigin.headers)).toEqual({ "access-control-allow-origin": "https://foobar.com:12345", "access-control-allow-methods": "PUT", "access-control-max-age": "5" });
+    const put = await gw.request("cors.example", "/cors-wildcard-origin", { method: "PUT", headers: { origin: "https://foobar.com" } });
+    expect([put.status, put.headers["access-control-allow-origin"]]).toEqual([200, "https://foobar.com"]);
+  });
+});
