@@ -97,6 +97,16 @@ export class GatewayApiStatusWriter {
       });
       await this.#patch(object, report.namespace, "httproutes", report.name, { parents: [...others, ...ours] });
     }
+    // A route that no longer names a Gateway of ours loses the entries we wrote (RouteStatus.parents:
+    // an implementation removes the entries of parents it no longer manages).
+    const reported = new Set(status.httpRoutes.map((r) => `${r.namespace}/${r.name}`));
+    for (const object of routes) {
+      const key = `${object.metadata?.namespace ?? ""}/${object.metadata?.name ?? ""}`;
+      const parents = statusOf(object)["parents"];
+      if (reported.has(key) || !Array.isArray(parents)) continue;
+      const others = (parents as Json[]).filter((p) => p["controllerName"] !== this.#options.controllerName);
+      if (others.length < parents.length) await this.#patch(object, object.metadata?.namespace ?? "", "httproutes", object.metadata?.name ?? "", { parents: others });
+    }
   }
 
   async #patch(object: KubeObject, namespace: string, plural: string, name: string, status: Json): Promise<void> {

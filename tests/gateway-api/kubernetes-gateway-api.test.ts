@@ -122,3 +122,14 @@ test("a spec change applies through the watch and bumps observedGeneration; a ba
     .poll(async () => ((await get("httproutes", "one")).status.parents as Obj[])[1]?.conditions.map((c: Obj) => `${c.type}=${c.status}/${c.reason}@${c.observedGeneration}`), { timeout: 20_000, interval: 100 })
     .toEqual(["Accepted=True/Accepted@3", "ResolvedRefs=False/BackendNotFound@3"]);
 }, 60_000);
+
+test("a route that stops naming vipr's Gateway loses the status entry vipr wrote, and stops routing", async () => {
+  await api.patchNamespacedCustomObject(
+    { group: G, version: "v1", namespace: NS, plural: "httproutes", name: "one", body: { spec: { parentRefs: [{ name: "their-gateway" }] } } },
+    setHeaderOptions("Content-Type", PatchStrategy.MergePatch),
+  );
+  await expect
+    .poll(async () => (((await get("httproutes", "one")).status?.parents ?? []) as Obj[]).map((p) => p.controllerName), { timeout: 20_000, interval: 100 })
+    .toEqual(["example.com/other"]);
+  expect(await service("kube.example.com", "/one")).toBe(404);
+}, 60_000);
