@@ -158,7 +158,7 @@ export class ForwardStage {
   upgradeRoute(exchange: Exchange): UpgradeRoute {
     const { forwarder, clientAddress, proto } = this.#settings;
     const { admit, report } = this.#peers;
-    const authority = exchange.target!.authority;
+    const authority = exchange.gateway?.hostRewrite ?? exchange.target!.authority;
     const host = headerListGet(exchange.headers, "host");
     const outgoing = forwarder.request(
       exchange.headers,
@@ -167,6 +167,7 @@ export class ForwardStage {
     // The forwarder drops Connection and Upgrade as hop-by-hop (RFC 9110 section 7.6.1); a tunnel
     // relays the offer to the pod, as RFC 6455 section 4.1 requires of the handshake. The
     // Sec-WebSocket-* fields are end to end and are already in `outgoing`.
+    if (exchange.gateway !== undefined) gatewayRequestHeaders(exchange.gateway, outgoing);
     outgoing.push("connection", "Upgrade", "upgrade", headerListGet(exchange.headers, "upgrade")!);
     admit.acquirePick(exchange);
     exchange.tries = 1;
