@@ -8,7 +8,8 @@
 // as WebSocket), body_too_large (413: maxBodyBytes of the serve
 // adapters, forward/body-limit.ts), method_not_allowed (405, TRACE), userinfo_not_allowed (400),
 // https_not_supported (421, an absolute-form https:// target), client_aborted (499, the client left
-// or its request body broke off: logged and counted, never sent, never the pod's fault).
+// or its request body broke off: logged and counted, never sent, never the pod's fault),
+// invalid_backend (500, an HTTPRoute rule without a backend that resolves: router/gateway-api/).
 
 export type RouterErrorCode =
   | "unknown_host"
@@ -28,7 +29,8 @@ export type RouterErrorCode =
   | "method_not_allowed"
   | "userinfo_not_allowed"
   | "https_not_supported"
-  | "client_aborted";
+  | "client_aborted"
+  | "invalid_backend";
 
 export const statusOf: Readonly<Record<RouterErrorCode, number>> = {
   unknown_host: 404,
@@ -57,6 +59,9 @@ export const statusOf: Readonly<Record<RouterErrorCode, number>> = {
   // nginx's 499 ("client closed request"): only logs and metrics see it, the client is gone. It
   // keeps a client's abandoned request out of the 5xx a pod is judged by.
   client_aborted: 499,
+  // A Gateway API rule with no backend, or whose chosen backend does not resolve: the spec's 500
+  // (gateway-api apis/v1/httproute_types.go HTTPRouteRule.BackendRefs).
+  invalid_backend: 500,
 };
 
 /** The methods vipr passes on, for Allow in its 405 answers (RFC 9110 section 10.2.1). Other

@@ -26,7 +26,11 @@ import type { UpgradeRoute } from "./forward/upgrade-route.ts";
 import type { AccessLog } from "./observability/access-log.ts";
 import { NoopMetrics, type MetricsRecorder } from "./observability/router-metrics.ts";
 import { hostnameOf } from "./request-target.ts";
-import { compileRouteRules, type RouteRuleConfig } from "./route-rules.ts";
+import { compileRouteRules, routeRulesAsGatewayObjects, type RouteRuleConfig } from "./route-rules.ts";
+import { GatewayRouteState } from "./gateway-api/gateway-route-state.ts";
+import type { GatewayApiObjects } from "./gateway-api/gateway-api-objects.ts";
+import type { GatewayApiStatus } from "./gateway-api/gateway-conditions.ts";
+import type { CompileOptions } from "./gateway-api/compile-gateway-routes.ts";
 import { DEFAULT_RETRY_OPTIONS, RetryBudget, type RetryOptions } from "./retry-policy.ts";
 import { ServiceStates } from "./service-state.ts";
 import { DEFAULT_ROUTER_TIMEOUTS, type RouterTimeouts } from "./timeout-config.ts";
@@ -144,6 +148,7 @@ export class ServiceRouter {
   readonly #admit: AdmitStage;
   readonly #pick: PickStage;
   readonly #forward: ForwardStage;
+  readonly #gateway: GatewayRouteState;
 
   constructor(options: ServiceRouterOptions) {
     this.#options = options;
@@ -169,12 +174,14 @@ export class ServiceRouter {
 
     // The pipeline's stages, each given only what its concern needs.
     const report = new ReportStage(this.#metrics, options.accessLog, clientOf, options.requestProtocol);
-    this.#resolve = new ResolveStage({ rules: compileRouteRules(options.routes ?? [], namespace), namespace, clusterDomain: options.clusterDomain ?? "cluster.local", tlsListener: options.proto === "https" }, report);
+    this.#gateway = new GatewayRouteState(routeRulesAsGatewayObjects(compileRouteRules(options.routes ?? [], namespace), namespace));
+    const random = options.random ?? Math.random;
+    this.#resolve = new ResolveStage({ gateway: this.#gateway, random, namespace, clusterDomain: options.clusterDomain ?? "cluster.local", tlsListener: options.proto === "https" }, report);
     this.#admit = new AdmitStage(limits, report);
     this.#pick = new PickStage(this.#states, { subsetHeader: (options.subsetHeader ?? "x-vipr-subset").toLowerCase(), allowedExternalNames, clientOf }, report);
     const budget = new RetryBudget({ ...DEFAULT_RETRY_OPTIONS, ...options.retries }, now);
     this.#forward = new ForwardStage(
-      { transport: options.transport, forwarder, clientAddress: options.clientAddress, proto: options.proto ?? "http", budget },
+      { transport: options.transport, forwarder, clientAddress: options.clientAddress, proto: options.proto ?? "http", budget, ...(options.log === undefined ? {} : { log: options.log }) },
       { admit: this.#admit, pick: this.#pick, report },
     );
 
@@ -255,6 +262,12 @@ export class ServiceRouter {
       for (const key of changed) targets.replace(last!.services.get(key), table.services.get(key));
     }
     this.#options.transport.retain(targets.keys);
+  }
+
+  /** Gateway API objects from a table source (file or Kubernetes), served with the route list;
+   * returns the status of the objects vipr programs, for the source to write back. */
+  setGatewayObjects(objects: GatewayApiObjects, options: CompileOptions = {}): GatewayApiStatus {
+    return this.#gateway.update(objects, options);
   }
 
   /** Requests in flight now, router-wide (admitted and not yet ended). */

@@ -1,10 +1,12 @@
 // `vipr serve --source kube`: the Kubernetes source (adapters/kubernetes/), started from the
 // command line's flags and feeding a running vipr. Configuration comes from client-node: the
 // in-cluster service account when running in a pod, else KUBECONFIG or ~/.kube/config.
+import type { GatewayObjectsSink } from "../../router/gateway-api/gateway-route-state.ts";
 import { RouterMetrics } from "../../router/observability/router-metrics.ts";
 import { describeKubeConfig, KubernetesSource, loadKubeConfig } from "../kubernetes/index.ts";
 import { UsageError } from "./cli-errors.ts";
 import type { RunningVipr } from "./start-vipr.ts";
+import { startGatewayApiFromKube } from "../kubernetes/gateway-api-kube.ts";
 
 export interface KubeFlags {
   readonly kubeconfig?: string;
@@ -13,10 +15,13 @@ export interface KubeFlags {
   readonly serviceSelector?: string;
   /** Watch Pods too, for their labels (request-time subsets by pod label). */
   readonly watchPods: boolean;
+  /** A GatewayClass controllerName: watch Gateway API objects, program that class's Gateways and
+   * write their status (gateway-api-kube.ts). */
+  readonly gatewayController?: string;
 }
 
 /** Starts the Kubernetes source feeding `vipr`; resolves to its stop function. */
-export async function startKubernetesSourceFromFlags(flags: KubeFlags, vipr: Pick<RunningVipr, "metrics" | "setTable">): Promise<() => Promise<void>> {
+export async function startKubernetesSourceFromFlags(flags: KubeFlags, vipr: Pick<RunningVipr, "metrics" | "setTable">, gateway: GatewayObjectsSink): Promise<() => Promise<void>> {
   let kubeConfig;
   try {
     kubeConfig = loadKubeConfig({
@@ -47,5 +52,9 @@ export async function startKubernetesSourceFromFlags(flags: KubeFlags, vipr: Pic
     },
   });
   source.start();
-  return () => source.stop();
+  if (flags.gatewayController === undefined) return () => source.stop();
+  const stopGatewayApi = startGatewayApiFromKube(kubeConfig, gateway, (line) => console.error(`vipr: ${line}`), { controllerName: flags.gatewayController });
+  return async () => {
+    await Promise.all([source.stop(), stopGatewayApi()]);
+  };
 }

@@ -1,4 +1,5 @@
 // `vipr serve`: route traffic by service name from a table source, until SIGTERM or SIGINT.
+import type { GatewayObjectsSink } from "../../router/gateway-api/gateway-route-state.ts";
 import { parseArgs } from "node:util";
 import { readFile } from "node:fs/promises";
 import { parse as parseYaml } from "yaml";
@@ -12,6 +13,7 @@ import type { RoutingTable } from "../../router/table/routing-table.ts";
 import type { RouteRuleConfig } from "../../router/route-rules.ts";
 import { startFileSource } from "../file/file-source.ts";
 import { parseWorkerCount } from "../workers/cpu-count.ts";
+import { gatewayApiLogger } from "../file/gateway-api-manifests.ts";
 import { EXIT_FAILURE, EXIT_OK, UsageError } from "./cli-errors.ts";
 import { parseListen, startVipr, type RunningVipr } from "./start-vipr.ts";
 import { listenerFlagOptions, listenerFlagsHelp, listenerFlagValues, listenerFromFlags } from "../node/listener-flags.ts";
@@ -28,6 +30,9 @@ Source:
   --watch-namespace NS      only watch these namespaces (repeatable; default: all)
   --service-selector SEL    only route services whose labels match (e.g. expose=vipr)
   --watch-pods              also watch Pods, for request-time subsets by pod label
+  --gateway-controller NAME (kube) be a Gateway API implementation: program the Gateways whose
+                            GatewayClass has this controllerName (vipr.io/gateway-controller), their
+                            HTTPRoutes and ReferenceGrants, and write their status
 
 Listeners:
   --listen HOST:PORT        traffic listener (default 127.0.0.1:8080)
@@ -101,6 +106,7 @@ export const serveOptions = {
   "watch-namespace": { type: "string", multiple: true },
   "service-selector": { type: "string" },
   "watch-pods": { type: "boolean", default: false },
+  "gateway-controller": { type: "string" },
   listen: { type: "string", default: "127.0.0.1:8080" },
   admin: { type: "string", default: "127.0.0.1:9090" },
   namespace: { type: "string" },
@@ -279,11 +285,14 @@ export async function setUpServe(args: string[], serveTraffic: boolean): Promise
   const log = (line: string): void => console.error(`vipr: ${line}`);
   let vipr: RunningVipr | undefined;
   let sink: Pick<RunningVipr, "metrics" | "setTable" | "drain" | "close">;
+  /** Where Gateway API objects go: the router, or the supervisor that passes them to the workers. */
+  let gatewaySink: GatewayObjectsSink;
   if (workers > 1) {
     const { startSupervisor } = await import("../workers/supervisor.ts");
     // Each worker reads the TLS and HTTP/2 flags itself (certificates and their watch are per process).
     const supervisor = await startSupervisor({ workers, listen, admin, worker: routerOptions, listenerFlags: listenerFlagValues(values), log });
     sink = supervisor;
+    gatewaySink = supervisor;
     console.error(`vipr: ${workers} workers on http://${listen.hostname}:${supervisor.port} (SO_REUSEPORT, ${listener.proto}), namespace ${namespace}, default policy ${defaultPolicy.policy}`);
     if (supervisor.adminServer !== undefined) console.error(`vipr: admin on http://${admin!.hostname}:${supervisor.adminServer.port} (/healthz /readyz /metrics /debug/table /debug/explain /debug/workers)`);
   } else {
@@ -292,6 +301,7 @@ export async function setUpServe(args: string[], serveTraffic: boolean): Promise
       throw error;
     });
     sink = vipr;
+    gatewaySink = vipr.router;
     const { runtime } = vipr;
     console.error(`vipr: ${runtime.name} ${runtime.version}, namespace ${namespace}, default policy ${defaultPolicy.policy}`);
     if (vipr.server !== undefined) console.error(`vipr: listening on ${listener.proto}://${listen.hostname}:${vipr.server.port}`);
@@ -308,8 +318,10 @@ export async function setUpServe(args: string[], serveTraffic: boolean): Promise
         ...optional("serviceSelector", values["service-selector"]),
         namespaces: values["watch-namespace"] ?? [],
         watchPods: values["watch-pods"],
+        ...optional("gatewayController", values["gateway-controller"]),
       },
       sink,
+      gatewaySink,
     ).catch(async (error: unknown) => {
       await sink.close();
       throw error;
@@ -319,6 +331,7 @@ export async function setUpServe(args: string[], serveTraffic: boolean): Promise
     let last: RoutingTable | undefined;
     const files = await startFileSource({
       path,
+      onGatewayApi: gatewayApiLogger(gatewaySink, (line) => console.error(`vipr: ${line}`)),
       onTable: (table, summary) => {
         sink.setTable(table);
         const endpoints = table.endpointCount;

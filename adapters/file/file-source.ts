@@ -15,6 +15,7 @@ import type { RoutingTable } from "../../router/table/routing-table.ts";
 import { RoutingTableBuilder } from "../../router/table/routing-table-builder.ts";
 import { replaceTableInput } from "../../router/table/table-input-check.ts";
 import { TableInputStore, type ObjectChange } from "../../router/table/table-input-store.ts";
+import type { GatewayApiObjects } from "../../router/gateway-api/gateway-api-objects.ts";
 import { formatProblem, type ManifestProblem } from "./manifest-documents.ts";
 import { ManifestSet, type ManifestSummary } from "./manifest-set.ts";
 import { SkippedReport } from "./skipped-report.ts";
@@ -24,6 +25,8 @@ export interface FileSourceOptions {
   readonly path: string;
   /** Each new table, after the first load and after every change. */
   readonly onTable: (table: RoutingTable, summary: ManifestSummary) => void;
+  /** The Gateway API objects (HTTPRoute, Gateway, ...) of each load, called after onTable. */
+  readonly onGatewayApi?: (objects: GatewayApiObjects) => void;
   /** Problems of the latest load, one line each ("file: document 1: spec.ports: ..."). */
   readonly onProblems?: (lines: readonly string[]) => void;
   /** Watch for changes; default true. */
@@ -71,7 +74,7 @@ export async function startFileSource(options: FileSourceOptions): Promise<FileS
   let lastProblems = "";
 
   const publish = (): RoutingTable => {
-    const { input, problems, summary } = set.snapshot();
+    const { input, problems, summary, gatewayApi } = set.snapshot();
     const checked = replaceTableInput(store, input);
     table = builder.update(store.takeChanges(), { endpointsFrom: checked.endpointsFrom, inputDiagnostics: checked.diagnostics });
     skipped.report(table, store, problems);
@@ -82,6 +85,7 @@ export async function startFileSource(options: FileSourceOptions): Promise<FileS
       options.onProblems?.(lines);
     }
     options.onTable(table, summary);
+    options.onGatewayApi?.(gatewayApi);
     return table;
   };
 

@@ -4,9 +4,10 @@
 // others (partial failure).
 import { LineCounter, parseAllDocuments } from "yaml";
 import type { KubeEndpointSlice, KubePod, KubeService } from "../../router/table/kubernetes-objects.ts";
+import { GATEWAY_API_VERSIONS, type GatewayApiKind } from "./gateway-api-manifests.ts";
 
 /** The kinds the file source routes with; others are reported and skipped. */
-export type ManifestKind = "Service" | "EndpointSlice" | "Pod" | "ReplicationController" | "Deployment";
+export type ManifestKind = "Service" | "EndpointSlice" | "Pod" | "ReplicationController" | "Deployment" | GatewayApiKind;
 
 export interface ManifestObject {
   readonly kind: ManifestKind;
@@ -40,6 +41,7 @@ const apiVersions: Readonly<Record<ManifestKind, readonly string[]>> = {
   Pod: ["v1"],
   ReplicationController: ["v1"],
   Deployment: ["apps/v1"],
+  ...GATEWAY_API_VERSIONS,
 };
 
 /** "file.yaml: document 2: spec.ports: ...", documents counted from 1 as a reader counts them (index 1). */

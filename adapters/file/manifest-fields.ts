@@ -11,6 +11,7 @@ import { parseEndpointAddress } from "../../router/table/ip-address.ts";
 import { namespaceOf, type NamedObject } from "../../router/table/object-identity.ts";
 import { readServiceSpec } from "../../router/table/read-service-spec.ts";
 import type { TableDiagnostic } from "../../router/table/routing-table.ts";
+import { gatewayApiFieldProblems, isGatewayApiManifest } from "./gateway-api-manifests.ts";
 import { localPodsOf } from "./local-workloads.ts";
 import type { ManifestObject, ManifestProblem } from "./manifest-documents.ts";
 
@@ -28,6 +29,7 @@ function problemsOf(manifest: ManifestObject): ManifestProblem[] {
   const out: TableDiagnostic[] = [];
   const metadata = (object["metadata"] ?? {}) as { name?: string; namespace?: string };
   const subject = { kind: "Service" as const, namespace: namespaceOf(object as NamedObject), name: metadata.name ?? "" };
+  if (isGatewayApiManifest(kind)) return gatewayApiFieldProblems(manifest);
   if (kind === "Service") readServiceSpec(object as KubeService, subject, out);
   else if (kind === "EndpointSlice") endpointsFromSlices([object as KubeEndpointSlice], noPods, out);
   else if (kind === "ReplicationController" || kind === "Deployment") {

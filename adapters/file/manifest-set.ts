@@ -5,6 +5,8 @@
 import type { RoutingTableInput } from "../../router/table/build-routing-table.ts";
 import type { KubePod } from "../../router/table/kubernetes-objects.ts";
 import { objectKey, type NamedObject } from "../../router/table/object-identity.ts";
+import type { GatewayApiObjects } from "../../router/gateway-api/gateway-api-objects.ts";
+import { gatewayApiObjectsOf } from "./gateway-api-manifests.ts";
 import { localPodsOf } from "./local-workloads.ts";
 import { parseManifests, tableInputOf, type ManifestObject, type ManifestProblem } from "./manifest-documents.ts";
 import { fieldProblems } from "./manifest-fields.ts";
@@ -124,7 +126,7 @@ export class ManifestSet {
   }
 
   /** The table builder's input, the problems of every file and of workload expansion, and counts. */
-  snapshot(): { input: RoutingTableInput; problems: ManifestProblem[]; summary: ManifestSummary } {
+  snapshot(): { input: RoutingTableInput; problems: ManifestProblem[]; summary: ManifestSummary; gatewayApi: GatewayApiObjects } {
     const objects = this.#objects();
     const problems: ManifestProblem[] = [];
     for (const file of this.files()) problems.push(...this.#files.get(file)!.problems);
@@ -152,6 +154,7 @@ export class ManifestSet {
       pods: allPods,
       endpointsFrom: endpointSlices.length > 0 ? "EndpointSlices" : "Pods",
     };
-    return { input, problems, summary: { services: services.length, endpointSlices: endpointSlices.length, pods: allPods.length, workloads } };
+    const gatewayApi = gatewayApiObjectsOf(objects);
+    return { input, problems, summary: { services: services.length, endpointSlices: endpointSlices.length, pods: allPods.length, workloads }, gatewayApi };
   }
 }

@@ -20,6 +20,25 @@ export const watchedResources: readonly WatchedResource[] = Object.freeze([
   { group: "", version: "v1", resource: "pods", kind: "Pod", verbs: ["get", "list", "watch"], optional: true },
 ]);
 
+/** What the Gateway API source (gateway-api-source.ts, `vipr serve --gateway-api`) lists and
+ * watches: vipr's gateway configuration, and Namespaces for their labels (a listener's
+ * allowedRoutes namespace selector). Apart from watchedResources: a sidecar never reads them. */
+export const gatewayApiResources: readonly WatchedResource[] = Object.freeze([
+  { group: "gateway.networking.k8s.io", version: "v1", resource: "gatewayclasses", kind: "GatewayClass", verbs: ["get", "list", "watch"], optional: false },
+  { group: "gateway.networking.k8s.io", version: "v1", resource: "gateways", kind: "Gateway", verbs: ["get", "list", "watch"], optional: false },
+  { group: "gateway.networking.k8s.io", version: "v1", resource: "httproutes", kind: "HTTPRoute", verbs: ["get", "list", "watch"], optional: false },
+  { group: "gateway.networking.k8s.io", version: "v1beta1", resource: "referencegrants", kind: "ReferenceGrant", verbs: ["get", "list", "watch"], optional: false },
+  { group: "", version: "v1", resource: "namespaces", kind: "Namespace", verbs: ["get", "list", "watch"], optional: false },
+]);
+
+/** The status subresources the Gateway API status writer (gateway-api-status.ts) patches: the
+ * objects vipr programs; ReferenceGrants and Namespaces have no status vipr writes. */
+export const gatewayApiStatusResources: readonly { readonly group: string; readonly resource: string; readonly verbs: readonly "patch"[] }[] = Object.freeze([
+  { group: "gateway.networking.k8s.io", resource: "gatewayclasses/status", verbs: ["patch"] },
+  { group: "gateway.networking.k8s.io", resource: "gateways/status", verbs: ["patch"] },
+  { group: "gateway.networking.k8s.io", resource: "httproutes/status", verbs: ["patch"] },
+]);
+
 /** The collection path of a resource, cluster-wide or in one namespace. */
 export function collectionPath(resource: WatchedResource, namespace?: string): string {
   const base = resource.group === "" ? `/api/${resource.version}` : `/apis/${resource.group}/${resource.version}`;

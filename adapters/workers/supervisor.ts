@@ -18,6 +18,10 @@
 // partial. Its cost: connections still queued on a worker's socket when that worker dies are
 // reset (the kernel does not hand them to the others unless net.ipv4.tcp_migrate_req is set);
 // connections already accepted by the other workers are not affected.
+import type { GatewayApiObjects } from "../../router/gateway-api/gateway-api-objects.ts";
+import type { CompileOptions } from "../../router/gateway-api/compile-gateway-routes.ts";
+import type { GatewayApiStatus } from "../../router/gateway-api/gateway-conditions.ts";
+import { GatewayRouteState } from "../../router/gateway-api/gateway-route-state.ts";
 import { fork, type ChildProcess } from "node:child_process";
 import { createServer, type AddressInfo } from "node:net";
 import { extname } from "node:path";
@@ -30,7 +34,7 @@ import type { RoutingTable } from "../../router/table/routing-table.ts";
 import type { Listen } from "../cli/start-vipr.ts";
 import { loadRuntimeAdapter, type RunningServer } from "../runtime-adapter.ts";
 import { encodeTable, fullTable, tableChanges, type EncodedTable } from "./table-changes.ts";
-import { WORKER_CONFIG_ENV, type FromWorker, type HealthAnswer, type QueryMessage, type ToWorker, type WorkerConfig, type WorkerStatus } from "./worker-protocol.ts";
+import { WORKER_CONFIG_ENV, type FromWorker, type HealthAnswer, type GatewayMessage, type QueryMessage, type ToWorker, type WorkerConfig, type WorkerStatus } from "./worker-protocol.ts";
 
 export interface SupervisorOptions {
   readonly workers: number;
@@ -67,6 +71,11 @@ export interface RunningSupervisor {
   /** The traffic port (with port 0 asked, the free port found for every worker). */
   readonly port: number;
   setTable(table: RoutingTable, ready?: boolean): void;
+  /** Gateway API objects: compiled here for the status the source writes back, and sent to every
+   * worker (and to a worker that starts later, before its first table). */
+  setGatewayObjects(objects: GatewayApiObjects, options?: CompileOptions): GatewayApiStatus;
+  /** The last table sent to the workers. */
+  readonly table: RoutingTable | undefined;
   setReady(): void;
   /** Every worker listens with the whole table (and the source is synced). */
   isReady(): boolean;
@@ -93,6 +102,9 @@ export async function startSupervisor(given: SupervisorOptions): Promise<Running
   // The supervisor's own metrics: the table and the source's sync (the workers have the requests).
   const metrics = createRouterMetrics({ enabled: options.worker.metrics ?? true });
   let table: RoutingTable | undefined;
+  /** The last Gateway API objects, as sent to the workers; compiled here too, for their status. */
+  let gateway: GatewayMessage | undefined;
+  const gatewayState = new GatewayRouteState();
   let sourceReady = false;
   let stopping = false;
   let nextQuery = 0;
@@ -145,7 +157,8 @@ export async function startSupervisor(given: SupervisorOptions): Promise<Running
         if (!stopping) spawn(slot);
       }, delay);
     });
-    // A worker that starts after the first table gets the whole table first.
+    // A worker that starts later gets the Gateway API objects, then the whole table, before it listens.
+    if (gateway !== undefined) sendTo(slot, gateway);
     if (table !== undefined) {
       sendTo(slot, encodeTable(fullTable(table)));
       slot.hasTable = true;
@@ -232,6 +245,14 @@ export async function startSupervisor(given: SupervisorOptions): Promise<Running
     metrics,
     adminServer,
     port: options.listen.port,
+    get table() {
+      return table;
+    },
+    setGatewayObjects(objects, compile = {}) {
+      gateway = { type: "gateway", objects, ...(compile.controllerName === undefined ? {} : { controllerName: compile.controllerName }) };
+      for (const slot of slots) sendTo(slot, gateway);
+      return gatewayState.update(objects, compile);
+    },
     setTable(next, markReady = true) {
       // Encoded once for every worker: JSON of a 10000-service table takes seconds to make.
       const changes = encodeTable(tableChanges(table, next));

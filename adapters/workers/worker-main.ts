@@ -101,6 +101,8 @@ async function main(): Promise<void> {
       );
     } else if (message.type === "drain") {
       void drain(message.delayMs);
+    } else if (message.type === "gateway") {
+      router.setGatewayObjects(message.objects, { serviceExists: (key) => router.table?.services.has(key) ?? true, ...(message.controllerName === undefined ? {} : { controllerName: message.controllerName }) });
     }
   });
   process.on("disconnect", () => void drain(0));

@@ -8,6 +8,7 @@
 // (files, the Kubernetes API) publishes the same RoutingTable, so nothing in the sources changes.
 // A worker that starts late or restarts gets every entry first (`full`), then the changes in
 // order; the IPC channel keeps that order.
+import type { GatewayApiObjects } from "../../router/gateway-api/gateway-api-objects.ts";
 import type { ListenerFlagValues } from "../node/listener-flags.ts";
 import type { ExplainQuery } from "../../router/admin/admin-app.ts";
 import type { EndpointHealthView } from "../../router/balancing/outlier-detection.ts";
@@ -43,7 +44,15 @@ export interface DrainMessage {
   readonly delayMs: number;
 }
 
-export type ToWorker = TableMessage | QueryMessage | DrainMessage;
+/** The Gateway API objects of the source (file or Kubernetes), replacing the last ones: each
+ * worker compiles them with its own table (ServiceRouter.setGatewayObjects). */
+export interface GatewayMessage {
+  readonly type: "gateway";
+  readonly objects: GatewayApiObjects;
+  readonly controllerName?: string;
+}
+
+export type ToWorker = TableMessage | QueryMessage | DrainMessage | GatewayMessage;
 
 /** The worker applied a table message; `listening` once its listener is open (after the first). */
 export interface AppliedMessage {

@@ -14,6 +14,7 @@ import type { Context } from "hono";
 import type { Pick, PickRequest } from "../balancing/pick.ts";
 import type { ServiceBalancer } from "../balancing/service-balancer.ts";
 import type { ClientAddressOf, UpstreamTarget } from "../forward/upstream-transport.ts";
+import type { GatewayForwarding } from "../gateway-api/gateway-routing.ts";
 import type { RequestTarget } from "../request-target.ts";
 import type { TrafficOrigin } from "../service-state.ts";
 import type { ServiceEntry, ServicePortEntry } from "../table/routing-table.ts";
@@ -42,6 +43,8 @@ export class Exchange {
   routeSubset: string | undefined = undefined;
   /** "external" when a gateway route rule matched: externalTrafficPolicy applies (resolve). */
   origin: TrafficOrigin = "internal";
+  /** The Gateway API rule that routed it: filters and timeouts the forward stage applies (resolve). */
+  gateway: GatewayForwarding | undefined = undefined;
 
   /** The connection's peer address, from the serve adapter; read once, when first needed (peerOf). */
   peer: string | undefined = undefined;

@@ -6,6 +6,7 @@
 import { BodyTooLargeError } from "../forward/body-limit.ts";
 import type { HeaderForwarder } from "../forward/forward-headers.ts";
 import { headerListGet } from "../forward/header-list.ts";
+import { gatewayMaxRetries, gatewayRequestHeaders, gatewayResponseHeaders, gatewayTimeouts, sendMirrors } from "../gateway-api/gateway-forwarding.ts";
 import { UpstreamError, type ClientAddressOf, type UpstreamOutcome, type UpstreamTransport } from "../forward/upstream-transport.ts";
 import { retryable, type RetryBudget } from "../retry-policy.ts";
 import type { RouterErrorCode } from "../router-errors.ts";
@@ -24,6 +25,8 @@ export interface ForwardSettings {
   /** What clients used to reach vipr, for X-Forwarded-Proto. */
   readonly proto: string;
   readonly budget: RetryBudget;
+  /** Log lines (a failed request mirror). */
+  readonly log?: (line: string) => void;
 }
 
 /** The stages a forward hands back to: in-flight counts, retries' picks, the report. */
@@ -64,6 +67,7 @@ export class ForwardStage {
 
   /** The response to relay, or vipr's answer when every try failed. */
   async forward(exchange: Exchange): Promise<Response> {
+    if (exchange.gateway !== undefined) exchange.timeouts = gatewayTimeouts(exchange.timeouts!, exchange.gateway);
     // An ExternalName target is one name, tried once: there is no other endpoint to retry on.
     if (exchange.balancer === undefined) return this.#try(exchange).catch((error: unknown) => this.#failed(exchange, error, undefined));
     const budget = this.#settings.budget;
@@ -95,7 +99,7 @@ export class ForwardStage {
     if (!retryable(failure, exchange.method, hasBody(exchange.headers))) return "not_safe_to_retry";
     // The overall timeout has passed: no further try, whatever the failure.
     if (timeouts.requestMs > 0 && performance.now() - exchange.started >= timeouts.requestMs) return "request_timeout";
-    if (exchange.tries > budget.maxRetries) return "max_retries";
+    if (exchange.tries > (exchange.gateway === undefined ? budget.maxRetries : gatewayMaxRetries(exchange.gateway, budget.maxRetries))) return "max_retries";
     if (triedBefore + 1 >= exchange.balancer!.eligibleCount) return "no_other_endpoint";
     if (!budget.tryRetry()) return "retry_budget";
     return undefined;
@@ -107,14 +111,19 @@ export class ForwardStage {
     const { admit, report } = this.#peers;
     const timeouts = exchange.timeouts!;
     const started = exchange.started;
-    const authority = exchange.target!.authority;
+    const gateway = exchange.gateway;
+    const authority = gateway?.hostRewrite ?? exchange.target!.authority;
     const host = headerListGet(exchange.headers, "host");
     const peer = peerOf(exchange, clientAddress); // the peer: trusted or not, and the hop appended
     // Absolute-form requests carry the name in the request-target; it replaces Host.
-    const outgoing = forwarder.request(
+    let outgoing = forwarder.request(
       exchange.headers,
       host === undefined || host.toLowerCase() !== authority ? { clientAddress: peer, proto, authority } : { clientAddress: peer, proto },
     );
+    if (gateway !== undefined) {
+      outgoing = gatewayRequestHeaders(gateway, outgoing);
+      if (exchange.tries === 0) sendMirrors(gateway, exchange.method, exchange.path, outgoing, Math.random, this.#settings.log ?? (() => {}));
+    }
     admit.acquirePick(exchange);
     exchange.tries++;
     try {
@@ -122,7 +131,7 @@ export class ForwardStage {
         method: exchange.method,
         path: exchange.path,
         headers: outgoing,
-        rewriteResponseHeaders: forwarder.response,
+        rewriteResponseHeaders: gateway === undefined ? forwarder.response : gatewayResponseHeaders(gateway, forwarder.response),
         connectTimeoutMs: timeouts.connectMs,
         responseTimeoutMs: responseTimeoutMs(timeouts, started),
         idleTimeoutMs: timeouts.idleMs,
@@ -152,7 +161,7 @@ export class ForwardStage {
     const { forwarder, clientAddress, proto, budget } = this.#settings;
     const { admit, report } = this.#peers;
     if (tried.length === 0 && exchange.balancer !== undefined) budget.requestStarted();
-    const authority = exchange.target!.authority;
+    const authority = exchange.gateway?.hostRewrite ?? exchange.target!.authority;
     const host = headerListGet(exchange.headers, "host");
     const outgoing = forwarder.request(
       exchange.headers,
@@ -161,6 +170,7 @@ export class ForwardStage {
     // The forwarder drops Connection and Upgrade as hop-by-hop (RFC 9110 section 7.6.1); a tunnel
     // relays the offer to the pod, as RFC 6455 section 4.1 requires of the handshake. The
     // Sec-WebSocket-* fields are end to end and are already in `outgoing`.
+    if (exchange.gateway !== undefined) gatewayRequestHeaders(exchange.gateway, outgoing);
     outgoing.push("connection", "Upgrade", "upgrade", headerListGet(exchange.headers, "upgrade")!);
     admit.acquirePick(exchange);
     exchange.tries++;

@@ -1,16 +1,16 @@
-// Resolve: which service and service port a request is for, by gateway route rule (route-rules.ts)
-// or by service name (resolve-service-host.ts), or why it is for none. Requests that name no
+// Resolve: which service and service port a request is for, by a Gateway API route (HTTPRoutes and
+// vipr's own route list: gateway-api/gateway-routing.ts) or by service name (resolve-service-host.ts), or why it is for none. Requests that name no
 // destination vipr may dial are answered here: CONNECT and TRACE, userinfo in the name, https://
 // targets, names not in the table. The port a request reaches without naming one follows one rule
 // (service-port.ts) on both ways in.
 import { headerListGet } from "../forward/header-list.ts";
 import { requestTarget, type RequestTarget } from "../request-target.ts";
 import { resolveServiceHost, type ServiceHostResolution } from "../resolve-service-host.ts";
-import { matchRoute, type RouteRule } from "../route-rules.ts";
+import type { GatewayRouteState } from "../gateway-api/gateway-route-state.ts";
+import { routeThroughGateway, type GatewayForwarding } from "../gateway-api/gateway-routing.ts";
 import { connectNotSupported, traceNotAllowed, userinfoNotAllowed, type RouterErrorCode } from "../router-errors.ts";
-import { servicePortFor } from "../service-port.ts";
 import type { TrafficOrigin } from "../service-state.ts";
-import { serviceKey, type RoutingTable, type ServiceEntry, type ServicePortEntry } from "../table/routing-table.ts";
+import { type RoutingTable, type ServiceEntry, type ServicePortEntry } from "../table/routing-table.ts";
 import type { Exchange } from "./exchange.ts";
 import type { ReportStage } from "./report-stage.ts";
 
@@ -25,6 +25,8 @@ export interface Resolved {
   readonly path: string;
   readonly subset: string | undefined;
   readonly origin: TrafficOrigin;
+  /** Set when an HTTPRoute rule routed it. */
+  readonly gateway?: GatewayForwarding;
 }
 
 export interface NotResolved {
@@ -35,11 +37,15 @@ export interface NotResolved {
   readonly parsed?: unknown;
   /** The service a route named, when that service is not in the table. */
   readonly service?: string;
+  /** vipr's own answer without a body: an HTTPRoute redirect or CORS preflight. */
+  readonly answer?: { readonly status: number; readonly headers: Readonly<Record<string, string>> };
 }
 
 export interface ResolveSettings {
-  /** Gateway rules, checked before service names (compileRouteRules). */
-  readonly rules: readonly RouteRule[];
+  /** Gateway API routes (and the route list as HTTPRoutes), checked before service names. */
+  readonly gateway: GatewayRouteState;
+  /** In [0, 1): backendRefs weights and mirror fractions. */
+  readonly random: () => number;
   /** The router's own namespace, where short names resolve. */
   readonly namespace: string;
   readonly clusterDomain: string;
@@ -83,9 +89,11 @@ export class ResolveStage {
       return report.fail(exchange, "https_not_supported", message, { host: target.authority });
     }
     if (table === undefined) return report.fail(exchange, "no_endpoints", "vipr has not loaded a routing table yet", { host: target.authority });
-    const found = this.find(table, target);
+    const found = this.find(table, target, method, exchange.headers);
     if (!found.ok) {
       exchange.serviceKey = found.service ?? "";
+      if (found.answer !== undefined) return report.answered(exchange, new Response(null, found.answer), "");
+      if (found.code === "invalid_backend") return report.fail(exchange, found.code, found.message, { host: target.authority });
       return report.notFound(exchange, found.code, found.message, found.parsed === undefined ? { host: target.authority } : { host: target.authority, parsed: found.parsed });
     }
     exchange.serviceKey = found.service.key;
@@ -94,27 +102,25 @@ export class ResolveStage {
     exchange.path = found.path;
     exchange.routeSubset = found.subset;
     exchange.origin = found.origin;
+    exchange.gateway = found.gateway;
     return undefined;
   }
 
   /** The service and port a request addressed so would reach (route rules first), or why none. */
-  find(table: RoutingTable, to: AddressedTo): Resolved | NotResolved {
-    const { rules } = this.#settings;
-    if (rules.length > 0) {
-      const route = matchRoute(rules, to.hostname, to.pathAndQuery);
-      if (route !== undefined) {
-        const { rule } = route;
-        const key = serviceKey(rule.namespace, rule.service);
-        const service = table.services.get(key);
-        const where = `route for ${JSON.stringify(to.authority)}${rule.pathPrefix}`;
-        if (service === undefined) return { ok: false, code: "unknown_service", message: `${where} names service ${key}, which is not in the table`, service: key };
-        const port = servicePortFor(service, rule.port, "give the route a port");
-        if (typeof port === "string") return { ok: false, code: "unknown_port", message: `${where}: ${port}`, service: key };
-        // A route rule is how traffic from outside the cluster reaches a service through a gateway:
+  find(table: RoutingTable, to: AddressedTo, method = "GET", headers?: readonly string[]): Resolved | NotResolved {
+    const routes = this.#settings.gateway.table;
+    if (routes.size > 0) {
+      const header = (name: string): string | undefined => (headers === undefined ? undefined : headerListGet(headers, name));
+      const out = routeThroughGateway(routes, table, { hostname: to.hostname, pathAndQuery: to.pathAndQuery, method, header, scheme: "http" }, this.#settings.random);
+      if (out?.kind === "forward") {
+        // A route is how traffic from outside the cluster reaches a service through a gateway:
         // kube-proxy applies externalTrafficPolicy to such traffic (NodePort, LoadBalancer), and so
         // does vipr. A name lookup is in-cluster addressing (cluster DNS), as a ClusterIP is.
-        return { ok: true, service, port, path: route.path, subset: rule.subset, origin: "external" };
+        return { ok: true, service: out.service, port: out.port, path: out.path, subset: out.subset, origin: "external", gateway: out.forwarding };
       }
+      if (out?.kind === "redirect") return { ok: false, code: "unknown_host", message: `redirected by HTTPRoute ${out.routeKey}`, answer: { status: out.status, headers: { location: out.location } } };
+      if (out?.kind === "answer") return { ok: false, code: "unknown_host", message: `answered by HTTPRoute ${out.routeKey}`, answer: out };
+      if (out?.kind === "error") return { ok: false, code: "invalid_backend", message: out.message, ...(out.service === undefined ? {} : { service: out.service }) };
     }
     const authority = to.authority;
     let resolution = this.#resolutions.get(authority);

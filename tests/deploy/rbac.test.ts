@@ -7,7 +7,7 @@ import type { IClusterRoleBinding } from "kubernetes-models/rbac.authorization.k
 import type { IPolicyRule } from "kubernetes-models/rbac.authorization.k8s.io/v1/PolicyRule";
 import type { IRole } from "kubernetes-models/rbac.authorization.k8s.io/v1/Role";
 import type { IRoleBinding } from "kubernetes-models/rbac.authorization.k8s.io/v1/RoleBinding";
-import { watchedResources } from "../../adapters/kubernetes/watched-resources.ts";
+import { gatewayApiResources, gatewayApiStatusResources, watchedResources } from "../../adapters/kubernetes/watched-resources.ts";
 import { flavourManifests, flavours, ofKind, parseServeArgs, viprWorkload, type Flavour } from "./deploy-manifests.ts";
 
 /** Every permission a set of rules grants, as "group/resource:verb" ("" is the core group). */
@@ -21,18 +21,22 @@ function grants(rules: readonly IPolicyRule[]): string[] {
   return [...out].sort();
 }
 
-/** What a rule may not do, whatever it grants: wildcards, non-resource URLs, per-name grants, writes. */
+/** What a rule may not do, whatever it grants: wildcards, non-resource URLs, per-name grants, writes
+ * (patch is allowed on status subresources only: the Gateway API status vipr writes). */
 function ruleProblems(rules: readonly IPolicyRule[]): string[] {
   const readVerbs = new Set(["get", "list", "watch"]);
+  const statusOnly = (rule: IPolicyRule) => (rule.resources ?? []).length > 0 && (rule.resources ?? []).every((r) => r.endsWith("/status"));
   return rules.flatMap((rule, i) => [
     ...[...(rule.apiGroups ?? []), ...(rule.resources ?? []), ...rule.verbs].filter((v) => v.includes("*")).map((v) => `rules[${i}]: wildcard ${v}`),
-    ...rule.verbs.filter((verb) => !readVerbs.has(verb)).map((verb) => `rules[${i}]: write or escalating verb ${verb}`),
+    ...rule.verbs.filter((verb) => !readVerbs.has(verb) && !(verb === "patch" && statusOnly(rule))).map((verb) => `rules[${i}]: write or escalating verb ${verb}`),
     ...(rule.nonResourceURLs === undefined ? [] : [`rules[${i}]: nonResourceURLs`]),
     ...(rule.resourceNames === undefined ? [] : [`rules[${i}]: resourceNames`]),
   ]);
 }
 
 const requested = grants(watchedResources.map((r) => ({ apiGroups: [r.group], resources: [r.resource], verbs: [...r.verbs] })));
+/** The gateway flavour runs `--gateway-controller`: the Gateway API objects too, and their status. */
+const requestedByGateway = grants([...watchedResources, ...gatewayApiResources, ...gatewayApiStatusResources].map((r) => ({ apiGroups: [r.group], resources: [r.resource], verbs: [...r.verbs] })));
 
 /** The role and binding of a flavour: exactly one pair, of the expected scope. */
 function roleOf(flavour: Flavour) {
@@ -59,7 +63,7 @@ describe("RBAC against adapters/kubernetes/watched-resources.ts", () => {
     test("the role grants exactly what the source requests, read-only, no wildcards", () => {
       const { role } = roleOf(flavour);
       expect(ruleProblems(role.rules ?? [])).toEqual([]);
-      expect(grants(role.rules ?? [])).toEqual(requested);
+      expect(grants(role.rules ?? [])).toEqual(flavour === "gateway" ? requestedByGateway : requested);
     });
 
     test("the binding gives that role to the ServiceAccount vipr's pod runs as", () => {
@@ -79,6 +83,8 @@ describe("RBAC against adapters/kubernetes/watched-resources.ts", () => {
       expect(podNamespaceEnv?.valueFrom?.fieldRef?.fieldPath).toBe("metadata.namespace");
       if (flavour === "sidecar") expect(flags.get("watch-namespace")).toEqual(["$(POD_NAMESPACE)"]);
       else expect(flags.get("watch-namespace")).toBeUndefined();
+      // Gateway API grants only where vipr runs as a Gateway API implementation.
+      expect(flags.has("gateway-controller")).toBe(flavour === "gateway");
     });
   });
 
@@ -87,11 +93,13 @@ describe("RBAC against adapters/kubernetes/watched-resources.ts", () => {
       { apiGroups: [""], resources: ["services", "secrets"], verbs: ["get", "list", "watch"] },
       { apiGroups: ["discovery.k8s.io"], resources: ["*"], verbs: ["get", "list", "watch", "create"] },
       { apiGroups: [""], resources: ["pods"], resourceNames: ["one"], verbs: ["get"] },
+      { apiGroups: ["gateway.networking.k8s.io"], resources: ["httproutes"], verbs: ["patch"] },
     ];
     expect(ruleProblems(broad)).toEqual([
       "rules[1]: wildcard *",
       "rules[1]: write or escalating verb create",
       "rules[2]: resourceNames",
+      "rules[3]: write or escalating verb patch",
     ]);
     expect(grants(broad)).not.toEqual(requested);
     expect(grants(broad)).toContain("/secrets:get");

@@ -104,8 +104,8 @@ describe("the gateway", () => {
   const documents = flavourManifests("gateway", all);
   const labels = deployment.spec!.template.metadata!.labels!;
 
-  test("listens on all addresses (8080 traffic, 9090 admin), cluster-wide", () => {
-    expect(vipr.args).toEqual(["serve", "--source", "kube", "--listen", "0.0.0.0:8080", "--admin", "0.0.0.0:9090", "--shutdown-grace", "28000", "--workers", "auto"]);
+  test("listens on all addresses (8080 traffic, 9090 admin), cluster-wide, as a Gateway API implementation", () => {
+    expect(vipr.args).toEqual(["serve", "--source", "kube", "--listen", "0.0.0.0:8080", "--admin", "0.0.0.0:9090", "--gateway-controller", "vipr.io/gateway-controller", "--shutdown-grace", "28000", "--workers", "auto"]);
     expect(vipr.ports?.map((p) => [p.name, p.containerPort])).toEqual([["http", 8080], ["admin", 9090]]);
   });
 

@@ -20,7 +20,7 @@ describe("route rules", () => {
     ["shop.example.com", "/api/v2/items", "shop/api-v2", "/api/v2/items"], // the longer prefix wins
     ["shop.example.com", "/apix", "default/web", "/apix"], // whole segments only; the wildcard host matches
     ["a.example.com", "/", "default/web", "/"],
-    ["a.b.example.com", "/", undefined, undefined], // a wildcard matches one label only
+    ["a.b.example.com", "/", "default/web", "/"], // a wildcard matches one or more labels, as a Gateway API hostname
     ["example.com", "/", undefined, undefined],
     ["other.org", "/static/app.js", "default/assets", "/static/app.js"],
   ])("%s%s -> %s %s", (host, path, service, rewritten) => {

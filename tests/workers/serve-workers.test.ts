@@ -36,9 +36,9 @@ interface WorkerReport {
 const objectsFor = (services: readonly string[]): string =>
   services.flatMap((name) => [{ ...seedService(), metadata: { name, namespace: "default", resourceVersion: "1" } }, ...slicesFor(name, [{ pod: pod.name, port: pod.port }])]).map((o) => JSON.stringify(o)).join("\n---\n");
 
-async function serveWorkers(name: string, flags: readonly string[] = []): Promise<{ vipr: ViprProcess; port: number; adminPort: number; manifest: string }> {
-  const manifest = join(temp, `${name}.json`);
-  await writeFile(manifest, objectsFor(["simpleservice"]));
+async function serveWorkers(name: string, flags: readonly string[] = [], extraYaml = ""): Promise<{ vipr: ViprProcess; port: number; adminPort: number; manifest: string }> {
+  const manifest = join(temp, `${name}.yaml`);
+  await writeFile(manifest, objectsFor(["simpleservice"]) + extraYaml);
   const vipr = startVipr(["serve", "--source", `file:${manifest}`, "--listen", "127.0.0.1:0", "--admin", "127.0.0.1:0", "--workers", "2", ...flags]);
   const port = Number((await vipr.waitFor(/^vipr: 2 workers on http:\/\/127\.0\.0\.1:(\d+) /m, "stderr", 60_000))[1]);
   const adminPort = Number((await vipr.waitFor(/^vipr: admin on http:\/\/127\.0\.0\.1:(\d+) /m, "stderr", 60_000))[1]);
@@ -119,6 +119,41 @@ describe("vipr serve --workers 2", () => {
     expect(table).toMatchObject({ generation: 2, serviceCount: 2 });
     const badWorker = await get(adminPort, "/debug/explain?host=second&worker=x");
     expect(badWorker.status).toBe(400);
+  });
+
+  test("Gateway API objects from the source reach every worker, and a restarted worker gets them before it listens", { timeout: 120_000 }, async () => {
+    // Without them a worker answers 404 for shop.example.com, which names no service.
+    const gatewayApi = `
+---
+apiVersion: gateway.networking.k8s.io/v1
+kind: GatewayClass
+metadata: { name: vipr }
+spec: { controllerName: vipr.io/gateway-controller }
+---
+apiVersion: gateway.networking.k8s.io/v1
+kind: Gateway
+metadata: { name: web, namespace: default }
+spec:
+  gatewayClassName: vipr
+  listeners: [{ name: http, port: 80, protocol: HTTP, hostname: "*.example.com" }]
+---
+apiVersion: gateway.networking.k8s.io/v1
+kind: HTTPRoute
+metadata: { name: shop, namespace: default }
+spec:
+  parentRefs: [{ name: web }]
+  hostnames: [shop.example.com]
+  rules: [{ backendRefs: [{ name: simpleservice, port: 80 }] }]
+`;
+    const { vipr, port, adminPort } = await serveWorkers("gateway-api", [], gatewayApi);
+    expect(Object.fromEntries(await workersAnswering(port, "shop.example.com"))).toEqual({ "0": 200, "1": 200 });
+    const victim = (await workersOf(adminPort))[1]!;
+    process.kill(victim.pid, "SIGKILL");
+    await vipr.waitFor(new RegExp(`^vipr: worker 1 \\(pid ${victim.pid}\\) exited`, "m"), "stderr", 30_000);
+    await waitUntil(async () => (await get(adminPort, "/readyz")).status === 200 && (await workersOf(adminPort))[1]!.pid !== victim.pid, "worker 1 did not come back", 60_000, 100);
+    expect(Object.fromEntries(await workersAnswering(port, "shop.example.com"))).toEqual({ "0": 200, "1": 200 });
+    vipr.signal("SIGTERM");
+    expect((await vipr.exited).code).toBe(0);
   });
 
   test("a worker killed under load: no failed GET on the other worker's connections; it is restarted, logged, and takes traffic again", { timeout: 120_000 }, async () => {

@@ -64,6 +64,13 @@ function defaultService(spec: Obj, old: Obj | undefined, ips: ClusterIPAllocator
 export function applyDefaults(resource: ServedResource, object: Obj, old: Obj | undefined, ips: ClusterIPAllocator): void {
   const metadata = (object["metadata"] = obj(object["metadata"]) ?? {});
   const spec = obj(object["spec"]);
+  if (resource.group === "gateway.networking.k8s.io") {
+    // A CRD with a status subresource: metadata.generation counts spec changes, as for workloads.
+    const oldGeneration = obj(old?.["metadata"])?.["generation"];
+    const changed = old === undefined || JSON.stringify(old["spec"]) !== JSON.stringify(spec);
+    metadata["generation"] = typeof oldGeneration === "number" ? oldGeneration + (changed ? 1 : 0) : 1;
+    return;
+  }
   switch (resource.kind) {
     case "Namespace": {
       metadata["labels"] = { ...obj(metadata["labels"]), "kubernetes.io/metadata.name": metadata["name"] };

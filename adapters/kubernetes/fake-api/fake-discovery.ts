@@ -58,19 +58,20 @@ export function discoveryResponse(pathname: string, serverAddress: string): Resp
   if (path === "/api") return json({ kind: "APIVersions", versions: ["v1"], serverAddressByClientCIDRs: [{ clientCIDR: "0.0.0.0/0", serverAddress }] });
   const versions = groupVersions();
   if (path === "/apis") {
-    const groups = [...versions.keys()].filter((gv) => gv.includes("/")).map((gv) => {
+    // One entry per group, with every version it serves (gateway.networking.k8s.io: v1 and v1beta1).
+    const byName = new Map<string, { groupVersion: string; version: string }[]>();
+    for (const gv of [...versions.keys()].filter((k) => k.includes("/"))) {
       const [name, version] = gv.split("/") as [string, string];
-      const groupVersion = { groupVersion: gv, version };
-      return { name, versions: [groupVersion], preferredVersion: groupVersion };
-    });
+      byName.set(name, [...(byName.get(name) ?? []), { groupVersion: gv, version }]);
+    }
+    const groups = [...byName].map(([name, list]) => ({ name, versions: list, preferredVersion: list[0]! }));
     return json({ kind: "APIGroupList", apiVersion: "v1", groups });
   }
   const group = /^\/apis\/([^/]+)$/.exec(path)?.[1];
   if (group !== undefined) {
-    const gv = [...versions.keys()].find((k) => k.startsWith(`${group}/`));
-    if (gv === undefined) return undefined;
-    const groupVersion = { groupVersion: gv, version: gv.split("/")[1]! };
-    return json({ kind: "APIGroup", apiVersion: "v1", name: group, versions: [groupVersion], preferredVersion: groupVersion });
+    const list = [...versions.keys()].filter((k) => k.startsWith(`${group}/`)).map((gv) => ({ groupVersion: gv, version: gv.split("/")[1]! }));
+    if (list.length === 0) return undefined;
+    return json({ kind: "APIGroup", apiVersion: "v1", name: group, versions: list, preferredVersion: list[0]! });
   }
   const gv = path === "/api/v1" ? "v1" : /^\/apis\/([^/]+\/[^/]+)$/.exec(path)?.[1];
   if (gv !== undefined) {

@@ -6,7 +6,7 @@
 // in the fake goes through this table, so a path, a stored object and a watch name one resource
 // by identity.
 
-import { watchedResources, type WatchedResource } from "../watched-resources.ts";
+import { gatewayApiResources, watchedResources, type WatchedResource } from "../watched-resources.ts";
 
 export interface ServedResource extends WatchedResource {
   readonly singular: string;
@@ -30,6 +30,9 @@ const apps = (resource: string, kind: string, extra: Omit<ServedResource, keyof 
 
 const rbac = (resource: string, kind: string, extra: Omit<ServedResource, keyof WatchedResource>): ServedResource =>
   Object.freeze({ group: "rbac.authorization.k8s.io", version: "v1", resource, kind, verbs: ["get", "list", "watch"] as const, optional: true, ...extra });
+/** A Gateway API kind (watched-resources.ts gatewayApiResources), with its status subresource. */
+const gatewayApi = (kind: string, singular: string, namespaced: boolean, shortNames: readonly string[], status: boolean): ServedResource =>
+  Object.freeze({ ...gatewayApiResources.find((r) => r.kind === kind)!, singular, namespaced, shortNames, scale: false, status });
 
 export const servedResources: readonly ServedResource[] = Object.freeze([
   core("namespaces", "Namespace", { singular: "namespace", namespaced: false, shortNames: ["ns"], scale: false, status: true }),
@@ -45,6 +48,10 @@ export const servedResources: readonly ServedResource[] = Object.freeze([
   rbac("rolebindings", "RoleBinding", { singular: "rolebinding", namespaced: true, shortNames: [], scale: false, status: false }),
   rbac("clusterroles", "ClusterRole", { singular: "clusterrole", namespaced: false, shortNames: [], scale: false, status: false }),
   rbac("clusterrolebindings", "ClusterRoleBinding", { singular: "clusterrolebinding", namespaced: false, shortNames: [], scale: false, status: false }),
+  gatewayApi("GatewayClass", "gatewayclass", false, ["gc"], true),
+  gatewayApi("Gateway", "gateway", true, ["gtw"], true),
+  gatewayApi("HTTPRoute", "httproute", true, [], true),
+  gatewayApi("ReferenceGrant", "referencegrant", true, ["refgrant"], false),
 ]);
 
 /** By kind ("Service") or plural ("services"). */

@@ -1,0 +1,343 @@
+// The Gateway API objects to one immutable route table (pure): which Gateways are vipr's (their
+// GatewayClass names VIPR_CONTROLLER_NAME), which HTTPRoutes attach to which of their listeners
+// (parentRefs with sectionName and port, allowedRoutes namespaces and kinds, hostname
+// intersection), which backends a rule may reach (Service kind only; another namespace only with a
+// ReferenceGrant), and the status each object gets. Lookup is match-gateway-route.ts; this file
+// never sees a request.
+import { condition, type Condition, type GatewayApiStatus, type GatewayStatusReport, type HTTPRouteStatusReport, type ListenerStatusReport, type RouteParentStatusReport } from "./gateway-conditions.ts";
+import {
+  GATEWAY_API_GROUP,
+  VIPR_CONTROLLER_NAME,
+  type BackendObjectRef,
+  type CORSPolicy,
+  type Gateway,
+  type GatewayApiObjects,
+  type HTTPBackendRef,
+  type HTTPRoute,
+  type HTTPRouteMatch,
+  type HTTPRouteRule,
+  type HeaderModifier,
+  type Listener,
+  type ReferenceGrant,
+  type RequestMirror,
+  type RequestRedirect,
+  type URLRewrite,
+} from "./gateway-api-objects.ts";
+import { hostnameSpecificity, intersectHostnames } from "./gateway-hostnames.ts";
+import { labelSelectorMatches } from "./label-selector-match.ts";
+
+/** A backend a rule may send to; `invalid` says why requests its weight draws get a 500. */
+export interface CompiledBackend {
+  readonly ref: HTTPBackendRef;
+  readonly weight: number;
+  readonly invalid: string | undefined;
+}
+
+export interface CompiledMirror {
+  readonly mirror: RequestMirror;
+  readonly invalid: string | undefined;
+}
+
+export interface CompiledRule {
+  /** "namespace/name" of the route, and the rule's index in it. */
+  readonly routeKey: string;
+  readonly ruleIndex: number;
+  readonly rule: HTTPRouteRule;
+  readonly backends: readonly CompiledBackend[];
+  /** Sum of the backends' weights; 0 with no backends or all weights 0: every request gets 500. */
+  readonly totalWeight: number;
+  readonly requestHeaders: HeaderModifier | undefined;
+  readonly responseHeaders: HeaderModifier | undefined;
+  readonly redirect: RequestRedirect | undefined;
+  readonly rewrite: URLRewrite | undefined;
+  readonly mirrors: readonly CompiledMirror[];
+  readonly cors: CORSPolicy | undefined;
+  /** A filter vipr cannot apply: the spec says such requests get an error, never skip it. */
+  readonly unsupported: string | undefined;
+}
+
+/** One (host, match) a request can hit, in precedence order within its host bucket. */
+export interface RouteEntry {
+  /** Lowercase; a "*." wildcard; undefined: any host. */
+  readonly host: string | undefined;
+  readonly match: HTTPRouteMatch;
+  readonly rule: CompiledRule;
+  /** The listener's port, for redirects that keep the port (RequestRedirect.port). */
+  readonly listenerPort: number;
+  /** Tie-breakers after the match's own precedence: created, "namespace/name", rule, match. */
+  readonly created: number;
+  readonly matchIndex: number;
+}
+
+export interface GatewayRouteTable {
+  readonly exact: ReadonlyMap<string, readonly RouteEntry[]>;
+  /** Wildcard host buckets, most specific first. */
+  readonly wildcards: readonly { readonly pattern: string; readonly entries: readonly RouteEntry[] }[];
+  readonly anyHost: readonly RouteEntry[];
+  readonly size: number;
+}
+
+export interface CompiledGatewayRoutes {
+  readonly table: GatewayRouteTable;
+  readonly status: GatewayApiStatus;
+}
+
+export interface CompileOptions {
+  readonly controllerName?: string;
+  /** Whether a Service exists ("namespace/name"): for ResolvedRefs BackendNotFound in status.
+   * Without it, missing services are found per request (500) but not reported in status. */
+  readonly serviceExists?: (key: string) => boolean;
+}
+
+/** Listener protocols vipr serves. HTTPS listeners come with TLS termination (a later change: the
+ * listener is then accepted here, with certificateRefs resolved). */
+function servesProtocol(protocol: string): boolean {
+  return protocol === "HTTP";
+}
+
+function routeKindAllowed(listener: Listener, group: string, kind: string): boolean {
+  const kinds = listener.allowedRoutes.kinds;
+  if (kinds.length === 0) return kind === "HTTPRoute" && group === GATEWAY_API_GROUP;
+  return kinds.some((k) => k.kind === kind && k.group === group);
+}
+
+/** The route kinds a listener names that vipr supports (ListenerStatus.supportedKinds). */
+function supportedKinds(listener: Listener): { group: string; kind: string }[] {
+  const wanted = listener.allowedRoutes.kinds.length === 0 ? [{ group: GATEWAY_API_GROUP, kind: "HTTPRoute" }] : listener.allowedRoutes.kinds;
+  return wanted.filter((k) => k.group === GATEWAY_API_GROUP && k.kind === "HTTPRoute").map((k) => ({ group: k.group, kind: k.kind }));
+}
+
+function namespaceAllowed(listener: Listener, gateway: Gateway, routeNamespace: string, objects: GatewayApiObjects): boolean {
+  const { from, selector } = listener.allowedRoutes;
+  if (from === "All") return true;
+  if (from === "Same") return routeNamespace === gateway.meta.namespace;
+  return selector !== undefined && labelSelectorMatches(selector, objects.namespaceLabels?.get(routeNamespace) ?? {});
+}
+
+/** ReferenceGrant (gateway-api apis/v1beta1/referencegrant_types.go): a grant in the target's
+ * namespace lets HTTPRoutes of `fromNamespace` refer to Services there (all, or the one named). */
+function granted(grants: readonly ReferenceGrant[], fromNamespace: string, to: BackendObjectRef): boolean {
+  return grants.some(
+    (g) =>
+      g.meta.namespace === to.namespace &&
+      g.from.some((f) => f.group === GATEWAY_API_GROUP && f.kind === "HTTPRoute" && f.namespace === fromNamespace) &&
+      g.to.some((t) => t.group === to.group && t.kind === to.kind && (t.name === undefined || t.name === to.name)),
+  );
+}
+
+interface RefCheck {
+  readonly invalid: string | undefined;
+  readonly reason: "InvalidKind" | "RefNotPermitted" | "BackendNotFound" | undefined;
+}
+
+function checkBackend(ref: BackendObjectRef, routeNamespace: string, objects: GatewayApiObjects, options: CompileOptions): RefCheck {
+  if (ref.group !== "" || ref.kind !== "Service") return { invalid: `backendRef ${ref.group === "" ? "" : `${ref.group}/`}${ref.kind} ${ref.name}: vipr sends only to Services`, reason: "InvalidKind" };
+  const key = `${ref.namespace}/${ref.name}`;
+  if (ref.namespace !== routeNamespace && !granted(objects.referenceGrants, routeNamespace, ref)) {
+    return { invalid: `backendRef ${key} is in another namespace and no ReferenceGrant in ${ref.namespace} allows HTTPRoutes of ${routeNamespace} to refer to it`, reason: "RefNotPermitted" };
+  }
+  if (options.serviceExists !== undefined && !options.serviceExists(key)) return { invalid: `backendRef ${key}: no such Service`, reason: "BackendNotFound" };
+  return { invalid: undefined, reason: undefined };
+}
+
+function compileRule(route: HTTPRoute, ruleIndex: number, objects: GatewayApiObjects, options: CompileOptions, refProblems: RefCheck[]): CompiledRule {
+  const rule = route.rules[ruleIndex]!;
+  const ns = route.meta.namespace;
+  const backends = rule.backendRefs.map((ref) => {
+    const check = checkBackend(ref, ns, objects, options);
+    if (check.reason !== undefined) refProblems.push(check);
+    return { ref, weight: ref.weight, invalid: check.invalid };
+  });
+  const mirrors = [];
+  let requestHeaders: HeaderModifier | undefined;
+  let responseHeaders: HeaderModifier | undefined;
+  let redirect: RequestRedirect | undefined;
+  let rewrite: URLRewrite | undefined;
+  let unsupported: string | undefined;
+  let cors: CORSPolicy | undefined;
+  for (const filter of rule.filters) {
+    if (filter.type === "RequestHeaderModifier") requestHeaders = filter.modifier;
+    else if (filter.type === "ResponseHeaderModifier") responseHeaders = filter.modifier;
+    else if (filter.type === "RequestRedirect") redirect = filter.redirect;
+    else if (filter.type === "URLRewrite") rewrite = filter.rewrite;
+    else if (filter.type === "RequestMirror") {
+      const check = checkBackend(filter.mirror.backend, ns, objects, options);
+      if (check.reason !== undefined) refProblems.push(check);
+      mirrors.push({ mirror: filter.mirror, invalid: check.invalid });
+    } else if (filter.type === "CORS") cors = filter.cors;
+    else unsupported ??= filter.unsupported;
+  }
+  return {
+    routeKey: `${ns}/${route.meta.name}`,
+    ruleIndex,
+    rule,
+    backends,
+    totalWeight: backends.reduce((sum, b) => sum + b.weight, 0),
+    requestHeaders,
+    responseHeaders,
+    redirect,
+    rewrite,
+    mirrors,
+    cors,
+    unsupported,
+  };
+}
+
+/** Precedence of two entries for the same host (HTTPRouteRule, "Proxy or Load Balancer routing
+ * configuration generated from HTTPRoutes MUST prioritize matches based on the following
+ * criteria, continuing on ties"): Exact path; longest prefix; method; most headers; most query
+ * params; then the oldest route, then "namespace/name" alphabetically, then rule and match order.
+ * RegularExpression paths (implementation-specific) rank after Exact and before any prefix,
+ * longer patterns first. */
+function comparePrecedence(a: RouteEntry, b: RouteEntry): number {
+  const pa = a.match.path;
+  const pb = b.match.path;
+  const rank = (type: string): number => (type === "Exact" ? 0 : type === "RegularExpression" ? 1 : 2);
+  return (
+    rank(pa.type) - rank(pb.type) ||
+    pathLength(pb.value) - pathLength(pa.value) ||
+    Number(b.match.method !== undefined) - Number(a.match.method !== undefined) ||
+    b.match.headers.length - a.match.headers.length ||
+    b.match.queryParams.length - a.match.queryParams.length ||
+    a.created - b.created ||
+    (a.rule.routeKey < b.rule.routeKey ? -1 : a.rule.routeKey > b.rule.routeKey ? 1 : 0) ||
+    a.rule.ruleIndex - b.rule.ruleIndex ||
+    a.matchIndex - b.matchIndex
+  );
+}
+
+/** A prefix's length without a trailing slash: "/foo/" and "/foo" are the same prefix. */
+function pathLength(value: string): number {
+  return value.length > 1 && value.endsWith("/") ? value.length - 1 : value.length;
+}
+
+function parentKeyOf(ref: RouteParentStatusReport["parentRef"]): string {
+  return `${ref.namespace}/${ref.name}/${ref.sectionName ?? ""}/${ref.port ?? ""}`;
+}
+
+/** Compiles the objects; the same objects give an equal table and status. */
+export function compileGatewayRoutes(objects: GatewayApiObjects, options: CompileOptions = {}): CompiledGatewayRoutes {
+  const controllerName = options.controllerName ?? VIPR_CONTROLLER_NAME;
+  const ourClasses = objects.gatewayClasses.filter((c) => c.controllerName === controllerName);
+  const classNames = new Set(ourClasses.map((c) => c.meta.name));
+  const gateways = new Map<string, Gateway>();
+  for (const gateway of objects.gateways) if (classNames.has(gateway.gatewayClassName)) gateways.set(`${gateway.meta.namespace}/${gateway.meta.name}`, gateway);
+
+  const attached = new Map<string, number>(); // "gateway key/listener name" -> routes attached
+  const entries: RouteEntry[] = [];
+  const routeStatus: HTTPRouteStatusReport[] = [];
+  // Oldest first, then by name: one order for conflicts and status, whatever order objects came in.
+  const routes = [...objects.httpRoutes].sort((a, b) => a.meta.created - b.meta.created || `${a.meta.namespace}/${a.meta.name}`.localeCompare(`${b.meta.namespace}/${b.meta.name}`));
+
+  for (const route of routes) {
+    const generation = route.meta.generation;
+    const parents: RouteParentStatusReport[] = [];
+    const seenParents = new Set<string>();
+    let compiled: CompiledRule[] | undefined;
+    const refProblems: RefCheck[] = [];
+    for (const parentRef of route.parentRefs) {
+      if (parentRef.group !== GATEWAY_API_GROUP || parentRef.kind !== "Gateway") continue;
+      const gateway = gateways.get(`${parentRef.namespace}/${parentRef.name}`);
+      if (gateway === undefined) continue; // not a Gateway vipr programs: another controller's to report
+      const statusRef = {
+        group: parentRef.group,
+        kind: parentRef.kind,
+        namespace: parentRef.namespace,
+        name: parentRef.name,
+        ...(parentRef.sectionName === undefined ? {} : { sectionName: parentRef.sectionName }),
+        ...(parentRef.port === undefined ? {} : { port: parentRef.port }),
+      };
+      if (seenParents.has(parentKeyOf(statusRef))) continue;
+      seenParents.add(parentKeyOf(statusRef));
+      const candidates = gateway.listeners.filter((l) => (parentRef.sectionName === undefined || l.name === parentRef.sectionName) && (parentRef.port === undefined || l.port === parentRef.port));
+      let accepted: Condition;
+      if (candidates.length === 0) {
+        const named = [parentRef.sectionName === undefined ? "" : `sectionName ${JSON.stringify(parentRef.sectionName)}`, parentRef.port === undefined ? "" : `port ${parentRef.port}`].filter((s) => s !== "").join(" and ");
+        accepted = condition("Accepted", false, "NoMatchingParent", `Gateway ${parentRef.namespace}/${parentRef.name} has no listener with ${named}`, generation);
+      } else {
+        const allowed = candidates.filter((l) => servesProtocol(l.protocol) && routeKindAllowed(l, GATEWAY_API_GROUP, "HTTPRoute") && namespaceAllowed(l, gateway, route.meta.namespace, objects));
+        const withHosts = allowed.map((l) => ({ listener: l, hosts: intersectHostnames(l.hostname, route.hostnames) })).filter((x) => x.hosts.length > 0);
+        if (allowed.length === 0) {
+          accepted = condition("Accepted", false, "NotAllowedByListeners", `no listener of Gateway ${parentRef.namespace}/${parentRef.name} allows this route (its protocol, allowedRoutes.kinds or allowedRoutes.namespaces)`, generation);
+        } else if (withHosts.length === 0) {
+          accepted = condition("Accepted", false, "NoMatchingListenerHostname", `no hostname of this route intersects a listener hostname of Gateway ${parentRef.namespace}/${parentRef.name}`, generation);
+        } else {
+          accepted = condition("Accepted", true, "Accepted", "attached", generation);
+          compiled ??= route.rules.map((_, i) => compileRule(route, i, objects, options, refProblems));
+          for (const { listener, hosts } of withHosts) {
+            const key = `${gateway.meta.namespace}/${gateway.meta.name}/${listener.name}`;
+            attached.set(key, (attached.get(key) ?? 0) + 1);
+            for (const host of hosts) {
+              for (const rule of compiled) {
+                rule.rule.matches.forEach((match, matchIndex) => entries.push({ host, match, rule, listenerPort: listener.port, created: route.meta.created, matchIndex }));
+              }
+            }
+          }
+        }
+      }
+      compiled ??= route.rules.map((_, i) => compileRule(route, i, objects, options, refProblems));
+      const first = refProblems[0];
+      const resolved = first === undefined ? condition("ResolvedRefs", true, "ResolvedRefs", "all references resolved", generation) : condition("ResolvedRefs", false, first.reason!, first.invalid!, generation);
+      parents.push({ parentRef: statusRef, controllerName, conditions: [accepted, resolved] });
+    }
+    if (parents.length > 0) routeStatus.push({ namespace: route.meta.namespace, name: route.meta.name, parents });
+  }
+
+  const gatewayStatus: GatewayStatusReport[] = [...gateways.values()].map((gateway) => {
+    const g = gateway.meta.generation;
+    const listeners: ListenerStatusReport[] = gateway.listeners.map((l) => {
+      const serves = servesProtocol(l.protocol);
+      const kinds = supportedKinds(l);
+      const kindsOk = l.allowedRoutes.kinds.length === 0 || kinds.length === l.allowedRoutes.kinds.length;
+      const message = serves ? "" : `protocol ${l.protocol} is not served by vipr yet (HTTP only)`;
+      return {
+        name: l.name,
+        attachedRoutes: attached.get(`${gateway.meta.namespace}/${gateway.meta.name}/${l.name}`) ?? 0,
+        supportedKinds: kinds,
+        conditions: [
+          serves ? condition("Accepted", true, "Accepted", "listener accepted", g) : condition("Accepted", false, "UnsupportedProtocol", message, g),
+          kindsOk ? condition("ResolvedRefs", true, "ResolvedRefs", "route kinds resolved", g) : condition("ResolvedRefs", false, "InvalidRouteKinds", "vipr supports only HTTPRoute of gateway.networking.k8s.io", g),
+          serves && kindsOk ? condition("Programmed", true, "Programmed", "listener programmed", g) : condition("Programmed", false, "Invalid", message || "listener has invalid route kinds", g),
+          condition("Conflicted", false, "NoConflicts", "no conflicts", g),
+        ],
+      };
+    });
+    return {
+      namespace: gateway.meta.namespace,
+      name: gateway.meta.name,
+      conditions: [condition("Accepted", true, "Accepted", "accepted by vipr", g), condition("Programmed", true, "Programmed", "programmed in vipr's route table", g)],
+      listeners,
+    };
+  });
+
+  return {
+    table: buildTable(entries),
+    status: {
+      gatewayClasses: ourClasses.map((c) => ({ name: c.meta.name, conditions: [condition("Accepted", true, "Accepted", `handled by ${controllerName}`, c.meta.generation)] })),
+      gateways: gatewayStatus,
+      httpRoutes: routeStatus,
+    },
+  };
+}
+
+function buildTable(entries: readonly RouteEntry[]): GatewayRouteTable {
+  const exact = new Map<string, RouteEntry[]>();
+  const wildcards = new Map<string, RouteEntry[]>();
+  const anyHost: RouteEntry[] = [];
+  for (const entry of entries) {
+    if (entry.host === undefined) anyHost.push(entry);
+    else {
+      const bucket = entry.host.startsWith("*.") ? wildcards : exact;
+      const list = bucket.get(entry.host);
+      if (list === undefined) bucket.set(entry.host, [entry]);
+      else list.push(entry);
+    }
+  }
+  for (const list of exact.values()) list.sort(comparePrecedence);
+  for (const list of wildcards.values()) list.sort(comparePrecedence);
+  anyHost.sort(comparePrecedence);
+  const wildcardList = [...wildcards].map(([pattern, list]) => ({ pattern, entries: list })).sort((a, b) => hostnameSpecificity(b.pattern) - hostnameSpecificity(a.pattern));
+  return { exact, wildcards: wildcardList, anyHost, size: entries.length };
+}
+
+export const EMPTY_GATEWAY_ROUTE_TABLE: GatewayRouteTable = { exact: new Map(), wildcards: [], anyHost: [], size: 0 };

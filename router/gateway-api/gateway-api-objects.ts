@@ -1,0 +1,202 @@
+// The Gateway API objects vipr programs (gateway.networking.k8s.io/v1 GatewayClass, Gateway,
+// HTTPRoute; v1beta1 ReferenceGrant), as validated values: defaults filled in the way the API
+// server's CRD defaults fill them (gateway-api apis/v1 kubebuilder:default markers), so the
+// compiler never has to ask "was this field given?". parse-gateway-api.ts builds them from YAML or
+// API objects. Pure data, frozen by the compiler's callers' convention (readonly everywhere).
+
+export const GATEWAY_API_GROUP = "gateway.networking.k8s.io";
+
+/** vipr's GatewayClass controllerName: the Gateways of a class naming it are the ones vipr programs
+ * (gateway-api apis/v1/gatewayclass_types.go: "a domain prefixed path"). */
+export const VIPR_CONTROLLER_NAME = "vipr.io/gateway-controller";
+
+export interface ObjectMeta {
+  readonly namespace: string;
+  readonly name: string;
+  /** Milliseconds since the epoch; 0 when absent (then it sorts as the oldest). */
+  readonly created: number;
+  readonly generation: number;
+  readonly labels: Readonly<Record<string, string>>;
+}
+
+export interface GatewayClass {
+  readonly meta: ObjectMeta;
+  readonly controllerName: string;
+}
+
+export interface LabelSelector {
+  readonly matchLabels: Readonly<Record<string, string>>;
+  readonly matchExpressions: readonly { readonly key: string; readonly operator: "In" | "NotIn" | "Exists" | "DoesNotExist"; readonly values: readonly string[] }[];
+}
+
+export interface RouteGroupKind {
+  readonly group: string;
+  readonly kind: string;
+}
+
+export type ListenerProtocol = "HTTP" | "HTTPS" | "TLS" | "TCP" | "UDP" | string;
+
+export interface Listener {
+  readonly name: string;
+  readonly port: number;
+  readonly protocol: ListenerProtocol;
+  /** Lowercase; undefined: any host. */
+  readonly hostname: string | undefined;
+  readonly allowedRoutes: {
+    readonly from: "Same" | "All" | "Selector";
+    readonly selector: LabelSelector | undefined;
+    /** Empty: the protocol's default kinds (HTTPRoute for HTTP). */
+    readonly kinds: readonly RouteGroupKind[];
+  };
+}
+
+export interface Gateway {
+  readonly meta: ObjectMeta;
+  readonly gatewayClassName: string;
+  readonly listeners: readonly Listener[];
+}
+
+export interface ParentRef {
+  readonly group: string;
+  readonly kind: string;
+  readonly namespace: string;
+  readonly name: string;
+  readonly sectionName: string | undefined;
+  readonly port: number | undefined;
+}
+
+export type PathMatchType = "Exact" | "PathPrefix" | "RegularExpression";
+export type ValueMatchType = "Exact" | "RegularExpression";
+
+export interface PathMatch {
+  readonly type: PathMatchType;
+  readonly value: string;
+}
+
+export interface ValueMatch {
+  readonly type: ValueMatchType;
+  /** Header names lowercase (case-insensitive, RFC 9110 section 5.1); query names as written. */
+  readonly name: string;
+  readonly value: string;
+}
+
+export interface HTTPRouteMatch {
+  readonly path: PathMatch;
+  readonly headers: readonly ValueMatch[];
+  readonly queryParams: readonly ValueMatch[];
+  readonly method: string | undefined;
+}
+
+export interface HeaderModifier {
+  /** Lowercase names. */
+  readonly set: readonly { readonly name: string; readonly value: string }[];
+  readonly add: readonly { readonly name: string; readonly value: string }[];
+  readonly remove: readonly string[];
+}
+
+export type PathModifier = { readonly type: "ReplaceFullPath"; readonly value: string } | { readonly type: "ReplacePrefixMatch"; readonly value: string };
+
+export interface RequestRedirect {
+  readonly scheme: "http" | "https" | undefined;
+  readonly hostname: string | undefined;
+  readonly path: PathModifier | undefined;
+  readonly port: number | undefined;
+  readonly statusCode: 301 | 302 | 303 | 307 | 308;
+}
+
+export interface URLRewrite {
+  readonly hostname: string | undefined;
+  readonly path: PathModifier | undefined;
+}
+
+export interface BackendObjectRef {
+  readonly group: string;
+  readonly kind: string;
+  readonly namespace: string;
+  readonly name: string;
+  /** A number from YAML (required for a Service); vipr's own route list may name a port by name or
+   * leave it to the service's default port (service-port.ts). */
+  readonly port: number | string | undefined;
+}
+
+export interface RequestMirror {
+  readonly backend: BackendObjectRef;
+  /** The share of requests mirrored, 0..1 (percent/100, or numerator/denominator; default 1). */
+  readonly fraction: number;
+}
+
+/** HTTPCORSFilter (GEP-1767). */
+export interface CORSPolicy {
+  /** "*", or origins "scheme://host[:port]" whose host may start with "*." (one or more labels). */
+  readonly allowOrigins: readonly string[];
+  readonly allowCredentials: boolean;
+  /** Methods, or ["*"]. */
+  readonly allowMethods: readonly string[];
+  /** Lowercase names, or ["*"]. */
+  readonly allowHeaders: readonly string[];
+  readonly exposeHeaders: readonly string[];
+  readonly maxAgeSeconds: number;
+}
+
+export type HTTPRouteFilter =
+  | { readonly type: "RequestHeaderModifier"; readonly modifier: HeaderModifier }
+  | { readonly type: "ResponseHeaderModifier"; readonly modifier: HeaderModifier }
+  | { readonly type: "RequestRedirect"; readonly redirect: RequestRedirect }
+  | { readonly type: "URLRewrite"; readonly rewrite: URLRewrite }
+  | { readonly type: "RequestMirror"; readonly mirror: RequestMirror }
+  | { readonly type: "CORS"; readonly cors: CORSPolicy }
+  | { readonly type: "ExtensionRef"; readonly unsupported: string };
+
+export interface HTTPBackendRef extends BackendObjectRef {
+  readonly weight: number;
+  /** vipr's own route list only (route-rules.ts `subset`): a label selector narrowing the pick. */
+  readonly subset?: string | undefined;
+}
+
+export interface HTTPRouteTimeouts {
+  /** Milliseconds; undefined: vipr's own (service annotation or router-wide); 0 disables. */
+  readonly requestMs: number | undefined;
+  readonly backendRequestMs: number | undefined;
+}
+
+export interface HTTPRouteRetry {
+  readonly attempts: number | undefined;
+  readonly codes: readonly number[];
+  readonly backoffMs: number | undefined;
+}
+
+export interface HTTPRouteRule {
+  readonly name: string | undefined;
+  readonly matches: readonly HTTPRouteMatch[];
+  readonly filters: readonly HTTPRouteFilter[];
+  readonly backendRefs: readonly HTTPBackendRef[];
+  readonly timeouts: HTTPRouteTimeouts;
+  readonly retry: HTTPRouteRetry | undefined;
+}
+
+export interface HTTPRoute {
+  readonly meta: ObjectMeta;
+  readonly parentRefs: readonly ParentRef[];
+  /** Lowercase. */
+  readonly hostnames: readonly string[];
+  readonly rules: readonly HTTPRouteRule[];
+}
+
+export interface ReferenceGrant {
+  readonly meta: ObjectMeta;
+  readonly from: readonly { readonly group: string; readonly kind: string; readonly namespace: string }[];
+  readonly to: readonly { readonly group: string; readonly kind: string; readonly name: string | undefined }[];
+}
+
+/** Everything the compiler reads. */
+export interface GatewayApiObjects {
+  readonly gatewayClasses: readonly GatewayClass[];
+  readonly gateways: readonly Gateway[];
+  readonly httpRoutes: readonly HTTPRoute[];
+  readonly referenceGrants: readonly ReferenceGrant[];
+  /** Namespace labels, for allowedRoutes.namespaces.from Selector; absent namespaces have none. */
+  readonly namespaceLabels?: ReadonlyMap<string, Readonly<Record<string, string>>> | undefined;
+
+}
+
+export const EMPTY_GATEWAY_API_OBJECTS: GatewayApiObjects = { gatewayClasses: [], gateways: [], httpRoutes: [], referenceGrants: [] };

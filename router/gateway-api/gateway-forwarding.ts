@@ -1,0 +1,88 @@
+// What the forward stage applies for a request a Gateway API rule routed (gateway-routing.ts):
+// the request and response header modifiers, the route's timeouts onto vipr's timeout machinery
+// (timeout-config.ts), and request mirrors. Kept here so the forward stage's hooks stay one line.
+import type { HeaderList } from "../forward/header-list.ts";
+import type { RouterTimeouts } from "../timeout-config.ts";
+import type { GatewayForwarding, MirrorTarget } from "./gateway-routing.ts";
+import { modifyHeaderList } from "./http-route-filters.ts";
+
+/** The upstream request's fields after the rule's RequestHeaderModifier (in place). */
+export function gatewayRequestHeaders(forwarding: GatewayForwarding, outgoing: HeaderList): HeaderList {
+  const modifier = forwarding.rule.requestHeaders;
+  return modifier === undefined ? outgoing : modifyHeaderList(outgoing, modifier);
+}
+
+/** The response field rewrite with the rule's ResponseHeaderModifier after vipr's own, then the
+ * CORS fields (replacing any the backend sent: the filter owns CORS on this route). */
+export function gatewayResponseHeaders(forwarding: GatewayForwarding, rewrite: (upstream: HeaderList) => HeaderList): (upstream: HeaderList) => HeaderList {
+  const modifier = forwarding.rule.responseHeaders;
+  const cors = forwarding.corsFields;
+  if (modifier === undefined && cors.length === 0) return rewrite;
+  const set: { name: string; value: string }[] = [];
+  for (let i = 0; i < cors.length; i += 2) set.push({ name: cors[i]!, value: cors[i + 1]! });
+  return (upstream) => {
+    const list = modifier === undefined ? rewrite(upstream) : modifyHeaderList(rewrite(upstream), modifier);
+    return set.length === 0 ? list : modifyHeaderList(list, { set, add: [], remove: [] });
+  };
+}
+
+/**
+ * The route's timeouts (HTTPRouteTimeouts, GEP-1742) on vipr's: `request` is the whole request,
+ * retries included, until the response head (vipr's requestMs, a 504 when it passes);
+ * `backendRequest` is one try to a backend (vipr's per-try responseMs). "0s" turns a timeout off,
+ * as both the spec and vipr read 0.
+ */
+export function gatewayTimeouts(timeouts: RouterTimeouts, forwarding: GatewayForwarding): RouterTimeouts {
+  const { requestMs, backendRequestMs } = forwarding.rule.rule.timeouts;
+  if (requestMs === undefined && backendRequestMs === undefined) return timeouts;
+  return { ...timeouts, ...(requestMs === undefined ? {} : { requestMs }), ...(backendRequestMs === undefined ? {} : { responseMs: backendRequestMs }) };
+}
+
+/**
+ * The retries a request on this rule may make (HTTPRouteRetry.attempts, GEP-1731), on vipr's retry
+ * machinery (retry-policy.ts): only failures safe to repeat (no response head yet), within the
+ * router's retry budget. `codes` and `backoff` are not applied: vipr streams a response head to
+ * the client as it arrives, so a status code cannot be retried after the fact.
+ */
+export function gatewayMaxRetries(forwarding: GatewayForwarding, routerMax: number): number {
+  return forwarding.rule.rule.retry?.attempts ?? routerMax;
+}
+
+/** A ready endpoint of a mirror target, as "address:port", or undefined when it has none. */
+function mirrorEndpoint(target: MirrorTarget, random: () => number): string | undefined {
+  const candidates: string[] = [];
+  for (const endpoint of target.service.endpoints) {
+    if (!endpoint.ready) continue;
+    const port = target.port.name === "" ? endpoint.ports[0] : endpoint.ports.find((p) => p.name === target.port.name);
+    const number = port?.port ?? (typeof target.port.targetPort === "number" ? target.port.targetPort : undefined);
+    if (number === undefined) continue;
+    candidates.push(endpoint.addressType === "IPv6" ? `[${endpoint.address}]:${number}` : `${endpoint.address}:${number}`);
+  }
+  return candidates.length === 0 ? undefined : candidates[Math.floor(random() * candidates.length)];
+}
+
+/**
+ * Sends a copy of the request to each mirror, fire and forget (HTTPRequestMirrorFilter: "responses
+ * from the mirrored backends are ignored"): the method and fields as sent upstream, without the
+ * body (vipr streams bodies to the one real backend and does not buffer a copy), through the runtime's
+ * fetch (a Web API on both Node and Deno). Failures are logged, never seen by the client.
+ */
+export function sendMirrors(forwarding: GatewayForwarding, method: string, path: string, headers: HeaderList, random: () => number, log: (line: string) => void): void {
+  for (const target of forwarding.mirrors) {
+    const endpoint = mirrorEndpoint(target, random);
+    if (endpoint === undefined) {
+      log(`RequestMirror to ${target.service.key}: no ready endpoint; not mirrored`);
+      continue;
+    }
+    const fields = new Headers();
+    for (let i = 0; i < headers.length; i += 2) {
+      const name = headers[i]!;
+      // Framing and hop-by-hop fields belong to the original request's connection.
+      if (name === "content-length" || name === "transfer-encoding" || name === "connection" || name === "host") continue;
+      fields.append(name, headers[i + 1]!);
+    }
+    fetch(`http://${endpoint}${path}`, { method, headers: fields })
+      .then((response) => response.body?.cancel())
+      .catch((error: unknown) => log(`RequestMirror to ${target.service.key} (${endpoint}): ${(error as Error).message}`));
+  }
+}

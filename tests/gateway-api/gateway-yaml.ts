@@ -1,0 +1,50 @@
+// Gateway API objects for tests, written as YAML the way a user writes them, parsed by the same
+// code the sources use (router/gateway-api/parse-gateway-api.ts).
+import { parseAllDocuments } from "yaml";
+import type { GatewayApiObjects } from "../../router/gateway-api/gateway-api-objects.ts";
+import { gatewayApiObjectsFrom } from "../../router/gateway-api/parse-gateway-api.ts";
+
+/** The objects of a multi-document YAML text; throws on any problem, so a test's own manifest
+ * can never be silently dropped. */
+export function gatewayObjects(yaml: string, namespace = "default"): GatewayApiObjects {
+  const { objects, problems } = gatewayApiObjectsFrom(parseAllDocuments(yaml).map((d) => d.toJS()), namespace);
+  if (problems.length > 0) throw new Error(problems.join("\n"));
+  return objects;
+}
+
+/** The problems of a YAML text's objects. */
+export function gatewayProblems(yaml: string, namespace = "default"): string[] {
+  return gatewayApiObjectsFrom(parseAllDocuments(yaml).map((d) => d.toJS()), namespace).problems;
+}
+
+/** vipr's GatewayClass and a Gateway "same-namespace" in gateway-conformance-infra with one HTTP
+ * listener on port 80 taking routes from its own namespace, as the conformance suite's base
+ * manifests have it. */
+export const BASE_GATEWAY = `
+apiVersion: gateway.networking.k8s.io/v1
+kind: GatewayClass
+metadata: { name: vipr }
+spec: { controllerName: vipr.io/gateway-controller }
+---
+apiVersion: gateway.networking.k8s.io/v1
+kind: Gateway
+metadata: { name: same-namespace, namespace: gateway-conformance-infra }
+spec:
+  gatewayClassName: vipr
+  listeners:
+  - name: http
+    port: 80
+    protocol: HTTP
+    allowedRoutes: { namespaces: { from: Same } }
+---
+apiVersion: gateway.networking.k8s.io/v1
+kind: Gateway
+metadata: { name: all-namespaces, namespace: gateway-conformance-infra }
+spec:
+  gatewayClassName: vipr
+  listeners:
+  - name: http
+    port: 80
+    protocol: HTTP
+    allowedRoutes: { namespaces: { from: All } }
+`;
