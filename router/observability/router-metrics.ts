@@ -25,6 +25,9 @@ export interface MetricsRecorder {
   /** One finished request to a known service ("namespace/name"): the status sent to the client
    * and the time from request to response end, in seconds. */
   requestDone(service: string, status: number, seconds: number): void;
+  /** The protocol a request came in on (http/1.1, h2, h2c) and the one vipr spoke to the pod
+   * ("-" when vipr answered itself): counted apart from requestDone, whose series are per service. */
+  requestProtocol(protocol: string, upstream: string): void;
   /** `endpoint` names the endpoint as it is in the table (its identity, e.g. a pod name), which
    * bounds the label's values by the endpoints that exist. */
   upstreamError(service: string, endpoint: string, kind: UpstreamErrorKind): void;
@@ -114,6 +117,8 @@ export class RouterMetrics implements MetricsRecorder {
   readonly registry: Registry;
   readonly #services = new Map<string, ServiceCells>();
   readonly #requestCounts: PendingCount[] = [];
+  /** "protocol upstream_protocol" -> requests since the last scrape. */
+  readonly #protocolCounts = new Map<string, number>();
   /** Services that left the table, with when, and whether a scrape has reported them since. */
   readonly #goneServices = new Map<string, { readonly at: number; reported: boolean; countAtReport: number }>();
   readonly #requestsCounter: Counter<"service" | "code">;
@@ -147,6 +152,21 @@ export class RouterMetrics implements MetricsRecorder {
     };
     const errorCounts = (this.#errorCounts = new EndpointSeries(seriesOptions));
     const ejectionCounts = (this.#ejectionCounts = new EndpointSeries(seriesOptions));
+    // Counted in a map on the request path and added to the counter when scraped.
+    const protocolCounts = this.#protocolCounts;
+    new Counter<"protocol" | "upstream_protocol">({
+      name: "vipr_requests_by_protocol_total",
+      help: "Requests by the protocol they came in on (http/1.1, h2, h2c) and the one vipr spoke to the pod (http/1.1, h2c; - when vipr answered itself).",
+      labelNames: ["protocol", "upstream_protocol"],
+      registers,
+      collect() {
+        for (const [key, count] of protocolCounts) {
+          const [protocol, upstream] = key.split(" ") as [string, string];
+          this.inc({ protocol, upstream_protocol: upstream }, count);
+        }
+        protocolCounts.clear();
+      },
+    });
     this.#requestsCounter = new Counter<"service" | "code">({
       name: "vipr_requests_total",
       help: "Requests to known services, by service (namespace/name) and the status code sent to the client.",
@@ -223,6 +243,11 @@ export class RouterMetrics implements MetricsRecorder {
       registers,
     });
     this.tunnels = new TunnelMetrics(registry);
+  }
+
+  requestProtocol(protocol: string, upstream: string): void {
+    const key = `${protocol} ${upstream}`;
+    this.#protocolCounts.set(key, (this.#protocolCounts.get(key) ?? 0) + 1);
   }
 
   requestDone(service: string, status: number, seconds: number): void {
@@ -361,6 +386,7 @@ export class NoopMetrics implements MetricsRecorder {
   readonly enabled = false;
   readonly tunnels = NOOP_TUNNELS;
   requestDone(_service: string, _status: number, _seconds: number): void {}
+  requestProtocol(_protocol: string, _upstream: string): void {}
   upstreamError(_service: string, _endpoint: string, _kind: UpstreamErrorKind): void {}
   unknownHost(): void {}
   tableBuilt(_table: RoutingTable): void {}

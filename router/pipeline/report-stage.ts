@@ -39,6 +39,12 @@ export class ReportStage {
     return this.fail(exchange, code, message, details);
   }
 
+  /** vipr_requests_by_protocol_total: the client's protocol ("http/1.1" where the runtime does
+   * not say), and the pod's when the request was relayed. */
+  #countProtocol(exchange: Exchange, relayed: boolean): void {
+    this.#metrics.requestProtocol(this.#protocolOf?.(exchange.c) || "http/1.1", relayed ? upstreamProtocolOf(exchange) : "-");
+  }
+
   /** A ready-made refusal (TRACE, userinfo): its x-vipr-error code is the log's error. */
   refused(exchange: Exchange, response: Response): Response {
     return this.answered(exchange, response, response.headers.get("x-vipr-error") ?? "");
@@ -48,6 +54,7 @@ export class ReportStage {
    * Deno's path, the only one that reaches here, does the same. */
   counted(exchange: Exchange, response: Response): Response {
     this.#metrics.requestDone("-", response.status, (performance.now() - exchange.started) / 1000);
+    this.#countProtocol(exchange, false);
     return response;
   }
 
@@ -56,6 +63,7 @@ export class ReportStage {
     const seconds = (performance.now() - exchange.started) / 1000;
     exchange.status = response.status;
     this.#metrics.requestDone(exchange.serviceKey === "" ? "-" : exchange.serviceKey, response.status, seconds);
+    this.#countProtocol(exchange, false);
     this.#log(exchange, seconds, undefined, message);
     return response;
   }
@@ -69,6 +77,7 @@ export class ReportStage {
     if (error === undefined || endpointsFault) this.#tryOutcome(exchange, endpointsFault || isFailureStatus(exchange.status));
     const seconds = (performance.now() - exchange.started) / 1000;
     this.#metrics.requestDone(exchange.serviceKey, exchange.status, seconds);
+    this.#countProtocol(exchange, true);
     if (endpointsFault) this.#metrics.upstreamError(exchange.serviceKey, exchange.upstream!.identity, error.kind);
     this.#log(exchange, seconds, outcome, error === undefined ? undefined : error.kind === "aborted" ? `client_aborted: ${error.message}` : error.message);
   }
@@ -133,7 +142,12 @@ export class ReportStage {
     if (this.#tunnel !== undefined) record.tunnel = this.#tunnel;
     const protocol = this.#protocolOf?.(exchange.c);
     if (protocol !== undefined && protocol !== "") record.protocol = protocol;
-    if (relayed !== undefined) record.upstream_protocol = exchange.port?.appProtocol === "kubernetes.io/h2c" ? "h2c" : "http/1.1";
+    if (relayed !== undefined) record.upstream_protocol = upstreamProtocolOf(exchange);
     accessLog.write(record);
   }
+}
+
+/** The protocol vipr spoke to the pod: h2c where the service port says so (undici-transport.ts). */
+function upstreamProtocolOf(exchange: Exchange): string {
+  return exchange.port?.appProtocol === "kubernetes.io/h2c" ? "h2c" : "http/1.1";
 }
