@@ -5,12 +5,17 @@
 // over h2c with prior knowledge and over TLS (ALPN h2), on Node and on Deno (each runtime's vipr
 // against the baseline run by the same runtime). Every proxy forwards to the same HTTP/1.1
 // backend (bench/proxy/backend.ts). ratio = vipr / baseline.
-import { spawn, spawnSync, type ChildProcess } from "node:child_process";
-import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { spawnSync, type ChildProcess } from "node:child_process";
+import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
+import { bin, ensureDebianTool, pin, pinning, startProcess } from "./bench-processes.ts";
 import { printRows, row, type BenchRow } from "./bench-report.ts";
+import { latencyMs } from "./load-tool-output.ts";
+import { median } from "./measure.ts";
+import { cpuTimeMs } from "./process-usage.ts";
+import { writeServiceManifest } from "./service-manifest.ts";
 
 const { values } = parseArgs({
   options: {
@@ -28,43 +33,9 @@ const connections = Number(values.connections);
 const streams = Number(values.streams);
 const runtimes = values.runtimes.split(",").filter((r) => r === "node" || r === "deno");
 const log = (line: string): void => void process.stderr.write(`bench:h2: ${line}\n`);
-const bin = (name: string): string => join("node_modules", ".bin", name);
-
-function haveH2load(): boolean {
-  return spawnSync("h2load", ["--version"], { stdio: "ignore" }).error === undefined;
-}
-
-function ensureH2load(): boolean {
-  if (haveH2load()) return true;
-  if (process.getuid?.() === 0) {
-    log("h2load is missing: installing nghttp2-client from Debian's packages");
-    spawnSync("apt-get", ["update", "-qq"], { stdio: "ignore" });
-    spawnSync("apt-get", ["install", "-y", "-qq", "nghttp2-client"], { stdio: "ignore" });
-  }
-  return haveH2load();
-}
 
 // As bench:proxy: the proxy under test on core 1, h2load and the backend on core 0.
-const pinning = spawnSync("taskset", ["-c", "0", "true"]).status === 0;
-const pin = (core: number, command: string, args: string[]): [string, string[]] => (pinning ? ["taskset", ["-c", String(core), command, ...args]] : [command, args]);
-
-/** Starts a process and resolves with the port it prints ("ready PORT" or "listening on http(s)://H:PORT"). */
-function start(core: number, command: string, args: string[]): Promise<{ child: ChildProcess; port: number }> {
-  return new Promise((resolve, reject) => {
-    const [pinned, pinnedArgs] = pin(core, command, args);
-    const child = spawn(pinned, pinnedArgs, { stdio: ["ignore", "pipe", "pipe"] });
-    let seen = "";
-    const onData = (chunk: Buffer): void => {
-      seen += chunk.toString();
-      const match = /ready (\d+)|listening on https?:\/\/[^:]+:(\d+)/.exec(seen);
-      if (match !== null) resolve({ child, port: Number(match[1] ?? match[2]) });
-    };
-    child.stdout!.on("data", onData);
-    child.stderr!.on("data", onData);
-    child.once("exit", (code) => reject(new Error(`${command} ${args.join(" ")} exited with ${code}: ${seen}`)));
-    setTimeout(() => reject(new Error(`${command} ${args.join(" ")} did not start: ${seen}`)), 60_000).unref();
-  });
-}
+const start = (core: number, command: string, args: string[]) => startProcess(command, args, { core });
 
 interface Target {
   readonly name: string;
@@ -82,31 +53,12 @@ interface LoadResult {
   cpuPerRequestUs?: number;
 }
 
-/** User + system CPU time of a process so far, in milliseconds, from /proc (Linux; ticks of 10 ms).
- * It moves far less with the machine's other load than requests/s does (as in bench:proxy). */
-function cpuTimeMs(child: ChildProcess): number {
-  try {
-    const fields = readFileSync(`/proc/${child.pid}/stat`, "utf8").split(") ")[1]!.split(" ");
-    return (Number(fields[11]) + Number(fields[12])) * 10;
-  } catch {
-    return NaN;
-  }
-}
-
-/** h2load's time units to milliseconds. */
-function ms(text: string): number {
-  const match = /([\d.]+)(us|ms|s)/.exec(text);
-  if (match === null) return NaN;
-  const value = Number(match[1]);
-  return match[2] === "us" ? value / 1000 : match[2] === "s" ? value * 1000 : value;
-}
-
 function runH2load(target: Target, seconds: number): LoadResult {
   const args = ["-c", String(connections), "-m", String(streams), "-D", String(seconds), ...(target.authority === undefined ? [] : ["-H", `:authority: ${target.authority}`]), `${target.url}/info`];
   const [command, pinnedArgs] = pin(0, "h2load", args);
   const out = spawnSync(command, pinnedArgs, { encoding: "utf8" }).stdout;
   const rps = Number(/finished in [\d.]+s, ([\d.]+) req\/s/.exec(out)?.[1] ?? NaN);
-  const meanMs = ms(/time for request:\s+\S+\s+\S+\s+(\S+)/.exec(out)?.[1] ?? "");
+  const meanMs = latencyMs(/time for request:\s+\S+\s+\S+\s+(\S+)/.exec(out)?.[1] ?? "");
   const failed = /requests: \d+ total, \d+ started, \d+ done, \d+ succeeded, (\d+) failed, (\d+) errored/.exec(out);
   const non2xx = /status codes: \d+ 2xx, (\d+) 3xx, (\d+) 4xx, (\d+) 5xx/.exec(out);
   const errors = (failed === null ? 0 : Number(failed[1]) + Number(failed[2])) + (non2xx === null ? 0 : Number(non2xx[1]) + Number(non2xx[2]) + Number(non2xx[3]));
@@ -116,14 +68,11 @@ function runH2load(target: Target, seconds: number): LoadResult {
 }
 
 /** The median of the runs that measured something (NaN: a run that served nothing). */
-function median(list: readonly number[]): number {
-  const sorted = list.filter((n) => !Number.isNaN(n)).sort((a, b) => a - b);
-  return sorted[Math.floor(sorted.length / 2)] ?? NaN;
-}
+const medianOfMeasured = (list: readonly number[]): number => median(list.filter((n) => !Number.isNaN(n)));
 
 const children: ChildProcess[] = [];
 try {
-  if (!ensureH2load()) throw new Error("h2load is not installed and could not be (apt-get install nghttp2-client)");
+  if (!ensureDebianTool("h2load", "nghttp2-client", log)) throw new Error("h2load is not installed and could not be (apt-get install nghttp2-client)");
   log(pinning ? "proxies pinned to core 1, h2load and the backend to core 0" : "taskset missing: processes not pinned");
   const backend = await start(0, bin("node"), ["bench/proxy/backend.ts"]);
   children.push(backend.child);
@@ -132,22 +81,7 @@ try {
   const key = join(folder, "tls.key");
   const made = spawnSync("openssl", ["req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes", "-days", "2", "-keyout", key, "-out", cert, "-subj", "/CN=simpleservice", "-addext", "subjectAltName=DNS:simpleservice"], { stdio: "ignore" });
   if (made.status !== 0) throw new Error("openssl req failed: cannot make the benchmark's certificate");
-  const manifest = join(folder, "simpleservice.yaml");
-  writeFileSync(
-    manifest,
-    `apiVersion: v1
-kind: Service
-metadata: { name: simpleservice, namespace: default }
-spec: { ports: [{ port: 80, targetPort: ${backend.port} }], selector: { app: sise } }
----
-apiVersion: discovery.k8s.io/v1
-kind: EndpointSlice
-metadata: { name: simpleservice-1, namespace: default, labels: { kubernetes.io/service-name: simpleservice } }
-addressType: IPv4
-ports: [{ port: ${backend.port} }]
-endpoints: [{ addresses: ["127.0.0.1"], targetRef: { kind: Pod, name: rcsise-bench1 } }]
-`,
-  );
+  const manifest = writeServiceManifest(folder, { name: "simpleservice", port: backend.port, app: "sise", pod: "rcsise-bench1" });
   const serveArgs = ["serve", "--source", `file:${manifest}`, "--listen", "127.0.0.1:0", "--admin", "off"];
   const targets: Target[] = [];
   for (const runtime of runtimes) {
@@ -168,16 +102,16 @@ endpoints: [{ addresses: ["127.0.0.1"], targetRef: { kind: Pod, name: rcsise-ben
   for (const target of targets) runH2load(target, 1); // warm-up: JIT, pools, TLS sessions
   for (let round = 1; round <= rounds; round++) {
     for (const target of targets) {
-      const cpuBefore = cpuTimeMs(target.process);
+      const cpuBefore = cpuTimeMs(target.process.pid);
       const result = runH2load(target, duration);
-      result.cpuPerRequestUs = ((cpuTimeMs(target.process) - cpuBefore) * 1000) / (result.rps * duration);
+      result.cpuPerRequestUs = ((cpuTimeMs(target.process.pid) - cpuBefore) * 1000) / (result.rps * duration);
       log(`round ${round} ${target.name}: ${Math.round(result.rps)} req/s, mean ${result.meanMs.toFixed(2)} ms, ${result.cpuPerRequestUs.toFixed(0)} us CPU/request, errors ${result.errors}`);
       results.set(target.name, [...(results.get(target.name) ?? []), result]);
     }
   }
   const summary = (name: string): LoadResult => {
     const list = results.get(name) ?? [];
-    return { rps: median(list.map((r) => r.rps)), meanMs: median(list.map((r) => r.meanMs)), errors: list.reduce((a, r) => a + r.errors, 0), cpuPerRequestUs: median(list.map((r) => r.cpuPerRequestUs ?? NaN)) };
+    return { rps: medianOfMeasured(list.map((r) => r.rps)), meanMs: medianOfMeasured(list.map((r) => r.meanMs)), errors: list.reduce((a, r) => a + r.errors, 0), cpuPerRequestUs: medianOfMeasured(list.map((r) => r.cpuPerRequestUs ?? NaN)) };
   };
   const rows: BenchRow[] = [];
   for (const runtime of runtimes) {

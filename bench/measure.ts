@@ -23,6 +23,11 @@ export function measureNs(run: (batch: number) => unknown, options: MeasureOptio
     times.push(((performance.now() - start) * 1e6) / batch);
   }
   if (sink === Symbol.for("never")) console.log(sink); // keeps results observable
-  times.sort((a, b) => a - b);
-  return times[Math.floor(times.length / 2)]!;
+  return median(times);
+}
+
+/** The middle value (the upper one of an even count), NaN for none. */
+export function median(list: readonly number[]): number {
+  const sorted = [...list].sort((a, b) => a - b);
+  return sorted[Math.floor(sorted.length / 2)] ?? NaN;
 }

@@ -8,13 +8,18 @@
 // 1000 distinct keys (hash-keys.lua). ratio = vipr / baseline. On Deno the other upstream clients
 // it offers are measured in the same rounds (baseline-deno-client.ts: fetch with a
 // Deno.createHttpClient pool, node:http's client), each against undici under Deno.
-import { spawn, spawnSync, type ChildProcess } from "node:child_process";
+import { spawnSync, type ChildProcess } from "node:child_process";
 import http from "node:http";
-import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
+import { bin, ensureDebianTool, pin, pinning, startProcess } from "./bench-processes.ts";
 import { printRows, row, type BenchRow } from "./bench-report.ts";
+import { parseWrkOutput } from "./load-tool-output.ts";
+import { median } from "./measure.ts";
+import { cpuTimeMs, memoryMiB } from "./process-usage.ts";
+import { writeServiceManifest } from "./service-manifest.ts";
 
 // `-- --workers N`: vipr with N workers against one (issue 12), in bench/proxy/workers.ts.
 if (process.argv.includes("--workers")) {
@@ -35,51 +40,12 @@ const rounds = Number(values.rounds);
 const connections = Number(values.connections);
 const runtimes = new Set(values.runtimes.split(","));
 const log = (line: string): void => void process.stderr.write(`bench:proxy: ${line}\n`);
-const bin = (name: string): string => join("node_modules", ".bin", name);
-
-function haveWrk(): boolean {
-  return spawnSync("wrk", ["--version"], { stdio: "ignore" }).error === undefined;
-}
-
-function ensureWrk(): boolean {
-  if (haveWrk()) return true;
-  if (process.getuid?.() === 0) {
-    log("wrk is missing: installing it from Debian's packages");
-    spawnSync("apt-get", ["update", "-qq"], { stdio: "ignore" });
-    spawnSync("apt-get", ["install", "-y", "-qq", "wrk"], { stdio: "ignore" });
-  }
-  return haveWrk();
-}
 
 interface Target {
   readonly name: string;
   readonly url: string;
   readonly host?: string;
   readonly process?: ChildProcess;
-}
-
-// On a 2-core machine the proxy under test gets core 1 to itself, and the load generator and the
-// backend share core 0: without pinning, the three compete for both cores and the scheduler's
-// choices, not the proxies, decide the figures (runs varied by 2x).
-const pinning = spawnSync("taskset", ["-c", "0", "true"]).status === 0;
-const pin = (core: number, command: string, args: string[]): [string, string[]] => (pinning ? ["taskset", ["-c", String(core), command, ...args]] : [command, args]);
-
-/** Starts a process and resolves with the port it prints ("ready PORT" or "listening on http://H:PORT"). */
-function start(core: number, command: string, args: string[]): Promise<{ child: ChildProcess; port: number }> {
-  return new Promise((resolve, reject) => {
-    const [pinned, pinnedArgs] = pin(core, command, args);
-    const child = spawn(pinned, pinnedArgs, { stdio: ["ignore", "pipe", "pipe"] });
-    let seen = "";
-    const onData = (chunk: Buffer): void => {
-      seen += chunk.toString();
-      const match = /ready (\d+)|listening on http:\/\/[^:]+:(\d+)/.exec(seen);
-      if (match !== null) resolve({ child, port: Number(match[1] ?? match[2]) });
-    };
-    child.stdout!.on("data", onData);
-    child.stderr!.on("data", onData);
-    child.once("exit", (code) => reject(new Error(`${command} ${args.join(" ")} exited with ${code}: ${seen}`)));
-    setTimeout(() => reject(new Error(`${command} ${args.join(" ")} did not start: ${seen}`)), 20_000).unref();
-  });
 }
 
 /** Resolves once GET /info with this Host is answered 200 (at most 30 s). */
@@ -108,39 +74,13 @@ interface LoadResult {
   cpuPerRequestUs?: number;
 }
 
-/** User + system CPU time of a process so far, in milliseconds, from /proc (Linux; clock ticks of 10 ms). */
-function cpuTimeMs(child: ChildProcess | undefined): number {
-  if (child?.pid === undefined) return NaN;
-  try {
-    const fields = readFileSync(`/proc/${child.pid}/stat`, "utf8").split(") ")[1]!.split(" ");
-    return (Number(fields[11]) + Number(fields[12])) * 10;
-  } catch {
-    return NaN;
-  }
-}
-
-/** wrk's latency units to milliseconds. */
-function ms(text: string): number {
-  const match = /([\d.]+)(us|ms|s)/.exec(text);
-  if (match === null) return NaN;
-  const value = Number(match[1]);
-  return match[2] === "us" ? value / 1000 : match[2] === "s" ? value * 1000 : value;
-}
-
 function runWrk(target: Target, seconds: number): LoadResult {
   const [command, args] = pin(0, "wrk", ["-t1", `-c${connections}`, `-d${seconds}s`, "--latency", "-s", "bench/proxy/hash-keys.lua", target.url]);
   const result = spawnSync(command, args, {
     env: { ...process.env, VIPR_BENCH_HOST: target.host ?? "" },
     encoding: "utf8",
   });
-  const out = result.stdout;
-  const rps = Number(/Requests\/sec:\s+([\d.]+)/.exec(out)?.[1] ?? NaN);
-  const p50 = ms(/\s50%\s+(\S+)/.exec(out)?.[1] ?? "");
-  const p99 = ms(/\s99%\s+(\S+)/.exec(out)?.[1] ?? "");
-  const non2xx = Number(/Non-2xx or 3xx responses:\s+(\d+)/.exec(out)?.[1] ?? 0);
-  const socketErrors = /Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)/.exec(out);
-  const errors = non2xx + (socketErrors === null ? 0 : socketErrors.slice(1).reduce((a, b) => a + Number(b), 0));
-  return { rps, p50, p99, errors };
+  return parseWrkOutput(result.stdout);
 }
 
 async function runAutocannon(target: Target, seconds: number): Promise<LoadResult> {
@@ -159,51 +99,20 @@ async function runAutocannon(target: Target, seconds: number): Promise<LoadResul
   return { rps: result.requests.average, p50: result.latency.p50, p99: result.latency.p99, errors: result.errors + result.non2xx };
 }
 
-/** Peak resident memory of a process, from /proc (Linux), in MiB. */
-function peakMemoryMiB(child: ChildProcess | undefined): number {
-  if (child?.pid === undefined) return NaN;
-  try {
-    const status = readFileSync(`/proc/${child.pid}/status`, "utf8");
-    return Number(/VmHWM:\s+(\d+) kB/.exec(status)?.[1] ?? NaN) / 1024;
-  } catch {
-    return NaN;
-  }
-}
-
-function median(values: readonly number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.floor(sorted.length / 2)] ?? NaN;
-}
-
 const children: ChildProcess[] = [];
 try {
-  const useWrk = ensureWrk();
+  const useWrk = ensureDebianTool("wrk", "wrk", log);
   log(useWrk ? "load generator: wrk" : "load generator: autocannon (wrk could not be installed)");
   log(pinning ? "proxies pinned to core 1, wrk and the backend to core 0" : "taskset missing: processes not pinned");
-  const backend = await start(0, bin("node"), ["bench/proxy/backend.ts"]);
+  const backend = await startProcess(bin("node"), ["bench/proxy/backend.ts"], { core: 0 });
   children.push(backend.child);
   const folder = mkdtempSync(join(tmpdir(), "vipr-bench-"));
-  const manifest = join(folder, "simpleservice.yaml");
-  writeFileSync(
-    manifest,
-    `apiVersion: v1
-kind: Service
-metadata: { name: simpleservice, namespace: default, annotations: { vipr.io/hash-key: "header:x-user" } }
-spec: { ports: [{ port: 80, targetPort: ${backend.port} }], selector: { app: sise } }
----
-apiVersion: discovery.k8s.io/v1
-kind: EndpointSlice
-metadata: { name: simpleservice-1, namespace: default, labels: { kubernetes.io/service-name: simpleservice } }
-addressType: IPv4
-ports: [{ port: ${backend.port} }]
-endpoints: [{ addresses: ["127.0.0.1"], targetRef: { kind: Pod, name: rcsise-bench1 } }]
-`,
-  );
+  const manifest = writeServiceManifest(folder, { name: "simpleservice", port: backend.port, app: "sise", pod: "rcsise-bench1", annotations: '{ vipr.io/hash-key: "header:x-user" }' });
   const serveArgs = ["serve", "--source", `file:${manifest}`, "--listen", "127.0.0.1:0", "--admin", "127.0.0.1:0"];
   const targets: Target[] = [{ name: "backend-direct", url: `http://127.0.0.1:${backend.port}` }];
   /** Starts a proxy on core 1 and adds it to the rounds; vipr's routes by Host. */
   const proxy = async (name: string, command: string, args: string[]): Promise<void> => {
-    const started = await start(1, command, args);
+    const started = await startProcess(command, args, { core: 1 });
     children.push(started.child);
     const host = name.startsWith("vipr-") ? "simpleservice" : undefined;
     targets.push({ name, url: `http://127.0.0.1:${started.port}`, process: started.child, ...(host === undefined ? {} : { host }) });
@@ -227,10 +136,10 @@ endpoints: [{ addresses: ["127.0.0.1"], targetRef: { kind: Pod, name: rcsise-ben
   for (const target of targets) await load(target, 1); // warm-up: JIT, pools, WASM tables
   for (let round = 1; round <= rounds; round++) {
     for (const target of targets) {
-      const cpuBefore = cpuTimeMs(target.process);
+      const cpuBefore = cpuTimeMs(target.process?.pid);
       const result = await load(target, duration);
       // CPU per request moves far less with the machine's other load than requests/s does.
-      result.cpuPerRequestUs = ((cpuTimeMs(target.process) - cpuBefore) * 1000) / (result.rps * duration);
+      result.cpuPerRequestUs = ((cpuTimeMs(target.process?.pid) - cpuBefore) * 1000) / (result.rps * duration);
       log(`round ${round} ${target.name}: ${Math.round(result.rps)} req/s, p50 ${result.p50.toFixed(2)} ms, p99 ${result.p99.toFixed(2)} ms, ${Number.isNaN(result.cpuPerRequestUs) ? "" : `${result.cpuPerRequestUs.toFixed(0)} us CPU/request, `}errors ${result.errors}`);
       results.set(target.name, [...(results.get(target.name) ?? []), result]);
     }
@@ -277,7 +186,7 @@ endpoints: [{ addresses: ["127.0.0.1"], targetRef: { kind: Pod, name: rcsise-ben
     };
     rows.push(row("proxy", `vipr_${runtime}${suffix}_rps_ratio_by_round`, byRound((r) => r.rps), "ratio", null, `${note}; median of per-round ratios`));
     rows.push(row("proxy", `vipr_${runtime}${suffix}_cpu_ratio_by_round`, byRound((r) => r.cpuPerRequestUs ?? NaN), "ratio", null, `${note}; median of per-round ratios`));
-    rows.push(row("proxy", `vipr_${runtime}${suffix}_peak_rss`, peakMemoryMiB(viprProcess), "MiB", peakMemoryMiB(baseProcess), note));
+    rows.push(row("proxy", `vipr_${runtime}${suffix}_peak_rss`, memoryMiB(viprProcess?.pid, "VmHWM"), "MiB", memoryMiB(baseProcess?.pid, "VmHWM"), note));
     rows.push(row("proxy", `vipr_${runtime}${suffix}_errors`, vipr.errors, "requests", base.errors, "non-2xx and socket errors over all rounds"));
   }
   if (runtimes.has("deno")) {

@@ -7,14 +7,18 @@
 // vipr to core 1, as bench/proxy.bench.ts does, so the proxy under test has a core of its own.
 // Besides messages/s, vipr's CPU time per message (from /proc) moves far less with the machine's
 // other load. The same file is the pod (--pod) and the load generator (--load URL).
-import { spawn, spawnSync, type ChildProcess } from "node:child_process";
-import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { spawn, type ChildProcess } from "node:child_process";
+import { mkdtempSync } from "node:fs";
 import net, { type AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { WebSocket, WebSocketServer } from "ws";
+import { bin, pin, pinning, startProcess } from "./bench-processes.ts";
 import { printRows, row, type BenchRow } from "./bench-report.ts";
+import { median } from "./measure.ts";
+import { cpuTimeMs } from "./process-usage.ts";
+import { writeServiceManifest } from "./service-manifest.ts";
 
 const { values } = parseArgs({
   options: {
@@ -85,44 +89,8 @@ async function runLoad(url: string, host: string | undefined, seconds: number, c
 }
 
 const log = (line: string): void => void process.stderr.write(`bench:ws: ${line}\n`);
-const bin = (name: string): string => join("node_modules", ".bin", name);
 // Pinned as in bench/proxy.bench.ts: without it the scheduler, not the proxy, decides the figures.
-const pinning = spawnSync("taskset", ["-c", "0", "true"]).status === 0;
-const pin = (core: number, command: string, args: string[]): [string, string[]] => (pinning ? ["taskset", ["-c", String(core), command, ...args]] : [command, args]);
-
-/** Starts a process and resolves with the port it prints ("ready PORT" or "listening on http://H:PORT"). */
-function start(core: number, command: string, args: string[]): Promise<{ child: ChildProcess; port: number }> {
-  return new Promise((resolve, reject) => {
-    const [pinned, pinnedArgs] = pin(core, command, args);
-    const child = spawn(pinned, pinnedArgs, { stdio: ["ignore", "pipe", "pipe"] });
-    let seen = "";
-    const onData = (chunk: Buffer): void => {
-      seen += chunk.toString();
-      const match = /ready (\d+)|listening on http:\/\/[^:]+:(\d+)/.exec(seen);
-      if (match !== null) resolve({ child, port: Number(match[1] ?? match[2]) });
-    };
-    child.stdout!.on("data", onData);
-    child.stderr!.on("data", onData);
-    child.once("exit", (code) => reject(new Error(`${command} ${args.join(" ")} exited with ${code}: ${seen}`)));
-    setTimeout(() => reject(new Error(`${command} ${args.join(" ")} did not start: ${seen}`)), 20_000).unref();
-  });
-}
-
-/** User plus system CPU time of a process, in ms (Linux /proc; NaN elsewhere). */
-function cpuTimeMs(child: ChildProcess | undefined): number {
-  if (child?.pid === undefined) return NaN;
-  try {
-    const fields = readFileSync(`/proc/${child.pid}/stat`, "utf8").split(") ")[1]!.split(" ");
-    return (Number(fields[11]) + Number(fields[12])) * 10;
-  } catch {
-    return NaN;
-  }
-}
-
-function median(list: readonly number[]): number {
-  const sorted = [...list].sort((a, b) => a - b);
-  return sorted[Math.floor(sorted.length / 2)] ?? NaN;
-}
+const start = (core: number, command: string, args: string[]) => startProcess(command, args, { core });
 
 interface Target {
   readonly name: string;
@@ -167,22 +135,7 @@ async function main(): Promise<void> {
     const pod = await start(0, bin("node"), ["bench/ws.bench.ts", "--pod"]);
     children.push(pod.child);
     const folder = mkdtempSync(join(tmpdir(), "vipr-bench-ws-"));
-    const manifest = join(folder, "echo.yaml");
-    writeFileSync(
-      manifest,
-      `apiVersion: v1
-kind: Service
-metadata: { name: echo, namespace: default }
-spec: { ports: [{ port: 80, targetPort: ${pod.port} }], selector: { app: echo } }
----
-apiVersion: discovery.k8s.io/v1
-kind: EndpointSlice
-metadata: { name: echo-1, namespace: default, labels: { kubernetes.io/service-name: echo } }
-addressType: IPv4
-ports: [{ port: ${pod.port} }]
-endpoints: [{ addresses: ["127.0.0.1"], targetRef: { kind: Pod, name: echo-0 } }]
-`,
-    );
+    const manifest = writeServiceManifest(folder, { name: "echo", port: pod.port, app: "echo", pod: "echo-0" });
     const serveArgs = ["serve", "--source", `file:${manifest}`, "--listen", "127.0.0.1:0", "--admin", "127.0.0.1:0"];
     const viprNode = await start(1, bin("node"), ["adapters/cli/vipr.ts", ...serveArgs]);
     const viprDeno = await start(1, bin("deno"), ["run", "-A", "adapters/cli/vipr.ts", ...serveArgs]);
@@ -198,9 +151,9 @@ endpoints: [{ addresses: ["127.0.0.1"], targetRef: { kind: Pod, name: echo-0 } }
     const results = new Map<string, LoadResult[]>();
     for (let round = 1; round <= rounds; round++) {
       for (const target of targets) {
-        const before = cpuTimeMs(target.process);
+        const before = cpuTimeMs(target.process?.pid);
         const result = await load(target, duration);
-        result.cpuPerMessageUs = ((cpuTimeMs(target.process) - before) * 1000) / (result.rate * duration);
+        result.cpuPerMessageUs = ((cpuTimeMs(target.process?.pid) - before) * 1000) / (result.rate * duration);
         log(`round ${round} ${target.name}: ${Math.round(result.rate)} messages/s${Number.isNaN(result.cpuPerMessageUs) ? "" : `, ${result.cpuPerMessageUs.toFixed(1)} us CPU/message`}, errors ${result.errors}`);
         results.set(target.name, [...(results.get(target.name) ?? []), result]);
       }

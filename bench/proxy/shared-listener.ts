@@ -1,41 +1,20 @@
 // How N processes share one listening port, measured apart from vipr (bench/proxy/workers.ts):
-// the minimal node:http + undici proxy of baseline-node.ts, run N times either with SO_REUSEPORT
+// the minimal node:http + undici proxy of baseline-node.ts (minimal-proxy.ts), run N times either with SO_REUSEPORT
 // (each process listens itself; the kernel spreads connections) or under node:cluster (the
 // primary accepts and hands each connection to a worker, round-robin, Node's default on Linux).
 // Usage: node bench/proxy/shared-listener.ts reuseport|cluster N PORT BACKEND_PORT
 // Prints "ready PORT" once every process listens, then "pids P1 P2 ..." (the primary first).
 import cluster from "node:cluster";
 import { fork } from "node:child_process";
-import http from "node:http";
-import { Writable } from "node:stream";
 import { fileURLToPath } from "node:url";
-import { Pool } from "undici";
+import { createMinimalProxy } from "./minimal-proxy.ts";
 
 const [mode, countText, portText, backendText] = process.argv.slice(2);
 const count = Number(countText);
 const port = Number(portText);
 
 function serveProxy(reusePort: boolean): void {
-  const pool = new Pool(`http://127.0.0.1:${backendText}`, { connections: 128, pipelining: 1 });
-  const hopByHop = new Set(["connection", "keep-alive", "transfer-encoding", "upgrade", "proxy-connection", "te", "trailer"]);
-  const server = http.createServer((request, response) => {
-    pool.stream(
-      { path: request.url ?? "/", method: (request.method ?? "GET") as "GET", headers: request.headers as Record<string, string>, body: null },
-      ({ statusCode, headers }) => {
-        const out: Record<string, string | string[]> = {};
-        for (const [name, value] of Object.entries(headers)) if (value !== undefined && !hopByHop.has(name)) out[name] = value;
-        response.writeHead(statusCode, out);
-        return response as unknown as Writable;
-      },
-      (error) => {
-        if (error !== null && !response.headersSent) {
-          response.writeHead(502);
-          response.end();
-        }
-      },
-    );
-  });
-  server.keepAliveTimeout = 60_000;
+  const server = createMinimalProxy(Number(backendText));
   server.listen({ port, host: "127.0.0.1", reusePort }, () => process.send?.("listening"));
   process.on("disconnect", () => process.exit(0)); // the launcher is gone
 }

@@ -7,15 +7,19 @@
 // request (target: N workers at most 1.1x one worker) is the steadier figure.
 // Also, on Node, the listener-sharing choice measured apart from vipr: N minimal proxies
 // (shared-listener.ts) sharing the port with SO_REUSEPORT vs node:cluster's round-robin.
-import { spawn, spawnSync, type ChildProcess } from "node:child_process";
-import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { spawnSync, type ChildProcess } from "node:child_process";
+import { mkdtempSync, readdirSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
+import { bin, startProcess } from "../bench-processes.ts";
 import { printRows, row, type BenchRow } from "../bench-report.ts";
+import { parseWrkOutput } from "../load-tool-output.ts";
+import { median } from "../measure.ts";
+import { memoryMiB, totalCpuTimeMs } from "../process-usage.ts";
+import { writeServiceManifest } from "../service-manifest.ts";
 
 const log = (line: string): void => void process.stderr.write(`bench:proxy --workers: ${line}\n`);
-const bin = (name: string): string => join("node_modules", ".bin", name);
 
 /** A process and every process under it, from /proc (Linux). */
 function tree(pid: number): number[] {
@@ -31,43 +35,9 @@ function tree(pid: number): number[] {
   return out;
 }
 
-/** User + system CPU time of these processes, in ms (clock ticks of 10 ms). */
-function cpuMs(pids: readonly number[]): number {
-  let total = 0;
-  for (const pid of pids) {
-    try {
-      const fields = readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1]!.split(" ");
-      total += (Number(fields[11]) + Number(fields[12])) * 10;
-    } catch {
-      return NaN;
-    }
-  }
-  return total;
-}
-
-function rssMiB(pid: number): number {
-  try {
-    return Number(/VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, "utf8"))?.[1] ?? NaN) / 1024;
-  } catch {
-    return NaN;
-  }
-}
-
-function start(command: string, args: string[], ready: RegExp): Promise<{ child: ChildProcess; port: number; output: () => string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(command, args, { stdio: ["ignore", "pipe", "pipe"] });
-    let seen = "";
-    const onData = (chunk: Buffer): void => {
-      seen += chunk.toString();
-      const match = ready.exec(seen);
-      if (match !== null) resolve({ child, port: Number(match[1]), output: () => seen });
-    };
-    child.stdout!.on("data", onData);
-    child.stderr!.on("data", onData);
-    child.once("exit", (code) => reject(new Error(`${command} ${args.join(" ")} exited with ${code}: ${seen}`)));
-    setTimeout(() => reject(new Error(`${command} ${args.join(" ")} did not start: ${seen}`)), 60_000).unref();
-  });
-}
+const rssMiB = (pid: number | undefined): number => memoryMiB(pid, "VmRSS");
+// Not pinned (see above); each start waits for its own line.
+const start = (command: string, args: string[], ready: RegExp) => startProcess(command, args, { ready });
 
 async function waitReady(adminPort: number): Promise<void> {
   for (let i = 0; i < 600; i++) {
@@ -114,22 +84,7 @@ export async function runWorkersBench(argv: readonly string[]): Promise<void> {
     const backend = await start(bin("node"), ["bench/proxy/backend.ts"], /ready (\d+)/);
     children.push(backend.child);
     const folder = mkdtempSync(join(tmpdir(), "vipr-bench-workers-"));
-    const manifest = join(folder, "simpleservice.yaml");
-    writeFileSync(
-      manifest,
-      `apiVersion: v1
-kind: Service
-metadata: { name: simpleservice, namespace: default, annotations: { vipr.io/hash-key: "header:x-user" } }
-spec: { ports: [{ port: 80, targetPort: ${backend.port} }], selector: { app: sise } }
----
-apiVersion: discovery.k8s.io/v1
-kind: EndpointSlice
-metadata: { name: simpleservice-1, namespace: default, labels: { kubernetes.io/service-name: simpleservice } }
-addressType: IPv4
-ports: [{ port: ${backend.port} }]
-endpoints: [{ addresses: ["127.0.0.1"], targetRef: { kind: Pod, name: rcsise-bench1 } }]
-`,
-    );
+    const manifest = writeServiceManifest(folder, { name: "simpleservice", port: backend.port, app: "sise", pod: "rcsise-bench1", annotations: '{ vipr.io/hash-key: "header:x-user" }' });
     const targets: Target[] = [];
     for (const runtime of values.runtimes.split(",")) {
       const command = runtime === "deno" ? [bin("deno"), "run", "-A", "adapters/cli/vipr.ts"] : [bin("node"), "adapters/cli/vipr.ts"];
@@ -153,24 +108,21 @@ endpoints: [{ addresses: ["127.0.0.1"], targetRef: { kind: Pod, name: rcsise-ben
     }
     const wrk = (target: Target, seconds: number): { rps: number; errors: number } => {
       const result = spawnSync("wrk", ["-t1", `-c${connections}`, `-d${seconds}s`, "-s", "bench/proxy/hash-keys.lua", `http://127.0.0.1:${target.port}`], { env: { ...process.env, VIPR_BENCH_HOST: target.host ?? "" }, encoding: "utf8" });
-      const out = result.stdout;
-      const non2xx = Number(/Non-2xx or 3xx responses:\s+(\d+)/.exec(out)?.[1] ?? 0);
-      const socket = /Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)/.exec(out);
-      return { rps: Number(/Requests\/sec:\s+([\d.]+)/.exec(out)?.[1] ?? NaN), errors: non2xx + (socket === null ? 0 : socket.slice(1).reduce((a, b) => a + Number(b), 0)) };
+      const { rps, errors } = parseWrkOutput(result.stdout);
+      return { rps, errors };
     };
     for (const target of targets) wrk(target, 1); // warm-up
     const results = new Map<string, Result[]>();
     for (let round = 1; round <= rounds; round++) {
       for (const target of targets) {
         const pids = tree(target.root.pid!);
-        const before = cpuMs(pids);
+        const before = totalCpuTimeMs(pids);
         const { rps, errors } = wrk(target, duration);
-        const cpuPerRequestUs = ((cpuMs(pids) - before) * 1000) / (rps * duration);
+        const cpuPerRequestUs = ((totalCpuTimeMs(pids) - before) * 1000) / (rps * duration);
         log(`round ${round} ${target.name} (${pids.length} processes): ${Math.round(rps)} req/s, ${cpuPerRequestUs.toFixed(0)} us CPU/request, errors ${errors}`);
         results.set(target.name, [...(results.get(target.name) ?? []), { rps, errors, cpuPerRequestUs }]);
       }
     }
-    const median = (list: readonly number[]): number => [...list].sort((a, b) => a - b)[Math.floor(list.length / 2)] ?? NaN;
     const summary = (name: string): Result => {
       const list = results.get(name) ?? [];
       return { rps: median(list.map((r) => r.rps)), cpuPerRequestUs: median(list.map((r) => r.cpuPerRequestUs)), errors: list.reduce((a, r) => a + r.errors, 0) };
