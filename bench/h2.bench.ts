@@ -12,6 +12,7 @@ import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { bin, ensureDebianTool, pin, pinning, startProcess } from "./bench-processes.ts";
 import { printRows, row, type BenchRow } from "./bench-report.ts";
+import { loadBenchOptions } from "./load-bench-options.ts";
 import { latencyMs } from "./load-tool-output.ts";
 import { median } from "./measure.ts";
 import { cpuTimeMs } from "./process-usage.ts";
@@ -19,10 +20,7 @@ import { writeServiceManifest } from "./service-manifest.ts";
 
 const { values } = parseArgs({
   options: {
-    json: { type: "boolean", default: false },
-    duration: { type: "string", default: "5" },
-    rounds: { type: "string", default: "3" },
-    connections: { type: "string", default: "8" },
+    ...loadBenchOptions("8"),
     streams: { type: "string", default: "16" },
     runtimes: { type: "string", default: "node,deno" },
   },

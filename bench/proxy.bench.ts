@@ -16,6 +16,7 @@ import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { bin, ensureDebianTool, pin, pinning, startProcess } from "./bench-processes.ts";
 import { printRows, row, type BenchRow } from "./bench-report.ts";
+import { loadBenchOptions } from "./load-bench-options.ts";
 import { parseWrkOutput } from "./load-tool-output.ts";
 import { median } from "./measure.ts";
 import { cpuTimeMs, memoryMiB } from "./process-usage.ts";
@@ -28,10 +29,7 @@ if (process.argv.includes("--workers")) {
 }
 const { values } = parseArgs({
   options: {
-    json: { type: "boolean", default: false },
-    duration: { type: "string", default: "5" },
-    rounds: { type: "string", default: "3" },
-    connections: { type: "string", default: "64" },
+    ...loadBenchOptions("64"),
     runtimes: { type: "string", default: "node,deno" },
   },
 });

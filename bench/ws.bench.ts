@@ -16,16 +16,14 @@ import { parseArgs } from "node:util";
 import { WebSocket, WebSocketServer } from "ws";
 import { bin, pin, pinning, startProcess } from "./bench-processes.ts";
 import { printRows, row, type BenchRow } from "./bench-report.ts";
+import { loadBenchOptions } from "./load-bench-options.ts";
 import { median } from "./measure.ts";
 import { cpuTimeMs } from "./process-usage.ts";
 import { writeServiceManifest } from "./service-manifest.ts";
 
 const { values } = parseArgs({
   options: {
-    json: { type: "boolean", default: false },
-    duration: { type: "string", default: "5" },
-    rounds: { type: "string", default: "3" },
-    connections: { type: "string", default: "32" },
+    ...loadBenchOptions("32"),
     window: { type: "string", default: "8" },
     size: { type: "string", default: "128" },
     pod: { type: "boolean", default: false },

@@ -14,6 +14,7 @@ import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { bin, startProcess } from "../bench-processes.ts";
 import { printRows, row, type BenchRow } from "../bench-report.ts";
+import { loadBenchOptions } from "../load-bench-options.ts";
 import { parseWrkOutput } from "../load-tool-output.ts";
 import { median } from "../measure.ts";
 import { memoryMiB, totalCpuTimeMs } from "../process-usage.ts";
@@ -65,11 +66,8 @@ export async function runWorkersBench(argv: readonly string[]): Promise<void> {
   const { values } = parseArgs({
     args: [...argv],
     options: {
-      json: { type: "boolean", default: false },
+      ...loadBenchOptions("64"),
       workers: { type: "string", default: "2" },
-      duration: { type: "string", default: "5" },
-      rounds: { type: "string", default: "3" },
-      connections: { type: "string", default: "64" },
       runtimes: { type: "string", default: "node,deno" },
     },
   });
