@@ -36,3 +36,22 @@ function describePorts(ports: readonly ServicePortEntry[]): string {
   const list = ports.map((p) => (p.name === "" ? `${p.port}` : `${p.port} (${p.name})`)).join(", ");
   return ` (its ports: ${list})`;
 }
+
+/**
+ * The protocol vipr speaks to a service port's pods: "h2c" (HTTP/2 with prior knowledge, RFC 9113
+ * section 3.3) when the port says HTTP/2 or gRPC, else undefined (HTTP/1.1). The one rule every
+ * caller reads (the forward stage, the access log, /debug/explain):
+ * - appProtocol "kubernetes.io/h2c": the Gateway API's convention (GEP-1911);
+ * - appProtocol "grpc" (GEP-1911 lists it for GRPCRoute backends; gRPC is HTTP/2 only, gRPC's
+ *   PROTOCOL-HTTP2.md), case-insensitively;
+ * - a port name "grpc" or starting "grpc-" without appProtocol: Istio's protocol selection by port
+ *   name (istio.io, "Explicit protocol selection"), except "grpc-web", which Istio reads as gRPC-Web,
+ *   an HTTP/1.1-compatible protocol.
+ */
+export function upstreamProtocolOf(port: Pick<ServicePortEntry, "name" | "appProtocol"> | undefined): "h2c" | undefined {
+  if (port === undefined) return undefined;
+  const app = port.appProtocol?.toLowerCase();
+  if (app !== undefined && app !== "") return app === "kubernetes.io/h2c" || app === "grpc" ? "h2c" : undefined;
+  const name = port.name.toLowerCase();
+  return name === "grpc" || (name.startsWith("grpc-") && !name.startsWith("grpc-web")) ? "h2c" : undefined;
+}

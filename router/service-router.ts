@@ -33,6 +33,7 @@ import type { GatewayApiStatus } from "./gateway-api/gateway-conditions.ts";
 import type { CompileOptions } from "./gateway-api/compile-gateway-routes.ts";
 import { DEFAULT_RETRY_OPTIONS, RetryBudget, type RetryOptions } from "./retry-policy.ts";
 import { ServiceStates } from "./service-state.ts";
+import { upstreamProtocolOf } from "./service-port.ts";
 import { DEFAULT_ROUTER_TIMEOUTS, type RouterTimeouts } from "./timeout-config.ts";
 import { DialableTargets } from "./dialable-targets.ts";
 import { ConcurrencyLimits, DEFAULT_MAX_REQUESTS } from "./concurrency-limits.ts";
@@ -290,7 +291,7 @@ export class ServiceRouter {
     if (found.service.type === "ExternalName") {
       return { found: false, host: query.host, error: "external_name", message: `service ${found.service.key} is an ExternalName alias of ${found.service.externalName ?? "?"}` };
     }
-    return { found: true, host: query.host, resolvedAs: { service: found.service.key, port: found.port.port, path: found.path, upstreamProtocol: found.port.appProtocol === "kubernetes.io/h2c" ? "h2c" : "http/1.1" }, ...this.#pick.explain(found, query) };
+    return { found: true, host: query.host, resolvedAs: { service: found.service.key, port: found.port.port, path: found.path, upstreamProtocol: upstreamProtocolOf(found.port) ?? "http/1.1" }, ...this.#pick.explain(found, query) };
   }
 
   /** Frees WASM tables and closes the transport's pools. */

@@ -172,6 +172,20 @@ function upstreamBody(body: IncomingBody, protocol: UpstreamCall["upstreamProtoc
   return { [Symbol.asyncIterator]: () => body[Symbol.asyncIterator]() } as unknown as Readable;
 }
 
+/** The trailer fields worth relaying, undefined when there are none (most responses). HTTP/1.1
+ * trailers reach a client only in a chunked response (RFC 9112 section 7.1.2); Node's
+ * ServerResponse drops them otherwise. */
+function trailerFields(trailers: Record<string, string | string[] | undefined> | undefined): Record<string, string | string[]> | undefined {
+  if (trailers === undefined) return undefined;
+  let fields: Record<string, string | string[]> | undefined;
+  for (const name in trailers) {
+    const value = trailers[name];
+    if (value === undefined || name.charCodeAt(0) === 58 /* ":" */) continue;
+    (fields ??= {})[name] = value;
+  }
+  return fields;
+}
+
 /** Writes one upstream response into the raw ServerResponse. */
 class ResponseWriter implements Dispatcher.DispatchHandler {
   readonly #target: UpstreamTarget;
@@ -276,7 +290,13 @@ class ResponseWriter implements Dispatcher.DispatchHandler {
     this.#timeouts.paused();
   }
 
-  onResponseEnd(): void {
+  onResponseEnd(_controller: Dispatcher.DispatchController, trailers: Record<string, string | string[] | undefined>): void {
+    // The pod's trailer fields go on as the response's trailers: gRPC's status (grpc-status,
+    // grpc-message and -bin metadata) travels there (gRPC's PROTOCOL-HTTP2.md). undici hands
+    // HTTP/2 trailers here (client-h2.js onTrailers); node:http2's compat response sends them in
+    // a HEADERS frame with END_STREAM (it always responds with waitForTrailers).
+    const fields = trailerFields(trailers);
+    if (fields !== undefined) this.#outgoing.addTrailers(fields);
     this.#outgoing.end();
     this.#finish({ ok: true, bytesOut: this.#bytesOut });
   }

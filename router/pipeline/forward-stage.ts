@@ -9,6 +9,7 @@ import { headerListGet } from "../forward/header-list.ts";
 import { gatewayMaxRetries, gatewayRequestHeaders, gatewayResponseHeaders, gatewayTimeouts, sendMirrors } from "../gateway-api/gateway-forwarding.ts";
 import { UpstreamError, type ClientAddressOf, type UpstreamOutcome, type UpstreamTransport } from "../forward/upstream-transport.ts";
 import { retryable, type RetryBudget } from "../retry-policy.ts";
+import { upstreamProtocolOf } from "../service-port.ts";
 import type { RouterErrorCode } from "../router-errors.ts";
 import type { RouterTimeouts } from "../timeout-config.ts";
 import type { UpgradeOutcome, UpgradeRoute } from "../forward/upgrade-route.ts";
@@ -140,7 +141,7 @@ export class ForwardStage {
           exchange.status = status;
         },
         onEnd: (outcome) => this.#ended(exchange, outcome),
-        upstreamProtocol: exchange.port?.appProtocol === "kubernetes.io/h2c" ? "h2c" : undefined,
+        upstreamProtocol: upstreamProtocolOf(exchange.port),
       });
       exchange.handedOver = true;
       return response;

@@ -11,6 +11,7 @@ import type { TunnelTraffic, UpgradeOutcome } from "../forward/upgrade-route.ts"
 import type { AccessLog, AccessRecord } from "../observability/access-log.ts";
 import type { MetricsRecorder } from "../observability/router-metrics.ts";
 import { errorResponse, type RouterErrorCode } from "../router-errors.ts";
+import { upstreamProtocolOf } from "../service-port.ts";
 import type { ClientOf, Exchange } from "./exchange.ts";
 
 type MutableRecord = { -readonly [K in keyof AccessRecord]: AccessRecord[K] };
@@ -42,7 +43,7 @@ export class ReportStage {
   /** vipr_requests_by_protocol_total: the client's protocol ("http/1.1" where the runtime does
    * not say), and the pod's when the request was relayed. */
   #countProtocol(exchange: Exchange, relayed: boolean): void {
-    this.#metrics.requestProtocol(this.#protocolOf?.(exchange.c) || "http/1.1", relayed ? upstreamProtocolOf(exchange) : "-");
+    this.#metrics.requestProtocol(this.#protocolOf?.(exchange.c) || "http/1.1", relayed ? spokenToPod(exchange) : "-");
   }
 
   /** A ready-made refusal (TRACE, userinfo): its x-vipr-error code is the log's error. */
@@ -142,12 +143,12 @@ export class ReportStage {
     if (this.#tunnel !== undefined) record.tunnel = this.#tunnel;
     const protocol = this.#protocolOf?.(exchange.c);
     if (protocol !== undefined && protocol !== "") record.protocol = protocol;
-    if (relayed !== undefined) record.upstream_protocol = upstreamProtocolOf(exchange);
+    if (relayed !== undefined) record.upstream_protocol = spokenToPod(exchange);
     accessLog.write(record);
   }
 }
 
 /** The protocol vipr spoke to the pod: h2c where the service port says so (undici-transport.ts). */
-function upstreamProtocolOf(exchange: Exchange): string {
-  return exchange.port?.appProtocol === "kubernetes.io/h2c" ? "h2c" : "http/1.1";
+function spokenToPod(exchange: Exchange): string {
+  return upstreamProtocolOf(exchange.port) ?? "http/1.1";
 }
