@@ -12,7 +12,7 @@
 // HTTP/2 answers carry no Connection field (RFC 9113 section 8.2.2; Node's compat response throws
 // on one), so the one vipr sets on a 413 is dropped: the stream, not the connection, ends.
 
-import { Http2ServerRequest } from "node:http2";
+import { Http2ServerRequest, constants as http2Constants, type Http2ServerResponse } from "node:http2";
 import { BodyByteLimit, setBodyLimit } from "../../router/forward/body-limit.ts";
 import { bodyTooLarge, userinfoNotAllowed } from "../../router/router-errors.ts";
 
@@ -25,9 +25,10 @@ export interface Http2Limits {
 type Fetch = (request: Request, env: unknown) => Response | Promise<Response>;
 
 /** `fetch` with HTTP/2's request checks in front (the list at the top of this file). */
-export function http2Fetch(fetch: Fetch, limits: Http2Limits): (request: Request, env: { incoming: Http2ServerRequest }) => Response | Promise<Response> {
+export function http2Fetch(fetch: Fetch, limits: Http2Limits): (request: Request, env: { incoming: Http2ServerRequest; outgoing?: Http2ServerResponse }) => Response | Promise<Response> {
   return (request, env) => {
     const incoming = env.incoming;
+    closeUnreadUpload(incoming, env.outgoing);
     const refused = refusedHead(incoming, limits);
     if (refused !== undefined) return withoutConnectionField(refused);
     const max = limits.maxBodyBytes;
@@ -44,6 +45,24 @@ export function http2Fetch(fetch: Fetch, limits: Http2Limits): (request: Request
     const response = fetch(request, env);
     return response instanceof Promise ? response.then(withoutConnectionField) : withoutConnectionField(response);
   };
+}
+
+/**
+ * Once the response has finished, a request body still coming is not wanted: the stream is closed
+ * with RST_STREAM NO_ERROR, which RFC 9113 section 8.1 allows a server that answered before the
+ * request was complete ("the server MAY request that the client abort transmission"). Only then:
+ * until the response ends, the body streams on to the pod (gRPC's bidirectional calls read and
+ * write at once). This replaces @hono/node-server's autoCleanupIncoming (listener-server.ts).
+ */
+function closeUnreadUpload(incoming: Http2ServerRequest, outgoing: Http2ServerResponse | undefined): void {
+  if (outgoing === undefined || incoming.stream.endAfterHeaders) return;
+  outgoing.once("finish", () => {
+    if (incoming.readableEnded) return;
+    // A tick later, as @hono/node-server did: the last DATA frames in flight may end it.
+    setImmediate(() => {
+      if (!incoming.readableEnded && !incoming.stream.destroyed) incoming.stream.close(http2Constants.NGHTTP2_NO_ERROR);
+    });
+  });
 }
 
 function refusedHead(incoming: Http2ServerRequest, limits: Http2Limits): Response | undefined {

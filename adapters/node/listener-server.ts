@@ -91,7 +91,11 @@ export function createListenerServer(serverOptions: ServerOptions, http1Listener
       // reset); the app's own count (http2-requests.ts) answers 431 below it, as HTTP/1.1 does.
       maxHeaderListPairs: Math.max(128, 2 * serving.limits.maxHeadersCount + 8),
     },
-    getRequestListener(http2Fetch(serving.fetch, serving.limits) as FetchCallback) as unknown as (request: Http2ServerRequest, response: Http2ServerResponse) => void,
+    // autoCleanupIncoming off: @hono/node-server would otherwise destroy an HTTP/2 request whose
+    // body has not ended two ticks after the response was handed over (RESPONSE_ALREADY_SENT at
+    // the response head), which cuts every bidirectional gRPC stream after its first reply.
+    // http2Fetch ends an unread upload itself, once the response has finished.
+    getRequestListener(http2Fetch(serving.fetch, serving.limits) as FetchCallback, { autoCleanupIncoming: false }) as unknown as (request: Http2ServerRequest, response: Http2ServerResponse) => void,
   );
   const sessions = trackSessions(h2, serving.keepAliveTimeoutMs);
   if (store === undefined) takePriorKnowledge(server, h2, serving.headersTimeoutMs);
