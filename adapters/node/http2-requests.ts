@@ -15,6 +15,7 @@
 import { Http2ServerRequest, constants as http2Constants, type Http2ServerResponse } from "node:http2";
 import { BodyByteLimit, setBodyLimit } from "../../router/forward/body-limit.ts";
 import { bodyTooLarge, userinfoNotAllowed } from "../../router/router-errors.ts";
+import { sendGrpcTrailersOnly } from "./grpc-trailers-only.ts";
 
 export interface Http2Limits {
   readonly maxHeaderBytes: number;
@@ -43,7 +44,9 @@ export function http2Fetch(fetch: Fetch, limits: Http2Limits): (request: Request
       }
     }
     const response = fetch(request, env);
-    return response instanceof Promise ? response.then(withoutConnectionField) : withoutConnectionField(response);
+    // vipr's own gRPC answers go out as Trailers-Only responses (grpc-trailers-only.ts).
+    const send = (answer: Response): Response => sendGrpcTrailersOnly(withoutConnectionField(answer), env.outgoing);
+    return response instanceof Promise ? response.then(send) : send(response);
   };
 }
 

@@ -10,6 +10,7 @@ import { gatewayMaxRetries, gatewayRequestHeaders, gatewayResponseHeaders, gatew
 import { UpstreamError, type ClientAddressOf, type UpstreamOutcome, type UpstreamTransport } from "../forward/upstream-transport.ts";
 import { retryable, type RetryBudget } from "../retry-policy.ts";
 import { upstreamProtocolOf } from "../service-port.ts";
+import { grpcTimeoutOf } from "../forward/grpc-timeout.ts";
 import type { RouterErrorCode } from "../router-errors.ts";
 import type { RouterTimeouts } from "../timeout-config.ts";
 import type { UpgradeOutcome, UpgradeRoute } from "../forward/upgrade-route.ts";
@@ -69,6 +70,13 @@ export class ForwardStage {
   /** The response to relay, or vipr's answer when every try failed. */
   async forward(exchange: Exchange): Promise<Response> {
     if (exchange.gateway !== undefined) exchange.timeouts = gatewayTimeouts(exchange.timeouts!, exchange.gateway);
+    // gRPC: the client's grpc-timeout is the call's deadline (forward/grpc-timeout.ts); looked
+    // for only on ports spoken to in HTTP/2, the only ones gRPC can reach.
+    const grpcTimeoutMs = upstreamProtocolOf(exchange.port) === "h2c" ? grpcTimeoutOf(exchange.headers) : undefined;
+    if (grpcTimeoutMs !== undefined) {
+      const timeouts = exchange.timeouts!;
+      if (timeouts.requestMs <= 0 || grpcTimeoutMs < timeouts.requestMs) exchange.timeouts = { ...timeouts, requestMs: grpcTimeoutMs };
+    }
     // An ExternalName target is one name, tried once: there is no other endpoint to retry on.
     if (exchange.balancer === undefined) return this.#try(exchange).catch((error: unknown) => this.#failed(exchange, error, undefined));
     const budget = this.#settings.budget;

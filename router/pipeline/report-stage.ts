@@ -12,6 +12,7 @@ import type { AccessLog, AccessRecord } from "../observability/access-log.ts";
 import type { MetricsRecorder } from "../observability/router-metrics.ts";
 import { errorResponse, type RouterErrorCode } from "../router-errors.ts";
 import { upstreamProtocolOf } from "../service-port.ts";
+import { grpcErrorResponse, grpcStatusOf, httpStatusOfGrpcAnswer, isGrpcRequest } from "../forward/grpc-status.ts";
 import type { ClientOf, Exchange } from "./exchange.ts";
 
 type MutableRecord = { -readonly [K in keyof AccessRecord]: AccessRecord[K] };
@@ -31,6 +32,9 @@ export class ReportStage {
 
   /** vipr's own JSON error answer (router-errors.ts), counted and logged. */
   fail(exchange: Exchange, code: RouterErrorCode, message: string, details: Readonly<Record<string, unknown>> = {}): Response {
+    // A gRPC call gets its failure as a gRPC status (forward/grpc-status.ts); metrics and the log
+    // count the HTTP status the JSON answer would have had, not the 200 it travels in.
+    if (isGrpcRequest(exchange.headers)) return this.answered(exchange, grpcErrorResponse(code, message), `grpc-status ${grpcStatusOf[code]} (${code}): ${message}`, httpStatusOfGrpcAnswer(code));
     return this.answered(exchange, errorResponse(code, message, details), message);
   }
 
@@ -60,10 +64,10 @@ export class ReportStage {
   }
 
   /** Counts and logs an answer vipr gave itself. */
-  answered(exchange: Exchange, response: Response, message: string): Response {
+  answered(exchange: Exchange, response: Response, message: string, status = response.status): Response {
     const seconds = (performance.now() - exchange.started) / 1000;
-    exchange.status = response.status;
-    this.#metrics.requestDone(exchange.serviceKey === "" ? "-" : exchange.serviceKey, response.status, seconds);
+    exchange.status = status;
+    this.#metrics.requestDone(exchange.serviceKey === "" ? "-" : exchange.serviceKey, status, seconds);
     this.#countProtocol(exchange, false);
     this.#log(exchange, seconds, undefined, message);
     return response;

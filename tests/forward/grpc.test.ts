@@ -3,6 +3,8 @@
 // client channel is routed on its own, where a plain TCP hop (what kube-proxy is) sends a channel's
 // every call to one pod. Trailers (grpc-status, grpc-message, -bin metadata) pass through.
 import * as grpc from "@grpc/grpc-js";
+import http2, { type Http2Server, type ServerHttp2Stream } from "node:http2";
+import type { AddressInfo } from "node:net";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { nodeClientAddress, nodeRequestHeaders, serveNode, type NodeServer } from "../../adapters/node/serve-node.ts";
 import { createUndiciTransport } from "../../adapters/node/undici-transport.ts";
@@ -31,9 +33,20 @@ const pods: GrpcPod[] = [];
 let router: ServiceRouter;
 let server: NodeServer;
 let client: EchoClient;
+/** A pod that takes every call and never answers (an h2c server that holds its streams). */
+let silent: Http2Server;
+const held = new Set<ServerHttp2Stream>();
 
 beforeAll(async () => {
   for (let i = 0; i < 3; i++) pods.push(await startGrpcPod(`grpc-${i}`));
+  silent = http2.createServer();
+  silent.on("stream", (stream: ServerHttp2Stream) => {
+    held.add(stream);
+    stream.resume();
+    stream.once("close", () => held.delete(stream));
+  });
+  await new Promise<void>((done) => silent.listen(0, "127.0.0.1", done));
+  const silentPort = (silent.address() as AddressInfo).port;
   router = new ServiceRouter({
     core: createWasmCore(),
     transport: createUndiciTransport(),
@@ -47,8 +60,12 @@ beforeAll(async () => {
   router.setTable(
     buildRoutingTable({
       // Round robin: an even spread the test can bound tightly without being flaky.
-      services: [grpcService("echo", byAppProtocol, { "vipr.io/lb-policy": "round-robin" }), grpcService("named", byName), grpcService("empty", byAppProtocol)],
-      endpointSlices: [...grpcSlices("echo", pods, byAppProtocol), ...grpcSlices("named", pods.slice(0, 1), byName)],
+      services: [grpcService("echo", byAppProtocol, { "vipr.io/lb-policy": "round-robin" }), grpcService("named", byName), grpcService("empty", byAppProtocol), grpcService("silent", byAppProtocol)],
+      endpointSlices: [
+        ...grpcSlices("echo", pods, byAppProtocol),
+        ...grpcSlices("named", pods.slice(0, 1), byName),
+        ...grpcSlices("silent", [{ name: "silent-0", port: silentPort } as GrpcPod], byAppProtocol),
+      ],
     }),
   );
   server = await serveNode(router.app, { http2: {}, closeGraceMs: 200 });
@@ -60,7 +77,26 @@ afterAll(async () => {
   await server?.close();
   await router?.close();
   for (const pod of pods) await pod.close();
+  for (const stream of held) stream.destroy();
+  await new Promise<void>((done) => (silent === undefined ? done() : silent.close(() => done())));
 });
+
+/** One call by node:http2 with the fields given: the response's header block, whether it ended
+ * the stream (a Trailers-Only response), and the trailers if any. */
+function rawCall(authority: string, fields: Record<string, string>): Promise<{ headers: http2.IncomingHttpHeaders; endStream: boolean; trailers: http2.IncomingHttpHeaders | undefined }> {
+  const session = http2.connect(`http://127.0.0.1:${server.port}`);
+  return new Promise<{ headers: http2.IncomingHttpHeaders; endStream: boolean; trailers: http2.IncomingHttpHeaders | undefined }>((resolve, reject) => {
+    const stream = session.request({ ":method": "POST", ":authority": authority, ":path": "/vipr.test.Echo/Unary", "content-type": "application/grpc", te: "trailers", ...fields });
+    let head: { headers: http2.IncomingHttpHeaders; endStream: boolean } | undefined;
+    let trailers: http2.IncomingHttpHeaders | undefined;
+    stream.on("response", (headers, flags) => (head = { headers, endStream: (flags & http2.constants.NGHTTP2_FLAG_END_STREAM) !== 0 }));
+    stream.on("trailers", (received) => (trailers = received));
+    stream.on("error", reject);
+    stream.on("close", () => (head === undefined ? reject(new Error(`no response (RST_STREAM ${stream.rstCode})`)) : resolve({ ...head, trailers })));
+    stream.resume();
+    stream.end(Buffer.from([0, 0, 0, 0, 1, 0x78]));
+  }).finally(() => session.close());
+}
 
 function callsByPod(): number[] {
   return pods.map((pod) => pod.calls);
@@ -177,5 +213,63 @@ describe(`gRPC through vipr on ${runtimeName}`, () => {
     const big = Buffer.alloc(4 * 1024 * 1024, 0x5a);
     const { response } = await unaryCall(client, big);
     expect((JSON.parse(response.toString("utf8")) as UnaryAnswer).bytes).toBe(big.length);
+  });
+});
+
+describe(`vipr's own failures as gRPC statuses on ${runtimeName}`, () => {
+  test("an unknown service: UNIMPLEMENTED with vipr's message, as a Trailers-Only response", async () => {
+    const unknown = echoClient(server.port, "nosuch");
+    try {
+      const error = await unaryFailure(unknown, Buffer.from("x"));
+      expect(error.code).toBe(grpc.status.UNIMPLEMENTED);
+      expect(error.details).toContain("nosuch");
+    } finally {
+      unknown.close();
+    }
+    const raw = await rawCall("nosuch", {});
+    expect(raw.headers[":status"]).toBe(200);
+    expect(raw.headers["content-type"]).toBe("application/grpc");
+    expect(raw.headers["grpc-status"]).toBe("12");
+    expect(raw.headers["x-vipr-error"]).toBe("unknown_service");
+    // Trailers-Only: the one header block ended the stream.
+    expect(raw.endStream).toBe(true);
+    expect(raw.trailers).toBeUndefined();
+    // The metrics and the log count what the failure was, not the 200 it travelled in.
+    expect(records.findLast((r) => r.host === "nosuch")).toMatchObject({ status: 404 });
+    expect(records.findLast((r) => r.host === "nosuch")?.error).toMatch(/^grpc-status 12 \(unknown_service\)/);
+  });
+
+  test("a service with no endpoints: UNAVAILABLE with vipr's message", async () => {
+    const empty = echoClient(server.port, "empty");
+    try {
+      const error = await unaryFailure(empty, Buffer.from("x"));
+      expect(error.code).toBe(grpc.status.UNAVAILABLE);
+      expect(error.details).toContain("default/empty");
+      expect(error.metadata.get("x-vipr-error")).toEqual(["no_endpoints"]);
+    } finally {
+      empty.close();
+    }
+  });
+
+  test("grpc-timeout is the call's deadline: a pod that never answers gets DEADLINE_EXCEEDED from vipr", async () => {
+    // node:http2 without a deadline of its own: only vipr can end this call.
+    const raw = await rawCall("silent", { "grpc-timeout": "300m" });
+    expect(raw.headers["grpc-status"]).toBe("4");
+    expect(raw.headers["x-vipr-error"]).toBe("upstream_timeout");
+    expect(decodeURIComponent(String(raw.headers["grpc-message"]))).toContain("timeout");
+    expect(records.findLast((r) => r.host === "silent")).toMatchObject({ status: 504, service: "default/silent" });
+
+    // grpc-js with a 300 ms deadline: it may end the call itself at the same moment; vipr's log
+    // says vipr timed the call out too.
+    const before = records.filter((r) => r.host === "silent").length;
+    const timed = echoClient(server.port, "silent");
+    try {
+      const error = await unaryFailure(timed, Buffer.from("x"), new grpc.Metadata(), { deadline: Date.now() + 300 });
+      expect(error.code).toBe(grpc.status.DEADLINE_EXCEEDED);
+    } finally {
+      timed.close();
+    }
+    await expect.poll(() => records.filter((r) => r.host === "silent").length, { timeout: 10_000 }).toBeGreaterThan(before);
+    expect(records.findLast((r) => r.host === "silent")?.error).toMatch(/grpc-status 4 \(upstream_timeout\)|client_aborted/);
   });
 });
