@@ -28,6 +28,10 @@ import type { UpstreamCall, UpstreamErrorKind, UpstreamOutcome, UpstreamTarget, 
 import { UpstreamError, targetKey } from "../../router/forward/upstream-transport.ts";
 import { DeadlineQueue } from "./deadline-queue.ts";
 import { CallTimeouts, systemClock, timedConnector } from "./upstream-timeouts.ts";
+import { fixDenoHttp2ResponseOrder } from "./deno-h2-response-order.ts";
+
+// Deno only: HTTP/2 response bodies reach undici (deno-h2-response-order.ts).
+fixDenoHttp2ResponseOrder();
 
 export interface UndiciTransportOptions {
   /** Connections per target; null: as many as there are concurrent requests. Default null. */
