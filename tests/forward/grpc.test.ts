@@ -47,6 +47,11 @@ beforeAll(async () => {
   });
   await new Promise<void>((done) => silent.listen(0, "127.0.0.1", done));
   const silentPort = (silent.address() as AddressInfo).port;
+  // A port that was listening and is closed now: connections to it are refused.
+  const closed = http2.createServer();
+  await new Promise<void>((done) => closed.listen(0, "127.0.0.1", done));
+  const refusingPort = (closed.address() as AddressInfo).port;
+  await new Promise<void>((done) => closed.close(() => done()));
   router = new ServiceRouter({
     core: createWasmCore(),
     transport: createUndiciTransport(),
@@ -60,11 +65,18 @@ beforeAll(async () => {
   router.setTable(
     buildRoutingTable({
       // Round robin: an even spread the test can bound tightly without being flaky.
-      services: [grpcService("echo", byAppProtocol, { "vipr.io/lb-policy": "round-robin" }), grpcService("named", byName), grpcService("empty", byAppProtocol), grpcService("silent", byAppProtocol)],
+      services: [grpcService("echo", byAppProtocol, { "vipr.io/lb-policy": "round-robin" }), grpcService("named", byName), grpcService("empty", byAppProtocol),
+        grpcService("silent", byAppProtocol),
+        grpcService("hashed", byAppProtocol, { "vipr.io/lb-policy": "maglev", "vipr.io/hash-key": "header:x-user" }),
+        grpcService("partly", byAppProtocol, { "vipr.io/lb-policy": "round-robin" }),
+      ],
       endpointSlices: [
         ...grpcSlices("echo", pods, byAppProtocol),
         ...grpcSlices("named", pods.slice(0, 1), byName),
         ...grpcSlices("silent", [{ name: "silent-0", port: silentPort } as GrpcPod], byAppProtocol),
+        ...grpcSlices("hashed", pods, byAppProtocol),
+        // A pod whose port refuses connections beside a live one.
+        ...grpcSlices("partly", [pods[0]!, { name: "refusing-0", port: refusingPort } as GrpcPod], byAppProtocol),
       ],
     }),
   );
@@ -167,6 +179,38 @@ describe(`gRPC through vipr on ${runtimeName}`, () => {
       named.close();
     }
     expect(router.explain({ host: "named" })).toMatchObject({ found: true, resolvedAs: { upstreamProtocol: "h2c" } });
+  });
+
+  test("a hash key from metadata (vipr.io/hash-key header:x-user) keeps a user's calls on one pod", async () => {
+    const hashed = echoClient(server.port, "hashed");
+    try {
+      const podOf = async (user: string): Promise<string> => {
+        const metadata = new grpc.Metadata();
+        metadata.set("x-user", user);
+        return (JSON.parse((await unaryCall(hashed, Buffer.from("h"), metadata)).response.toString("utf8")) as UnaryAnswer).pod;
+      };
+      const alice = new Set<string>();
+      for (let i = 0; i < 20; i++) alice.add(await podOf("alice"));
+      expect(alice.size).toBe(1);
+      const users = new Set<string>();
+      for (let i = 0; i < 30; i++) users.add(await podOf(`user-${i}`));
+      expect(users.size).toBeGreaterThan(1);
+    } finally {
+      hashed.close();
+    }
+  });
+
+  test("calls to a pod that refuses connections are retried on another (nothing reached it): every call succeeds", async () => {
+    const partly = echoClient(server.port, "partly");
+    try {
+      for (let i = 0; i < 10; i++) {
+        const { response, status } = await unaryCall(partly, Buffer.from(`p${i}`));
+        expect(status.code).toBe(grpc.status.OK);
+        expect((JSON.parse(response.toString("utf8")) as UnaryAnswer).pod).toBe("grpc-0");
+      }
+    } finally {
+      partly.close();
+    }
   });
 
   test("server streaming: 50 messages in order from one pod", async () => {
