@@ -14,7 +14,7 @@
 // to Pool.request() and returns a Web Response whose body streams.
 
 import { IncomingMessage, ServerResponse } from "node:http";
-import { Http2ServerRequest, Http2ServerResponse } from "node:http2";
+import { Http2ServerRequest, Http2ServerResponse, type OutgoingHttpHeaders } from "node:http2";
 import { Readable } from "node:stream";
 import type { ReadableStream as NodeReadableStream } from "node:stream/web";
 import { RESPONSE_ALREADY_SENT } from "@hono/node-server/utils/response";
@@ -190,6 +190,18 @@ function trailerFields(trailers: Record<string, string | string[] | undefined> |
   return fields;
 }
 
+/** A header list as node:http2's respond() takes it, with :status (repeated names as arrays). */
+function outgoingHeaders(status: number, fields: readonly string[]): OutgoingHttpHeaders {
+  const headers: OutgoingHttpHeaders = { ":status": status };
+  for (let i = 0; i + 1 < fields.length; i += 2) {
+    const name = fields[i]!.toLowerCase();
+    const value = fields[i + 1]!;
+    const seen = headers[name];
+    headers[name] = seen === undefined ? value : Array.isArray(seen) ? [...seen, value] : [String(seen), value];
+  }
+  return headers;
+}
+
 /** Writes one upstream response into the raw ServerResponse. */
 class ResponseWriter implements Dispatcher.DispatchHandler {
   readonly #target: UpstreamTarget;
@@ -205,6 +217,10 @@ class ResponseWriter implements Dispatcher.DispatchHandler {
   #headSent = false;
   #done = false;
   #bytesOut = 0;
+  /** A gRPC Trailers-Only head from the pod, held to be sent with END_STREAM at the end. */
+  #trailersOnly: { status: number; fields: string[] } | undefined = undefined;
+  /** The pod's grpc-status, once seen (head or trailers). */
+  #grpcStatus: number | undefined = undefined;
   #clientGone: DownstreamClosedError | undefined;
   /** Listening for 'drain': only while the body is paused for a slow client (most responses
    * never are, and each listener costs an add and a remove). */
@@ -272,7 +288,19 @@ class ResponseWriter implements Dispatcher.DispatchHandler {
     if (statusCode < 200) return;
     const outgoing = this.#outgoing;
     this.#timeouts.headArrived();
-    (outgoing as ServerResponse).writeHead(statusCode, this.#call.rewriteResponseHeaders(headerListFromRecord(headers)));
+    // gRPC's Trailers-Only answer carries grpc-status here (passive health reads it).
+    const grpcStatus = headers["grpc-status"];
+    if (typeof grpcStatus === "string") this.#grpcStatus = Number(grpcStatus);
+    const fields = this.#call.rewriteResponseHeaders(headerListFromRecord(headers));
+    if (typeof grpcStatus === "string" && outgoing instanceof Http2ServerResponse) {
+      // A Trailers-Only answer (gRPC's PROTOCOL-HTTP2.md: grpc-status in the one header block,
+      // which ended the pod's stream) is sent on as one, at its end: node:http2's compat response
+      // would send the head without END_STREAM and then end the stream with no grpc-status after
+      // it, which grpc-js reports as INTERNAL "Call ended without gRPC status".
+      this.#trailersOnly = { status: statusCode, fields };
+    } else {
+      (outgoing as ServerResponse).writeHead(statusCode, fields);
+    }
     this.#headSent = true;
     this.#call.onResponse?.(statusCode);
     this.#resolve(RESPONSE_ALREADY_SENT);
@@ -280,6 +308,12 @@ class ResponseWriter implements Dispatcher.DispatchHandler {
   }
 
   onResponseData(controller: Dispatcher.DispatchController, chunk: Buffer): void {
+    // Not Trailers-Only after all (a body followed): the head goes out as usual.
+    const held = this.#trailersOnly;
+    if (held !== undefined) {
+      this.#trailersOnly = undefined;
+      (this.#outgoing as ServerResponse).writeHead(held.status, held.fields);
+    }
     this.#bytesOut += chunk.length;
     this.#timeouts.bodyData();
     if (!(this.#outgoing as ServerResponse).write(chunk)) this.#pause(controller);
@@ -300,9 +334,22 @@ class ResponseWriter implements Dispatcher.DispatchHandler {
     // HTTP/2 trailers here (client-h2.js onTrailers); node:http2's compat response sends them in
     // a HEADERS frame with END_STREAM (it always responds with waitForTrailers).
     const fields = trailerFields(trailers);
-    if (fields !== undefined) this.#outgoing.addTrailers(fields);
-    this.#outgoing.end();
-    this.#finish({ ok: true, bytesOut: this.#bytesOut });
+    const held = this.#trailersOnly;
+    if (held !== undefined && fields === undefined && this.#outgoing instanceof Http2ServerResponse) {
+      this.#trailersOnly = undefined;
+      const stream = this.#outgoing.stream;
+      if (!stream.destroyed && !stream.headersSent) stream.respond(outgoingHeaders(held.status, held.fields), { endStream: true });
+    } else {
+      if (held !== undefined) {
+        this.#trailersOnly = undefined;
+        (this.#outgoing as ServerResponse).writeHead(held.status, held.fields);
+      }
+      if (fields !== undefined) this.#outgoing.addTrailers(fields);
+      this.#outgoing.end();
+    }
+    const grpcStatus = fields?.["grpc-status"];
+    if (typeof grpcStatus === "string") this.#grpcStatus = Number(grpcStatus);
+    this.#finish(this.#grpcStatus === undefined ? { ok: true, bytesOut: this.#bytesOut } : { ok: true, bytesOut: this.#bytesOut, grpcStatus: this.#grpcStatus });
   }
 
   onResponseError(_controller: Dispatcher.DispatchController | null, error: Error): void {

@@ -78,3 +78,14 @@ export function grpcErrorResponse(code: RouterErrorCode, message: string): Respo
 export function httpStatusOfGrpcAnswer(code: RouterErrorCode): number {
   return statusOf[code];
 }
+
+/**
+ * A pod's grpc-status that counts as a failed try for passive health: the ones that say the pod
+ * (not the call) is in trouble, the statuses Envoy maps to 5xx for its outlier detection
+ * (source/common/grpc/status.cc grpcToHttpStatus) except UNIMPLEMENTED, which a healthy pod
+ * answers to a method it does not have: UNKNOWN, DEADLINE_EXCEEDED, INTERNAL, UNAVAILABLE,
+ * DATA_LOSS. Application answers (NOT_FOUND, INVALID_ARGUMENT, FAILED_PRECONDITION, ...) are not.
+ */
+export function isGrpcFailureStatus(status: number | undefined): boolean {
+  return status === 2 || status === 4 || status === 13 || status === 14 || status === 15;
+}

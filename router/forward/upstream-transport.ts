@@ -28,6 +28,9 @@ export interface UpstreamOutcome {
   readonly bytesOut: number;
   /** Why it did not end well; absent when ok. */
   readonly error?: UpstreamError;
+  /** The pod's grpc-status (from its trailers, or its header block for a Trailers-Only answer),
+   * for passive health (forward/grpc-status.ts); absent for responses without one. */
+  readonly grpcStatus?: number;
 }
 
 export interface UpstreamCall {
@@ -56,8 +59,8 @@ export interface UpstreamCall {
   /** Called once, when the response body ended or failed; only if forward() resolved (a rejected
    * forward() is its own outcome). */
   readonly onEnd?: (outcome: UpstreamOutcome) => void;
-  /** "h2c": the service port's appProtocol is kubernetes.io/h2c (the Gateway API's convention,
-   * GEP-1911): HTTP/2 with prior knowledge to the pod. Absent: HTTP/1.1. */
+  /** "h2c": the service port says HTTP/2 or gRPC (service-port.ts upstreamProtocolOf): HTTP/2 with
+   * prior knowledge to the pod. Absent: HTTP/1.1. */
   readonly upstreamProtocol?: "h2c" | undefined;
 }
 

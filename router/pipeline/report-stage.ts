@@ -12,7 +12,7 @@ import type { AccessLog, AccessRecord } from "../observability/access-log.ts";
 import type { MetricsRecorder } from "../observability/router-metrics.ts";
 import { errorResponse, type RouterErrorCode } from "../router-errors.ts";
 import { upstreamProtocolOf } from "../service-port.ts";
-import { grpcErrorResponse, grpcStatusOf, httpStatusOfGrpcAnswer, isGrpcRequest } from "../forward/grpc-status.ts";
+import { grpcErrorResponse, grpcStatusOf, httpStatusOfGrpcAnswer, isGrpcFailureStatus, isGrpcRequest } from "../forward/grpc-status.ts";
 import type { ClientOf, Exchange } from "./exchange.ts";
 
 type MutableRecord = { -readonly [K in keyof AccessRecord]: AccessRecord[K] };
@@ -79,7 +79,8 @@ export class ReportStage {
     // A client that left or whose body broke off ("aborted") says nothing about the endpoint: no
     // outcome for passive health and no upstream error.
     const endpointsFault = error !== undefined && error.kind !== "aborted";
-    if (error === undefined || endpointsFault) this.#tryOutcome(exchange, endpointsFault || isFailureStatus(exchange.status));
+    // A gRPC failure travels in a 200: its grpc-status says whether the pod failed.
+    if (error === undefined || endpointsFault) this.#tryOutcome(exchange, endpointsFault || isFailureStatus(exchange.status) || isGrpcFailureStatus(outcome.grpcStatus));
     const seconds = (performance.now() - exchange.started) / 1000;
     this.#metrics.requestDone(exchange.serviceKey, exchange.status, seconds);
     this.#countProtocol(exchange, true);

@@ -33,12 +33,17 @@ const pods: GrpcPod[] = [];
 let router: ServiceRouter;
 let server: NodeServer;
 let client: EchoClient;
+/** The "flaky" service's pods: one answering every call UNAVAILABLE, one healthy. */
+let failing: GrpcPod;
+let healthy: GrpcPod;
 /** A pod that takes every call and never answers (an h2c server that holds its streams). */
 let silent: Http2Server;
 const held = new Set<ServerHttp2Stream>();
 
 beforeAll(async () => {
   for (let i = 0; i < 3; i++) pods.push(await startGrpcPod(`grpc-${i}`));
+  failing = await startGrpcPod("failing-0", { failWith: grpc.status.UNAVAILABLE });
+  healthy = await startGrpcPod("healthy-0");
   silent = http2.createServer();
   silent.on("stream", (stream: ServerHttp2Stream) => {
     held.add(stream);
@@ -69,6 +74,7 @@ beforeAll(async () => {
         grpcService("silent", byAppProtocol),
         grpcService("hashed", byAppProtocol, { "vipr.io/lb-policy": "maglev", "vipr.io/hash-key": "header:x-user" }),
         grpcService("partly", byAppProtocol, { "vipr.io/lb-policy": "round-robin" }),
+        grpcService("flaky", byAppProtocol, { "vipr.io/lb-policy": "round-robin" }),
       ],
       endpointSlices: [
         ...grpcSlices("echo", pods, byAppProtocol),
@@ -77,6 +83,7 @@ beforeAll(async () => {
         ...grpcSlices("hashed", pods, byAppProtocol),
         // A pod whose port refuses connections beside a live one.
         ...grpcSlices("partly", [pods[0]!, { name: "refusing-0", port: refusingPort } as GrpcPod], byAppProtocol),
+        ...grpcSlices("flaky", [failing, healthy], byAppProtocol),
       ],
     }),
   );
@@ -89,6 +96,8 @@ afterAll(async () => {
   await server?.close();
   await router?.close();
   for (const pod of pods) await pod.close();
+  await failing?.close();
+  await healthy?.close();
   for (const stream of held) stream.destroy();
   await new Promise<void>((done) => (silent === undefined ? done() : silent.close(() => done())));
 });
@@ -210,6 +219,26 @@ describe(`gRPC through vipr on ${runtimeName}`, () => {
       }
     } finally {
       partly.close();
+    }
+  });
+
+  test("passive health counts gRPC failures by grpc-status: a pod answering UNAVAILABLE is ejected after 5", async () => {
+    const flaky = echoClient(server.port, "flaky");
+    try {
+      const codes: number[] = [];
+      for (let i = 0; i < 20; i++) {
+        const metadata = new grpc.Metadata();
+        codes.push(await unaryCall(flaky, Buffer.from(`f${i}`), metadata).then((answer) => answer.status.code, (error: grpc.ServiceError) => error.code));
+      }
+      // Round robin alternates until the 5th consecutive UNAVAILABLE (outlier detection's
+      // default) ejects the failing pod; every later call reaches the healthy one. Without
+      // counting grpc-status, the failing pod would get 10 of the 20 (its answers are HTTP 200).
+      expect(failing.calls).toBe(5);
+      expect(healthy.calls).toBe(15);
+      expect(codes.filter((code) => code === grpc.status.UNAVAILABLE), JSON.stringify(codes)).toHaveLength(5);
+      expect(router.endpointHealth().get("default/flaky")?.find((e) => e.identity === "failing-0")).toMatchObject({ ejections: 1 });
+    } finally {
+      flaky.close();
     }
   });
 

@@ -63,7 +63,8 @@ function metadataRecord(metadata: grpc.Metadata): Record<string, string> {
   return out;
 }
 
-export async function startGrpcPod(name: string): Promise<GrpcPod> {
+/** failWith: every unary call is answered with this status (a pod in trouble). */
+export async function startGrpcPod(name: string, options: { failWith?: grpc.status } = {}): Promise<GrpcPod> {
   const server = new grpc.Server({ "grpc.max_receive_message_length": 16 * 1024 * 1024 });
   const pod = { name, port: 0, calls: 0, server } as GrpcPod & { port: number };
   server.addService(echoService, {
@@ -71,6 +72,7 @@ export async function startGrpcPod(name: string): Promise<GrpcPod> {
       pod.calls++;
       const text = call.request.length < 16 ? call.request.toString("utf8") : "";
       if (text === "hang") return;
+      if (options.failWith !== undefined) return callback({ code: options.failWith, details: `${name} is failing` });
       const headers = new grpc.Metadata();
       headers.set("x-pod", name);
       call.sendMetadata(headers);
