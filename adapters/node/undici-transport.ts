@@ -26,6 +26,7 @@ import { bodyLimitOf, bodyTooLargeOf, upstreamBodyTooLarge, type BodyByteLimit }
 import { ReplayableBody } from "../../router/forward/replayable-body.ts";
 import type { UpstreamCall, UpstreamErrorKind, UpstreamOutcome, UpstreamTarget, UpstreamTransport } from "../../router/forward/upstream-transport.ts";
 import { UpstreamError, targetKey } from "../../router/forward/upstream-transport.ts";
+import { GRPC_STATUS, encodeGrpcMessage } from "../../router/forward/grpc-status.ts";
 import { DeadlineQueue } from "./deadline-queue.ts";
 import { CallTimeouts, systemClock, timedConnector } from "./upstream-timeouts.ts";
 import { fixDenoHttp2ResponseOrder } from "./deno-h2-response-order.ts";
@@ -217,6 +218,8 @@ class ResponseWriter implements Dispatcher.DispatchHandler {
   #headSent = false;
   #done = false;
   #bytesOut = 0;
+  /** The pod answered with content-type application/grpc*. */
+  #grpcResponse = false;
   /** A gRPC Trailers-Only head from the pod, held to be sent with END_STREAM at the end. */
   #trailersOnly: { status: number; fields: string[] } | undefined = undefined;
   /** The pod's grpc-status, once seen (head or trailers). */
@@ -292,6 +295,8 @@ class ResponseWriter implements Dispatcher.DispatchHandler {
     const grpcStatus = headers["grpc-status"];
     if (typeof grpcStatus === "string") this.#grpcStatus = Number(grpcStatus);
     const fields = this.#call.rewriteResponseHeaders(headerListFromRecord(headers));
+    const type = headers["content-type"];
+    this.#grpcResponse = typeof type === "string" && type.startsWith("application/grpc");
     if (typeof grpcStatus === "string" && outgoing instanceof Http2ServerResponse) {
       // A Trailers-Only answer (gRPC's PROTOCOL-HTTP2.md: grpc-status in the one header block,
       // which ended the pod's stream) is sent on as one, at its end: node:http2's compat response
@@ -362,10 +367,35 @@ class ResponseWriter implements Dispatcher.DispatchHandler {
       this.#reject(upstreamError);
       return;
     }
+    // A gRPC response cut by the pod (reset, killed, timed out) ends with a status instead:
+    // UNAVAILABLE in the trailers, which a gRPC client reads as the call's outcome and may retry
+    // (gRPC's statuscodes.md); a reset stream would read as INTERNAL. Not when the client left.
+    if (this.#grpcResponse && upstreamError.kind !== "aborted" && this.#endWithGrpcStatus(upstreamError)) {
+      this.#finish({ ok: false, bytesOut: this.#bytesOut, error: upstreamError, grpcStatus: GRPC_STATUS.UNAVAILABLE });
+      return;
+    }
     // After the head, the only honest signal left is an aborted body: the client sees the
     // connection close before the length or the last chunk it was promised.
     this.#outgoing.destroy(error);
     this.#finish({ ok: false, bytesOut: this.#bytesOut, error: upstreamError });
+  }
+
+  /** Ends an HTTP/2 gRPC response with grpc-status UNAVAILABLE; false when it cannot (not
+   * HTTP/2, or already ended). */
+  #endWithGrpcStatus(error: UpstreamError): boolean {
+    const outgoing = this.#outgoing;
+    if (!(outgoing instanceof Http2ServerResponse) || outgoing.writableEnded || outgoing.stream.destroyed) return false;
+    const status = { "grpc-status": String(GRPC_STATUS.UNAVAILABLE), "grpc-message": encodeGrpcMessage(`vipr: the pod's response broke off: ${error.message}`) };
+    const held = this.#trailersOnly;
+    if (held !== undefined) {
+      this.#trailersOnly = undefined;
+      if (outgoing.stream.headersSent) return false;
+      outgoing.stream.respond({ ...outgoingHeaders(held.status, held.fields), ...status }, { endStream: true });
+      return true;
+    }
+    outgoing.addTrailers(status);
+    outgoing.end();
+    return true;
   }
 
   #finish(outcome: UpstreamOutcome): void {

@@ -36,6 +36,8 @@ let client: EchoClient;
 /** The "flaky" service's pods: one answering every call UNAVAILABLE, one healthy. */
 let failing: GrpcPod;
 let healthy: GrpcPod;
+/** Killed in the middle of its first server stream. */
+let victim: GrpcPod;
 /** A pod that takes every call and never answers (an h2c server that holds its streams). */
 let silent: Http2Server;
 const held = new Set<ServerHttp2Stream>();
@@ -44,6 +46,7 @@ beforeAll(async () => {
   for (let i = 0; i < 3; i++) pods.push(await startGrpcPod(`grpc-${i}`));
   failing = await startGrpcPod("failing-0", { failWith: grpc.status.UNAVAILABLE });
   healthy = await startGrpcPod("healthy-0");
+  victim = await startGrpcPod("victim-0", { dieMidStream: true });
   silent = http2.createServer();
   silent.on("stream", (stream: ServerHttp2Stream) => {
     held.add(stream);
@@ -75,6 +78,7 @@ beforeAll(async () => {
         grpcService("hashed", byAppProtocol, { "vipr.io/lb-policy": "maglev", "vipr.io/hash-key": "header:x-user" }),
         grpcService("partly", byAppProtocol, { "vipr.io/lb-policy": "round-robin" }),
         grpcService("flaky", byAppProtocol, { "vipr.io/lb-policy": "round-robin" }),
+        grpcService("killable", byAppProtocol, { "vipr.io/lb-policy": "round-robin" }),
       ],
       endpointSlices: [
         ...grpcSlices("echo", pods, byAppProtocol),
@@ -84,6 +88,7 @@ beforeAll(async () => {
         // A pod whose port refuses connections beside a live one.
         ...grpcSlices("partly", [pods[0]!, { name: "refusing-0", port: refusingPort } as GrpcPod], byAppProtocol),
         ...grpcSlices("flaky", [failing, healthy], byAppProtocol),
+        ...grpcSlices("killable", [victim, healthy], byAppProtocol),
       ],
     }),
   );
@@ -98,6 +103,7 @@ afterAll(async () => {
   for (const pod of pods) await pod.close();
   await failing?.close();
   await healthy?.close();
+  await victim?.close();
   for (const stream of held) stream.destroy();
   await new Promise<void>((done) => (silent === undefined ? done() : silent.close(() => done())));
 });
@@ -239,6 +245,32 @@ describe(`gRPC through vipr on ${runtimeName}`, () => {
       expect(router.endpointHealth().get("default/flaky")?.find((e) => e.identity === "failing-0")).toMatchObject({ ejections: 1 });
     } finally {
       flaky.close();
+    }
+  });
+
+  test("a pod killed mid-stream: the client gets UNAVAILABLE after the messages it sent; new calls go elsewhere", async () => {
+    const killable = echoClient(server.port, "killable");
+    try {
+      const stream = (): Promise<{ messages: string[]; error: grpc.ServiceError | undefined }> =>
+        new Promise((resolve) => {
+          const messages: string[] = [];
+          const call = killable.serverStream(Buffer.from("5"));
+          call.on("data", (message: Buffer) => messages.push(message.toString("utf8")));
+          call.on("error", (error: grpc.ServiceError) => resolve({ messages, error }));
+          call.on("end", () => resolve({ messages, error: undefined }));
+        });
+      // Round robin: one of the first two streams is the victim's.
+      let cut = await stream();
+      if (cut.error === undefined) cut = await stream();
+      expect(cut.messages).toEqual(["victim-0:0", "victim-0:1"]);
+      expect(cut.error?.code).toBe(grpc.status.UNAVAILABLE);
+      expect(cut.error?.details).toContain("vipr: the pod's response broke off");
+      // The victim's port is closed now: calls are retried on (then routed to) the healthy pod.
+      const before = healthy.calls;
+      for (let i = 0; i < 6; i++) expect((await unaryCall(killable, Buffer.from(`k${i}`))).status.code).toBe(grpc.status.OK);
+      expect(healthy.calls - before).toBe(6);
+    } finally {
+      killable.close();
     }
   });
 

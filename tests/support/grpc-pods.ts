@@ -63,8 +63,10 @@ function metadataRecord(metadata: grpc.Metadata): Record<string, string> {
   return out;
 }
 
-/** failWith: every unary call is answered with this status (a pod in trouble). */
-export async function startGrpcPod(name: string, options: { failWith?: grpc.status } = {}): Promise<GrpcPod> {
+/** failWith: every unary call is answered with this status (a pod in trouble). dieMidStream: a
+ * server stream sends 2 messages, then the pod is killed (every connection destroyed, the port
+ * closed). */
+export async function startGrpcPod(name: string, options: { failWith?: grpc.status; dieMidStream?: boolean } = {}): Promise<GrpcPod> {
   const server = new grpc.Server({ "grpc.max_receive_message_length": 16 * 1024 * 1024 });
   const pod = { name, port: 0, calls: 0, server } as GrpcPod & { port: number };
   server.addService(echoService, {
@@ -90,6 +92,12 @@ export async function startGrpcPod(name: string, options: { failWith?: grpc.stat
     },
     serverStream: (call: grpc.ServerWritableStream<Buffer, Buffer>) => {
       pod.calls++;
+      if (options.dieMidStream === true) {
+        call.write(Buffer.from(`${name}:0`));
+        call.write(Buffer.from(`${name}:1`));
+        setTimeout(() => server.forceShutdown(), 50);
+        return;
+      }
       const count = Number(call.request.toString("utf8"));
       for (let i = 0; i < count; i++) call.write(Buffer.from(`${name}:${i}`));
       call.end();
