@@ -339,6 +339,16 @@ class ResponseWriter implements Dispatcher.DispatchHandler {
     // HTTP/2 trailers here (client-h2.js onTrailers); node:http2's compat response sends them in
     // a HEADERS frame with END_STREAM (it always responds with waitForTrailers).
     const fields = trailerFields(trailers);
+    // A gRPC response must end with grpc-status (gRPC's PROTOCOL-HTTP2.md); one that ended without
+    // it broke off (Deno's node:http2 reports a pod killed mid-stream as a plain end): it is
+    // answered as a response cut by the pod.
+    if (this.#grpcResponse && this.#grpcStatus === undefined && fields?.["grpc-status"] === undefined) {
+      const broken = new UpstreamError("reset", this.#target, true, "reset: the pod's gRPC response ended without grpc-status");
+      if (this.#endWithGrpcStatus(broken)) {
+        this.#finish({ ok: false, bytesOut: this.#bytesOut, error: broken, grpcStatus: GRPC_STATUS.UNAVAILABLE });
+        return;
+      }
+    }
     const held = this.#trailersOnly;
     if (held !== undefined && fields === undefined && this.#outgoing instanceof Http2ServerResponse) {
       this.#trailersOnly = undefined;

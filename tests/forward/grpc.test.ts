@@ -263,7 +263,7 @@ describe(`gRPC through vipr on ${runtimeName}`, () => {
       let cut = await stream();
       if (cut.error === undefined) cut = await stream();
       expect(cut.messages).toEqual(["victim-0:0", "victim-0:1"]);
-      expect(cut.error?.code).toBe(grpc.status.UNAVAILABLE);
+      expect(cut.error?.code, cut.error?.details).toBe(grpc.status.UNAVAILABLE);
       expect(cut.error?.details).toContain("vipr: the pod's response broke off");
       // The victim's port is closed now: calls are retried on (then routed to) the healthy pod.
       const before = healthy.calls;
