@@ -11,6 +11,7 @@ import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { seedService, slicesFor, startPod, type Pod } from "../support/seed-backends.ts";
 import { get, killAll, rawRequest, runVipr, startVipr, type ViprProcess } from "../cli/vipr-process.ts";
 import { parsePrometheusText, seriesKey } from "../observability/prometheus-text.ts";
+import { BASE_GATEWAY } from "../gateway-api/gateway-yaml.ts";
 import { keepAliveClient, waitUntil, type KeepAliveClient } from "./support/keep-alive-client.ts";
 
 let temp: string;
@@ -124,24 +125,12 @@ describe("vipr serve --workers 2", () => {
   test("Gateway API objects from the source reach every worker, and a restarted worker gets them before it listens", { timeout: 120_000 }, async () => {
     // Without them a worker answers 404 for shop.example.com, which names no service.
     const gatewayApi = `
----
-apiVersion: gateway.networking.k8s.io/v1
-kind: GatewayClass
-metadata: { name: vipr }
-spec: { controllerName: vipr.io/gateway-controller }
----
-apiVersion: gateway.networking.k8s.io/v1
-kind: Gateway
-metadata: { name: web, namespace: default }
-spec:
-  gatewayClassName: vipr
-  listeners: [{ name: http, port: 80, protocol: HTTP, hostname: "*.example.com" }]
----
+---${BASE_GATEWAY}---
 apiVersion: gateway.networking.k8s.io/v1
 kind: HTTPRoute
 metadata: { name: shop, namespace: default }
 spec:
-  parentRefs: [{ name: web }]
+  parentRefs: [{ name: all-namespaces, namespace: gateway-conformance-infra }]
   hostnames: [shop.example.com]
   rules: [{ backendRefs: [{ name: simpleservice, port: 80 }] }]
 `;
