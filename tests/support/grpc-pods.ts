@@ -27,9 +27,9 @@ export type EchoClient = grpc.Client & {
 const EchoClientConstructor = grpc.makeGenericClientConstructor(echoService, "Echo") as unknown as new (address: string, credentials: grpc.ChannelCredentials, options?: grpc.ClientOptions) => EchoClient;
 
 /** A client on one channel to `port`, sending `authority` as :authority (the service name vipr
- * routes by). */
-export function echoClient(port: number, authority: string): EchoClient {
-  return new EchoClientConstructor(`127.0.0.1:${port}`, grpc.credentials.createInsecure(), { "grpc.default_authority": authority, "grpc.max_receive_message_length": 16 * 1024 * 1024 });
+ * routes by); plain h2c unless other credentials are given. */
+export function echoClient(port: number, authority: string, credentials = grpc.credentials.createInsecure(), options: grpc.ClientOptions = {}): EchoClient {
+  return new EchoClientConstructor(`127.0.0.1:${port}`, credentials, { "grpc.default_authority": authority, "grpc.max_receive_message_length": 16 * 1024 * 1024, ...options });
 }
 
 /** What a unary call's answer says: the pod that answered and the metadata it received. */
