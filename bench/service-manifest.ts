@@ -13,24 +13,27 @@ export interface BenchService {
   readonly pod: string;
   /** The Service's annotations (e.g. vipr.io/hash-key), as YAML flow text. */
   readonly annotations?: string;
+  /** The port's appProtocol (e.g. grpc: vipr speaks h2c to the pod). */
+  readonly appProtocol?: string;
 }
 
 /** Writes NAME.yaml into `folder` and returns its path. */
 export function writeServiceManifest(folder: string, service: BenchService): string {
-  const { name, port, app, pod, annotations } = service;
+  const { name, port, app, pod, annotations, appProtocol } = service;
+  const protocol = appProtocol === undefined ? "" : `, appProtocol: ${appProtocol}`;
   const manifest = join(folder, `${name}.yaml`);
   writeFileSync(
     manifest,
     `apiVersion: v1
 kind: Service
 metadata: { name: ${name}, namespace: default${annotations === undefined ? "" : `, annotations: ${annotations}`} }
-spec: { ports: [{ port: 80, targetPort: ${port} }], selector: { app: ${app} } }
+spec: { ports: [{ port: 80, targetPort: ${port}${protocol} }], selector: { app: ${app} } }
 ---
 apiVersion: discovery.k8s.io/v1
 kind: EndpointSlice
 metadata: { name: ${name}-1, namespace: default, labels: { kubernetes.io/service-name: ${name} } }
 addressType: IPv4
-ports: [{ port: ${port} }]
+ports: [{ port: ${port}${protocol} }]
 endpoints: [{ addresses: ["127.0.0.1"], targetRef: { kind: Pod, name: ${pod} } }]
 `,
   );
