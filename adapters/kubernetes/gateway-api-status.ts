@@ -1,7 +1,7 @@
 // Writes the status vipr computes (router/gateway-api/gateway-conditions.ts) back to the objects it
 // programs, through their status subresource with a JSON merge patch (RFC 7386; custom resources
 // take no strategic merge patch): GatewayClass and Gateway conditions, listener statuses, and on
-// each HTTPRoute the parents vipr's controllerName owns, keeping the entries of other controllers
+// each HTTPRoute and GRPCRoute the parents vipr's controllerName owns, keeping the entries of other controllers
 // (RouteStatus.parents is shared: "implementations MUST only populate entries for parents they
 // manage"). A condition keeps its lastTransitionTime while its status stays the same
 // (metav1.Condition), and an object whose status would not change is not written, so a write's
@@ -20,7 +20,7 @@ export interface GatewayApiStatusWriterOptions {
 
 /** The objects as last listed or watched, to merge with and compare against. */
 export interface StoredGatewayApiObjects {
-  objects(kind: "GatewayClass" | "Gateway" | "HTTPRoute"): KubeObject[];
+  objects(kind: "GatewayClass" | "Gateway" | "HTTPRoute" | "GRPCRoute"): KubeObject[];
 }
 
 type Json = Record<string, unknown>;
@@ -85,8 +85,13 @@ export class GatewayApiStatusWriter {
       }));
       await this.#patch(object, report.namespace, "gateways", report.name, { conditions: withTimes(report.conditions, old["conditions"], now), listeners });
     }
-    const routes = stored.objects("HTTPRoute");
-    for (const report of status.httpRoutes) {
+    await this.#writeRoutes(status.httpRoutes, stored.objects("HTTPRoute"), "httproutes", now);
+    await this.#writeRoutes(status.grpcRoutes ?? [], stored.objects("GRPCRoute"), "grpcroutes", now);
+  }
+
+  /** The parents vipr reports on each route of one kind (HTTPRoute, GRPCRoute: the same RouteStatus). */
+  async #writeRoutes(reports: GatewayApiStatus["httpRoutes"], routes: readonly KubeObject[], plural: string, now: string): Promise<void> {
+    for (const report of reports) {
       const object = find(routes, report.namespace, report.name);
       if (object === undefined) continue;
       const oldParents = Array.isArray(statusOf(object)["parents"]) ? (statusOf(object)["parents"] as Json[]) : [];
@@ -95,17 +100,17 @@ export class GatewayApiStatusWriter {
         const prior = oldParents.find((o) => o["controllerName"] === p.controllerName && comparable(o["parentRef"]) === comparable(p.parentRef));
         return { parentRef: p.parentRef, controllerName: p.controllerName, conditions: withTimes(p.conditions, prior?.["conditions"], now) };
       });
-      await this.#patch(object, report.namespace, "httproutes", report.name, { parents: [...others, ...ours] });
+      await this.#patch(object, report.namespace, plural, report.name, { parents: [...others, ...ours] });
     }
     // A route that no longer names a Gateway of ours loses the entries we wrote (RouteStatus.parents:
     // an implementation removes the entries of parents it no longer manages).
-    const reported = new Set(status.httpRoutes.map((r) => `${r.namespace}/${r.name}`));
+    const reported = new Set(reports.map((r) => `${r.namespace}/${r.name}`));
     for (const object of routes) {
       const key = `${object.metadata?.namespace ?? ""}/${object.metadata?.name ?? ""}`;
       const parents = statusOf(object)["parents"];
       if (reported.has(key) || !Array.isArray(parents)) continue;
       const others = (parents as Json[]).filter((p) => p["controllerName"] !== this.#options.controllerName);
-      if (others.length < parents.length) await this.#patch(object, object.metadata?.namespace ?? "", "httproutes", object.metadata?.name ?? "", { parents: others });
+      if (others.length < parents.length) await this.#patch(object, object.metadata?.namespace ?? "", plural, object.metadata?.name ?? "", { parents: others });
     }
   }
 

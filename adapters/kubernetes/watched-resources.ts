@@ -27,6 +27,7 @@ export const gatewayApiResources: readonly WatchedResource[] = Object.freeze([
   { group: "gateway.networking.k8s.io", version: "v1", resource: "gatewayclasses", kind: "GatewayClass", verbs: ["get", "list", "watch"], optional: false },
   { group: "gateway.networking.k8s.io", version: "v1", resource: "gateways", kind: "Gateway", verbs: ["get", "list", "watch"], optional: false },
   { group: "gateway.networking.k8s.io", version: "v1", resource: "httproutes", kind: "HTTPRoute", verbs: ["get", "list", "watch"], optional: false },
+  { group: "gateway.networking.k8s.io", version: "v1", resource: "grpcroutes", kind: "GRPCRoute", verbs: ["get", "list", "watch"], optional: false },
   { group: "gateway.networking.k8s.io", version: "v1beta1", resource: "referencegrants", kind: "ReferenceGrant", verbs: ["get", "list", "watch"], optional: false },
   { group: "", version: "v1", resource: "namespaces", kind: "Namespace", verbs: ["get", "list", "watch"], optional: false },
 ]);
@@ -37,6 +38,7 @@ export const gatewayApiStatusResources: readonly { readonly group: string; reado
   { group: "gateway.networking.k8s.io", resource: "gatewayclasses/status", verbs: ["patch"] },
   { group: "gateway.networking.k8s.io", resource: "gateways/status", verbs: ["patch"] },
   { group: "gateway.networking.k8s.io", resource: "httproutes/status", verbs: ["patch"] },
+  { group: "gateway.networking.k8s.io", resource: "grpcroutes/status", verbs: ["patch"] },
 ]);
 
 /** The collection path of a resource, cluster-wide or in one namespace. */

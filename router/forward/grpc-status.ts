@@ -19,6 +19,9 @@ export const GRPC_STATUS = { OK: 0, CANCELLED: 1, UNKNOWN: 2, INVALID_ARGUMENT: 
  *   answers a gRPC request with no route (envoyproxy/envoy#22688), and what gRPC's own table maps
  *   a 404 to (doc/http-grpc-status-mapping.md). NOT_FOUND would read as the method's own answer
  *   ("some requested entity was not found"), which a client may act on as application data.
+ * - UNAVAILABLE for a Gateway API rule without a backend that resolves (invalid_backend):
+ *   GRPCRouteRule.BackendRefs, "all traffic which matches this rule MUST receive an UNAVAILABLE
+ *   status"; an HTTPRoute's rule reached by a gRPC call gets the same.
  * - The rest by what they mean to a caller: a refused request INVALID_ARGUMENT or
  *   PERMISSION_DENIED, a body over the limit RESOURCE_EXHAUSTED (statuscodes.md lists it for a
  *   message larger than allowed), a client that left CANCELLED.
@@ -42,7 +45,7 @@ export const grpcStatusOf: Readonly<Record<RouterErrorCode, number>> = {
   userinfo_not_allowed: GRPC_STATUS.INVALID_ARGUMENT,
   https_not_supported: GRPC_STATUS.UNAVAILABLE,
   client_aborted: GRPC_STATUS.CANCELLED,
-  invalid_backend: GRPC_STATUS.INTERNAL,
+  invalid_backend: GRPC_STATUS.UNAVAILABLE,
 };
 
 /** A gRPC request: content-type application/grpc or application/grpc+<format> (PROTOCOL-HTTP2.md).

@@ -39,6 +39,8 @@ export interface CompiledMirror {
 }
 
 export interface CompiledRule {
+  /** Absent: an HTTPRoute's rule (or vipr's own route list's). */
+  readonly kind?: "GRPCRoute";
   /** "namespace/name" of the route, and the rule's index in it. */
   readonly routeKey: string;
   readonly ruleIndex: number;
@@ -91,23 +93,28 @@ export interface CompileOptions {
 
 /** Listener protocols vipr serves. HTTPS listeners come with TLS termination (a later change: the
  * listener is then accepted here, with certificateRefs resolved). */
-function servesProtocol(protocol: string): boolean {
+export function servesProtocol(protocol: string): boolean {
   return protocol === "HTTP";
 }
 
-function routeKindAllowed(listener: Listener, group: string, kind: string): boolean {
+/** The route kinds vipr programs. An HTTP or HTTPS listener without allowedRoutes.kinds takes both
+ * (AllowedRoutes.Kinds: "kinds are selected based on the protocol"; GRPCRoute is served on HTTP
+ * and HTTPS listeners, as the GRPCRoute conformance tests' Gateways, which name no kinds, expect). */
+const ROUTE_KINDS = ["HTTPRoute", "GRPCRoute"];
+
+export function routeKindAllowed(listener: Listener, group: string, kind: string): boolean {
   const kinds = listener.allowedRoutes.kinds;
-  if (kinds.length === 0) return kind === "HTTPRoute" && group === GATEWAY_API_GROUP;
+  if (kinds.length === 0) return ROUTE_KINDS.includes(kind) && group === GATEWAY_API_GROUP;
   return kinds.some((k) => k.kind === kind && k.group === group);
 }
 
 /** The route kinds a listener names that vipr supports (ListenerStatus.supportedKinds). */
 function supportedKinds(listener: Listener): { group: string; kind: string }[] {
-  const wanted = listener.allowedRoutes.kinds.length === 0 ? [{ group: GATEWAY_API_GROUP, kind: "HTTPRoute" }] : listener.allowedRoutes.kinds;
-  return wanted.filter((k) => k.group === GATEWAY_API_GROUP && k.kind === "HTTPRoute").map((k) => ({ group: k.group, kind: k.kind }));
+  const wanted = listener.allowedRoutes.kinds.length === 0 ? ROUTE_KINDS.map((kind) => ({ group: GATEWAY_API_GROUP, kind })) : listener.allowedRoutes.kinds;
+  return wanted.filter((k) => k.group === GATEWAY_API_GROUP && ROUTE_KINDS.includes(k.kind)).map((k) => ({ group: k.group, kind: k.kind }));
 }
 
-function namespaceAllowed(listener: Listener, gateway: Gateway, routeNamespace: string, objects: GatewayApiObjects): boolean {
+export function namespaceAllowed(listener: Listener, gateway: Gateway, routeNamespace: string, objects: GatewayApiObjects): boolean {
   const { from, selector } = listener.allowedRoutes;
   if (from === "All") return true;
   if (from === "Same") return routeNamespace === gateway.meta.namespace;
@@ -116,25 +123,25 @@ function namespaceAllowed(listener: Listener, gateway: Gateway, routeNamespace: 
 
 /** ReferenceGrant (gateway-api apis/v1beta1/referencegrant_types.go): a grant in the target's
  * namespace lets HTTPRoutes of `fromNamespace` refer to Services there (all, or the one named). */
-function granted(grants: readonly ReferenceGrant[], fromNamespace: string, to: BackendObjectRef): boolean {
+function granted(grants: readonly ReferenceGrant[], fromNamespace: string, to: BackendObjectRef, fromKind: string): boolean {
   return grants.some(
     (g) =>
       g.meta.namespace === to.namespace &&
-      g.from.some((f) => f.group === GATEWAY_API_GROUP && f.kind === "HTTPRoute" && f.namespace === fromNamespace) &&
+      g.from.some((f) => f.group === GATEWAY_API_GROUP && f.kind === fromKind && f.namespace === fromNamespace) &&
       g.to.some((t) => t.group === to.group && t.kind === to.kind && (t.name === undefined || t.name === to.name)),
   );
 }
 
-interface RefCheck {
+export interface RefCheck {
   readonly invalid: string | undefined;
   readonly reason: "InvalidKind" | "RefNotPermitted" | "BackendNotFound" | undefined;
 }
 
-function checkBackend(ref: BackendObjectRef, routeNamespace: string, objects: GatewayApiObjects, options: CompileOptions): RefCheck {
+export function checkBackend(ref: BackendObjectRef, routeNamespace: string, objects: GatewayApiObjects, options: CompileOptions, fromKind = "HTTPRoute"): RefCheck {
   if (ref.group !== "" || ref.kind !== "Service") return { invalid: `backendRef ${ref.group === "" ? "" : `${ref.group}/`}${ref.kind} ${ref.name}: vipr sends only to Services`, reason: "InvalidKind" };
   const key = `${ref.namespace}/${ref.name}`;
-  if (ref.namespace !== routeNamespace && !granted(objects.referenceGrants, routeNamespace, ref)) {
-    return { invalid: `backendRef ${key} is in another namespace and no ReferenceGrant in ${ref.namespace} allows HTTPRoutes of ${routeNamespace} to refer to it`, reason: "RefNotPermitted" };
+  if (ref.namespace !== routeNamespace && !granted(objects.referenceGrants, routeNamespace, ref, fromKind)) {
+    return { invalid: `backendRef ${key} is in another namespace and no ReferenceGrant in ${ref.namespace} allows ${fromKind}s of ${routeNamespace} to refer to it`, reason: "RefNotPermitted" };
   }
   if (options.serviceExists !== undefined && !options.serviceExists(key)) return { invalid: `backendRef ${key}: no such Service`, reason: "BackendNotFound" };
   return { invalid: undefined, reason: undefined };
@@ -211,7 +218,7 @@ function pathLength(value: string): number {
   return value.length > 1 && value.endsWith("/") ? value.length - 1 : value.length;
 }
 
-function parentKeyOf(ref: RouteParentStatusReport["parentRef"]): string {
+export function parentKeyOf(ref: RouteParentStatusReport["parentRef"]): string {
   return `${ref.namespace}/${ref.name}/${ref.sectionName ?? ""}/${ref.port ?? ""}`;
 }
 
@@ -296,7 +303,7 @@ export function compileGatewayRoutes(objects: GatewayApiObjects, options: Compil
         supportedKinds: kinds,
         conditions: [
           serves ? condition("Accepted", true, "Accepted", "listener accepted", g) : condition("Accepted", false, "UnsupportedProtocol", message, g),
-          kindsOk ? condition("ResolvedRefs", true, "ResolvedRefs", "route kinds resolved", g) : condition("ResolvedRefs", false, "InvalidRouteKinds", "vipr supports only HTTPRoute of gateway.networking.k8s.io", g),
+          kindsOk ? condition("ResolvedRefs", true, "ResolvedRefs", "route kinds resolved", g) : condition("ResolvedRefs", false, "InvalidRouteKinds", "vipr supports only HTTPRoute and GRPCRoute of gateway.networking.k8s.io", g),
           serves && kindsOk ? condition("Programmed", true, "Programmed", "listener programmed", g) : condition("Programmed", false, "Invalid", message || "listener has invalid route kinds", g),
           condition("Conflicted", false, "NoConflicts", "no conflicts", g),
         ],
@@ -320,10 +327,11 @@ export function compileGatewayRoutes(objects: GatewayApiObjects, options: Compil
   };
 }
 
-function buildTable(entries: readonly RouteEntry[]): GatewayRouteTable {
-  const exact = new Map<string, RouteEntry[]>();
-  const wildcards = new Map<string, RouteEntry[]>();
-  const anyHost: RouteEntry[] = [];
+/** Entries by host bucket, each bucket in `compare`'s order (GRPCRoute has its own precedence). */
+export function buildTable<E extends RouteEntry>(entries: readonly E[], compare: (a: E, b: E) => number = comparePrecedence): GatewayRouteTable {
+  const exact = new Map<string, E[]>();
+  const wildcards = new Map<string, E[]>();
+  const anyHost: E[] = [];
   for (const entry of entries) {
     if (entry.host === undefined) anyHost.push(entry);
     else {
@@ -333,9 +341,9 @@ function buildTable(entries: readonly RouteEntry[]): GatewayRouteTable {
       else list.push(entry);
     }
   }
-  for (const list of exact.values()) list.sort(comparePrecedence);
-  for (const list of wildcards.values()) list.sort(comparePrecedence);
-  anyHost.sort(comparePrecedence);
+  for (const list of exact.values()) list.sort(compare);
+  for (const list of wildcards.values()) list.sort(compare);
+  anyHost.sort(compare);
   const wildcardList = [...wildcards].map(([pattern, list]) => ({ pattern, entries: list })).sort((a, b) => hostnameSpecificity(b.pattern) - hostnameSpecificity(a.pattern));
   return { exact, wildcards: wildcardList, anyHost, size: entries.length };
 }

@@ -1,5 +1,5 @@
 // The Gateway API objects vipr programs (gateway.networking.k8s.io/v1 GatewayClass, Gateway,
-// HTTPRoute; v1beta1 ReferenceGrant), as validated values: defaults filled in the way the API
+// HTTPRoute, GRPCRoute; v1beta1 ReferenceGrant), as validated values: defaults filled in the way the API
 // server's CRD defaults fill them (gateway-api apis/v1 kubebuilder:default markers), so the
 // compiler never has to ask "was this field given?". parse-gateway-api.ts builds them from YAML or
 // API objects. Pure data, frozen by the compiler's callers' convention (readonly everywhere).
@@ -182,6 +182,39 @@ export interface HTTPRoute {
   readonly rules: readonly HTTPRouteRule[];
 }
 
+/** GRPCMethodMatch (gateway-api apis/v1/grpcroute_types.go): at least one of service and method. */
+export interface GRPCMethodMatch {
+  readonly type: "Exact" | "RegularExpression";
+  readonly service: string | undefined;
+  readonly method: string | undefined;
+}
+
+export interface GRPCRouteMatch {
+  /** Undefined: every service and method. */
+  readonly method: GRPCMethodMatch | undefined;
+  /** Names lowercase; of names given twice only the first (GRPCHeaderMatch.Name). */
+  readonly headers: readonly ValueMatch[];
+}
+
+/** GRPCRouteFilter: the header modifiers, RequestMirror, ExtensionRef (unsupported). */
+export type GRPCRouteFilter = Extract<HTTPRouteFilter, { readonly type: "RequestHeaderModifier" | "ResponseHeaderModifier" | "RequestMirror" | "ExtensionRef" }>;
+
+export interface GRPCRouteRule {
+  readonly name: string | undefined;
+  /** Empty: every gRPC request. */
+  readonly matches: readonly GRPCRouteMatch[];
+  readonly filters: readonly GRPCRouteFilter[];
+  readonly backendRefs: readonly HTTPBackendRef[];
+}
+
+export interface GRPCRoute {
+  readonly meta: ObjectMeta;
+  readonly parentRefs: readonly ParentRef[];
+  /** Lowercase. */
+  readonly hostnames: readonly string[];
+  readonly rules: readonly GRPCRouteRule[];
+}
+
 export interface ReferenceGrant {
   readonly meta: ObjectMeta;
   readonly from: readonly { readonly group: string; readonly kind: string; readonly namespace: string }[];
@@ -193,6 +226,8 @@ export interface GatewayApiObjects {
   readonly gatewayClasses: readonly GatewayClass[];
   readonly gateways: readonly Gateway[];
   readonly httpRoutes: readonly HTTPRoute[];
+  /** Absent: none (sources and tests that predate GRPCRoute). */
+  readonly grpcRoutes?: readonly GRPCRoute[] | undefined;
   readonly referenceGrants: readonly ReferenceGrant[];
   /** Namespace labels, for allowedRoutes.namespaces.from Selector; absent namespaces have none. */
   readonly namespaceLabels?: ReadonlyMap<string, Readonly<Record<string, string>>> | undefined;

@@ -48,6 +48,8 @@ export interface GatewayApiStatus {
   readonly gatewayClasses: readonly GatewayClassStatusReport[];
   readonly gateways: readonly GatewayStatusReport[];
   readonly httpRoutes: readonly HTTPRouteStatusReport[];
+  /** GRPCRoutes' reports (the same shape: RouteStatus); absent before GRPCRoutes were compiled. */
+  readonly grpcRoutes?: readonly HTTPRouteStatusReport[];
 }
 
 export function condition(type: Condition["type"], ok: boolean, reason: string, message: string, observedGeneration: number): Condition {
@@ -59,10 +61,11 @@ export function condition(type: Condition["type"], ok: boolean, reason: string, 
  * needs to see why a route does not route. */
 export function statusProblems(status: GatewayApiStatus): string[] {
   const lines: string[] = [];
-  for (const route of status.httpRoutes) {
+  const routes = [...status.httpRoutes.map((route) => ({ kind: "HTTPRoute", route })), ...(status.grpcRoutes ?? []).map((route) => ({ kind: "GRPCRoute", route }))];
+  for (const { kind, route } of routes) {
     for (const parent of route.parents) {
       for (const c of parent.conditions) {
-        if (c.status === "False") lines.push(`HTTPRoute ${route.namespace}/${route.name} on Gateway ${parent.parentRef.namespace}/${parent.parentRef.name}: ${c.type} False ${c.reason}: ${c.message}`);
+        if (c.status === "False") lines.push(`${kind} ${route.namespace}/${route.name} on Gateway ${parent.parentRef.namespace}/${parent.parentRef.name}: ${c.type} False ${c.reason}: ${c.message}`);
       }
     }
   }

@@ -1,16 +1,18 @@
 // The Gateway API configuration a router serves: vipr's own route list (route-rules.ts, fixed at
 // start) merged with the objects a table source reads (file or Kubernetes), compiled into one
-// table (compile-gateway-routes.ts). A new set of objects replaces the table by one reference swap;
+// table (compile-gateway-routes.ts), and GRPCRoutes into their own (compile-grpc-routes.ts). A new set of objects replaces the table by one reference swap;
 // requests already matched keep the rule they matched.
 import { compileGatewayRoutes, EMPTY_GATEWAY_ROUTE_TABLE, type CompileOptions, type CompiledGatewayRoutes, type GatewayRouteTable } from "./compile-gateway-routes.ts";
 import { EMPTY_GATEWAY_API_OBJECTS, type GatewayApiObjects } from "./gateway-api-objects.ts";
 import type { GatewayApiStatus } from "./gateway-conditions.ts";
+import { compileGRPCRoutes, withGRPCRouteStatus } from "./compile-grpc-routes.ts";
 
 function merge(a: GatewayApiObjects, b: GatewayApiObjects): GatewayApiObjects {
   return {
     gatewayClasses: [...a.gatewayClasses, ...b.gatewayClasses],
     gateways: [...a.gateways, ...b.gateways],
     httpRoutes: [...a.httpRoutes, ...b.httpRoutes],
+    grpcRoutes: [...(a.grpcRoutes ?? []), ...(b.grpcRoutes ?? [])],
     referenceGrants: [...a.referenceGrants, ...b.referenceGrants],
     namespaceLabels: b.namespaceLabels ?? a.namespaceLabels,
   };
@@ -19,6 +21,8 @@ function merge(a: GatewayApiObjects, b: GatewayApiObjects): GatewayApiObjects {
 export class GatewayRouteState {
   readonly #fixed: GatewayApiObjects;
   #compiled: CompiledGatewayRoutes;
+  /** GRPCRoutes: their own table, looked up for gRPC requests only. */
+  #grpcTable: GatewayRouteTable = EMPTY_GATEWAY_ROUTE_TABLE;
 
   constructor(fixed: GatewayApiObjects = EMPTY_GATEWAY_API_OBJECTS) {
     this.#fixed = fixed;
@@ -29,13 +33,21 @@ export class GatewayRouteState {
     return this.#compiled.table;
   }
 
+  get grpcTable(): GatewayRouteTable {
+    return this.#grpcTable;
+  }
+
   get status(): GatewayApiStatus {
     return this.#compiled.status;
   }
 
   /** Replaces the source's objects (the route list stays); returns the status to write back. */
   update(objects: GatewayApiObjects, options: CompileOptions = {}): GatewayApiStatus {
-    this.#compiled = compileGatewayRoutes(merge(this.#fixed, objects), options);
+    const merged = merge(this.#fixed, objects);
+    const compiled = compileGatewayRoutes(merged, options);
+    const grpc = compileGRPCRoutes(merged, options);
+    this.#compiled = { table: compiled.table, status: withGRPCRouteStatus(compiled.status, grpc) };
+    this.#grpcTable = grpc.table;
     return this.#compiled.status;
   }
 }

@@ -63,7 +63,7 @@ export function routeThroughGateway(routes: GatewayRouteTable, services: Routing
   if (entry === undefined) return undefined;
   const rule = entry.rule;
   const routeKey = rule.routeKey;
-  const where = `HTTPRoute ${routeKey} rule ${rule.ruleIndex}`;
+  const where = `${rule.kind ?? "HTTPRoute"} ${routeKey} rule ${rule.ruleIndex}`;
   if (rule.unsupported !== undefined) return { kind: "error", message: `${where}: ${rule.unsupported}`, routeKey };
   const origin = rule.cors === undefined ? undefined : request.header("origin");
   if (origin !== undefined && request.method === "OPTIONS") {

@@ -8,6 +8,7 @@ import {
   type Gateway,
   type GatewayApiObjects,
   type GatewayClass,
+  type GRPCRoute,
   type HTTPBackendRef,
   type HTTPRoute,
   type HTTPRouteFilter,
@@ -23,14 +24,18 @@ import {
   type ValueMatch,
 } from "./gateway-api-objects.ts";
 import { parseGatewayDuration } from "./gateway-duration.ts";
+// A cycle by design: parse-grpc-route.ts reads its fields with this file's Reader and field
+// parsers, and this file dispatches to it; neither uses the other while loading.
+import { parseGRPCRoute } from "./parse-grpc-route.ts";
 
-export type GatewayApiKind = "GatewayClass" | "Gateway" | "HTTPRoute" | "ReferenceGrant";
+export type GatewayApiKind = "GatewayClass" | "Gateway" | "HTTPRoute" | "GRPCRoute" | "ReferenceGrant";
 
 /** The apiVersions vipr reads each kind at (v1 is the standard channel; ReferenceGrant is v1beta1). */
 export const GATEWAY_API_VERSIONS: Readonly<Record<GatewayApiKind, readonly string[]>> = {
   GatewayClass: ["gateway.networking.k8s.io/v1", "gateway.networking.k8s.io/v1beta1"],
   Gateway: ["gateway.networking.k8s.io/v1", "gateway.networking.k8s.io/v1beta1"],
   HTTPRoute: ["gateway.networking.k8s.io/v1", "gateway.networking.k8s.io/v1beta1"],
+  GRPCRoute: ["gateway.networking.k8s.io/v1"],
   ReferenceGrant: ["gateway.networking.k8s.io/v1beta1", "gateway.networking.k8s.io/v1"],
 };
 
@@ -45,7 +50,7 @@ export type Parsed<T> =
   /** `problems` as lines naming the object; `fields` the same, for a caller that names the object itself. */
   | { readonly ok: false; readonly problems: readonly string[]; readonly fields: readonly FieldProblem[] };
 
-type Raw = Record<string, unknown>;
+export type Raw = Record<string, unknown>;
 
 const isRecord = (value: unknown): value is Raw => typeof value === "object" && value !== null && !Array.isArray(value);
 
@@ -56,7 +61,7 @@ const headerNamePattern = /^[A-Za-z0-9!#$%&'*+\-.^_`|~]+$/;
 const methods = new Set(["GET", "HEAD", "POST", "PUT", "DELETE", "CONNECT", "OPTIONS", "TRACE", "PATCH"]);
 
 /** Collects problems under one object's name and field paths. */
-class Reader {
+export class Reader {
   readonly problems: string[] = [];
   readonly fields: FieldProblem[] = [];
   readonly where: string;
@@ -134,7 +139,7 @@ class Reader {
   }
 }
 
-function metaOf(raw: Raw, r: Reader, defaultNamespace: string, clusterScoped: boolean): ObjectMeta {
+export function metaOf(raw: Raw, r: Reader, defaultNamespace: string, clusterScoped: boolean): ObjectMeta {
   const metadata = r.record(raw["metadata"], "metadata");
   const name = r.string(metadata["name"], "metadata.name", true) ?? "";
   const namespace = clusterScoped ? "" : (r.string(metadata["namespace"], "metadata.namespace", false) ?? defaultNamespace);
@@ -147,14 +152,14 @@ function metaOf(raw: Raw, r: Reader, defaultNamespace: string, clusterScoped: bo
   return { namespace, name, created: Number.isNaN(created) ? 0 : created, generation, labels };
 }
 
-function whereOf(kind: string, raw: Raw, defaultNamespace: string, clusterScoped: boolean): string {
+export function whereOf(kind: string, raw: Raw, defaultNamespace: string, clusterScoped: boolean): string {
   const metadata = isRecord(raw["metadata"]) ? raw["metadata"] : {};
   const name = typeof metadata["name"] === "string" ? metadata["name"] : "?";
   const namespace = typeof metadata["namespace"] === "string" ? metadata["namespace"] : defaultNamespace;
   return clusterScoped ? `${kind} ${name}` : `${kind} ${namespace}/${name}`;
 }
 
-function done<T>(r: Reader, value: T): Parsed<T> {
+export function done<T>(r: Reader, value: T): Parsed<T> {
   return r.problems.length === 0 ? { ok: true, value } : { ok: false, problems: r.problems, fields: r.fields };
 }
 
@@ -215,7 +220,7 @@ export function parseGateway(raw: Raw, defaultNamespace: string): Parsed<Gateway
   return done(r, { meta, gatewayClassName, listeners });
 }
 
-function parentRefOf(value: unknown, at: string, namespace: string, r: Reader): ParentRef {
+export function parentRefOf(value: unknown, at: string, namespace: string, r: Reader): ParentRef {
   const raw = r.record(value, at);
   return {
     group: r.string(raw["group"], `${at}.group`, false) ?? GATEWAY_API_GROUP,
@@ -227,7 +232,7 @@ function parentRefOf(value: unknown, at: string, namespace: string, r: Reader): 
   };
 }
 
-function valueMatchOf(value: unknown, at: string, r: Reader, header: boolean): ValueMatch {
+export function valueMatchOf(value: unknown, at: string, r: Reader, header: boolean): ValueMatch {
   const raw = r.record(value, at);
   const type = r.oneOf(raw["type"], `${at}.type`, ["Exact", "RegularExpression"] as const, "Exact");
   const name = r.string(raw["name"], `${at}.name`, true) ?? "";
@@ -237,7 +242,7 @@ function valueMatchOf(value: unknown, at: string, r: Reader, header: boolean): V
   return { type, name: header ? name.toLowerCase() : name, value: text };
 }
 
-function checkRegExp(pattern: string, field: string, r: Reader): void {
+export function checkRegExp(pattern: string, field: string, r: Reader): void {
   try {
     new RegExp(pattern);
   } catch (error) {
@@ -283,7 +288,7 @@ function pathModifierOf(value: unknown, at: string, r: Reader): PathModifier | u
   return { type, value: text };
 }
 
-function backendOf(raw: Raw, at: string, namespace: string, r: Reader): BackendObjectRef {
+export function backendOf(raw: Raw, at: string, namespace: string, r: Reader): BackendObjectRef {
   const group = r.string(raw["group"], `${at}.group`, false) ?? "";
   const kind = r.string(raw["kind"], `${at}.kind`, false) ?? "Service";
   // The CRD's CEL rule: a Service backendRef must name a port.
@@ -291,7 +296,7 @@ function backendOf(raw: Raw, at: string, namespace: string, r: Reader): BackendO
   return { group, kind, namespace: r.string(raw["namespace"], `${at}.namespace`, false) ?? namespace, name: r.string(raw["name"], `${at}.name`, true) ?? "", port };
 }
 
-function filterOf(value: unknown, at: string, namespace: string, r: Reader): HTTPRouteFilter | undefined {
+export function filterOf(value: unknown, at: string, namespace: string, r: Reader): HTTPRouteFilter | undefined {
   const raw = r.record(value, at);
   const type = r.string(raw["type"], `${at}.type`, true);
   switch (type) {
@@ -449,24 +454,26 @@ export function parseReferenceGrant(raw: Raw, defaultNamespace: string): Parsed<
 }
 
 /** Parses one object of a Gateway API kind (its apiVersion already checked). */
-export function parseGatewayApiObject(kind: GatewayApiKind, raw: Raw, defaultNamespace: string): Parsed<GatewayClass | Gateway | HTTPRoute | ReferenceGrant> {
+export function parseGatewayApiObject(kind: GatewayApiKind, raw: Raw, defaultNamespace: string): Parsed<GatewayClass | Gateway | HTTPRoute | GRPCRoute | ReferenceGrant> {
   if (kind === "GatewayClass") return parseGatewayClass(raw);
   if (kind === "Gateway") return parseGateway(raw, defaultNamespace);
   if (kind === "HTTPRoute") return parseHTTPRoute(raw, defaultNamespace);
+  if (kind === "GRPCRoute") return parseGRPCRoute(raw, defaultNamespace);
   return parseReferenceGrant(raw, defaultNamespace);
 }
 
 /** The Gateway API kind of an object, if it is one vipr reads (apiVersion checked by the caller). */
 export function gatewayApiKindOf(kind: unknown): GatewayApiKind | undefined {
-  return kind === "GatewayClass" || kind === "Gateway" || kind === "HTTPRoute" || kind === "ReferenceGrant" ? kind : undefined;
+  return kind === "GatewayClass" || kind === "Gateway" || kind === "HTTPRoute" || kind === "GRPCRoute" || kind === "ReferenceGrant" ? kind : undefined;
 }
 
-/** Raw objects of the four kinds (any order) to the compiler's input, with every problem; an
+/** Raw objects of the five kinds (any order) to the compiler's input, with every problem; an
  * object with a problem is left out. Objects of other kinds are ignored. */
 export function gatewayApiObjectsFrom(raws: readonly unknown[], defaultNamespace: string): { objects: GatewayApiObjects; problems: string[] } {
   const gatewayClasses: GatewayClass[] = [];
   const gateways: Gateway[] = [];
   const httpRoutes: HTTPRoute[] = [];
+  const grpcRoutes: GRPCRoute[] = [];
   const referenceGrants: ReferenceGrant[] = [];
   const problems: string[] = [];
   const keep = <T>(parsed: Parsed<T>, into: T[]): void => {
@@ -484,7 +491,8 @@ export function gatewayApiObjectsFrom(raws: readonly unknown[], defaultNamespace
     if (kind === "GatewayClass") keep(parseGatewayClass(raw), gatewayClasses);
     else if (kind === "Gateway") keep(parseGateway(raw, defaultNamespace), gateways);
     else if (kind === "HTTPRoute") keep(parseHTTPRoute(raw, defaultNamespace), httpRoutes);
+    else if (kind === "GRPCRoute") keep(parseGRPCRoute(raw, defaultNamespace), grpcRoutes);
     else keep(parseReferenceGrant(raw, defaultNamespace), referenceGrants);
   }
-  return { objects: { gatewayClasses, gateways, httpRoutes, referenceGrants }, problems };
+  return { objects: { gatewayClasses, gateways, httpRoutes, grpcRoutes, referenceGrants }, problems };
 }

@@ -8,6 +8,7 @@ import { requestTarget, type RequestTarget } from "../request-target.ts";
 import { resolveServiceHost, type ServiceHostResolution } from "../resolve-service-host.ts";
 import type { GatewayRouteState } from "../gateway-api/gateway-route-state.ts";
 import { routeThroughGateway, type GatewayForwarding } from "../gateway-api/gateway-routing.ts";
+import { isGrpcRequest } from "../forward/grpc-status.ts";
 import { connectNotSupported, traceNotAllowed, userinfoNotAllowed, type RouterErrorCode } from "../router-errors.ts";
 import type { TrafficOrigin } from "../service-state.ts";
 import { type RoutingTable, type ServiceEntry, type ServicePortEntry } from "../table/routing-table.ts";
@@ -109,9 +110,12 @@ export class ResolveStage {
   /** The service and port a request addressed so would reach (route rules first), or why none. */
   find(table: RoutingTable, to: AddressedTo, method = "GET", headers?: readonly string[]): Resolved | NotResolved {
     const routes = this.#settings.gateway.table;
-    if (routes.size > 0) {
+    // A gRPC call is looked up among GRPCRoutes first, then HTTPRoutes (which may route gRPC too).
+    const grpcRoutes = headers !== undefined && this.#settings.gateway.grpcTable.size > 0 && isGrpcRequest(headers) ? this.#settings.gateway.grpcTable : undefined;
+    if (routes.size > 0 || grpcRoutes !== undefined) {
       const header = (name: string): string | undefined => (headers === undefined ? undefined : headerListGet(headers, name));
-      const out = routeThroughGateway(routes, table, { hostname: to.hostname, pathAndQuery: to.pathAndQuery, method, header, scheme: "http" }, this.#settings.random);
+      const request = { hostname: to.hostname, pathAndQuery: to.pathAndQuery, method, header, scheme: "http" };
+      const out = (grpcRoutes === undefined ? undefined : routeThroughGateway(grpcRoutes, table, request, this.#settings.random)) ?? routeThroughGateway(routes, table, request, this.#settings.random);
       if (out?.kind === "forward") {
         // A route is how traffic from outside the cluster reaches a service through a gateway:
         // kube-proxy applies externalTrafficPolicy to such traffic (NodePort, LoadBalancer), and so

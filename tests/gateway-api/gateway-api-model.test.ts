@@ -187,9 +187,9 @@ spec:
     const hosts = s.gateways[2]!;
     expect(hosts.conditions.map((c) => `${c.type}=${c.status}/${c.reason}@${c.observedGeneration}`)).toEqual(["Accepted=True/Accepted@3", "Programmed=True/Programmed@3"]);
     expect(hosts.listeners.map((l) => `${l.name}: ${l.attachedRoutes} ${l.conditions.map((c) => `${c.type}=${c.status}/${c.reason}`).join(" ")} kinds=${l.supportedKinds.map((k) => k.kind).join(",")}`)).toEqual([
-      "foo: 1 Accepted=True/Accepted ResolvedRefs=True/ResolvedRefs Programmed=True/Programmed Conflicted=False/NoConflicts kinds=HTTPRoute",
-      "bar: 1 Accepted=True/Accepted ResolvedRefs=True/ResolvedRefs Programmed=True/Programmed Conflicted=False/NoConflicts kinds=HTTPRoute",
-      "secure: 0 Accepted=False/UnsupportedProtocol ResolvedRefs=True/ResolvedRefs Programmed=False/Invalid Conflicted=False/NoConflicts kinds=HTTPRoute",
+      "foo: 1 Accepted=True/Accepted ResolvedRefs=True/ResolvedRefs Programmed=True/Programmed Conflicted=False/NoConflicts kinds=HTTPRoute,GRPCRoute",
+      "bar: 1 Accepted=True/Accepted ResolvedRefs=True/ResolvedRefs Programmed=True/Programmed Conflicted=False/NoConflicts kinds=HTTPRoute,GRPCRoute",
+      "secure: 0 Accepted=False/UnsupportedProtocol ResolvedRefs=True/ResolvedRefs Programmed=False/Invalid Conflicted=False/NoConflicts kinds=HTTPRoute,GRPCRoute",
       "tcp-only: 0 Accepted=True/Accepted ResolvedRefs=False/InvalidRouteKinds Programmed=False/Invalid Conflicted=False/NoConflicts kinds=",
     ]);
   });

@@ -51,6 +51,7 @@ export const servedResources: readonly ServedResource[] = Object.freeze([
   gatewayApi("GatewayClass", "gatewayclass", false, ["gc"], true),
   gatewayApi("Gateway", "gateway", true, ["gtw"], true),
   gatewayApi("HTTPRoute", "httproute", true, [], true),
+  gatewayApi("GRPCRoute", "grpcroute", true, [], true),
   gatewayApi("ReferenceGrant", "referencegrant", true, ["refgrant"], false),
 ]);
 

@@ -1,0 +1,145 @@
+// GRPCRoutes to their own immutable route table and status (pure), beside the HTTPRoute table
+// (GRPCRouteRule.Matches: "Merging MUST not be done between GRPCRoutes and HTTPRoutes"). Attachment
+// follows the HTTPRoute rules (compile-gateway-routes.ts): parentRefs with sectionName and port,
+// a listener of a protocol vipr serves whose allowedRoutes take GRPCRoute from the route's
+// namespace, hostname intersection; backends are Services, another namespace only with a
+// ReferenceGrant from GRPCRoute. A rule compiles into the same CompiledRule and entries the
+// HTTPRoute path reads (gateway-routing.ts), ordered by GRPCRoute precedence (grpc-route-match.ts).
+import { buildTable, checkBackend, namespaceAllowed, parentKeyOf, routeKindAllowed, servesProtocol, type CompileOptions, type CompiledMirror, type CompiledRule, type GatewayRouteTable, type RefCheck } from "./compile-gateway-routes.ts";
+import { condition, type Condition, type GatewayApiStatus, type HTTPRouteStatusReport, type RouteParentStatusReport } from "./gateway-conditions.ts";
+import { GATEWAY_API_GROUP, VIPR_CONTROLLER_NAME, type Gateway, type GatewayApiObjects, type GRPCRoute, type HeaderModifier, type HTTPRouteRule } from "./gateway-api-objects.ts";
+import { intersectHostnames } from "./gateway-hostnames.ts";
+import { compareGRPCPrecedence, grpcRouteMatch, MATCH_EVERY_CALL, type GRPCRouteEntry } from "./grpc-route-match.ts";
+
+export interface CompiledGRPCRoutes {
+  readonly table: GatewayRouteTable;
+  /** One report per GRPCRoute with a parent vipr programs. */
+  readonly routes: readonly HTTPRouteStatusReport[];
+  /** GRPCRoutes attached per listener, "gateway namespace/name/listener name". */
+  readonly attached: ReadonlyMap<string, number>;
+}
+
+const KIND = "GRPCRoute";
+
+function compileRule(route: GRPCRoute, ruleIndex: number, objects: GatewayApiObjects, options: CompileOptions, refProblems: RefCheck[]): CompiledRule {
+  const grpcRule = route.rules[ruleIndex]!;
+  const ns = route.meta.namespace;
+  const check = (ref: Parameters<typeof checkBackend>[0]): RefCheck => {
+    const result = checkBackend(ref, ns, objects, options, KIND);
+    if (result.reason !== undefined) refProblems.push(result);
+    return result;
+  };
+  const backends = grpcRule.backendRefs.map((ref) => ({ ref, weight: ref.weight, invalid: check(ref).invalid }));
+  const mirrors: CompiledMirror[] = [];
+  let requestHeaders: HeaderModifier | undefined;
+  let responseHeaders: HeaderModifier | undefined;
+  let unsupported: string | undefined;
+  for (const filter of grpcRule.filters) {
+    if (filter.type === "RequestHeaderModifier") requestHeaders = filter.modifier;
+    else if (filter.type === "ResponseHeaderModifier") responseHeaders = filter.modifier;
+    else if (filter.type === "RequestMirror") mirrors.push({ mirror: filter.mirror, invalid: check(filter.mirror.backend).invalid });
+    else unsupported ??= filter.unsupported;
+  }
+  const matches = grpcRule.matches.length === 0 ? [MATCH_EVERY_CALL] : grpcRule.matches;
+  // The HTTPRouteRule the forward path reads: no timeouts or retries of its own (GRPCRoute has
+  // none; a call's grpc-timeout is its deadline, forward-stage.ts).
+  const rule: HTTPRouteRule = { name: grpcRule.name, matches: matches.map(grpcRouteMatch), filters: grpcRule.filters, backendRefs: grpcRule.backendRefs, timeouts: { requestMs: undefined, backendRequestMs: undefined }, retry: undefined };
+  return {
+    kind: KIND,
+    routeKey: `${ns}/${route.meta.name}`,
+    ruleIndex,
+    rule,
+    backends,
+    totalWeight: backends.reduce((sum, b) => sum + b.weight, 0),
+    requestHeaders,
+    responseHeaders,
+    redirect: undefined,
+    rewrite: undefined,
+    mirrors,
+    cors: undefined,
+    unsupported,
+  };
+}
+
+/** The GRPCRoutes of `objects` that attach to vipr's Gateways; the same objects give an equal result. */
+export function compileGRPCRoutes(objects: GatewayApiObjects, options: CompileOptions = {}): CompiledGRPCRoutes {
+  const controllerName = options.controllerName ?? VIPR_CONTROLLER_NAME;
+  const classNames = new Set(objects.gatewayClasses.filter((c) => c.controllerName === controllerName).map((c) => c.meta.name));
+  const gateways = new Map<string, Gateway>();
+  for (const gateway of objects.gateways) if (classNames.has(gateway.gatewayClassName)) gateways.set(`${gateway.meta.namespace}/${gateway.meta.name}`, gateway);
+  const attached = new Map<string, number>();
+  const entries: GRPCRouteEntry[] = [];
+  const reports: HTTPRouteStatusReport[] = [];
+  const routes = [...(objects.grpcRoutes ?? [])].sort((a, b) => a.meta.created - b.meta.created || `${a.meta.namespace}/${a.meta.name}`.localeCompare(`${b.meta.namespace}/${b.meta.name}`));
+
+  for (const route of routes) {
+    const generation = route.meta.generation;
+    const parents: RouteParentStatusReport[] = [];
+    const seen = new Set<string>();
+    const refProblems: RefCheck[] = [];
+    let compiled: CompiledRule[] | undefined;
+    const compile = (): CompiledRule[] => (compiled ??= route.rules.map((_, i) => compileRule(route, i, objects, options, refProblems)));
+    for (const parentRef of route.parentRefs) {
+      if (parentRef.group !== GATEWAY_API_GROUP || parentRef.kind !== "Gateway") continue;
+      const gateway = gateways.get(`${parentRef.namespace}/${parentRef.name}`);
+      if (gateway === undefined) continue; // another controller's Gateway: its status to write
+      const statusRef = {
+        group: parentRef.group,
+        kind: parentRef.kind,
+        namespace: parentRef.namespace,
+        name: parentRef.name,
+        ...(parentRef.sectionName === undefined ? {} : { sectionName: parentRef.sectionName }),
+        ...(parentRef.port === undefined ? {} : { port: parentRef.port }),
+      };
+      if (seen.has(parentKeyOf(statusRef))) continue;
+      seen.add(parentKeyOf(statusRef));
+      const where = `Gateway ${parentRef.namespace}/${parentRef.name}`;
+      const candidates = gateway.listeners.filter((l) => (parentRef.sectionName === undefined || l.name === parentRef.sectionName) && (parentRef.port === undefined || l.port === parentRef.port));
+      const allowed = candidates.filter((l) => servesProtocol(l.protocol) && routeKindAllowed(l, GATEWAY_API_GROUP, KIND) && namespaceAllowed(l, gateway, route.meta.namespace, objects));
+      const withHosts = allowed.map((listener) => ({ listener, hosts: intersectHostnames(listener.hostname, route.hostnames) })).filter((x) => x.hosts.length > 0);
+      let accepted: Condition;
+      if (candidates.length === 0) {
+        const named = [parentRef.sectionName === undefined ? "" : `sectionName ${JSON.stringify(parentRef.sectionName)}`, parentRef.port === undefined ? "" : `port ${parentRef.port}`].filter((s) => s !== "").join(" and ");
+        accepted = condition("Accepted", false, "NoMatchingParent", `${where} has no listener with ${named}`, generation);
+      } else if (allowed.length === 0) {
+        accepted = condition("Accepted", false, "NotAllowedByListeners", `no listener of ${where} allows this GRPCRoute (its protocol, allowedRoutes.kinds or allowedRoutes.namespaces)`, generation);
+      } else if (withHosts.length === 0) {
+        accepted = condition("Accepted", false, "NoMatchingListenerHostname", `no hostname of this route intersects a listener hostname of ${where}`, generation);
+      } else {
+        accepted = condition("Accepted", true, "Accepted", "attached", generation);
+        for (const { listener, hosts } of withHosts) {
+          const key = `${gateway.meta.namespace}/${gateway.meta.name}/${listener.name}`;
+          attached.set(key, (attached.get(key) ?? 0) + 1);
+          for (const host of hosts) {
+            for (const rule of compile()) {
+              const grpcMatches = route.rules[rule.ruleIndex]!.matches;
+              rule.rule.matches.forEach((match, matchIndex) =>
+                entries.push({ host, match, grpc: grpcMatches[matchIndex] ?? MATCH_EVERY_CALL, rule, listenerPort: listener.port, created: route.meta.created, matchIndex }),
+              );
+            }
+          }
+        }
+      }
+      compile();
+      const first = refProblems[0];
+      const resolved = first === undefined ? condition("ResolvedRefs", true, "ResolvedRefs", "all references resolved", generation) : condition("ResolvedRefs", false, first.reason!, first.invalid!, generation);
+      parents.push({ parentRef: statusRef, controllerName, conditions: [accepted, resolved] });
+    }
+    if (parents.length > 0) reports.push({ namespace: route.meta.namespace, name: route.meta.name, parents });
+  }
+  return { table: buildTable(entries, compareGRPCPrecedence), routes: reports, attached };
+}
+
+/** The HTTPRoute compile's status with the GRPCRoutes': their reports, and listeners' attachedRoutes
+ * counting them (ListenerStatus.AttachedRoutes: routes of every kind). */
+export function withGRPCRouteStatus(status: GatewayApiStatus, grpc: CompiledGRPCRoutes): GatewayApiStatus {
+  if (grpc.routes.length === 0 && grpc.attached.size === 0) return { ...status, grpcRoutes: [] };
+  return {
+    ...status,
+    gateways: status.gateways.map((g) => ({
+      ...g,
+      listeners: g.listeners.map((l) => ({ ...l, attachedRoutes: l.attachedRoutes + (grpc.attached.get(`${g.namespace}/${g.name}/${l.name}`) ?? 0) })),
+    })),
+    grpcRoutes: grpc.routes,
+  };
+}
