@@ -30,15 +30,20 @@ function compileRule(route: GRPCRoute, ruleIndex: number, objects: GatewayApiObj
     return result;
   };
   const backends = grpcRule.backendRefs.map((ref) => ({ ref, weight: ref.weight, invalid: check(ref).invalid }));
-  const mirrors: CompiledMirror[] = [];
+  const mirrors: readonly CompiledMirror[] = [];
   let requestHeaders: HeaderModifier | undefined;
   let responseHeaders: HeaderModifier | undefined;
   let unsupported: string | undefined;
   for (const filter of grpcRule.filters) {
     if (filter.type === "RequestHeaderModifier") requestHeaders = filter.modifier;
     else if (filter.type === "ResponseHeaderModifier") responseHeaders = filter.modifier;
-    else if (filter.type === "RequestMirror") mirrors.push({ mirror: filter.mirror, invalid: check(filter.mirror.backend).invalid });
-    else unsupported ??= filter.unsupported;
+    else if (filter.type === "RequestMirror") {
+      // vipr's mirrors (gateway-forwarding.ts sendMirrors) are HTTP/1.1 copies without the body,
+      // which a gRPC pod cannot take. A filter vipr cannot apply is never skipped (GRPCRouteFilter:
+      // such requests "MUST receive a HTTP error response"): the rule's calls get UNAVAILABLE.
+      check(filter.mirror.backend);
+      unsupported ??= "RequestMirror on a GRPCRoute is not supported by vipr (mirrors are sent as HTTP/1.1 without the body, which a gRPC backend cannot take)";
+    } else unsupported ??= filter.unsupported;
   }
   const matches = grpcRule.matches.length === 0 ? [MATCH_EVERY_CALL] : grpcRule.matches;
   // The HTTPRouteRule the forward path reads: no timeouts or retries of its own (GRPCRoute has

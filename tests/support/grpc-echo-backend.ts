@@ -39,7 +39,7 @@ export interface GrpcEchoBackend {
 
 const identity = (value: Buffer): Buffer => value;
 function definition(service: string, methods: readonly string[]): grpc.ServiceDefinition {
-  const out: grpc.ServiceDefinition = {};
+  const out: Record<string, grpc.MethodDefinition<Buffer, Buffer>> = {};
   for (const method of methods) {
     out[method] = { path: `/${service}/${method}`, requestStream: false, responseStream: false, requestSerialize: identity, requestDeserialize: identity, responseSerialize: identity, responseDeserialize: identity };
   }

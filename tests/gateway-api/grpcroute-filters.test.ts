@@ -1,0 +1,207 @@
+// GRPCRoute filters, backends and attachment through a served vipr, with real @grpc/grpc-js
+// clients over h2c and grpc-js pods: RequestHeaderModifier and ResponseHeaderModifier (core in
+// GRPCRoute), RequestMirror; backendRefs that do not resolve (no backends, a missing Service,
+// another namespace without a ReferenceGrant from GRPCRoute) answer UNAVAILABLE
+// (GRPCRouteRule.BackendRefs) with ResolvedRefs False and the spec's reason; attachment by
+// allowedRoutes kinds, sectionName and hostname intersection, with the status conditions; an
+// HTTPRoute and a GRPCRoute side by side: gRPC calls take the GRPCRoute, other requests do not.
+import * as grpc from "@grpc/grpc-js";
+import http2 from "node:http2";
+import { afterAll, beforeAll, describe, expect, test } from "vitest";
+import type { GatewayApiStatus } from "../../router/gateway-api/gateway-conditions.ts";
+import { GRPC_ECHO } from "../support/grpc-echo-backend.ts";
+import { INFRA, WEB } from "./gateway-harness.ts";
+import { startGrpcGatewayHarness, type GrpcGatewayHarness } from "./grpc-gateway-harness.ts";
+
+let gw: GrpcGatewayHarness;
+
+beforeAll(async () => {
+  gw = await startGrpcGatewayHarness();
+}, 30_000);
+
+afterAll(async () => {
+  await gw?.close();
+});
+
+const ECHO = `/${GRPC_ECHO}/Echo`;
+
+function grpcRoute(name: string, spec: string, parent = "same-namespace"): string {
+  return `
+---
+apiVersion: gateway.networking.k8s.io/v1
+kind: GRPCRoute
+metadata: { name: ${name}, namespace: ${INFRA} }
+spec:
+  parentRefs: [{ name: ${parent} }]
+${spec}`;
+}
+
+/** "type=status/reason" of each condition of a GRPCRoute's first parent. */
+function conditions(status: GatewayApiStatus, name: string): string[] {
+  const report = status.grpcRoutes?.find((r) => r.name === name);
+  return (report?.parents[0]?.conditions ?? []).map((c) => `${c.type}=${c.status}/${c.reason}`);
+}
+
+describe("GRPCRoute filters", () => {
+  test("RequestHeaderModifier sets, adds and removes metadata the pod receives; ResponseHeaderModifier changes the response headers the client reads", async () => {
+    gw.apply(
+      grpcRoute(
+        "headers",
+        `  rules:
+  - filters:
+    - type: RequestHeaderModifier
+      requestHeaderModifier:
+        set: [{ name: X-Set, value: set-value }]
+        add: [{ name: x-add, value: added }]
+        remove: [x-remove]
+    - type: ResponseHeaderModifier
+      responseHeaderModifier:
+        add: [{ name: x-gateway, value: vipr }]
+        remove: [x-pod]
+    backendRefs: [{ name: grpc-infra-backend-v1, port: 8080 }]
+`,
+      ),
+    );
+    const result = await gw.call("grpc.example.com", ECHO, { "x-set": "client", "x-add": "client", "x-remove": "gone", "x-keep": "kept" });
+    expect(result.code).toBe(grpc.status.OK);
+    expect(result.echo?.metadata["x-set"]).toEqual(["set-value"]);
+    // Added after the client's value: the pod's grpc-js reads the one field vipr sends as one value.
+    expect(result.echo?.metadata["x-add"]).toEqual(["client, added"]);
+    expect(result.echo?.metadata["x-remove"]).toBeUndefined();
+    expect(result.echo?.metadata["x-keep"]).toEqual(["kept"]);
+    expect(result.headers["x-gateway"]).toEqual(["vipr"]);
+    expect(result.headers["x-pod"]).toBeUndefined();
+  });
+
+  test("RequestMirror, which vipr cannot send to a gRPC pod, is never skipped: the rule's calls get UNAVAILABLE naming it, no pod is reached", async () => {
+    gw.apply(
+      grpcRoute(
+        "mirrored",
+        `  rules:
+  - filters: [{ type: RequestMirror, requestMirror: { backendRef: { name: grpc-infra-backend-v3, port: 8080 } } }]
+    backendRefs: [{ name: grpc-infra-backend-v1, port: 8080 }]
+`,
+      ),
+    );
+    const reached = () => [...gw.backends.values()].reduce((sum, b) => sum + b.received().length, 0);
+    const before = reached();
+    const result = await gw.call("grpc.example.com", ECHO);
+    expect([result.code, result.viprError]).toEqual([grpc.status.UNAVAILABLE, "invalid_backend"]);
+    expect(result.details).toBe(`GRPCRoute ${INFRA}/mirrored rule 0: RequestMirror on a GRPCRoute is not supported by vipr (mirrors are sent as HTTP/1.1 without the body, which a gRPC backend cannot take)`);
+    expect(reached()).toBe(before);
+  });
+});
+
+describe("GRPCRoute backends", () => {
+  test("no backendRefs, a missing Service, another namespace without a ReferenceGrant: UNAVAILABLE, and ResolvedRefs False with the reason", async () => {
+    const status = gw.apply(
+      grpcRoute("none", `  rules:\n  - matches: [{ method: { service: ${GRPC_ECHO}, method: Echo } }]\n`) +
+        grpcRoute("missing", `  rules:\n  - matches: [{ method: { service: ${GRPC_ECHO}, method: EchoTwo } }]\n    backendRefs: [{ name: no-such-backend, port: 8080 }]\n`) +
+        grpcRoute("elsewhere", `  rules:\n  - matches: [{ method: { service: ${GRPC_ECHO}, method: EchoThree } }]\n    backendRefs: [{ name: grpc-web-backend, namespace: ${WEB}, port: 8080 }]\n`),
+    );
+    expect(conditions(status, "none")).toEqual(["Accepted=True/Accepted", "ResolvedRefs=True/ResolvedRefs"]);
+    expect(conditions(status, "missing")).toEqual(["Accepted=True/Accepted", "ResolvedRefs=False/BackendNotFound"]);
+    expect(conditions(status, "elsewhere")).toEqual(["Accepted=True/Accepted", "ResolvedRefs=False/RefNotPermitted"]);
+    expect(status.grpcRoutes?.find((r) => r.name === "elsewhere")?.parents[0]?.conditions[1]?.message).toBe(
+      `backendRef ${WEB}/grpc-web-backend is in another namespace and no ReferenceGrant in ${WEB} allows GRPCRoutes of ${INFRA} to refer to it`,
+    );
+    for (const method of ["Echo", "EchoTwo", "EchoThree"]) {
+      const result = await gw.call("grpc.example.com", `/${GRPC_ECHO}/${method}`);
+      expect([method, result.code, result.viprError]).toEqual([method, grpc.status.UNAVAILABLE, "invalid_backend"]);
+    }
+  });
+
+  test("a ReferenceGrant from GRPCRoute opens the other namespace; one from HTTPRoute only does not", async () => {
+    const grant = (kind: string) => `
+---
+apiVersion: gateway.networking.k8s.io/v1beta1
+kind: ReferenceGrant
+metadata: { name: from-infra, namespace: ${WEB} }
+spec:
+  from: [{ group: gateway.networking.k8s.io, kind: ${kind}, namespace: ${INFRA} }]
+  to: [{ group: "", kind: Service }]
+`;
+    const route = grpcRoute("elsewhere", `  rules:\n  - backendRefs: [{ name: grpc-web-backend, namespace: ${WEB}, port: 8080 }]\n`);
+    expect(conditions(gw.apply(route + grant("HTTPRoute")), "elsewhere")).toEqual(["Accepted=True/Accepted", "ResolvedRefs=False/RefNotPermitted"]);
+    expect((await gw.call("grpc.example.com", ECHO)).code).toBe(grpc.status.UNAVAILABLE);
+    expect(conditions(gw.apply(route + grant("GRPCRoute")), "elsewhere")).toEqual(["Accepted=True/Accepted", "ResolvedRefs=True/ResolvedRefs"]);
+    expect((await gw.call("grpc.example.com", ECHO)).echo?.service).toBe("grpc-web-backend");
+  });
+});
+
+describe("GRPCRoute attachment", () => {
+  const gateways = `
+---
+apiVersion: gateway.networking.k8s.io/v1
+kind: Gateway
+metadata: { name: http-only, namespace: ${INFRA} }
+spec:
+  gatewayClassName: vipr
+  listeners:
+  - { name: http, port: 80, protocol: HTTP, allowedRoutes: { kinds: [{ kind: HTTPRoute }] } }
+---
+apiVersion: gateway.networking.k8s.io/v1
+kind: Gateway
+metadata: { name: grpc-hosts, namespace: ${INFRA} }
+spec:
+  gatewayClassName: vipr
+  listeners:
+  - { name: grpc, port: 80, protocol: HTTP, hostname: "*.grpc.example", allowedRoutes: { kinds: [{ kind: GRPCRoute }] } }
+`;
+
+  test("allowedRoutes kinds, sectionName and hostname intersection decide attachment, with Accepted's reason; listeners list GRPCRoute among supportedKinds and count it", async () => {
+    const status = gw.apply(
+      gateways +
+        grpcRoute("not-allowed", `  rules:\n  - backendRefs: [{ name: grpc-infra-backend-v1, port: 8080 }]\n`, "http-only") +
+        grpcRoute("no-section", `  rules:\n  - backendRefs: [{ name: grpc-infra-backend-v1, port: 8080 }]\n`, "grpc-hosts, sectionName: https") +
+        grpcRoute("other-domain", `  hostnames: [echo.other.example]\n  rules:\n  - backendRefs: [{ name: grpc-infra-backend-v1, port: 8080 }]\n`, "grpc-hosts") +
+        grpcRoute("attached", `  hostnames: [echo.grpc.example, echo.other.example]\n  rules:\n  - backendRefs: [{ name: grpc-infra-backend-v2, port: 8080 }]\n`, "grpc-hosts"),
+    );
+    expect(conditions(status, "not-allowed")).toEqual(["Accepted=False/NotAllowedByListeners", "ResolvedRefs=True/ResolvedRefs"]);
+    expect(conditions(status, "no-section")).toEqual(["Accepted=False/NoMatchingParent", "ResolvedRefs=True/ResolvedRefs"]);
+    expect(conditions(status, "other-domain")).toEqual(["Accepted=False/NoMatchingListenerHostname", "ResolvedRefs=True/ResolvedRefs"]);
+    expect(conditions(status, "attached")).toEqual(["Accepted=True/Accepted", "ResolvedRefs=True/ResolvedRefs"]);
+    const listener = (gateway: string) => status.gateways.find((g) => g.name === gateway)?.listeners[0];
+    expect(listener("grpc-hosts")).toMatchObject({ attachedRoutes: 1, supportedKinds: [{ group: "gateway.networking.k8s.io", kind: "GRPCRoute" }] });
+    expect(listener("same-namespace")?.supportedKinds.map((k) => k.kind)).toEqual(["HTTPRoute", "GRPCRoute"]);
+    expect(listener("http-only")).toMatchObject({ attachedRoutes: 0, supportedKinds: [{ group: "gateway.networking.k8s.io", kind: "HTTPRoute" }] });
+    // Only the intersecting hostname routes.
+    expect((await gw.call("echo.grpc.example", ECHO)).echo?.service).toBe("grpc-infra-backend-v2");
+    const other = await gw.call("echo.other.example", ECHO);
+    expect([other.code, other.viprError]).toEqual([grpc.status.UNIMPLEMENTED, "unknown_host"]);
+  });
+
+  test("an HTTPRoute and a GRPCRoute on one listener: gRPC calls take the GRPCRoute; a plain HTTP/2 POST to the same path takes the HTTPRoute", async () => {
+    gw.apply(
+      grpcRoute("grpc-side", `  hostnames: [mixed.example.com]\n  rules:\n  - matches: [{ method: { service: ${GRPC_ECHO} } }]\n    backendRefs: [{ name: grpc-infra-backend-v1, port: 8080 }]\n`) +
+        `
+---
+apiVersion: gateway.networking.k8s.io/v1
+kind: HTTPRoute
+metadata: { name: http-side, namespace: ${INFRA} }
+spec:
+  parentRefs: [{ name: same-namespace }]
+  hostnames: [plain.example.com]
+  rules:
+  - backendRefs: [{ name: grpc-infra-backend-v3, port: 8080 }]
+`,
+    );
+    expect((await gw.call("mixed.example.com", ECHO)).echo?.service).toBe("grpc-infra-backend-v1");
+    // A gRPC call the GRPCRoute does not match falls to HTTPRoutes, which route by host.
+    expect((await gw.call("plain.example.com", ECHO)).echo?.service).toBe("grpc-infra-backend-v3");
+    // Not gRPC (content-type application/json): GRPCRoutes are not looked at; no HTTPRoute has the host.
+    const session = http2.connect(`http://127.0.0.1:${gw.port}`);
+    try {
+      const status = await new Promise<number>((resolve, reject) => {
+        const stream = session.request({ ":method": "POST", ":authority": "mixed.example.com", ":path": ECHO, "content-type": "application/json" });
+        stream.on("response", (headers) => resolve(Number(headers[":status"])));
+        stream.on("error", reject);
+        stream.resume();
+        stream.end("{}");
+      });
+      expect(status).toBe(404);
+    } finally {
+      session.close();
+    }
+  });
+});
