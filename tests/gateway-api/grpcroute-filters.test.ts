@@ -1,6 +1,7 @@
 // GRPCRoute filters, backends and attachment through a served vipr, with real @grpc/grpc-js
-// clients over h2c and grpc-js pods: RequestHeaderModifier and ResponseHeaderModifier (core in
-// GRPCRoute), RequestMirror; backendRefs that do not resolve (no backends, a missing Service,
+// clients over h2c and grpc-js pods: our own cases for what the conformance tests
+// GRPCRouteRequestHeaderModifier and GRPCRouteListenerHostnameMatching check, ResponseHeaderModifier,
+// RequestMirror (not supported for gRPC: answered, never skipped); backendRefs that do not resolve (no backends, a missing Service,
 // another namespace without a ReferenceGrant from GRPCRoute) answer UNAVAILABLE
 // (GRPCRouteRule.BackendRefs) with ResolvedRefs False and the spec's reason; attachment by
 // allowedRoutes kinds, sectionName and hostname intersection, with the status conditions; an
@@ -25,14 +26,14 @@ afterAll(async () => {
 
 const ECHO = `/${GRPC_ECHO}/Echo`;
 
-function grpcRoute(name: string, spec: string, parent = "same-namespace"): string {
+function grpcRoute(name: string, spec: string, parentRefs = "[{ name: same-namespace }]"): string {
   return `
 ---
 apiVersion: gateway.networking.k8s.io/v1
 kind: GRPCRoute
 metadata: { name: ${name}, namespace: ${INFRA} }
 spec:
-  parentRefs: [{ name: ${parent} }]
+  parentRefs: ${parentRefs}
 ${spec}`;
 }
 
@@ -42,23 +43,28 @@ function conditions(status: GatewayApiStatus, name: string): string[] {
   return (report?.parents[0]?.conditions ?? []).map((c) => `${c.type}=${c.status}/${c.reason}`);
 }
 
-describe("GRPCRoute filters", () => {
-  test("RequestHeaderModifier sets, adds and removes metadata the pod receives; ResponseHeaderModifier changes the response headers the client reads", async () => {
+describe("GRPCRouteRequestHeaderModifier", () => {
+  test("set overwrites, add appends, remove drops the metadata the pod receives; several of each in one filter", async () => {
     gw.apply(
       grpcRoute(
-        "headers",
+        "request-headers",
         `  rules:
-  - filters:
+  - matches: [{ method: { service: ${GRPC_ECHO}, method: Echo } }]
+    filters:
     - type: RequestHeaderModifier
       requestHeaderModifier:
         set: [{ name: X-Set, value: set-value }]
         add: [{ name: x-add, value: added }]
         remove: [x-remove]
-    - type: ResponseHeaderModifier
-      responseHeaderModifier:
-        add: [{ name: x-gateway, value: vipr }]
-        remove: [x-pod]
     backendRefs: [{ name: grpc-infra-backend-v1, port: 8080 }]
+  - matches: [{ method: { service: ${GRPC_ECHO}, method: EchoTwo } }]
+    filters:
+    - type: RequestHeaderModifier
+      requestHeaderModifier:
+        set: [{ name: x-set-1, value: one }, { name: x-set-2, value: two }]
+        add: [{ name: x-add-1, value: one }, { name: x-add-2, value: two }]
+        remove: [x-remove-1, X-Remove-2]
+    backendRefs: [{ name: grpc-infra-backend-v2, port: 8080 }]
 `,
       ),
     );
@@ -69,6 +75,30 @@ describe("GRPCRoute filters", () => {
     expect(result.echo?.metadata["x-add"]).toEqual(["client, added"]);
     expect(result.echo?.metadata["x-remove"]).toBeUndefined();
     expect(result.echo?.metadata["x-keep"]).toEqual(["kept"]);
+    const two = await gw.call("grpc.example.com", `/${GRPC_ECHO}/EchoTwo`, { "x-set-1": "client", "x-add-2": "client", "x-remove-1": "gone", "x-remove-2": "gone" });
+    expect(two.echo?.service).toBe("grpc-infra-backend-v2");
+    const seen = two.echo!.metadata;
+    expect([seen["x-set-1"], seen["x-set-2"], seen["x-add-1"], seen["x-add-2"], seen["x-remove-1"], seen["x-remove-2"]]).toEqual([["one"], ["two"], ["one"], ["client, two"], undefined, undefined]);
+  });
+});
+
+describe("GRPCRoute ResponseHeaderModifier and RequestMirror", () => {
+  test("ResponseHeaderModifier adds and removes response headers the client reads", async () => {
+    gw.apply(
+      grpcRoute(
+        "response-headers",
+        `  rules:
+  - filters:
+    - type: ResponseHeaderModifier
+      responseHeaderModifier:
+        add: [{ name: x-gateway, value: vipr }]
+        remove: [x-pod]
+    backendRefs: [{ name: grpc-infra-backend-v1, port: 8080 }]
+`,
+      ),
+    );
+    const result = await gw.call("grpc.example.com", ECHO);
+    expect(result.echo?.service).toBe("grpc-infra-backend-v1");
     expect(result.headers["x-gateway"]).toEqual(["vipr"]);
     expect(result.headers["x-pod"]).toBeUndefined();
   });
@@ -152,10 +182,10 @@ spec:
   test("allowedRoutes kinds, sectionName and hostname intersection decide attachment, with Accepted's reason; listeners list GRPCRoute among supportedKinds and count it", async () => {
     const status = gw.apply(
       gateways +
-        grpcRoute("not-allowed", `  rules:\n  - backendRefs: [{ name: grpc-infra-backend-v1, port: 8080 }]\n`, "http-only") +
-        grpcRoute("no-section", `  rules:\n  - backendRefs: [{ name: grpc-infra-backend-v1, port: 8080 }]\n`, "grpc-hosts, sectionName: https") +
-        grpcRoute("other-domain", `  hostnames: [echo.other.example]\n  rules:\n  - backendRefs: [{ name: grpc-infra-backend-v1, port: 8080 }]\n`, "grpc-hosts") +
-        grpcRoute("attached", `  hostnames: [echo.grpc.example, echo.other.example]\n  rules:\n  - backendRefs: [{ name: grpc-infra-backend-v2, port: 8080 }]\n`, "grpc-hosts"),
+        grpcRoute("not-allowed", `  rules:\n  - backendRefs: [{ name: grpc-infra-backend-v1, port: 8080 }]\n`, "[{ name: http-only }]") +
+        grpcRoute("no-section", `  rules:\n  - backendRefs: [{ name: grpc-infra-backend-v1, port: 8080 }]\n`, "[{ name: grpc-hosts, sectionName: https }]") +
+        grpcRoute("other-domain", `  hostnames: [echo.other.example]\n  rules:\n  - backendRefs: [{ name: grpc-infra-backend-v1, port: 8080 }]\n`, "[{ name: grpc-hosts }]") +
+        grpcRoute("attached", `  hostnames: [echo.grpc.example, echo.other.example]\n  rules:\n  - backendRefs: [{ name: grpc-infra-backend-v2, port: 8080 }]\n`, "[{ name: grpc-hosts }]"),
     );
     expect(conditions(status, "not-allowed")).toEqual(["Accepted=False/NotAllowedByListeners", "ResolvedRefs=True/ResolvedRefs"]);
     expect(conditions(status, "no-section")).toEqual(["Accepted=False/NoMatchingParent", "ResolvedRefs=True/ResolvedRefs"]);
@@ -203,5 +233,43 @@ spec:
     } finally {
       session.close();
     }
+  });
+});
+
+describe("GRPCRouteListenerHostnameMatching", () => {
+  test("listeners on one port with different host names each take their own GRPCRoute (by sectionName); the most specific listener host wins", async () => {
+    const listener = (name: string, hostname: string) => `  - { name: ${name}, port: 80, protocol: HTTP, hostname: "${hostname}", allowedRoutes: { namespaces: { from: Same } } }`;
+    const attach = (name: string, backend: string, sections: string[]) =>
+      grpcRoute(name, `  rules: [{ backendRefs: [{ name: ${backend}, port: 8080 }] }]\n`, `[${sections.map((s) => `{ name: by-host, sectionName: ${s} }`).join(", ")}]`);
+    const status = gw.apply(
+      `
+---
+apiVersion: gateway.networking.k8s.io/v1
+kind: Gateway
+metadata: { name: by-host, namespace: ${INFRA} }
+spec:
+  gatewayClassName: vipr
+  listeners:
+${listener("one", "echo.example")}
+${listener("two", "sub.echo.example")}
+${listener("three", "*.echo.example")}
+${listener("four", "*.grpc.example")}
+` +
+        attach("host-v1", "grpc-infra-backend-v1", ["one"]) +
+        attach("host-v2", "grpc-infra-backend-v2", ["two"]) +
+        attach("host-v3", "grpc-infra-backend-v3", ["three", "four"]),
+    );
+    expect(status.gateways.find((g) => g.name === "by-host")?.listeners.map((l) => `${l.name} ${l.attachedRoutes}`)).toEqual(["one 1", "two 1", "three 1", "four 1"]);
+    const who = async (host: string) => {
+      const result = await gw.call(host, ECHO);
+      return result.echo?.service ?? grpc.status[result.code];
+    };
+    expect(await who("echo.example")).toBe("grpc-infra-backend-v1");
+    expect(await who("sub.echo.example")).toBe("grpc-infra-backend-v2");
+    expect(await who("other.echo.example")).toBe("grpc-infra-backend-v3");
+    expect(await who("deep.sub.echo.example")).toBe("grpc-infra-backend-v3");
+    expect(await who("a.grpc.example")).toBe("grpc-infra-backend-v3");
+    expect(await who("grpc.example")).toBe("UNIMPLEMENTED");
+    expect(await who("echo.example.org")).toBe("UNIMPLEMENTED");
   });
 });

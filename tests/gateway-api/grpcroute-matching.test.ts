@@ -1,7 +1,7 @@
 // GRPCRoute matching through a served vipr, with real @grpc/grpc-js clients over h2c and grpc-js
 // pods: our own cases for what the Gateway API conformance tests GRPCExactMethodMatching,
 // GRPCRouteHeaderMatching and GRPCRouteWeight check (kubernetes-sigs/gateway-api
-// conformance/tests/grpcroute-*.go), and for GRPCRoute precedence (GRPCRouteRule.Matches: host,
+// conformance/tests/grpcroute-*.go; also GRPCRouteNamedRule), and for GRPCRoute precedence (GRPCRouteRule.Matches: host,
 // then characters in the matching service, then method, then header matches, then the oldest
 // route, then namespace/name, then rule order). A call no GRPCRoute matches is answered by vipr as
 // gRPC UNIMPLEMENTED (its answer to a gRPC call it does not route), never reaching a pod.
@@ -74,6 +74,26 @@ describe("GRPCExactMethodMatching", () => {
     expect(await who(`/${GRPC_OTHER}/Echo`)).toBe(UNMATCHED);
     expect(await who(`/${GRPC_ECHO.slice(0, -4)}/Echo`)).toBe(UNMATCHED);
     expect([...gw.backends.values()].reduce((sum, b) => sum + b.received().length, 0)).toBe(reached);
+  });
+});
+
+describe("GRPCRouteNamedRule", () => {
+  test("a named rule and an unnamed one both route; the name is kept on the rule", async () => {
+    const status = gw.apply(
+      grpcRoute(
+        "named-rules",
+        `  rules:
+  - name: echo-rule
+    matches: [{ method: { service: ${GRPC_ECHO}, method: Echo } }]
+    backendRefs: [{ name: grpc-infra-backend-v1, port: 8080 }]
+  - matches: [{ method: { service: ${GRPC_ECHO}, method: EchoTwo } }]
+    backendRefs: [{ name: grpc-infra-backend-v2, port: 8080 }]
+`,
+      ),
+    );
+    expect(routeConditions(status, "named-rules")).toEqual(["Accepted=True/Accepted", "ResolvedRefs=True/ResolvedRefs"]);
+    expect(await who(`/${GRPC_ECHO}/Echo`)).toBe("grpc-infra-backend-v1");
+    expect(await who(`/${GRPC_ECHO}/EchoTwo`)).toBe("grpc-infra-backend-v2");
   });
 });
 
