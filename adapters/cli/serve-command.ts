@@ -32,7 +32,7 @@ Source:
   --watch-pods              also watch Pods, for request-time subsets by pod label
   --gateway-controller NAME (kube) be a Gateway API implementation: program the Gateways whose
                             GatewayClass has this controllerName (vipr.io/gateway-controller), their
-                            HTTPRoutes and ReferenceGrants, and write their status
+                            HTTPRoutes, GRPCRoutes and ReferenceGrants, and write their status
 
 Listeners:
   --listen HOST:PORT        traffic listener (default 127.0.0.1:8080)

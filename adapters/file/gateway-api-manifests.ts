@@ -1,8 +1,8 @@
-// Gateway API objects in manifest files (GatewayClass, Gateway, HTTPRoute, ReferenceGrant): their
-// field checks, run when a document is read so that a broken one keeps its last good version as
-// any manifest does (manifest-set.ts), and the objects of a snapshot as the router's Gateway API
-// input (ServiceRouter.setGatewayObjects). The parsing itself is router/gateway-api/, shared with
-// the Kubernetes source.
+// Gateway API objects in manifest files (GatewayClass, Gateway, HTTPRoute, GRPCRoute,
+// ReferenceGrant): their field checks, run when a document is read so that a broken one keeps its
+// last good version as any manifest does (manifest-set.ts), and the objects of a snapshot as the
+// router's Gateway API input (ServiceRouter.setGatewayObjects). The parsing itself is
+// router/gateway-api/, shared with the Kubernetes source.
 import type { GatewayApiObjects } from "../../router/gateway-api/gateway-api-objects.ts";
 import { statusProblems } from "../../router/gateway-api/gateway-conditions.ts";
 import type { GatewayObjectsSink } from "../../router/gateway-api/gateway-route-state.ts";

@@ -1,9 +1,10 @@
-// The Gateway API source: GatewayClasses, Gateways, HTTPRoutes, ReferenceGrants and Namespaces
-// (their labels, for allowedRoutes selectors) listed and watched with the same list/watch loop as
-// the routing table's source (list-watch-loop.ts, one loop and store per collection), parsed and
-// handed on as one set (onObjects, e.g. ServiceRouter.setGatewayObjects) once every collection has
-// its first full list, then after each burst of changes (gathered into one on the next tick). Kept
-// apart from kubernetes-source.ts: it feeds the router's Gateway API table, not the routing table.
+// The Gateway API source: GatewayClasses, Gateways, HTTPRoutes, GRPCRoutes, ReferenceGrants and
+// Namespaces (their labels, for allowedRoutes selectors) listed and watched with the same
+// list/watch loop as the routing table's source (list-watch-loop.ts, one loop and store per
+// collection), parsed and handed on as one set (onObjects, e.g. ServiceRouter.setGatewayObjects)
+// once every collection has its first full list, then after each burst of changes (gathered into
+// one on the next tick). Kept apart from kubernetes-source.ts: it feeds the router's Gateway API
+// table, not the routing table.
 import type { KubeConfig } from "@kubernetes/client-node";
 import type { GatewayApiObjects } from "../../router/gateway-api/gateway-api-objects.ts";
 import { gatewayApiObjectsFrom } from "../../router/gateway-api/parse-gateway-api.ts";

@@ -1,7 +1,7 @@
 // GRPCRoute matching through a served vipr, with real @grpc/grpc-js clients over h2c and grpc-js
 // pods: our own cases for what the Gateway API conformance tests GRPCExactMethodMatching,
-// GRPCRouteHeaderMatching and GRPCRouteWeight check (kubernetes-sigs/gateway-api
-// conformance/tests/grpcroute-*.go; also GRPCRouteNamedRule), and for GRPCRoute precedence (GRPCRouteRule.Matches: host,
+// GRPCRouteNamedRule, GRPCRouteHeaderMatching and GRPCRouteWeight check (kubernetes-sigs/gateway-api
+// conformance/tests/grpcroute-*.go), and for GRPCRoute precedence (GRPCRouteRule.Matches: host,
 // then characters in the matching service, then method, then header matches, then the oldest
 // route, then namespace/name, then rule order). A call no GRPCRoute matches is answered by vipr as
 // gRPC UNIMPLEMENTED (its answer to a gRPC call it does not route), never reaching a pod.
