@@ -4,6 +4,7 @@
 // what the forward stage applies on the way (gateway-forwarding.ts): header modifiers, the host
 // rewrite, mirrors, the route's timeouts.
 import { servicePortFor } from "../service-port.ts";
+import { grpcBackendPort } from "./grpc-backend-protocol.ts";
 import { serviceKey, type RoutingTable, type ServiceEntry, type ServicePortEntry } from "../table/routing-table.ts";
 import type { CompiledRule, GatewayRouteTable } from "./compile-gateway-routes.ts";
 import type { BackendObjectRef } from "./gateway-api-objects.ts";
@@ -80,6 +81,11 @@ export function routeThroughGateway(routes: GatewayRouteTable, services: Routing
   if (backend.invalid !== undefined) return { kind: "error", message: `${where}: ${backend.invalid}`, routeKey, service: key };
   const resolved = resolveBackend(services, backend.ref);
   if (typeof resolved === "string") return { kind: "error", message: `${where}: ${resolved}`, routeKey, service: key };
+  if (rule.kind === "GRPCRoute") {
+    const port = grpcBackendPort(resolved.port);
+    if (typeof port === "string") return { kind: "error", message: `${where}: backend ${key} ${port}`, routeKey, service: key };
+    resolved.port = port;
+  }
   const mirrors: MirrorTarget[] = [];
   for (const { mirror, invalid } of rule.mirrors) {
     if (invalid !== undefined || (mirror.fraction < 1 && random() >= mirror.fraction)) continue;

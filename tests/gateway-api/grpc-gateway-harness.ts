@@ -1,6 +1,8 @@
 // A served vipr (HTTP/2 on its plain port: h2c with prior knowledge, as GRPCRoute on an HTTP
 // listener requires) with gRPC echo backends named as the Gateway API conformance suite's gRPC
-// backends are (grpc-infra-backend-v1..v3 in gateway-conformance-infra), plus grpc-web-backend in
+// backends are (grpc-infra-backend-v1..v3 in gateway-conformance-infra; v3's Service port names
+// no protocol, so reaching it relies on vipr inferring HTTP/2 from the route kind), plus
+// grpc-http-backend (appProtocol http, which a GRPCRoute cannot use) and grpc-web-backend in
 // gateway-conformance-web-backend for cross-namespace cases, the base GatewayClass and Gateways
 // (gateway-yaml.ts), and real @grpc/grpc-js clients, one channel per :authority.
 import type * as grpc from "@grpc/grpc-js";
@@ -29,7 +31,8 @@ export async function startGrpcGatewayHarness(options: Partial<ServiceRouterOpti
   const list = await Promise.all([
     startGrpcEchoBackend(INFRA, "grpc-infra-backend-v1"),
     startGrpcEchoBackend(INFRA, "grpc-infra-backend-v2"),
-    startGrpcEchoBackend(INFRA, "grpc-infra-backend-v3"),
+    startGrpcEchoBackend(INFRA, "grpc-infra-backend-v3", 1, { name: "echo" }),
+    startGrpcEchoBackend(INFRA, "grpc-http-backend", 1, { name: "echo", appProtocol: "http" }),
     startGrpcEchoBackend(WEB, "grpc-web-backend"),
   ]);
   const backends = new Map(list.map((b) => [b.service, b]));

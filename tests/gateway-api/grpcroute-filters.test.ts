@@ -141,6 +141,21 @@ describe("GRPCRoute backends", () => {
     }
   });
 
+  test("a backend port without appProtocol is reached with HTTP/2 (inferred from the route kind); one whose appProtocol is another protocol answers UNAVAILABLE", async () => {
+    gw.apply(
+      grpcRoute("inferred", `  rules:\n  - matches: [{ method: { service: ${GRPC_ECHO}, method: Echo } }]\n    backendRefs: [{ name: grpc-infra-backend-v3, port: 8080 }]\n`) +
+        grpcRoute("http-backend", `  rules:\n  - matches: [{ method: { service: ${GRPC_ECHO}, method: EchoTwo } }]\n    backendRefs: [{ name: grpc-http-backend, port: 8080 }]\n`),
+    );
+    expect((await gw.call("grpc.example.com", ECHO)).echo?.service).toBe("grpc-infra-backend-v3");
+    const refused = await gw.call("grpc.example.com", `/${GRPC_ECHO}/EchoTwo`);
+    expect([refused.code, refused.viprError, refused.details]).toEqual([
+      grpc.status.UNAVAILABLE,
+      "invalid_backend",
+      `GRPCRoute ${INFRA}/http-backend rule 0: backend ${INFRA}/grpc-http-backend port 8080 has appProtocol "http"; a GRPCRoute's backend must speak HTTP/2 (appProtocol kubernetes.io/h2c or grpc, or none)`,
+    ]);
+    expect(gw.backends.get("grpc-http-backend")!.received()).toEqual([]);
+  });
+
   test("a ReferenceGrant from GRPCRoute opens the other namespace; one from HTTPRoute only does not", async () => {
     const grant = (kind: string) => `
 ---
@@ -213,12 +228,12 @@ spec:
   parentRefs: [{ name: same-namespace }]
   hostnames: [plain.example.com]
   rules:
-  - backendRefs: [{ name: grpc-infra-backend-v3, port: 8080 }]
+  - backendRefs: [{ name: grpc-infra-backend-v2, port: 8080 }]
 `,
     );
     expect((await gw.call("mixed.example.com", ECHO)).echo?.service).toBe("grpc-infra-backend-v1");
     // A gRPC call the GRPCRoute does not match falls to HTTPRoutes, which route by host.
-    expect((await gw.call("plain.example.com", ECHO)).echo?.service).toBe("grpc-infra-backend-v3");
+    expect((await gw.call("plain.example.com", ECHO)).echo?.service).toBe("grpc-infra-backend-v2");
     // Not gRPC (content-type application/json): GRPCRoutes are not looked at; no HTTPRoute has the host.
     const session = http2.connect(`http://127.0.0.1:${gw.port}`);
     try {

@@ -3,8 +3,9 @@
 // the method path, the :authority and metadata that arrived, and who answered (namespace, pod,
 // service). Messages are raw Buffers (no proto files), as in grpc-pods.ts. Two services: the
 // conformance suite's GrpcEcho (Echo, EchoTwo, EchoThree) and vipr.test.Other (Echo, Ping), so a
-// route can tell services and methods apart. `objects()` describes the pods as a Service whose
-// port 8080 is HTTP/2 to the pods (appProtocol kubernetes.io/h2c) and one EndpointSlice per pod.
+// route can tell services and methods apart. `objects()` describes the pods as a Service with
+// port 8080 (by default named grpc, appProtocol kubernetes.io/h2c: HTTP/2 to the pods) and one
+// EndpointSlice per pod.
 import * as grpc from "@grpc/grpc-js";
 import type { KubeEndpointSlice, KubeService } from "../../router/table/kubernetes-objects.ts";
 
@@ -54,7 +55,7 @@ function metadataOf(metadata: grpc.Metadata): Record<string, string[]> {
 
 /** Starts `pods` gRPC echo pods of `service` in `namespace`. Each answer carries response metadata
  * x-pod (in the header block), for response header filters to sit beside. */
-export async function startGrpcEchoBackend(namespace: string, service: string, pods = 1): Promise<GrpcEchoBackend> {
+export async function startGrpcEchoBackend(namespace: string, service: string, pods = 1, servicePort: { name: string; appProtocol?: string } = { name: "grpc", appProtocol: "kubernetes.io/h2c" }): Promise<GrpcEchoBackend> {
   const servers: grpc.Server[] = [];
   const started: GrpcEchoPod[] = [];
   for (let i = 0; i < pods; i++) {
@@ -88,7 +89,7 @@ export async function startGrpcEchoBackend(namespace: string, service: string, p
           apiVersion: "v1",
           kind: "Service",
           metadata: { name: service, namespace, resourceVersion: "1" },
-          spec: { selector: { app: service }, ports: [{ name: "grpc", port: 8080, targetPort: 50051, protocol: "TCP", appProtocol: "kubernetes.io/h2c" }] },
+          spec: { selector: { app: service }, ports: [{ ...servicePort, port: 8080, targetPort: 50051, protocol: "TCP" }] },
         } as KubeService,
       ],
       endpointSlices: started.map(
@@ -98,7 +99,7 @@ export async function startGrpcEchoBackend(namespace: string, service: string, p
             kind: "EndpointSlice",
             metadata: { name: pod.name, namespace, resourceVersion: "1", labels: { "kubernetes.io/service-name": service } },
             addressType: "IPv4",
-            ports: [{ name: "grpc", port: pod.port, protocol: "TCP", appProtocol: "kubernetes.io/h2c" }],
+            ports: [{ ...servicePort, port: pod.port, protocol: "TCP" }],
             endpoints: [{ addresses: ["127.0.0.1"], conditions: { ready: true, serving: true, terminating: false }, targetRef: { kind: "Pod", namespace, name: pod.name } }],
           }) as KubeEndpointSlice,
       ),
