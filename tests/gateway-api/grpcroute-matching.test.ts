@@ -205,6 +205,15 @@ describe("GRPCRoute precedence", () => {
     expect(await who(`/${GRPC_OTHER}/Echo`)).toBe(UNMATCHED);
   });
 
+  test("a service pattern over a method alone, however short the pattern (a service's characters count before the method's)", async () => {
+    gw.apply(
+      grpcRoute("ping", `  rules:\n  - matches: [{ method: { method: Ping } }]\n    backendRefs: [{ name: grpc-infra-backend-v3, port: 8080 }]\n`) +
+        grpcRoute("v-services", `  rules:\n  - matches: [{ method: { type: RegularExpression, service: "v.*" } }]\n    backendRefs: [{ name: grpc-infra-backend-v1, port: 8080 }]\n`),
+    );
+    expect(await who(`/${GRPC_OTHER}/Ping`)).toBe("grpc-infra-backend-v1");
+    expect(await who(`/${GRPC_ECHO}/Ping`)).toBe("grpc-infra-backend-v3");
+  });
+
   test("an exact hostname over a wildcard whatever their matches; then the oldest route; then namespace/name", async () => {
     gw.apply(
       grpcRoute(

@@ -2,8 +2,8 @@
 // its grpcecho service): real @grpc/grpc-js servers as pods, answering every call with JSON naming
 // the method path, the :authority and metadata that arrived, and who answered (namespace, pod,
 // service). Messages are raw Buffers (no proto files), as in grpc-pods.ts. Two services: the
-// conformance suite's GrpcEcho (Echo, EchoTwo, EchoThree) and vipr.test.Other (Echo, Ping), so a
-// route can tell services and methods apart. `objects()` describes the pods as a Service with
+// conformance suite's GrpcEcho (Echo, EchoTwo, EchoThree; and Ping) and vipr.test.Other (Echo,
+// Ping), so a route can tell services and methods apart. `objects()` describes the pods as a Service with
 // port 8080 (by default named grpc, appProtocol kubernetes.io/h2c: HTTP/2 to the pods) and one
 // EndpointSlice per pod.
 import * as grpc from "@grpc/grpc-js";
@@ -70,7 +70,7 @@ export async function startGrpcEchoBackend(namespace: string, service: string, p
       call.sendMetadata(headers);
       callback(null, Buffer.from(JSON.stringify(echo)));
     };
-    for (const [svc, methods] of [[GRPC_ECHO, ["Echo", "EchoTwo", "EchoThree"]], [GRPC_OTHER, ["Echo", "Ping"]]] as const) {
+    for (const [svc, methods] of [[GRPC_ECHO, ["Echo", "EchoTwo", "EchoThree", "Ping"]], [GRPC_OTHER, ["Echo", "Ping"]]] as const) {
       const handlers: grpc.UntypedServiceImplementation = {};
       for (const method of methods) handlers[method] = answer(`/${svc}/${method}`);
       server.addService(definition(svc, methods), handlers);
