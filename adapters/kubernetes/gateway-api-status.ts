@@ -1,11 +1,11 @@
 // Writes the status vipr computes (router/gateway-api/gateway-conditions.ts) back to the objects it
 // programs, through their status subresource with a JSON merge patch (RFC 7386; custom resources
 // take no strategic merge patch): GatewayClass and Gateway conditions, listener statuses, and on
-// each HTTPRoute and GRPCRoute the parents vipr's controllerName owns, keeping the entries of other controllers
-// (RouteStatus.parents is shared: "implementations MUST only populate entries for parents they
-// manage"). A condition keeps its lastTransitionTime while its status stays the same
-// (metav1.Condition), and an object whose status would not change is not written, so a write's
-// own watch event settles instead of looping. The calls go through client-node's CustomObjectsApi.
+// each HTTPRoute and GRPCRoute the parents vipr's controllerName owns, keeping the entries of other
+// controllers (RouteStatus.parents is shared: "implementations MUST only populate entries for
+// parents they manage"). A condition keeps its lastTransitionTime while its status stays the same
+// (metav1.Condition), and an object whose status would not change is not written, so a write's own
+// watch event settles instead of looping. The calls go through client-node's CustomObjectsApi.
 import { CustomObjectsApi, PatchStrategy, setHeaderOptions, type KubeConfig } from "@kubernetes/client-node";
 import { GATEWAY_API_GROUP } from "../../router/gateway-api/gateway-api-objects.ts";
 import type { Condition, GatewayApiStatus } from "../../router/gateway-api/gateway-conditions.ts";

@@ -1,7 +1,8 @@
 // The Gateway API configuration a router serves: vipr's own route list (route-rules.ts, fixed at
 // start) merged with the objects a table source reads (file or Kubernetes), compiled into one
-// table (compile-gateway-routes.ts), and GRPCRoutes into their own (compile-grpc-routes.ts). A new set of objects replaces the table by one reference swap;
-// requests already matched keep the rule they matched.
+// table (compile-gateway-routes.ts), and GRPCRoutes into their own (compile-grpc-routes.ts). A new
+// set of objects replaces the tables by reference swaps; requests already matched keep the rule
+// they matched.
 import { compileGatewayRoutes, EMPTY_GATEWAY_ROUTE_TABLE, type CompileOptions, type CompiledGatewayRoutes, type GatewayRouteTable } from "./compile-gateway-routes.ts";
 import { EMPTY_GATEWAY_API_OBJECTS, type GatewayApiObjects } from "./gateway-api-objects.ts";
 import type { GatewayApiStatus } from "./gateway-conditions.ts";
