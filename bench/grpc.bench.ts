@@ -1,11 +1,13 @@
-// npm run bench:grpc [-- --json] [-- --duration S --rounds N --connections C --in-flight M --runtimes node,deno]
+// npm run bench:grpc [-- --json] [-- --duration S --rounds N --connections C --in-flight M --runtimes node,deno --grpcroute]
 // gRPC unary calls/s and proxy CPU per call, measured with @grpc/grpc-js clients
 // (bench/grpc/grpc-load.ts: C channels, each its own connection, M calls in flight on each) against,
 // interleaved round by round: the grpc-js pod directly (bench/grpc/grpc-pod.ts), a minimal
 // hand-written node:http2 gRPC proxy (the baseline, bench/grpc/baseline-grpc-proxy.ts) and
 // `vipr serve` with a file source whose Service port is appProtocol grpc (h2c to the pod), each
 // proxy on Node and on Deno. ratio = vipr / baseline (the raw proxy of the same runtime), and
-// vipr / direct for calls/s.
+// vipr / direct for calls/s. --grpcroute adds `vipr serve` routing the same calls by a GRPCRoute
+// (bench/grpc/grpcroute-manifest.ts: the matching rule after ten that do not match), ratio to vipr
+// routing by the Service name.
 import { spawnSync, type ChildProcess } from "node:child_process";
 import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -17,12 +19,14 @@ import { loadBenchOptions } from "./load-bench-options.ts";
 import { median } from "./measure.ts";
 import { cpuTimeMs } from "./process-usage.ts";
 import { writeServiceManifest } from "./service-manifest.ts";
+import { GRPCROUTE_AUTHORITY, writeGrpcRouteManifest } from "./grpc/grpcroute-manifest.ts";
 
 const { values } = parseArgs({
   options: {
     ...loadBenchOptions("4"),
     "in-flight": { type: "string", default: "32" },
     runtimes: { type: "string", default: "node,deno" },
+    grpcroute: { type: "boolean", default: false },
   },
 });
 const duration = Number(values.duration);
@@ -37,6 +41,8 @@ interface Target {
   readonly port: number;
   /** The process whose CPU is counted per call: the proxy, or the pod for the direct runs. */
   readonly process: ChildProcess;
+  /** The :authority the calls carry (default "echo", the Service's name). */
+  readonly authority?: string;
 }
 
 interface LoadResult {
@@ -49,7 +55,7 @@ interface LoadResult {
 function runLoad(target: Target, seconds: number): LoadResult {
   const cpuBefore = cpuTimeMs(target.process.pid);
   // The load generator on core 0 with the pod, as h2load in bench:h2; the proxy has core 1.
-  const [command, args] = pin(0, bin("node"), ["bench/grpc/grpc-load.ts", String(target.port), "echo", String(channels), String(inFlight), String(seconds)]);
+  const [command, args] = pin(0, bin("node"), ["bench/grpc/grpc-load.ts", String(target.port), target.authority ?? "echo", String(channels), String(inFlight), String(seconds)]);
   const out = spawnSync(command, args, { encoding: "utf8" }).stdout;
   const cpuMs = cpuTimeMs(target.process.pid) - cpuBefore;
   const measured = /^\{.*\}$/m.exec(out)?.[0];
@@ -70,6 +76,7 @@ try {
   children.push(pod.child);
   const folder = mkdtempSync(join(tmpdir(), "vipr-bench-grpc-"));
   const manifest = writeServiceManifest(folder, { name: "echo", port: pod.port, app: "echo", pod: "echo-bench1", appProtocol: "grpc" });
+  if (values.grpcroute) writeGrpcRouteManifest(folder);
   const targets: Target[] = [{ name: "direct", port: pod.port, process: pod.child }];
   for (const runtime of runtimes) {
     const run = (args: string[]): [string, string[]] => (runtime === "node" ? [bin("node"), args] : [bin("deno"), ["run", "-A", ...args]]);
@@ -77,6 +84,11 @@ try {
     const vipr = await startProcess(...run(["adapters/cli/vipr.ts", "serve", "--source", `file:${manifest}`, "--listen", "127.0.0.1:0", "--admin", "off"]), { core: 1 });
     children.push(baseline.child, vipr.child);
     targets.push({ name: `baseline-${runtime}`, port: baseline.port, process: baseline.child }, { name: `vipr-${runtime}`, port: vipr.port, process: vipr.child });
+    if (values.grpcroute) {
+      const routed = await startProcess(...run(["adapters/cli/vipr.ts", "serve", "--source", `file:${folder}`, "--listen", "127.0.0.1:0", "--admin", "off"]), { core: 1 });
+      children.push(routed.child);
+      targets.push({ name: `grpcroute-${runtime}`, port: routed.port, process: routed.child, authority: GRPCROUTE_AUTHORITY });
+    }
   }
   const results = new Map<string, LoadResult[]>();
   for (const target of targets) runLoad(target, 1); // warm-up: JIT, connections
@@ -102,6 +114,13 @@ try {
     rows.push(row("grpc", `vipr_${runtime}_vs_direct_calls_per_second`, vipr.callsPerSecond, "calls/s", direct.callsPerSecond, `baseline: the grpc-js pod directly (no proxy); ${load}`));
     rows.push(row("grpc", `vipr_${runtime}_cpu_per_call`, vipr.cpuPerCallUs, "us", base.cpuPerCallUs, note));
     rows.push(row("grpc", `vipr_${runtime}_errors`, vipr.errors, "calls", base.errors, "calls not answered OK over all rounds"));
+    if (values.grpcroute) {
+      const routed = summary(`grpcroute-${runtime}`);
+      const byName = `baseline: vipr under ${runtime} routing by the Service name; ${load}`;
+      rows.push(row("grpc", `grpcroute_${runtime}_calls_per_second`, routed.callsPerSecond, "calls/s", vipr.callsPerSecond, byName));
+      rows.push(row("grpc", `grpcroute_${runtime}_cpu_per_call`, routed.cpuPerCallUs, "us", vipr.cpuPerCallUs, byName));
+      rows.push(row("grpc", `grpcroute_${runtime}_errors`, routed.errors, "calls", vipr.errors, "calls not answered OK over all rounds"));
+    }
   }
   printRows(rows, values.json === true);
 } finally {
