@@ -2,7 +2,7 @@
 // start) merged with the objects a table source reads (file or Kubernetes), compiled into one
 // table (compile-gateway-routes.ts). A new set of objects replaces the table by one reference swap;
 // requests already matched keep the rule they matched.
-import { compileGatewayRoutes, EMPTY_GATEWAY_ROUTE_TABLE, type CompileOptions, type CompiledGatewayRoutes, type GatewayRouteTable } from "./compile-gateway-routes.ts";
+import { compileGatewayRoutes, EMPTY_GATEWAY_ROUTE_TABLE, type CompileOptions, type CompiledGatewayRoutes, type GatewayRouteTable, type ListenerTlsEntry } from "./compile-gateway-routes.ts";
 import { EMPTY_GATEWAY_API_OBJECTS, type GatewayApiObjects } from "./gateway-api-objects.ts";
 import type { GatewayApiStatus } from "./gateway-conditions.ts";
 
@@ -13,6 +13,7 @@ function merge(a: GatewayApiObjects, b: GatewayApiObjects): GatewayApiObjects {
     httpRoutes: [...a.httpRoutes, ...b.httpRoutes],
     referenceGrants: [...a.referenceGrants, ...b.referenceGrants],
     namespaceLabels: b.namespaceLabels ?? a.namespaceLabels,
+    secrets: [...(a.secrets ?? []), ...(b.secrets ?? [])],
   };
 }
 
@@ -31,6 +32,11 @@ export class GatewayRouteState {
 
   get status(): GatewayApiStatus {
     return this.#compiled.status;
+  }
+
+  /** The HTTPS listeners served and their certificates, from the last compile. */
+  get listenerTls(): readonly ListenerTlsEntry[] {
+    return this.#compiled.listenerTls ?? [];
   }
 
   /** Replaces the source's objects (the route list stays); returns the status to write back. */
