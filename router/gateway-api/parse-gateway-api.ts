@@ -203,14 +203,16 @@ function listenerOf(value: unknown, at: string, r: Reader): Listener {
 }
 
 /** ListenerTLSConfig, with the CRD's CEL rules on Listeners (gateway-api apis/v1/gateway_types.go):
- * no tls for HTTP, TCP, UDP; tls required for HTTPS and TLS; mode Terminate (the default) only for
- * HTTPS; Terminate needs certificateRefs (or options, which vipr does not read). The certificate
+ * no tls for HTTP, TCP, UDP; a mode for TLS; mode Terminate (the default) only for HTTPS;
+ * Terminate needs certificateRefs (or options, which vipr does not read). The certificate
  * refs' namespace is filled in by the caller (the Gateway's). */
 function tlsOf(value: unknown, at: string, protocol: string, r: Reader): ListenerTLS | undefined {
   const given = value !== undefined && value !== null;
   if (given && ["HTTP", "TCP", "UDP"].includes(protocol)) r.problem(at, `tls must not be specified for protocol ${protocol}`);
+  // The CRD requires a mode for TLS listeners; an HTTPS listener without tls is stored, and gets
+  // ResolvedRefs False InvalidCertificateRef (gateway-listener-tls.ts).
   if (!given) {
-    if (protocol === "HTTPS" || protocol === "TLS") r.problem(at, `required for protocol ${protocol}`);
+    if (protocol === "TLS") r.problem(`${at}.mode`, "tls mode must be set for protocol TLS");
     return undefined;
   }
   const raw = r.record(value, at);

@@ -313,14 +313,13 @@ spec:
     expect(message("opaque")).toBe(`certificateRef ${INFRA}/opaque: the Secret is of type Opaque, not kubernetes.io/tls`);
   });
 
-  test("the CRD's rules: an HTTPS listener needs tls, takes mode Terminate only, and Terminate needs certificateRefs", () => {
+  test("the CRD's rules: an HTTPS listener takes mode Terminate only, Terminate needs certificateRefs, HTTP takes no tls", () => {
     const listener = (extra: string): string => `
 apiVersion: gateway.networking.k8s.io/v1
 kind: Gateway
 metadata: { name: g, namespace: ${INFRA} }
 spec: { gatewayClassName: vipr, listeners: [{ name: https, port: 443, protocol: HTTPS${extra} }] }
 `;
-    expect(gatewayProblems(listener(""))).toEqual([`Gateway ${INFRA}/g: spec.listeners[0].tls: required for protocol HTTPS`]);
     expect(gatewayProblems(listener(", tls: { mode: Passthrough, certificateRefs: [{ name: c }] }"))).toEqual([`Gateway ${INFRA}/g: spec.listeners[0].tls.mode: tls mode must be Terminate for protocol HTTPS`]);
     expect(gatewayProblems(listener(", tls: { mode: Terminate }"))).toEqual([`Gateway ${INFRA}/g: spec.listeners[0].tls.certificateRefs: certificateRefs or options must be specified when mode is Terminate`]);
     expect(gatewayProblems(listener(", tls: { certificateRefs: [{ name: c }] }").replace("protocol: HTTPS", "protocol: HTTP"))).toEqual([`Gateway ${INFRA}/g: spec.listeners[0].tls: tls must not be specified for protocol HTTP`]);
