@@ -351,7 +351,7 @@ export function compileGatewayRoutes(objects: GatewayApiObjects, options: Compil
           !serves ? condition("Accepted", false, "UnsupportedProtocol", message, g) : conflict !== undefined ? condition("Accepted", false, conflict.reason, conflict.message, g) : condition("Accepted", true, "Accepted", "listener accepted", g),
           refs,
           programmed ? condition("Programmed", true, "Programmed", "listener programmed", g) : condition("Programmed", false, "Invalid", message || conflict?.message || (refs.status === "False" ? refs.message : "listener has invalid route kinds"), g),
-          conflict === undefined ? condition("Conflicted", false, "NoConflicts", "no conflicts", g) : { ...condition("Conflicted", true, conflict.reason, conflict.message, g), status: "True" as const },
+          conflict === undefined ? condition("Conflicted", false, "NoConflicts", "no conflicts", g) : condition("Conflicted", true, conflict.reason, conflict.message, g),
         ],
       };
     });
@@ -365,7 +365,10 @@ export function compileGatewayRoutes(objects: GatewayApiObjects, options: Compil
     return {
       namespace: gateway.meta.namespace,
       name: gateway.meta.name,
-      conditions: [accepted, condition("Programmed", true, "Programmed", "programmed in vipr's route table", g)],
+      conditions: [
+        accepted,
+        accepted.status === "True" ? condition("Programmed", true, "Programmed", "programmed in vipr's route table", g) : condition("Programmed", false, "Invalid", "every listener is conflicted: nothing to serve", g),
+      ],
       listeners,
     };
   });
