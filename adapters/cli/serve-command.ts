@@ -272,7 +272,7 @@ export async function setUpServe(args: string[], serveTraffic: boolean): Promise
   const gatewayCertificates = listenHttps === undefined ? undefined : new GatewayCertificateStore((line) => console.error(`vipr: ${line}`));
 
   const workers = parseWorkerCount(values.workers);
-  if (listenHttps !== undefined && (workers > 1 || !serveTraffic)) throw new UsageError("--listen-https: not with --workers above 1 or under deno serve yet; run one process");
+  if (listenHttps !== undefined && !serveTraffic) throw new UsageError("--listen-https: not under deno serve, which serves one listener itself; use vipr serve");
   if (workers > 1 && !serveTraffic) throw new UsageError("--workers: not under deno serve, which serves the traffic listener itself; use vipr serve");
   // What a router is started with: in this process, or (JSON-safe) in each worker.
   const routerOptions = {
@@ -299,10 +299,11 @@ export async function setUpServe(args: string[], serveTraffic: boolean): Promise
   if (workers > 1) {
     const { startSupervisor } = await import("../workers/supervisor.ts");
     // Each worker reads the TLS and HTTP/2 flags itself (certificates and their watch are per process).
-    const supervisor = await startSupervisor({ workers, listen, admin, worker: routerOptions, listenerFlags: listenerFlagValues(values), log });
+    const supervisor = await startSupervisor({ workers, listen, admin, worker: routerOptions, listenerFlags: listenerFlagValues(values), log, ...(listenHttps === undefined ? {} : { listenHttps }) });
     sink = supervisor;
-    gatewaySink = gatewaySinkWithTls(supervisor, undefined, false);
+    gatewaySink = gatewaySinkWithTls(supervisor, undefined, listenHttps !== undefined);
     console.error(`vipr: ${workers} workers on http://${listen.hostname}:${supervisor.port} (SO_REUSEPORT, ${listener.proto}), namespace ${namespace}, default policy ${defaultPolicy.policy}`);
+    if (supervisor.httpsPort !== undefined) console.error(`vipr: Gateway HTTPS listeners on https://${listenHttps!.hostname}:${supervisor.httpsPort}`);
     if (supervisor.adminServer !== undefined) console.error(`vipr: admin on http://${admin!.hostname}:${supervisor.adminServer.port} (/healthz /readyz /metrics /debug/table /debug/explain /debug/workers)`);
   } else {
     vipr = await startVipr({ listen: serveTraffic ? listen : null, admin, ...routerOptions, log, ...listener, ...(listenHttps === undefined ? {} : { listenHttps: { listen: listenHttps, certificates: gatewayCertificates! } }) }).catch((error: unknown) => {

@@ -106,3 +106,20 @@ describe(`vipr serve --listen-https with a Gateway HTTPS listener from files on 
     await vi.waitFor(async () => expect((await sClient(httpsPort, { servername: "shop.example.com" })).fingerprint).toBe(fingerprints.one), { timeout: 10_000, interval: 200 });
   });
 });
+
+describe(`vipr serve --listen-https --workers 2 on ${runtimeName}`, () => {
+  test("every worker serves the HTTPS listener on the shared port, with the certificate from the Gateway API objects the supervisor sends", async () => {
+    const workers = startVipr(["serve", "--source", `file:${dir}`, "--listen", "127.0.0.1:0", "--listen-https", "127.0.0.1:0", "--admin", "off", "--workers", "2"]);
+    const workersHttps = Number((await workers.waitFor(/^vipr: Gateway HTTPS listeners on https:\/\/127\.0\.0\.1:(\d+)$/m, "stderr", 30_000))[1]);
+    const seen = new Set<string>();
+    await vi.waitFor(
+      async () => {
+        const answer = await run("curl", ["-sS", "-D", "-", "-o", "/dev/null", "--cacert", join(certs, "one.crt"), "--resolve", `shop.example.com:${workersHttps}:127.0.0.1`, `https://shop.example.com:${workersHttps}/`]);
+        expect(answer.stdout).toMatch(/^HTTP\/\S+ 200/);
+        seen.add(/^x-vipr-worker: (\d+)/im.exec(answer.stdout)?.[1] ?? "?");
+        expect([...seen].sort()).toEqual(["0", "1"]);
+      },
+      { timeout: 30_000, interval: 50 },
+    );
+  }, 60_000);
+});
