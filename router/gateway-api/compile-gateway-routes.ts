@@ -350,7 +350,9 @@ export function compileGatewayRoutes(objects: GatewayApiObjects, options: Compil
         conditions: [
           !serves ? condition("Accepted", false, "UnsupportedProtocol", message, g) : conflict !== undefined ? condition("Accepted", false, conflict.reason, conflict.message, g) : condition("Accepted", true, "Accepted", "listener accepted", g),
           refs,
-          programmed ? condition("Programmed", true, "Programmed", "listener programmed", g) : condition("Programmed", false, "Invalid", message || conflict?.message || (refs.status === "False" ? refs.message : "listener has invalid route kinds"), g),
+          // A conflicted listener's Programmed carries the conflict's reason, as the upstream ListenerSet
+          // conflict tests expect (conformance/tests/listenerset-protocol-conflict.go).
+          programmed ? condition("Programmed", true, "Programmed", "listener programmed", g) : condition("Programmed", false, conflict?.reason ?? "Invalid", message || conflict?.message || (refs.status === "False" ? refs.message : "listener has invalid route kinds"), g),
           conflict === undefined ? condition("Conflicted", false, "NoConflicts", "no conflicts", g) : condition("Conflicted", true, conflict.reason, conflict.message, g),
         ],
       };

@@ -101,8 +101,8 @@ describe(`HTTPS listeners from the Kubernetes API on ${runtimeName}`, () => {
 
   test("HTTP and HTTPS on one port: both listeners Conflicted ProtocolConflict in the status written back", async () => {
     await expect.poll(() => listeners("conflicted"), { timeout: 20_000, interval: 100 }).toEqual([
-      "http: Accepted=False/ProtocolConflict ResolvedRefs=True/ResolvedRefs Programmed=False/Invalid Conflicted=True/ProtocolConflict",
-      "https: Accepted=False/ProtocolConflict ResolvedRefs=True/ResolvedRefs Programmed=False/Invalid Conflicted=True/ProtocolConflict",
+      "http: Accepted=False/ProtocolConflict ResolvedRefs=True/ResolvedRefs Programmed=False/ProtocolConflict Conflicted=True/ProtocolConflict",
+      "https: Accepted=False/ProtocolConflict ResolvedRefs=True/ResolvedRefs Programmed=False/ProtocolConflict Conflicted=True/ProtocolConflict",
     ]);
     const gateway = (await api.getNamespacedCustomObject({ group: G, version: "v1", namespace: NS, plural: "gateways", name: "conflicted" })) as Obj;
     expect(conditions(gateway.status.conditions)).toEqual(["Accepted=False/ListenersNotValid", "Programmed=False/Invalid"]);
