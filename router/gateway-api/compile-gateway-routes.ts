@@ -2,8 +2,9 @@
 // GatewayClass names VIPR_CONTROLLER_NAME), which HTTPRoutes attach to which of their listeners
 // (parentRefs with sectionName and port, allowedRoutes namespaces and kinds, hostname
 // intersection), which backends a rule may reach (Service kind only; another namespace only with a
-// ReferenceGrant), and the status each object gets. Lookup is match-gateway-route.ts; this file
-// never sees a request.
+// ReferenceGrant), which listeners are served at all (conflicts: listener-conflicts.ts; HTTPS
+// certificates: gateway-listener-tls.ts), and the status each object gets. Lookup is
+// match-gateway-route.ts; this file never sees a request.
 import { condition, type Condition, type GatewayApiStatus, type GatewayStatusReport, type HTTPRouteStatusReport, type ListenerStatusReport, type RouteParentStatusReport } from "./gateway-conditions.ts";
 import {
   GATEWAY_API_GROUP,
