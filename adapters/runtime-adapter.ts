@@ -41,6 +41,7 @@ export interface RuntimeAdapter {
   readonly clientAddress: ClientAddressOf;
   readonly requestHeaders: RequestHeadersOf;
   readonly requestProtocol: RequestProtocolOf;
+  readonly requestIsTls: (c: Parameters<RequestProtocolOf>[0]) => boolean;
 }
 
 export function isDeno(): boolean {
@@ -51,7 +52,7 @@ export function isDeno(): boolean {
 export async function loadRuntimeAdapter(): Promise<RuntimeAdapter> {
   const { createUndiciTransport } = await import("./node/undici-transport.ts");
   const { serveNode, nodeClientAddress, nodeRequestHeaders } = await import("./node/serve-node.ts");
-  const { nodeRequestProtocol } = await import("./node/protocol-of.ts");
+  const { nodeRequestProtocol, nodeRequestIsTls } = await import("./node/protocol-of.ts");
   const deno = (globalThis as { Deno?: { version: { deno: string } } }).Deno;
   if (deno === undefined) {
     return {
@@ -62,6 +63,7 @@ export async function loadRuntimeAdapter(): Promise<RuntimeAdapter> {
       clientAddress: nodeClientAddress,
       requestHeaders: nodeRequestHeaders,
       requestProtocol: nodeRequestProtocol,
+      requestIsTls: nodeRequestIsTls,
     };
   }
   // The `deno serve` entry (adapters/deno/serve-entry.ts) hands vipr's app to Deno.serve, whose
@@ -75,5 +77,6 @@ export async function loadRuntimeAdapter(): Promise<RuntimeAdapter> {
     clientAddress: (c) => nodeClientAddress(c) || denoClientAddress(c),
     requestHeaders: nodeRequestHeaders,
     requestProtocol: nodeRequestProtocol,
+    requestIsTls: nodeRequestIsTls,
   };
 }

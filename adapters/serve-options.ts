@@ -3,7 +3,7 @@
 // loads them, do not import each other.
 import type { UpgradeRouter } from "../router/forward/upgrade-route.ts";
 import type { Http2ListenerOptions } from "./node/listener-server.ts";
-import type { CertificateStore } from "./node/tls-certificates.ts";
+import type { TlsCertificateSource } from "./node/tls-certificates.ts";
 
 export interface ServeOptions {
   /** Default 0: any free port. */
@@ -40,7 +40,7 @@ export interface ServeOptions {
    * spreads connections over them (`vipr serve --workers`, adapters/workers/). Default false. */
   readonly reusePort?: boolean;
   /** TLS termination with these certificates (adapters/node/tls-certificates.ts); serveNode only. */
-  readonly tls?: CertificateStore;
+  readonly tls?: TlsCertificateSource;
   /** HTTP/2 on the listener: h2c with prior knowledge, h2 by ALPN over TLS (listener-server.ts). */
   readonly http2?: Http2ListenerOptions;
 }

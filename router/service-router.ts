@@ -30,7 +30,7 @@ import { compileRouteRules, routeRulesAsGatewayObjects, type RouteRuleConfig } f
 import { GatewayRouteState } from "./gateway-api/gateway-route-state.ts";
 import type { GatewayApiObjects } from "./gateway-api/gateway-api-objects.ts";
 import type { GatewayApiStatus } from "./gateway-api/gateway-conditions.ts";
-import type { CompileOptions } from "./gateway-api/compile-gateway-routes.ts";
+import type { CompileOptions, ListenerTlsEntry } from "./gateway-api/compile-gateway-routes.ts";
 import { DEFAULT_RETRY_OPTIONS, RetryBudget, type RetryOptions } from "./retry-policy.ts";
 import { ServiceStates } from "./service-state.ts";
 import { upstreamProtocolOf } from "./service-port.ts";
@@ -88,6 +88,9 @@ export interface ServiceRouterOptions {
   readonly outlierDetection?: Omit<OutlierDetectionOptions, "now"> | false;
   /** The protocol each request came over, for the access log (the serve adapter's). */
   readonly requestProtocol?: RequestProtocolOf;
+  /** Whether a request's connection is TLS (the runtime adapter's answer): routes of HTTPS
+   * listeners match only then, and X-Forwarded-Proto says https. */
+  readonly requestIsTls?: (c: Context) => boolean;
   /** "http" or "https": what clients used to reach vipr, for X-Forwarded-Proto. Default "http". */
   readonly proto?: string;
   readonly trustForwarded?: boolean;
@@ -177,7 +180,7 @@ export class ServiceRouter {
     const report = new ReportStage(this.#metrics, options.accessLog, clientOf, options.requestProtocol);
     this.#gateway = new GatewayRouteState(routeRulesAsGatewayObjects(compileRouteRules(options.routes ?? [], namespace), namespace));
     const random = options.random ?? Math.random;
-    this.#resolve = new ResolveStage({ gateway: this.#gateway, random, namespace, clusterDomain: options.clusterDomain ?? "cluster.local", tlsListener: options.proto === "https" }, report);
+    this.#resolve = new ResolveStage({ gateway: this.#gateway, random, namespace, clusterDomain: options.clusterDomain ?? "cluster.local", tlsListener: options.proto === "https", ...(options.requestIsTls === undefined ? {} : { requestIsTls: options.requestIsTls }) }, report);
     this.#admit = new AdmitStage(limits, report);
     this.#pick = new PickStage(this.#states, { subsetHeader: (options.subsetHeader ?? "x-vipr-subset").toLowerCase(), allowedExternalNames, clientOf }, report);
     const budget = new RetryBudget({ ...DEFAULT_RETRY_OPTIONS, ...options.retries }, now);
@@ -269,6 +272,11 @@ export class ServiceRouter {
    * returns the status of the objects vipr programs, for the source to write back. */
   setGatewayObjects(objects: GatewayApiObjects, options: CompileOptions = {}): GatewayApiStatus {
     return this.#gateway.update(objects, options);
+  }
+
+  /** The HTTPS listeners of the Gateways served and their certificates (for the TLS listener). */
+  get gatewayListenerTls(): readonly ListenerTlsEntry[] {
+    return this.#gateway.listenerTls;
   }
 
   /** Requests in flight now, router-wide (admitted and not yet ended). */

@@ -16,6 +16,8 @@ import { parseWorkerCount } from "../workers/cpu-count.ts";
 import { gatewayApiLogger } from "../file/gateway-api-manifests.ts";
 import { EXIT_FAILURE, EXIT_OK, UsageError } from "./cli-errors.ts";
 import { parseListen, startVipr, type RunningVipr } from "./start-vipr.ts";
+import { GatewayCertificateStore } from "../node/gateway-certificates.ts";
+import { gatewaySinkWithTls } from "../node/gateway-tls-sink.ts";
 import { listenerFlagOptions, listenerFlagsHelp, listenerFlagValues, listenerFromFlags } from "../node/listener-flags.ts";
 
 export const serveHelp = `vipr serve: route HTTP requests addressed to Kubernetes service names to their pods
@@ -36,6 +38,9 @@ Source:
 
 Listeners:
   --listen HOST:PORT        traffic listener (default 127.0.0.1:8080)
+  --listen-https HOST:PORT  TLS listener for the Gateways' HTTPS listeners: certificates from their
+                            certificateRefs (kubernetes.io/tls Secrets), chosen by SNI per listener
+                            hostname, replaced when a Secret changes (default off)
   --admin HOST:PORT         admin listener: /healthz /readyz /metrics /debug/table /debug/explain
                             (default 127.0.0.1:9090; "off" for none)
   --max-body-bytes N        request bodies larger than N bytes get 413: a Content-Length above it
@@ -108,6 +113,7 @@ export const serveOptions = {
   "watch-pods": { type: "boolean", default: false },
   "gateway-controller": { type: "string" },
   listen: { type: "string", default: "127.0.0.1:8080" },
+  "listen-https": { type: "string" },
   admin: { type: "string", default: "127.0.0.1:9090" },
   namespace: { type: "string" },
   "cluster-domain": { type: "string", default: "cluster.local" },
@@ -262,8 +268,11 @@ export async function setUpServe(args: string[], serveTraffic: boolean): Promise
   const trustedProxies = trustedProxiesFromFlags(values["trusted-proxies"]);
   const routes = await readRoutes(values.routes);
   const listener = listenerFromFlags(values, (line) => console.error(`vipr: ${line}`));
+  const listenHttps = values["listen-https"] === undefined ? undefined : parseListen(values["listen-https"], "--listen-https");
+  const gatewayCertificates = listenHttps === undefined ? undefined : new GatewayCertificateStore((line) => console.error(`vipr: ${line}`));
 
   const workers = parseWorkerCount(values.workers);
+  if (listenHttps !== undefined && !serveTraffic) throw new UsageError("--listen-https: not under deno serve, which serves one listener itself; use vipr serve");
   if (workers > 1 && !serveTraffic) throw new UsageError("--workers: not under deno serve, which serves the traffic listener itself; use vipr serve");
   // What a router is started with: in this process, or (JSON-safe) in each worker.
   const routerOptions = {
@@ -290,21 +299,23 @@ export async function setUpServe(args: string[], serveTraffic: boolean): Promise
   if (workers > 1) {
     const { startSupervisor } = await import("../workers/supervisor.ts");
     // Each worker reads the TLS and HTTP/2 flags itself (certificates and their watch are per process).
-    const supervisor = await startSupervisor({ workers, listen, admin, worker: routerOptions, listenerFlags: listenerFlagValues(values), log });
+    const supervisor = await startSupervisor({ workers, listen, admin, worker: routerOptions, listenerFlags: listenerFlagValues(values), log, ...(listenHttps === undefined ? {} : { listenHttps }) });
     sink = supervisor;
-    gatewaySink = supervisor;
+    gatewaySink = gatewaySinkWithTls(supervisor, undefined, listenHttps !== undefined);
     console.error(`vipr: ${workers} workers on http://${listen.hostname}:${supervisor.port} (SO_REUSEPORT, ${listener.proto}), namespace ${namespace}, default policy ${defaultPolicy.policy}`);
+    if (supervisor.httpsPort !== undefined) console.error(`vipr: Gateway HTTPS listeners on https://${listenHttps!.hostname}:${supervisor.httpsPort}`);
     if (supervisor.adminServer !== undefined) console.error(`vipr: admin on http://${admin!.hostname}:${supervisor.adminServer.port} (/healthz /readyz /metrics /debug/table /debug/explain /debug/workers)`);
   } else {
-    vipr = await startVipr({ listen: serveTraffic ? listen : null, admin, ...routerOptions, log, ...listener }).catch((error: unknown) => {
+    vipr = await startVipr({ listen: serveTraffic ? listen : null, admin, ...routerOptions, log, ...listener, ...(listenHttps === undefined ? {} : { listenHttps: { listen: listenHttps, certificates: gatewayCertificates! } }) }).catch((error: unknown) => {
       listener.tls?.close();
       throw error;
     });
     sink = vipr;
-    gatewaySink = vipr.router;
+    gatewaySink = gatewaySinkWithTls(vipr.router, gatewayCertificates, listenHttps !== undefined);
     const { runtime } = vipr;
     console.error(`vipr: ${runtime.name} ${runtime.version}, namespace ${namespace}, default policy ${defaultPolicy.policy}`);
     if (vipr.server !== undefined) console.error(`vipr: listening on ${listener.proto}://${listen.hostname}:${vipr.server.port}`);
+    if (vipr.httpsServer !== undefined) console.error(`vipr: Gateway HTTPS listeners on https://${listenHttps!.hostname}:${vipr.httpsServer.port}`);
     if (vipr.adminServer !== undefined) console.error(`vipr: admin on http://${admin!.hostname}:${vipr.adminServer.port} (/healthz /readyz /metrics /debug/table /debug/explain)`);
   }
 

@@ -15,7 +15,7 @@ export interface Listen {
   readonly port: number;
 }
 
-export interface StartOptions extends Omit<ServiceRouterOptions, "core" | "transport" | "clientAddress" | "requestHeaders" | "requestProtocol" | "metrics" | "accessLog"> {
+export interface StartOptions extends Omit<ServiceRouterOptions, "core" | "transport" | "clientAddress" | "requestHeaders" | "requestProtocol" | "requestIsTls" | "metrics" | "accessLog"> {
   /** The traffic listener; null when the caller serves router.app itself (`deno serve`). */
   readonly listen: Listen | null;
   /** The admin listener; null for none. */
@@ -31,6 +31,9 @@ export interface StartOptions extends Omit<ServiceRouterOptions, "core" | "trans
   /** TLS and HTTP/2 on the traffic listener (ServeOptions.tls, .http2). */
   readonly tls?: ServeOptions["tls"];
   readonly http2?: ServeOptions["http2"];
+  /** The Gateways' HTTPS listeners: a second traffic listener terminating TLS with their
+   * certificates (`vipr serve --listen-https`; adapters/node/gateway-certificates.ts). */
+  readonly listenHttps?: { readonly listen: Listen; readonly certificates: NonNullable<ServeOptions["tls"]> };
 }
 
 export interface RunningVipr {
@@ -38,6 +41,8 @@ export interface RunningVipr {
   readonly router: ServiceRouter;
   readonly metrics: MetricsRecorder;
   readonly server: RunningServer | undefined;
+  /** The HTTPS listener for Gateway HTTPS listeners (StartOptions.listenHttps). */
+  readonly httpsServer: RunningServer | undefined;
   readonly adminServer: RunningServer | undefined;
   /** Publishes a table; the first one also makes /readyz ready (unless `ready` is false). */
   setTable(table: RoutingTable, ready?: boolean): void;
@@ -75,6 +80,7 @@ export async function startVipr(options: StartOptions): Promise<RunningVipr> {
     clientAddress: runtime.clientAddress,
     requestHeaders: runtime.requestHeaders,
     requestProtocol: runtime.requestProtocol,
+    requestIsTls: runtime.requestIsTls,
     metrics,
     accessLog,
   });
@@ -88,6 +94,16 @@ export async function startVipr(options: StartOptions): Promise<RunningVipr> {
       : await runtime.serve(router.app, { ...listen, ...bodyLimit, upgrades: router, ...(options.shutdownGraceMs === undefined ? {} : { closeGraceMs: options.shutdownGraceMs }) }).catch((error: unknown) => {
           throw new Error(`cannot listen on ${listen.hostname}:${listen.port}: ${(error as Error).message}`);
         });
+  let httpsServer: RunningServer | undefined;
+  const https = options.listenHttps;
+  if (https !== undefined) {
+    httpsServer = await runtime
+      .serve(router.app, { ...https.listen, ...(options.maxBodyBytes === undefined ? {} : { maxBodyBytes: options.maxBodyBytes }), tls: https.certificates, ...(options.http2 === undefined ? {} : { http2: options.http2 }), upgrades: router, ...(options.shutdownGraceMs === undefined ? {} : { closeGraceMs: options.shutdownGraceMs }) })
+      .catch(async (error: unknown) => {
+        await server?.close();
+        throw new Error(`cannot listen on ${https.listen.hostname}:${https.listen.port} (HTTPS): ${(error as Error).message}`);
+      });
+  }
   let adminServer: RunningServer | undefined;
   if (options.admin !== null) {
     const admin = createAdminApp({
@@ -100,16 +116,18 @@ export async function startVipr(options: StartOptions): Promise<RunningVipr> {
     });
     adminServer = await runtime.serve(admin, options.admin).catch(async (error: unknown) => {
       await server?.close();
+      await httpsServer?.close();
       throw new Error(`cannot listen on ${options.admin!.hostname}:${options.admin!.port} (admin): ${(error as Error).message}`);
     });
   }
   let trafficClosed: Promise<void> | undefined;
-  const closeTraffic = (): Promise<void> => (trafficClosed ??= server?.close() ?? Promise.resolve());
+  const closeTraffic = (): Promise<void> => (trafficClosed ??= Promise.all([server?.close(), httpsServer?.close()]).then(() => undefined));
   return {
     runtime,
     router,
     metrics,
     server,
+    httpsServer,
     adminServer,
     setTable(table, markReady = true) {
       router.setTable(table);

@@ -7,6 +7,7 @@ import type { GatewayApiObjects } from "../../router/gateway-api/gateway-api-obj
 import { statusProblems } from "../../router/gateway-api/gateway-conditions.ts";
 import type { GatewayObjectsSink } from "../../router/gateway-api/gateway-route-state.ts";
 import { gatewayApiKindOf, gatewayApiObjectsFrom, parseGatewayApiObject } from "../../router/gateway-api/parse-gateway-api.ts";
+import { parseTLSSecret } from "../../router/gateway-api/parse-tls-secret.ts";
 import type { ManifestObject, ManifestProblem } from "./manifest-documents.ts";
 
 export { GATEWAY_API_VERSIONS, type GatewayApiKind } from "../../router/gateway-api/parse-gateway-api.ts";
@@ -27,12 +28,14 @@ export function gatewayApiFieldProblems(manifest: ManifestObject): ManifestProbl
   return parsed.fields.map((p) => ({ file: manifest.file, index: manifest.index, field: manifest.path === undefined ? p.field : `${manifest.path}.${p.field}`, message: p.message }));
 }
 
-/** The Gateway API objects among a snapshot's manifests. */
+/** The Gateway API objects among a snapshot's manifests, with the Secrets listeners may name. */
 export function gatewayApiObjectsOf(manifests: readonly ManifestObject[]): GatewayApiObjects {
-  return gatewayApiObjectsFrom(
+  const objects = gatewayApiObjectsFrom(
     manifests.filter((m) => isGatewayApiManifest(m.kind)).map((m) => m.object),
     DEFAULT_NAMESPACE,
   ).objects;
+  const secrets = manifests.filter((m) => m.kind === "Secret").flatMap((m) => parseTLSSecret(m.object, DEFAULT_NAMESPACE) ?? []);
+  return secrets.length === 0 ? objects : { ...objects, secrets };
 }
 
 /** Hands each load's objects to the router and logs, when they change, the routes and listeners

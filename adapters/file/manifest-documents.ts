@@ -7,7 +7,7 @@ import type { KubeEndpointSlice, KubePod, KubeService } from "../../router/table
 import { GATEWAY_API_VERSIONS, type GatewayApiKind } from "./gateway-api-manifests.ts";
 
 /** The kinds the file source routes with; others are reported and skipped. */
-export type ManifestKind = "Service" | "EndpointSlice" | "Pod" | "ReplicationController" | "Deployment" | GatewayApiKind;
+export type ManifestKind = "Service" | "EndpointSlice" | "Pod" | "ReplicationController" | "Deployment" | GatewayApiKind | "Secret";
 
 export interface ManifestObject {
   readonly kind: ManifestKind;
@@ -42,6 +42,8 @@ const apiVersions: Readonly<Record<ManifestKind, readonly string[]>> = {
   ReplicationController: ["v1"],
   Deployment: ["apps/v1"],
   ...GATEWAY_API_VERSIONS,
+  // TLS Secrets, for the certificateRefs of Gateway HTTPS listeners (gateway-api-manifests.ts).
+  Secret: ["v1"],
 };
 
 /** "file.yaml: document 2: spec.ports: ...", documents counted from 1 as a reader counts them (index 1). */

@@ -1,13 +1,15 @@
-// The Gateway API source: GatewayClasses, Gateways, HTTPRoutes, GRPCRoutes, ReferenceGrants and
-// Namespaces (their labels, for allowedRoutes selectors) listed and watched with the same
-// list/watch loop as the routing table's source (list-watch-loop.ts, one loop and store per
-// collection), parsed and handed on as one set (onObjects, e.g. ServiceRouter.setGatewayObjects)
-// once every collection has its first full list, then after each burst of changes (gathered into
-// one on the next tick). Kept apart from kubernetes-source.ts: it feeds the router's Gateway API
-// table, not the routing table.
+// The Gateway API source: GatewayClasses, Gateways, HTTPRoutes, GRPCRoutes, ReferenceGrants,
+// Namespaces (their labels, for allowedRoutes selectors) and TLS Secrets (for HTTPS listeners)
+// listed and watched with the same list/watch loop as the routing table's source
+// (list-watch-loop.ts, one loop and store per collection), parsed and handed on as one set
+// (onObjects, e.g. ServiceRouter.setGatewayObjects) once every collection has its first full list,
+// then after each burst of changes (gathered into one on the next tick). Kept apart from
+// kubernetes-source.ts: it feeds the router's Gateway API table, not the routing table.
 import type { KubeConfig } from "@kubernetes/client-node";
 import type { GatewayApiObjects } from "../../router/gateway-api/gateway-api-objects.ts";
 import { gatewayApiObjectsFrom } from "../../router/gateway-api/parse-gateway-api.ts";
+import type { TLSSecret } from "../../router/gateway-api/gateway-api-objects.ts";
+import { parseTLSSecret } from "../../router/gateway-api/parse-tls-secret.ts";
 import { systemClock, type Clock } from "./clock.ts";
 import { createKubeApiClient, type FetchLike, type KubeApiClient } from "./kube-api-client.ts";
 import { dropManagedFields, ListWatchLoop, type ListWatchTiming } from "./list-watch-loop.ts";
@@ -109,14 +111,19 @@ export class GatewayApiSource {
     if (!this.#running || !this.#collections.every((c) => c.loop.synced)) return;
     const raws: unknown[] = [];
     const namespaceLabels = new Map<string, Readonly<Record<string, string>>>();
+    const secrets: TLSSecret[] = [];
     for (const c of this.#collections) {
       for (const object of c.store.values()) {
         if (c.resource.kind === "Namespace") namespaceLabels.set(object.metadata?.name ?? "", { ...(object.metadata?.labels ?? {}) });
+        else if (c.resource.kind === "Secret") {
+          const secret = parseTLSSecret(object, "default");
+          if (secret !== undefined) secrets.push(secret);
+        }
         else raws.push(object);
       }
     }
     const { objects, problems } = gatewayApiObjectsFrom(raws, "default");
     this.#published = true;
-    this.#options.onObjects({ ...objects, namespaceLabels }, problems);
+    this.#options.onObjects({ ...objects, namespaceLabels, secrets }, problems);
   }
 }

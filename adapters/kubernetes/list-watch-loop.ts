@@ -128,7 +128,12 @@ export class ListWatchLoop<T extends KubeObject> {
         try {
           const result = await listAllPages(
             this.#options.client,
-            { path: this.#path, pageSize: this.#timing.pageSize, ...(this.#options.labelSelector === undefined ? {} : { labelSelector: this.#options.labelSelector }) },
+            {
+              path: this.#path,
+              pageSize: this.#timing.pageSize,
+              ...(this.#options.labelSelector === undefined ? {} : { labelSelector: this.#options.labelSelector }),
+              ...(this.#options.resource.fieldSelector === undefined ? {} : { fieldSelector: this.#options.resource.fieldSelector }),
+            },
             signal,
             (item) => this.#transform(item as Record<string, unknown>),
           );
@@ -217,6 +222,7 @@ export class ListWatchLoop<T extends KubeObject> {
     const timeoutSeconds = Math.max(1, Math.floor(this.#timing.minWatchTimeoutSeconds * (1 + this.#random())));
     const params = new URLSearchParams({ watch: "true", allowWatchBookmarks: "true", resourceVersion: from, timeoutSeconds: String(timeoutSeconds) });
     if (this.#options.labelSelector !== undefined && this.#options.labelSelector !== "") params.set("labelSelector", this.#options.labelSelector);
+    if (this.#options.resource.fieldSelector !== undefined) params.set("fieldSelector", this.#options.resource.fieldSelector);
     return { url: `${this.#path}?${params}`, timeoutSeconds };
   }
 }

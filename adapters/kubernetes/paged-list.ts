@@ -20,6 +20,7 @@ export interface ListRequest {
   /** The collection path, e.g. "/api/v1/services". */
   readonly path: string;
   readonly labelSelector?: string;
+  readonly fieldSelector?: string;
   /** Items per page; 0 lists in one request. */
   readonly pageSize: number;
 }
@@ -53,6 +54,7 @@ export async function listAllPages<T>(client: KubeApiClient, request: ListReques
   const query = (pageSize: number, token: string): string => {
     const params = new URLSearchParams();
     if (request.labelSelector !== undefined && request.labelSelector !== "") params.set("labelSelector", request.labelSelector);
+    if (request.fieldSelector !== undefined && request.fieldSelector !== "") params.set("fieldSelector", request.fieldSelector);
     if (pageSize > 0) params.set("limit", String(pageSize));
     if (token !== "") params.set("continue", token);
     const text = params.toString();

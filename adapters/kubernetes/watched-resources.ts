@@ -12,6 +12,8 @@ export interface WatchedResource {
   readonly verbs: readonly ("get" | "list" | "watch")[];
   /** Pods are only watched when pod labels are needed (request-time subsets). */
   readonly optional: boolean;
+  /** Sent with every list and watch: only objects with these fields are read. */
+  readonly fieldSelector?: string;
 }
 
 export const watchedResources: readonly WatchedResource[] = Object.freeze([
@@ -30,6 +32,11 @@ export const gatewayApiResources: readonly WatchedResource[] = Object.freeze([
   { group: "gateway.networking.k8s.io", version: "v1", resource: "grpcroutes", kind: "GRPCRoute", verbs: ["get", "list", "watch"], optional: false },
   { group: "gateway.networking.k8s.io", version: "v1beta1", resource: "referencegrants", kind: "ReferenceGrant", verbs: ["get", "list", "watch"], optional: false },
   { group: "", version: "v1", resource: "namespaces", kind: "Namespace", verbs: ["get", "list", "watch"], optional: false },
+  // The certificates of HTTPS listeners. Only Secrets of type kubernetes.io/tls are listed (the
+  // API server's `type` field selector), so no other Secret ever reaches vipr's memory; RBAC
+  // cannot narrow a grant by type, so the ClusterRole still allows reading every Secret
+  // (deploy/gateway/rbac.yaml says so).
+  { group: "", version: "v1", resource: "secrets", kind: "Secret", verbs: ["get", "list", "watch"], optional: false, fieldSelector: "type=kubernetes.io/tls" },
 ]);
 
 /** The status subresources the Gateway API status writer (gateway-api-status.ts) patches: the

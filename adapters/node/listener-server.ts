@@ -24,7 +24,7 @@ import type { TLSSocket } from "node:tls";
 import { getRequestListener } from "@hono/node-server";
 
 type FetchCallback = Parameters<typeof getRequestListener>[0];
-import type { CertificateStore } from "./tls-certificates.ts";
+import type { TlsCertificateSource } from "./tls-certificates.ts";
 import { TLS_MIN_VERSION } from "./tls-certificates.ts";
 import { http2Fetch, type Http2Limits } from "./http2-requests.ts";
 
@@ -41,7 +41,7 @@ export interface Http2ListenerOptions {
 /** What the listener speaks beside plain HTTP/1.1. */
 export interface ListenerProtocols {
   /** TLS with these certificates; none: plain TCP. */
-  readonly tls?: CertificateStore;
+  readonly tls?: TlsCertificateSource;
   /** HTTP/2 (h2c on a plain port, h2 by ALPN over TLS); none: HTTP/1.1 only. */
   readonly http2?: Http2ListenerOptions;
 }
@@ -110,15 +110,16 @@ export function createListenerServer(serverOptions: ServerOptions, http1Listener
   return server;
 }
 
-/** The default certificate (a client without SNI) as https options. */
-function defaultCertificate(store: CertificateStore): { cert: Buffer; key: Buffer } {
-  const pair = store.pairFor(undefined);
-  return { cert: pair.cert, key: pair.key };
+/** The default certificate (a client without SNI) as https options; none when the store has none
+ * yet (a Gateway whose Secret is not there: clients without SNI then fail the handshake). */
+function defaultCertificate(store: TlsCertificateSource): { cert: Buffer; key: Buffer } | Record<string, never> {
+  const pair = store.defaultPair();
+  return pair === undefined ? {} : { cert: pair.cert, key: pair.key };
 }
 
 /** A reload replaces the default certificate too (SNICallback is only asked when the client sent
  * a name). */
-function keepDefaultCertificateCurrent(server: Server, store: CertificateStore): void {
+function keepDefaultCertificateCurrent(server: Server, store: TlsCertificateSource): void {
   const tlsServer = server as unknown as { setSecureContext?: (options: object) => void };
   store.onReload(() => {
     try {

@@ -5,6 +5,13 @@ import type { Context } from "hono";
 import { IncomingMessage } from "node:http";
 import { Http2ServerRequest } from "node:http2";
 
+/** Whether the request's connection is TLS (an https listener's socket, HTTP/1.1 or h2). */
+export function nodeRequestIsTls(c: Context): boolean {
+  const incoming = (c.env as { incoming?: unknown } | undefined)?.incoming;
+  if (incoming instanceof Http2ServerRequest || incoming instanceof IncomingMessage) return (incoming.socket as { encrypted?: boolean } | null | undefined)?.encrypted === true;
+  return false;
+}
+
 export function nodeRequestProtocol(c: Context): string {
   const incoming = (c.env as { incoming?: unknown } | undefined)?.incoming;
   if (incoming instanceof Http2ServerRequest) return (incoming.socket as { encrypted?: boolean } | undefined)?.encrypted === true ? "h2" : "h2c";

@@ -47,6 +47,18 @@ export interface CertificatePair {
   readonly validTo: string;
 }
 
+/** What a TLS listener asks of its certificates (listener-server.ts): a CertificateStore (files),
+ * or a GatewayCertificateStore (the certificateRefs of Gateway HTTPS listeners). */
+export interface TlsCertificateSource {
+  /** The context for a client's SNI name; undefined: none (the handshake fails). */
+  contextFor(servername: string | undefined): SecureContext | undefined;
+  /** The certificate for clients that send no SNI; undefined: none yet. */
+  defaultPair(): { readonly cert: Buffer; readonly key: Buffer } | undefined;
+  /** Called after each change of what is served. */
+  onReload(listener: () => void): void;
+  close(): void;
+}
+
 /** Reads and checks one pair; throws with what is wrong, naming the files. */
 export function readCertificatePair(certFile: string, keyFile: string): CertificatePair {
   let cert: Buffer, key: Buffer;
@@ -56,6 +68,12 @@ export function readCertificatePair(certFile: string, keyFile: string): Certific
   } catch (error) {
     throw new Error(`cannot read ${certFile} / ${keyFile}: ${(error as Error).message}`);
   }
+  return certificatePairOf(cert, key, certFile, keyFile);
+}
+
+/** Checks a PEM certificate and key (the certificate parses, the key is its key) and makes the
+ * pair; throws with what is wrong, naming `certFile` and `keyFile` (paths, or a Secret's keys). */
+export function certificatePairOf(cert: Buffer, key: Buffer, certFile: string, keyFile: string): CertificatePair {
   let x509: X509Certificate;
   try {
     x509 = new X509Certificate(cert);
@@ -120,7 +138,7 @@ function isDirectory(path: string): boolean {
 }
 
 /** The set of pairs served, and the SNI lookup over them. */
-export class CertificateStore {
+export class CertificateStore implements TlsCertificateSource {
   #pairs: readonly CertificatePair[] = [];
   #exact = new Map<string, CertificatePair>();
   #wildcard = new Map<string, CertificatePair>();
@@ -153,6 +171,10 @@ export class CertificateStore {
    * section 6.4.3: "*" stands for exactly one left-most label), else the default pair. */
   contextFor(servername: string | undefined): SecureContext {
     return this.pairFor(servername).context;
+  }
+
+  defaultPair(): CertificatePair {
+    return this.#pairs[0]!;
   }
 
   pairFor(servername: string | undefined): CertificatePair {

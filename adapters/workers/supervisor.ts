@@ -44,6 +44,8 @@ export interface SupervisorOptions {
   readonly worker: WorkerConfig["options"];
   /** The TLS and HTTP/2 flags, passed on to every worker. */
   readonly listenerFlags?: WorkerConfig["listenerFlags"];
+  /** The TLS listener for Gateway HTTPS listeners, served by every worker. */
+  readonly listenHttps?: Listen;
   readonly log: (line: string) => void;
   /** Restart backoff: first delay and cap, in ms (default 100 and 10000). */
   readonly restartBackoffMs?: { readonly initial: number; readonly max: number };
@@ -70,6 +72,8 @@ export interface RunningSupervisor {
   readonly adminServer: RunningServer | undefined;
   /** The traffic port (with port 0 asked, the free port found for every worker). */
   readonly port: number;
+  /** The Gateway HTTPS listener's port (SupervisorOptions.listenHttps), found the same way. */
+  readonly httpsPort: number | undefined;
   setTable(table: RoutingTable, ready?: boolean): void;
   /** Gateway API objects: compiled here for the status the source writes back, and sent to every
    * worker (and to a worker that starts later, before its first table). */
@@ -90,12 +94,16 @@ const workerModule = fileURLToPath(new URL(`./worker-main${extname(fileURLToPath
 
 export async function startSupervisor(given: SupervisorOptions): Promise<RunningSupervisor> {
   // Port 0 ("any free port") has to be one port for every worker: found here, then shared.
-  const options = given.listen.port === 0 ? { ...given, listen: { ...given.listen, port: await freePort(given.listen.hostname) } } : given;
+  const withPort = given.listen.port === 0 ? { ...given, listen: { ...given.listen, port: await freePort(given.listen.hostname) } } : given;
+  const https = withPort.listenHttps;
+  const options = https !== undefined && https.port === 0 ? { ...withPort, listenHttps: { ...https, port: await freePort(https.hostname) } } : withPort;
   // The workers listen only once they have the table; a port they cannot have (taken by another
   // process, an address not on this host) is found now, and vipr stops as a single one would.
-  await canListen(options.listen).catch((error: unknown) => {
-    throw new Error(`cannot listen on ${options.listen.hostname}:${options.listen.port}: ${(error as Error).message}`);
-  });
+  for (const listen of [options.listen, ...(options.listenHttps === undefined ? [] : [options.listenHttps])]) {
+    await canListen(listen).catch((error: unknown) => {
+      throw new Error(`cannot listen on ${listen.hostname}:${listen.port}: ${(error as Error).message}`);
+    });
+  }
   const { log } = options;
   const backoff = options.restartBackoffMs ?? { initial: 100, max: 10_000 };
   const queryTimeoutMs = options.queryTimeoutMs ?? 5_000;
@@ -119,7 +127,13 @@ export async function startSupervisor(given: SupervisorOptions): Promise<Running
   };
 
   const spawn = (slot: Slot): void => {
-    const config: WorkerConfig = { index: slot.index, listen: options.listen, options: options.worker, ...(options.listenerFlags === undefined ? {} : { listenerFlags: options.listenerFlags }) };
+    const config: WorkerConfig = {
+      index: slot.index,
+      listen: options.listen,
+      options: options.worker,
+      ...(options.listenerFlags === undefined ? {} : { listenerFlags: options.listenerFlags }),
+      ...(options.listenHttps === undefined ? {} : { listenHttps: options.listenHttps }),
+    };
     const child = fork(workerModule, [], { env: { ...process.env, [WORKER_CONFIG_ENV]: JSON.stringify(config) }, execArgv: process.execArgv, stdio: ["ignore", "inherit", "inherit", "ipc"] });
     slot.child = child;
     slot.hasTable = false;
@@ -245,6 +259,7 @@ export async function startSupervisor(given: SupervisorOptions): Promise<Running
     metrics,
     adminServer,
     port: options.listen.port,
+    httpsPort: options.listenHttps?.port,
     get table() {
       return table;
     },

@@ -15,6 +15,7 @@ import type { RoutingTable } from "../../router/table/routing-table.ts";
 import type { RunningServer } from "../runtime-adapter.ts";
 import { startVipr } from "../cli/start-vipr.ts";
 import { listenerFromFlags } from "../node/listener-flags.ts";
+import { GatewayCertificateStore, checkCertificatePem } from "../node/gateway-certificates.ts";
 import { applyTableChanges, decodeTable } from "./table-changes.ts";
 import { WORKER_CONFIG_ENV, WORKER_HEADER, type FromWorker, type QueryMessage, type ToWorker, type WorkerConfig } from "./worker-protocol.ts";
 
@@ -43,12 +44,14 @@ async function main(): Promise<void> {
   let staged: RoutingTable | undefined;
   let stagedFromCurrent = true;
   let server: RunningServer | undefined;
+  let httpsServer: RunningServer | undefined;
+  const gatewayCertificates = config.listenHttps === undefined ? undefined : new GatewayCertificateStore(log);
   let draining: Promise<void> | undefined;
 
   const drain = (delayMs: number): Promise<void> =>
     (draining ??= (async () => {
       if (delayMs > 0) await new Promise((resolve) => setTimeout(resolve, delayMs));
-      await server?.close();
+      await Promise.all([server?.close(), httpsServer?.close()]);
       await router.close();
       process.exit(0);
     })());
@@ -82,11 +85,18 @@ async function main(): Promise<void> {
       router.setTable(table, fromCurrent);
       if (server !== undefined || draining !== undefined) return send({ type: "applied", generation: table.generation, listening: server !== undefined });
       const options = config.options;
-      runtime
-        .serve(app, { ...config.listen, reusePort: true, upgrades: router, ...(listener.tls === undefined ? {} : { tls: listener.tls }), ...(listener.http2 === undefined ? {} : { http2: listener.http2 }), ...(options.shutdownGraceMs === undefined ? {} : { closeGraceMs: options.shutdownGraceMs }), ...(options.maxBodyBytes === undefined ? {} : { maxBodyBytes: options.maxBodyBytes }) })
+      const common = { reusePort: true, upgrades: router, ...(listener.http2 === undefined ? {} : { http2: listener.http2 }), ...(options.shutdownGraceMs === undefined ? {} : { closeGraceMs: options.shutdownGraceMs }), ...(options.maxBodyBytes === undefined ? {} : { maxBodyBytes: options.maxBodyBytes }) };
+      const https = config.listenHttps;
+      Promise.all([
+        runtime.serve(app, { ...config.listen, ...common, ...(listener.tls === undefined ? {} : { tls: listener.tls }) }),
+        https === undefined ? undefined : runtime.serve(app, { ...https, ...common, tls: gatewayCertificates! }).catch((error: unknown) => {
+          throw new Error(`${(error as Error).message} (HTTPS ${https.hostname}:${https.port})`);
+        }),
+      ])
         .then(
-          (running) => {
+          ([running, runningHttps]) => {
             server = running;
+            httpsServer = runningHttps;
             send({ type: "applied", generation: table!.generation, listening: true });
           },
           (error: unknown) => {
@@ -102,7 +112,13 @@ async function main(): Promise<void> {
     } else if (message.type === "drain") {
       void drain(message.delayMs);
     } else if (message.type === "gateway") {
-      router.setGatewayObjects(message.objects, { serviceExists: (key) => router.table?.services.has(key) ?? true, ...(message.controllerName === undefined ? {} : { controllerName: message.controllerName }) });
+      router.setGatewayObjects(message.objects, {
+        serviceExists: (key) => router.table?.services.has(key) ?? true,
+        ...(message.controllerName === undefined ? {} : { controllerName: message.controllerName }),
+        checkCertificate: checkCertificatePem,
+        httpsListener: gatewayCertificates !== undefined,
+      });
+      gatewayCertificates?.update(router.gatewayListenerTls);
     }
   });
   process.on("disconnect", () => void drain(0));

@@ -90,7 +90,10 @@ export type HealthAnswer = [string, EndpointHealthView[]][];
 export interface WorkerConfig {
   readonly index: number;
   readonly listen: Listen;
-  readonly options: Omit<StartOptions, "listen" | "admin" | "log" | "accessLogWrite" | "tls" | "http2">;
+  readonly options: Omit<StartOptions, "listen" | "admin" | "log" | "accessLogWrite" | "tls" | "http2" | "listenHttps">;
+  /** `vipr serve --listen-https`: each worker serves it too (SO_REUSEPORT), with certificates from
+   * the Gateway API objects it is sent (adapters/node/gateway-certificates.ts). */
+  readonly listenHttps?: Listen;
   /** vipr serve's TLS and HTTP/2 flags: each worker reads its certificates (and watches them) itself. */
   readonly listenerFlags?: ListenerFlagValues;
 }

@@ -2,8 +2,9 @@
 // GatewayClass names VIPR_CONTROLLER_NAME), which HTTPRoutes attach to which of their listeners
 // (parentRefs with sectionName and port, allowedRoutes namespaces and kinds, hostname
 // intersection), which backends a rule may reach (Service kind only; another namespace only with a
-// ReferenceGrant), and the status each object gets. Lookup is match-gateway-route.ts; this file
-// never sees a request.
+// ReferenceGrant), which listeners are served at all (conflicts: listener-conflicts.ts; HTTPS
+// certificates: gateway-listener-tls.ts), and the status each object gets. Lookup is
+// match-gateway-route.ts; this file never sees a request.
 import { condition, type Condition, type GatewayApiStatus, type GatewayStatusReport, type HTTPRouteStatusReport, type ListenerStatusReport, type RouteParentStatusReport } from "./gateway-conditions.ts";
 import {
   GATEWAY_API_GROUP,
@@ -24,6 +25,8 @@ import {
   type URLRewrite,
 } from "./gateway-api-objects.ts";
 import { hostnameSpecificity, intersectHostnames } from "./gateway-hostnames.ts";
+import { resolveListenerTls, type CertificateCheck, type ListenerCertificate, type ListenerTlsResolution } from "./gateway-listener-tls.ts";
+import { listenerConflicts, type ListenerConflict } from "./listener-conflicts.ts";
 import { labelSelectorMatches } from "./label-selector-match.ts";
 
 /** A backend a rule may send to; `invalid` says why requests its weight draws get a 500. */
@@ -66,6 +69,8 @@ export interface RouteEntry {
   readonly rule: CompiledRule;
   /** The listener's port, for redirects that keep the port (RequestRedirect.port). */
   readonly listenerPort: number;
+  /** From an HTTPS listener: matched only by requests that arrived over TLS. */
+  readonly secure?: boolean;
   /** Tie-breakers after the match's own precedence: created, "namespace/name", rule, match. */
   readonly created: number;
   readonly matchIndex: number;
@@ -79,9 +84,22 @@ export interface GatewayRouteTable {
   readonly size: number;
 }
 
+/** An HTTPS listener vipr serves, with its certificates: what the TLS listener's certificate store
+ * (adapters/node/gateway-certificates.ts) chooses from by SNI. */
+export interface ListenerTlsEntry {
+  /** "namespace/name/listener". */
+  readonly listener: string;
+  readonly port: number;
+  /** Lowercase; a "*." wildcard; undefined: any host. */
+  readonly hostname: string | undefined;
+  readonly certificates: readonly ListenerCertificate[];
+}
+
 export interface CompiledGatewayRoutes {
   readonly table: GatewayRouteTable;
   readonly status: GatewayApiStatus;
+  /** The HTTPS listeners served, oldest Gateway first (absent: none). */
+  readonly listenerTls?: readonly ListenerTlsEntry[];
 }
 
 export interface CompileOptions {
@@ -89,12 +107,37 @@ export interface CompileOptions {
   /** Whether a Service exists ("namespace/name"): for ResolvedRefs BackendNotFound in status.
    * Without it, missing services are found per request (500) but not reported in status. */
   readonly serviceExists?: (key: string) => boolean;
+  /** Whether a Secret's PEM certificate and key go together (the adapter's crypto check); default a
+   * PEM syntax check (gateway-listener-tls.ts). */
+  readonly checkCertificate?: CertificateCheck;
+  /** Whether vipr has a listener that serves HTTPS listeners (`vipr serve --listen-https`); false:
+   * they are reported Accepted False UnsupportedProtocol, saying so. Default true. */
+  readonly httpsListener?: boolean;
 }
 
-/** Listener protocols vipr serves. HTTPS listeners come with TLS termination (a later change: the
- * listener is then accepted here, with certificateRefs resolved). */
-export function servesProtocol(protocol: string): boolean {
-  return protocol === "HTTP";
+/** Listener protocols vipr serves: HTTP, and HTTPS with TLS terminated (tls.mode Terminate). */
+export function servesProtocol(protocol: string, options: CompileOptions = {}): boolean {
+  return protocol === "HTTP" || (protocol === "HTTPS" && options.httpsListener !== false);
+}
+
+/** What a listener's own checks say, before any route: conflicts and certificates. */
+export interface ListenerState {
+  readonly conflict: ListenerConflict | undefined;
+  /** HTTPS listeners only. */
+  readonly tls: ListenerTlsResolution | undefined;
+  /** Routes attach and are served: a protocol vipr serves, no conflict, certificates resolved. */
+  readonly usable: boolean;
+}
+
+export function listenerStates(gateway: Gateway, objects: GatewayApiObjects, options: CompileOptions): Map<string, ListenerState> {
+  const conflicts = listenerConflicts(gateway.listeners);
+  const states = new Map<string, ListenerState>();
+  for (const l of gateway.listeners) {
+    const conflict = conflicts.get(l.name);
+    const tls = l.protocol === "HTTPS" ? resolveListenerTls(gateway, l, objects, options.checkCertificate) : undefined;
+    states.set(l.name, { conflict, tls, usable: servesProtocol(l.protocol, options) && conflict === undefined && (tls === undefined || tls.ok) });
+  }
+  return states;
 }
 
 /** The route kinds vipr programs. An HTTP or HTTPS listener without allowedRoutes.kinds takes both
@@ -229,6 +272,9 @@ export function compileGatewayRoutes(objects: GatewayApiObjects, options: Compil
   const classNames = new Set(ourClasses.map((c) => c.meta.name));
   const gateways = new Map<string, Gateway>();
   for (const gateway of objects.gateways) if (classNames.has(gateway.gatewayClassName)) gateways.set(`${gateway.meta.namespace}/${gateway.meta.name}`, gateway);
+  const states = new Map<string, Map<string, ListenerState>>();
+  for (const [key, gateway] of gateways) states.set(key, listenerStates(gateway, objects, options));
+  const usable = (gateway: Gateway, l: Listener): boolean => states.get(`${gateway.meta.namespace}/${gateway.meta.name}`)?.get(l.name)?.usable ?? false;
 
   const attached = new Map<string, number>(); // "gateway key/listener name" -> routes attached
   const entries: RouteEntry[] = [];
@@ -262,10 +308,10 @@ export function compileGatewayRoutes(objects: GatewayApiObjects, options: Compil
         const named = [parentRef.sectionName === undefined ? "" : `sectionName ${JSON.stringify(parentRef.sectionName)}`, parentRef.port === undefined ? "" : `port ${parentRef.port}`].filter((s) => s !== "").join(" and ");
         accepted = condition("Accepted", false, "NoMatchingParent", `Gateway ${parentRef.namespace}/${parentRef.name} has no listener with ${named}`, generation);
       } else {
-        const allowed = candidates.filter((l) => servesProtocol(l.protocol) && routeKindAllowed(l, GATEWAY_API_GROUP, "HTTPRoute") && namespaceAllowed(l, gateway, route.meta.namespace, objects));
+        const allowed = candidates.filter((l) => usable(gateway, l) && routeKindAllowed(l, GATEWAY_API_GROUP, "HTTPRoute") && namespaceAllowed(l, gateway, route.meta.namespace, objects));
         const withHosts = allowed.map((l) => ({ listener: l, hosts: intersectHostnames(l.hostname, route.hostnames) })).filter((x) => x.hosts.length > 0);
         if (allowed.length === 0) {
-          accepted = condition("Accepted", false, "NotAllowedByListeners", `no listener of Gateway ${parentRef.namespace}/${parentRef.name} allows this route (its protocol, allowedRoutes.kinds or allowedRoutes.namespaces)`, generation);
+          accepted = condition("Accepted", false, "NotAllowedByListeners", `no listener of Gateway ${parentRef.namespace}/${parentRef.name} allows this route (its protocol, allowedRoutes.kinds or allowedRoutes.namespaces), or the listeners that would are not programmed (conflicted, or certificates not resolved)`, generation);
         } else if (withHosts.length === 0) {
           accepted = condition("Accepted", false, "NoMatchingListenerHostname", `no hostname of this route intersects a listener hostname of Gateway ${parentRef.namespace}/${parentRef.name}`, generation);
         } else {
@@ -276,7 +322,7 @@ export function compileGatewayRoutes(objects: GatewayApiObjects, options: Compil
             attached.set(key, (attached.get(key) ?? 0) + 1);
             for (const host of hosts) {
               for (const rule of compiled) {
-                rule.rule.matches.forEach((match, matchIndex) => entries.push({ host, match, rule, listenerPort: listener.port, created: route.meta.created, matchIndex }));
+                rule.rule.matches.forEach((match, matchIndex) => entries.push({ host, match, rule, listenerPort: listener.port, ...(listener.protocol === "HTTPS" ? { secure: true } : {}), created: route.meta.created, matchIndex }));
               }
             }
           }
@@ -292,30 +338,59 @@ export function compileGatewayRoutes(objects: GatewayApiObjects, options: Compil
 
   const gatewayStatus: GatewayStatusReport[] = [...gateways.values()].map((gateway) => {
     const g = gateway.meta.generation;
+    const gatewayStates = states.get(`${gateway.meta.namespace}/${gateway.meta.name}`)!;
     const listeners: ListenerStatusReport[] = gateway.listeners.map((l) => {
-      const serves = servesProtocol(l.protocol);
+      const serves = servesProtocol(l.protocol, options);
+      const { conflict, tls } = gatewayStates.get(l.name)!;
       const kinds = supportedKinds(l);
       const kindsOk = l.allowedRoutes.kinds.length === 0 || kinds.length === l.allowedRoutes.kinds.length;
-      const message = serves ? "" : `protocol ${l.protocol} is not served by vipr yet (HTTP only)`;
+      const message = serves ? "" : l.protocol === "HTTPS" ? "vipr serves HTTPS listeners on its HTTPS listener: start it with --listen-https" : `protocol ${l.protocol} is not served by vipr (HTTP and HTTPS only)`;
+      const refs = !kindsOk
+        ? condition("ResolvedRefs", false, "InvalidRouteKinds", "vipr supports only HTTPRoute and GRPCRoute of gateway.networking.k8s.io", g)
+        : tls !== undefined && !tls.ok
+          ? condition("ResolvedRefs", false, tls.reason, tls.message, g)
+          : condition("ResolvedRefs", true, "ResolvedRefs", tls === undefined ? "route kinds resolved" : "route kinds and certificates resolved", g);
+      const programmed = serves && kindsOk && conflict === undefined && (tls === undefined || tls.ok);
       return {
         name: l.name,
         attachedRoutes: attached.get(`${gateway.meta.namespace}/${gateway.meta.name}/${l.name}`) ?? 0,
         supportedKinds: kinds,
         conditions: [
-          serves ? condition("Accepted", true, "Accepted", "listener accepted", g) : condition("Accepted", false, "UnsupportedProtocol", message, g),
-          kindsOk ? condition("ResolvedRefs", true, "ResolvedRefs", "route kinds resolved", g) : condition("ResolvedRefs", false, "InvalidRouteKinds", "vipr supports only HTTPRoute and GRPCRoute of gateway.networking.k8s.io", g),
-          serves && kindsOk ? condition("Programmed", true, "Programmed", "listener programmed", g) : condition("Programmed", false, "Invalid", message || "listener has invalid route kinds", g),
-          condition("Conflicted", false, "NoConflicts", "no conflicts", g),
+          !serves ? condition("Accepted", false, "UnsupportedProtocol", message, g) : conflict !== undefined ? condition("Accepted", false, conflict.reason, conflict.message, g) : condition("Accepted", true, "Accepted", "listener accepted", g),
+          refs,
+          // A conflicted listener's Programmed carries the conflict's reason, as the upstream ListenerSet
+          // conflict tests expect (conformance/tests/listenerset-protocol-conflict.go).
+          programmed ? condition("Programmed", true, "Programmed", "listener programmed", g) : condition("Programmed", false, conflict?.reason ?? "Invalid", message || conflict?.message || (refs.status === "False" ? refs.message : "listener has invalid route kinds"), g),
+          conflict === undefined ? condition("Conflicted", false, "NoConflicts", "no conflicts", g) : condition("Conflicted", true, conflict.reason, conflict.message, g),
         ],
       };
     });
+    // "The implementation MUST set a ListenersNotValid condition on the Gateway Status when the
+    // Gateway contains Conflicted Listeners": Accepted True while some listener is distinct.
+    const conflicted = gateway.listeners.filter((l) => gatewayStates.get(l.name)!.conflict !== undefined).map((l) => l.name);
+    const accepted =
+      conflicted.length === 0
+        ? condition("Accepted", true, "Accepted", "accepted by vipr", g)
+        : condition("Accepted", conflicted.length < gateway.listeners.length, "ListenersNotValid", `conflicted listeners, not served: ${conflicted.join(", ")}; accepted: ${gateway.listeners.filter((l) => !conflicted.includes(l.name)).map((l) => l.name).join(", ") || "none"}`, g);
     return {
       namespace: gateway.meta.namespace,
       name: gateway.meta.name,
-      conditions: [condition("Accepted", true, "Accepted", "accepted by vipr", g), condition("Programmed", true, "Programmed", "programmed in vipr's route table", g)],
+      conditions: [
+        accepted,
+        accepted.status === "True" ? condition("Programmed", true, "Programmed", "programmed in vipr's route table", g) : condition("Programmed", false, "Invalid", "every listener is conflicted: nothing to serve", g),
+      ],
       listeners,
     };
   });
+
+  const listenerTls: ListenerTlsEntry[] = [];
+  const oldestFirst = [...gateways.values()].sort((a, b) => a.meta.created - b.meta.created || `${a.meta.namespace}/${a.meta.name}`.localeCompare(`${b.meta.namespace}/${b.meta.name}`));
+  for (const gateway of oldestFirst) {
+    for (const l of gateway.listeners) {
+      const state = states.get(`${gateway.meta.namespace}/${gateway.meta.name}`)!.get(l.name)!;
+      if (state.usable && state.tls?.ok === true) listenerTls.push({ listener: `${gateway.meta.namespace}/${gateway.meta.name}/${l.name}`, port: l.port, hostname: l.hostname, certificates: state.tls.certificates });
+    }
+  }
 
   return {
     table: buildTable(entries),
@@ -324,6 +399,7 @@ export function compileGatewayRoutes(objects: GatewayApiObjects, options: Compil
       gateways: gatewayStatus,
       httpRoutes: routeStatus,
     },
+    listenerTls,
   };
 }
 

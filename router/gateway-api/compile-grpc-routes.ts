@@ -5,7 +5,7 @@
 // namespace, hostname intersection; backends are Services, another namespace only with a
 // ReferenceGrant from GRPCRoute. A rule compiles into the same CompiledRule and entries the
 // HTTPRoute path reads (gateway-routing.ts), ordered by GRPCRoute precedence (grpc-route-match.ts).
-import { buildTable, checkBackend, namespaceAllowed, parentKeyOf, routeKindAllowed, servesProtocol, type CompileOptions, type CompiledMirror, type CompiledRule, type GatewayRouteTable, type RefCheck } from "./compile-gateway-routes.ts";
+import { buildTable, checkBackend, namespaceAllowed, parentKeyOf, listenerStates, routeKindAllowed, type CompileOptions, type ListenerState, type CompiledMirror, type CompiledRule, type GatewayRouteTable, type RefCheck } from "./compile-gateway-routes.ts";
 import { condition, type Condition, type GatewayApiStatus, type HTTPRouteStatusReport, type RouteParentStatusReport } from "./gateway-conditions.ts";
 import { GATEWAY_API_GROUP, VIPR_CONTROLLER_NAME, type Gateway, type GatewayApiObjects, type GRPCRoute, type HeaderModifier, type HTTPRouteRule } from "./gateway-api-objects.ts";
 import { intersectHostnames } from "./gateway-hostnames.ts";
@@ -72,6 +72,14 @@ export function compileGRPCRoutes(objects: GatewayApiObjects, options: CompileOp
   const classNames = new Set(objects.gatewayClasses.filter((c) => c.controllerName === controllerName).map((c) => c.meta.name));
   const gateways = new Map<string, Gateway>();
   for (const gateway of objects.gateways) if (classNames.has(gateway.gatewayClassName)) gateways.set(`${gateway.meta.namespace}/${gateway.meta.name}`, gateway);
+  // The listeners' own checks (protocol, conflicts, certificates), made once per Gateway as the
+  // HTTPRoute compile makes them: a route attaches only to a listener that is served.
+  const states = new Map<Gateway, Map<string, ListenerState>>();
+  const listenerStatesOf = (gateway: Gateway): Map<string, ListenerState> => {
+    let s = states.get(gateway);
+    if (s === undefined) states.set(gateway, (s = listenerStates(gateway, objects, options)));
+    return s;
+  };
   const attached = new Map<string, number>();
   const entries: GRPCRouteEntry[] = [];
   const reports: HTTPRouteStatusReport[] = [];
@@ -100,7 +108,8 @@ export function compileGRPCRoutes(objects: GatewayApiObjects, options: CompileOp
       seen.add(parentKeyOf(statusRef));
       const where = `Gateway ${parentRef.namespace}/${parentRef.name}`;
       const candidates = gateway.listeners.filter((l) => (parentRef.sectionName === undefined || l.name === parentRef.sectionName) && (parentRef.port === undefined || l.port === parentRef.port));
-      const allowed = candidates.filter((l) => servesProtocol(l.protocol) && routeKindAllowed(l, GATEWAY_API_GROUP, KIND) && namespaceAllowed(l, gateway, route.meta.namespace, objects));
+      const usable = listenerStatesOf(gateway);
+      const allowed = candidates.filter((l) => usable.get(l.name)?.usable === true && routeKindAllowed(l, GATEWAY_API_GROUP, KIND) && namespaceAllowed(l, gateway, route.meta.namespace, objects));
       const withHosts = allowed.map((listener) => ({ listener, hosts: intersectHostnames(listener.hostname, route.hostnames) })).filter((x) => x.hosts.length > 0);
       let accepted: Condition;
       if (candidates.length === 0) {
@@ -119,7 +128,7 @@ export function compileGRPCRoutes(objects: GatewayApiObjects, options: CompileOp
             for (const rule of compile()) {
               const grpcMatches = route.rules[rule.ruleIndex]!.matches;
               rule.rule.matches.forEach((match, matchIndex) =>
-                entries.push({ host, match, grpc: grpcMatches[matchIndex] ?? MATCH_EVERY_CALL, rule, listenerPort: listener.port, created: route.meta.created, matchIndex }),
+                entries.push({ host, match, grpc: grpcMatches[matchIndex] ?? MATCH_EVERY_CALL, rule, listenerPort: listener.port, ...(listener.protocol === "HTTPS" ? { secure: true } : {}), created: route.meta.created, matchIndex }),
               );
             }
           }

@@ -48,6 +48,32 @@ export interface Listener {
     /** Empty: the protocol's default kinds (HTTPRoute for HTTP). */
     readonly kinds: readonly RouteGroupKind[];
   };
+  /** HTTPS (and TLS) listeners: how TLS is handled (ListenerTLSConfig); undefined for HTTP. */
+  readonly tls?: ListenerTLS | undefined;
+}
+
+/** A certificateRefs entry (SecretObjectReference): group "" and kind "Secret" by default, the
+ * Gateway's namespace when none is given. */
+export interface SecretObjectRef {
+  readonly group: string;
+  readonly kind: string;
+  readonly namespace: string;
+  readonly name: string;
+}
+
+export interface ListenerTLS {
+  /** Terminate (the default) or Passthrough (TLS listeners only: the CRD refuses it on HTTPS). */
+  readonly mode: "Terminate" | "Passthrough";
+  readonly certificateRefs: readonly SecretObjectRef[];
+}
+
+/** A core Secret as a listener's certificate source: its type and, decoded, the PEM text of its
+ * tls.crt and tls.key (from `data`, base64, or `stringData`, as the API server merges them). */
+export interface TLSSecret {
+  readonly meta: ObjectMeta;
+  readonly type: string;
+  readonly certPem: string | undefined;
+  readonly keyPem: string | undefined;
 }
 
 export interface Gateway {
@@ -231,6 +257,8 @@ export interface GatewayApiObjects {
   readonly referenceGrants: readonly ReferenceGrant[];
   /** Namespace labels, for allowedRoutes.namespaces.from Selector; absent namespaces have none. */
   readonly namespaceLabels?: ReadonlyMap<string, Readonly<Record<string, string>>> | undefined;
+  /** Secrets that listeners' certificateRefs may name (gateway-listener-tls.ts). */
+  readonly secrets?: readonly TLSSecret[] | undefined;
 
 }
 

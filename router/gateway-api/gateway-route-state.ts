@@ -3,7 +3,7 @@
 // table (compile-gateway-routes.ts), and GRPCRoutes into their own (compile-grpc-routes.ts). A new
 // set of objects replaces the tables by reference swaps; requests already matched keep the rule
 // they matched.
-import { compileGatewayRoutes, EMPTY_GATEWAY_ROUTE_TABLE, type CompileOptions, type CompiledGatewayRoutes, type GatewayRouteTable } from "./compile-gateway-routes.ts";
+import { compileGatewayRoutes, EMPTY_GATEWAY_ROUTE_TABLE, type CompileOptions, type CompiledGatewayRoutes, type GatewayRouteTable, type ListenerTlsEntry } from "./compile-gateway-routes.ts";
 import { EMPTY_GATEWAY_API_OBJECTS, type GatewayApiObjects } from "./gateway-api-objects.ts";
 import type { GatewayApiStatus } from "./gateway-conditions.ts";
 import { compileGRPCRoutes, withGRPCRouteStatus } from "./compile-grpc-routes.ts";
@@ -16,6 +16,7 @@ function merge(a: GatewayApiObjects, b: GatewayApiObjects): GatewayApiObjects {
     grpcRoutes: [...(a.grpcRoutes ?? []), ...(b.grpcRoutes ?? [])],
     referenceGrants: [...a.referenceGrants, ...b.referenceGrants],
     namespaceLabels: b.namespaceLabels ?? a.namespaceLabels,
+    secrets: [...(a.secrets ?? []), ...(b.secrets ?? [])],
   };
 }
 
@@ -42,12 +43,17 @@ export class GatewayRouteState {
     return this.#compiled.status;
   }
 
+  /** The HTTPS listeners served and their certificates, from the last compile. */
+  get listenerTls(): readonly ListenerTlsEntry[] {
+    return this.#compiled.listenerTls ?? [];
+  }
+
   /** Replaces the source's objects (the route list stays); returns the status to write back. */
   update(objects: GatewayApiObjects, options: CompileOptions = {}): GatewayApiStatus {
     const merged = merge(this.#fixed, objects);
     const compiled = compileGatewayRoutes(merged, options);
     const grpc = compileGRPCRoutes(merged, options);
-    this.#compiled = { table: compiled.table, status: withGRPCRouteStatus(compiled.status, grpc) };
+    this.#compiled = { ...compiled, status: withGRPCRouteStatus(compiled.status, grpc) };
     this.#grpcTable = grpc.table;
     return this.#compiled.status;
   }

@@ -15,6 +15,8 @@ export interface GatewayRequest {
   readonly method: string;
   /** A header's value by lowercase name (the first field of that name), or undefined. */
   readonly header: (name: string) => string | undefined;
+  /** "https" when the request arrived over TLS: only then do routes of HTTPS listeners match. */
+  readonly scheme?: string;
 }
 
 // RegularExpression matches are implementation-specific (HTTPPathMatch, HTTPHeaderMatch): vipr
@@ -66,8 +68,11 @@ export function matchGatewayRoute(table: GatewayRouteTable, request: GatewayRequ
   const q = request.pathAndQuery.indexOf("?");
   const path = q === -1 ? request.pathAndQuery : request.pathAndQuery.slice(0, q);
   let params: Map<string, string> | undefined;
+  // A route attached to an HTTPS listener is never served in cleartext (its listener exists only
+  // over TLS); routes of HTTP listeners answer on either, as they did behind --tls-cert.
+  const secure = request.scheme === "https";
   const query = (): Map<string, string> => (params ??= queryOf(q === -1 ? "" : request.pathAndQuery.slice(q + 1)));
-  const first = (entries: readonly RouteEntry[] | undefined): RouteEntry | undefined => entries?.find((e) => requestMatches(e.match, request, path, query));
+  const first = (entries: readonly RouteEntry[] | undefined): RouteEntry | undefined => entries?.find((e) => (e.secure !== true || secure) && requestMatches(e.match, request, path, query));
   const exact = first(table.exact.get(request.hostname));
   if (exact !== undefined) return exact;
   for (const { pattern, entries } of table.wildcards) {

@@ -17,6 +17,7 @@ import {
   type HeaderModifier,
   type LabelSelector,
   type Listener,
+  type ListenerTLS,
   type ObjectMeta,
   type ParentRef,
   type PathModifier,
@@ -202,7 +203,38 @@ function listenerOf(value: unknown, at: string, r: Reader): Listener {
     const k = r.record(item, `${at}.allowedRoutes.kinds[${i}]`);
     return { group: r.string(k["group"], `${at}.allowedRoutes.kinds[${i}].group`, false) ?? GATEWAY_API_GROUP, kind: r.string(k["kind"], `${at}.allowedRoutes.kinds[${i}].kind`, true) ?? "" };
   });
-  return { name, port, protocol, hostname, allowedRoutes: { from, selector, kinds } };
+  const tls = tlsOf(raw["tls"], `${at}.tls`, protocol, r);
+  return { name, port, protocol, hostname, allowedRoutes: { from, selector, kinds }, ...(tls === undefined ? {} : { tls }) };
+}
+
+/** ListenerTLSConfig, with the CRD's CEL rules on Listeners (gateway-api apis/v1/gateway_types.go):
+ * no tls for HTTP, TCP, UDP; a mode for TLS; mode Terminate (the default) only for HTTPS;
+ * Terminate needs certificateRefs (or options, which vipr does not read). The certificate
+ * refs' namespace is filled in by the caller (the Gateway's). */
+function tlsOf(value: unknown, at: string, protocol: string, r: Reader): ListenerTLS | undefined {
+  const given = value !== undefined && value !== null;
+  if (given && ["HTTP", "TCP", "UDP"].includes(protocol)) r.problem(at, `tls must not be specified for protocol ${protocol}`);
+  // The CRD requires a mode for TLS listeners; an HTTPS listener without tls is stored, and gets
+  // ResolvedRefs False InvalidCertificateRef (gateway-listener-tls.ts).
+  if (!given) {
+    if (protocol === "TLS") r.problem(`${at}.mode`, "tls mode must be set for protocol TLS");
+    return undefined;
+  }
+  const raw = r.record(value, at);
+  const mode = r.oneOf(raw["mode"], `${at}.mode`, ["Terminate", "Passthrough"] as const, "Terminate");
+  if (protocol === "HTTPS" && mode !== "Terminate") r.problem(`${at}.mode`, "tls mode must be Terminate for protocol HTTPS");
+  const certificateRefs = r.list(raw["certificateRefs"], `${at}.certificateRefs`, 64).map((item, i) => {
+    const c = r.record(item, `${at}.certificateRefs[${i}]`);
+    return {
+      group: r.string(c["group"], `${at}.certificateRefs[${i}].group`, false) ?? "",
+      kind: r.string(c["kind"], `${at}.certificateRefs[${i}].kind`, false) ?? "Secret",
+      namespace: r.string(c["namespace"], `${at}.certificateRefs[${i}].namespace`, false) ?? "",
+      name: r.string(c["name"], `${at}.certificateRefs[${i}].name`, true) ?? "",
+    };
+  });
+  const options = r.record(raw["options"], `${at}.options`);
+  if (mode === "Terminate" && certificateRefs.length === 0 && Object.keys(options).length === 0) r.problem(`${at}.certificateRefs`, "certificateRefs or options must be specified when mode is Terminate");
+  return { mode, certificateRefs };
 }
 
 export function parseGateway(raw: Raw, defaultNamespace: string): Parsed<Gateway> {
@@ -210,7 +242,11 @@ export function parseGateway(raw: Raw, defaultNamespace: string): Parsed<Gateway
   const meta = metaOf(raw, r, defaultNamespace, false);
   const spec = r.record(raw["spec"], "spec");
   const gatewayClassName = r.string(spec["gatewayClassName"], "spec.gatewayClassName", true) ?? "";
-  const listeners = r.list(spec["listeners"], "spec.listeners", 64).map((item, i) => listenerOf(item, `spec.listeners[${i}]`, r));
+  const listeners = r
+    .list(spec["listeners"], "spec.listeners", 64)
+    .map((item, i) => listenerOf(item, `spec.listeners[${i}]`, r))
+    // A certificateRef without a namespace names a Secret in the Gateway's own namespace.
+    .map((l) => (l.tls === undefined ? l : { ...l, tls: { ...l.tls, certificateRefs: l.tls.certificateRefs.map((c) => (c.namespace === "" ? { ...c, namespace: meta.namespace } : c)) } }));
   if (listeners.length === 0) r.problem("spec.listeners", "at least one listener");
   const names = new Set<string>();
   listeners.forEach((listener, i) => {

@@ -45,6 +45,8 @@ export class Exchange {
   origin: TrafficOrigin = "internal";
   /** The Gateway API rule that routed it: filters and timeouts the forward stage applies (resolve). */
   gateway: GatewayForwarding | undefined = undefined;
+  /** The request arrived over TLS (resolve): X-Forwarded-Proto https whatever the router's default. */
+  tls = false;
 
   /** The connection's peer address, from the serve adapter; read once, when first needed (peerOf). */
   peer: string | undefined = undefined;

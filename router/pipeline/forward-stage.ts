@@ -127,7 +127,7 @@ export class ForwardStage {
     // Absolute-form requests carry the name in the request-target; it replaces Host.
     let outgoing = forwarder.request(
       exchange.headers,
-      host === undefined || host.toLowerCase() !== authority ? { clientAddress: peer, proto, authority } : { clientAddress: peer, proto },
+      host === undefined || host.toLowerCase() !== authority ? { clientAddress: peer, proto: exchange.tls ? "https" : proto, authority } : { clientAddress: peer, proto: exchange.tls ? "https" : proto },
     );
     if (gateway !== undefined) {
       outgoing = gatewayRequestHeaders(gateway, outgoing);
@@ -174,7 +174,7 @@ export class ForwardStage {
     const host = headerListGet(exchange.headers, "host");
     const outgoing = forwarder.request(
       exchange.headers,
-      host === undefined || host.toLowerCase() !== authority ? { clientAddress: peerOf(exchange, clientAddress), proto, authority } : { clientAddress: peerOf(exchange, clientAddress), proto },
+      host === undefined || host.toLowerCase() !== authority ? { clientAddress: peerOf(exchange, clientAddress), proto: exchange.tls ? "https" : proto, authority } : { clientAddress: peerOf(exchange, clientAddress), proto: exchange.tls ? "https" : proto },
     );
     // The forwarder drops Connection and Upgrade as hop-by-hop (RFC 9110 section 7.6.1); a tunnel
     // relays the offer to the pod, as RFC 6455 section 4.1 requires of the handshake. The

@@ -53,6 +53,9 @@ export interface ResolveSettings {
   /** The listener terminates TLS (ServiceRouterOptions.proto "https"): an https URL is then the
    * client's own connection, not an absolute-form target asking vipr to speak TLS. */
   readonly tlsListener?: boolean;
+  /** Whether this request's connection is TLS (the runtime's answer), for a router that serves a
+   * cleartext listener and a TLS one (`vipr serve --listen-https`). */
+  readonly requestIsTls?: (c: Exchange["c"]) => boolean;
 }
 
 /** Resolutions are cached per snapshot, up to this many hosts (then the cache starts over). */
@@ -82,7 +85,9 @@ export class ResolveStage {
     const target = requestTarget(exchange.c.req.raw.url, headerListGet(exchange.headers, "host") ?? null);
     exchange.target = target;
     if (target.userinfo !== undefined) return report.refused(exchange, userinfoNotAllowed(target.userinfo));
-    if (target.scheme === "https" && this.#settings.tlsListener !== true) {
+    const tls = this.#settings.tlsListener === true || this.#settings.requestIsTls?.(exchange.c) === true;
+    exchange.tls = tls;
+    if (target.scheme === "https" && !tls) {
       // An absolute-form https target (the only way one gets here: vipr listens in cleartext).
       // vipr dials pods in cleartext; forwarding would silently downgrade what the client asked to
       // be sent over TLS. 421: router-errors.ts says why.
@@ -90,7 +95,7 @@ export class ResolveStage {
       return report.fail(exchange, "https_not_supported", message, { host: target.authority });
     }
     if (table === undefined) return report.fail(exchange, "no_endpoints", "vipr has not loaded a routing table yet", { host: target.authority });
-    const found = this.find(table, target, method, exchange.headers);
+    const found = this.find(table, target, method, exchange.headers, tls ? "https" : "http");
     if (!found.ok) {
       exchange.serviceKey = found.service ?? "";
       if (found.answer !== undefined) return report.answered(exchange, new Response(null, found.answer), "");
@@ -108,13 +113,13 @@ export class ResolveStage {
   }
 
   /** The service and port a request addressed so would reach (route rules first), or why none. */
-  find(table: RoutingTable, to: AddressedTo, method = "GET", headers?: readonly string[]): Resolved | NotResolved {
+  find(table: RoutingTable, to: AddressedTo, method = "GET", headers?: readonly string[], scheme = "http"): Resolved | NotResolved {
     const routes = this.#settings.gateway.table;
     // A gRPC call is looked up among GRPCRoutes first, then HTTPRoutes (which may route gRPC too).
     const grpcRoutes = headers !== undefined && this.#settings.gateway.grpcTable.size > 0 && isGrpcRequest(headers) ? this.#settings.gateway.grpcTable : undefined;
     if (routes.size > 0 || grpcRoutes !== undefined) {
       const header = (name: string): string | undefined => (headers === undefined ? undefined : headerListGet(headers, name));
-      const request = { hostname: to.hostname, pathAndQuery: to.pathAndQuery, method, header, scheme: "http" };
+      const request = { hostname: to.hostname, pathAndQuery: to.pathAndQuery, method, header, scheme };
       const out = (grpcRoutes === undefined ? undefined : routeThroughGateway(grpcRoutes, table, request, this.#settings.random)) ?? routeThroughGateway(routes, table, request, this.#settings.random);
       if (out?.kind === "forward") {
         // A route is how traffic from outside the cluster reaches a service through a gateway:

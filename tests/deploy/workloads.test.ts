@@ -104,9 +104,9 @@ describe("the gateway", () => {
   const documents = flavourManifests("gateway", all);
   const labels = deployment.spec!.template.metadata!.labels!;
 
-  test("listens on all addresses (8080 traffic, 9090 admin), cluster-wide, as a Gateway API implementation", () => {
-    expect(vipr.args).toEqual(["serve", "--source", "kube", "--listen", "0.0.0.0:8080", "--admin", "0.0.0.0:9090", "--gateway-controller", "vipr.io/gateway-controller", "--shutdown-grace", "28000", "--workers", "auto"]);
-    expect(vipr.ports?.map((p) => [p.name, p.containerPort])).toEqual([["http", 8080], ["admin", 9090]]);
+  test("listens on all addresses (8080 traffic, 8443 Gateway HTTPS listeners, 9090 admin), cluster-wide, as a Gateway API implementation", () => {
+    expect(vipr.args).toEqual(["serve", "--source", "kube", "--listen", "0.0.0.0:8080", "--listen-https", "0.0.0.0:8443", "--admin", "0.0.0.0:9090", "--gateway-controller", "vipr.io/gateway-controller", "--shutdown-grace", "28000", "--workers", "auto"]);
+    expect(vipr.ports?.map((p) => [p.name, p.containerPort])).toEqual([["http", 8080], ["https", 8443], ["admin", 9090]]);
   });
 
   test("the preStop sleep and vipr's shutdown grace end before the kubelet's SIGKILL", () => {
@@ -124,14 +124,14 @@ describe("the gateway", () => {
     expect(deployment.spec!.strategy?.rollingUpdate).toEqual({ maxSurge: 1, maxUnavailable: 0 });
   });
 
-  test("the Service sends port 80 to vipr's listener", () => {
+  test("the Service sends port 80 to vipr's listener and 443 to its HTTPS listener", () => {
     const [service] = ofKind<IService>(documents, "Service");
     expect(service!.spec!.selector).toEqual(labels);
     const port = service!.spec!.ports!;
-    expect(port).toHaveLength(1);
-    expect(port[0]!.port).toBe(80);
-    const target = vipr.ports!.find((p) => p.name === port[0]!.targetPort || p.containerPort === port[0]!.targetPort);
-    expect(target?.containerPort).toBe(portOf(flag(vipr, "listen")!));
+    expect(port.map((p) => p.port)).toEqual([80, 443]);
+    const target = (i: number) => vipr.ports!.find((p) => p.name === port[i]!.targetPort || p.containerPort === port[i]!.targetPort)?.containerPort;
+    expect(target(0)).toBe(portOf(flag(vipr, "listen")!));
+    expect(target(1)).toBe(portOf(flag(vipr, "listen-https")!));
     expect(["LoadBalancer", "ClusterIP"]).toContain(service!.spec!.type);
   });
 

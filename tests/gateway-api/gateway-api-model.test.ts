@@ -180,7 +180,7 @@ spec:
     expect(reasons(missing, (key) => key !== `${NS}/nonexistent`)).toEqual(["missing -> same-namespace: Accepted=True/Accepted ResolvedRefs=False/BackendNotFound"]);
   });
 
-  test("Gateway and listener status: only vipr's class; attached routes counted; HTTPS waits for TLS; observedGeneration", () => {
+  test("Gateway and listener status: only vipr's class; attached routes counted; an HTTPS listener without certificateRefs is not programmed; observedGeneration", () => {
     const s = status(route("a", `  parentRefs: [{ name: hosts }]\n  hostnames: [foo.example.com, y.bar.com]`));
     expect(s.gatewayClasses.map((c) => c.name)).toEqual(["vipr"]);
     expect(s.gateways.map((g) => g.name)).toEqual(["same-namespace", "all-namespaces", "hosts"]);
@@ -189,7 +189,7 @@ spec:
     expect(hosts.listeners.map((l) => `${l.name}: ${l.attachedRoutes} ${l.conditions.map((c) => `${c.type}=${c.status}/${c.reason}`).join(" ")} kinds=${l.supportedKinds.map((k) => k.kind).join(",")}`)).toEqual([
       "foo: 1 Accepted=True/Accepted ResolvedRefs=True/ResolvedRefs Programmed=True/Programmed Conflicted=False/NoConflicts kinds=HTTPRoute,GRPCRoute",
       "bar: 1 Accepted=True/Accepted ResolvedRefs=True/ResolvedRefs Programmed=True/Programmed Conflicted=False/NoConflicts kinds=HTTPRoute,GRPCRoute",
-      "secure: 0 Accepted=False/UnsupportedProtocol ResolvedRefs=True/ResolvedRefs Programmed=False/Invalid Conflicted=False/NoConflicts kinds=HTTPRoute,GRPCRoute",
+      "secure: 0 Accepted=True/Accepted ResolvedRefs=False/InvalidCertificateRef Programmed=False/Invalid Conflicted=False/NoConflicts kinds=HTTPRoute,GRPCRoute",
       "tcp-only: 0 Accepted=True/Accepted ResolvedRefs=False/InvalidRouteKinds Programmed=False/Invalid Conflicted=False/NoConflicts kinds=",
     ]);
   });

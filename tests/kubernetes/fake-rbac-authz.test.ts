@@ -87,7 +87,7 @@ describe("fake API server: RBAC authorization", () => {
     expect(create.json["message"]).toBe('services is forbidden: User "system:serviceaccount:default:vipr" cannot create resource "services" in API group "" in the namespace "default"');
     const deleteAll = await send(fake, token, "DELETE", "/api/v1/namespaces/default/services");
     expect(deleteAll.json["message"]).toContain('cannot deletecollection resource "services"');
-    // A forbidden request for a resource the server does not serve is 403 too: authorization comes before routing.
+    // Secrets are not in the role: 403.
     expect((await send(fake, token, "GET", "/api/v1/namespaces/default/secrets")).status).toBe(403);
     // The same name in another namespace is someone else.
     const other = fake.serviceAccountToken("shop", "vipr");

@@ -355,7 +355,7 @@ export class FakeKubeApi {
     }
     let fields: FieldMatcher;
     try {
-      fields = compileFieldSelector(params.get("fieldSelector"));
+      fields = compileFieldSelector(params.get("fieldSelector"), resource.kind);
     } catch (error) {
       return statusResponse({ code: 400, reason: reasonFor(400), message: error instanceof Error ? error.message : String(error) });
     }

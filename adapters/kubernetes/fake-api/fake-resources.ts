@@ -43,6 +43,7 @@ export const servedResources: readonly ServedResource[] = Object.freeze([
   apps("replicasets", "ReplicaSet", { singular: "replicaset", namespaced: true, shortNames: ["rs"], scale: true, status: true }),
   apps("deployments", "Deployment", { singular: "deployment", namespaced: true, shortNames: ["deploy"], scale: true, status: true }),
   core("endpoints", "Endpoints", { singular: "endpoints", namespaced: true, shortNames: ["ep"], scale: false, status: false }),
+  core("secrets", "Secret", { singular: "secret", namespaced: true, shortNames: [], scale: false, status: false }),
   core("serviceaccounts", "ServiceAccount", { singular: "serviceaccount", namespaced: true, shortNames: ["sa"], scale: false, status: false }),
   rbac("roles", "Role", { singular: "role", namespaced: true, shortNames: [], scale: false, status: false }),
   rbac("rolebindings", "RoleBinding", { singular: "rolebinding", namespaced: true, shortNames: [], scale: false, status: false }),
