@@ -15,8 +15,8 @@ import type { RoutingTable } from "../../router/table/routing-table.ts";
 import type { RunningServer } from "../runtime-adapter.ts";
 import { startVipr } from "../cli/start-vipr.ts";
 import { listenerFromFlags } from "../node/listener-flags.ts";
-import { applyTableChanges, decodeTable } from "./table-changes.ts";
-import { WORKER_CONFIG_ENV, WORKER_HEADER, type FromWorker, type QueryMessage, type ToWorker, type WorkerConfig } from "./worker-protocol.ts";
+import { applyTableChanges } from "./table-changes.ts";
+import { WORKER_CONFIG_ENV, WORKER_HEADER, type FromWorker, type QueryMessage, type TableMessage, type ToWorker, type WorkerConfig } from "./worker-protocol.ts";
 
 const send = (message: FromWorker): void => void process.send?.(message);
 
@@ -38,10 +38,8 @@ async function main(): Promise<void> {
     },
   };
   let table: RoutingTable | undefined;
-  /** The parts of a publish received so far (TableMessage.more), and whether it is a change of
-   * the current table (no part was a full table). */
-  let staged: RoutingTable | undefined;
-  let stagedFromCurrent = true;
+  /** The parts of a publish received so far (TableMessage.more), applied at its last part. */
+  let parts: TableMessage[] = [];
   let server: RunningServer | undefined;
   let draining: Promise<void> | undefined;
 
@@ -66,17 +64,13 @@ async function main(): Promise<void> {
     }
   };
 
-  process.on("message", (received: ToWorker | string) => {
-    // Table publishes arrive as JSON text (table-changes.ts, encodeTable); the rest as objects.
-    const message = typeof received === "string" ? decodeTable(received) : received;
+  process.on("message", (message: ToWorker) => {
     if (message.type === "table") {
-      if (message.full) stagedFromCurrent = false;
-      staged = applyTableChanges(staged ?? table, message, staged !== undefined);
+      parts.push(message);
       if (message.more === true) return;
-      const fromCurrent = table !== undefined && stagedFromCurrent;
-      table = staged;
-      staged = undefined;
-      stagedFromCurrent = true;
+      const fromCurrent = table !== undefined && !parts.some((part) => part.full);
+      table = applyTableChanges(table, parts);
+      parts = [];
       // A change names every service that differs (rebuilt, removed): the publish costs those
       // services, not the table (ServiceRouter.setTable's fromCurrent).
       router.setTable(table, fromCurrent);
