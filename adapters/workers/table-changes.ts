@@ -70,6 +70,12 @@ export function applyTableChanges(previous: RoutingTable | undefined, parts: rea
   });
 }
 
+/** Freezes a part's entries as it arrives (applyTableChanges would at the last part): the worker
+ * does it while the next parts are still on their way. */
+export function freezeEntries(part: TableMessage): void {
+  for (const entry of part.put) deepFreeze(entry);
+}
+
 /** The table's contract is that every object in it is frozen; a structured clone is not. Index
  * loops and for-in rather than Object.values: a 10000-service table is about 1.5 million objects,
  * and this way freezes it 2 to 4 times faster (measured on Node 24 and Deno 2.9). */
