@@ -10,14 +10,16 @@
 // worker whose supervisor is gone (the IPC channel closed) drains at once and exits, so that no
 // worker outlives its pod's supervisor.
 import type { HttpBindings } from "@hono/node-server";
+import type { Context } from "hono";
+import type { FetchApp } from "../node/serve-node.ts";
 import { RouterMetrics } from "../../router/observability/router-metrics.ts";
 import type { RoutingTable } from "../../router/table/routing-table.ts";
 import type { RunningServer } from "../runtime-adapter.ts";
 import { startVipr } from "../cli/start-vipr.ts";
 import { listenerFromFlags } from "../node/listener-flags.ts";
 import { GatewayCertificateStore, checkCertificatePem } from "../node/gateway-certificates.ts";
-import { applyTableChanges, decodeTable } from "./table-changes.ts";
-import { WORKER_CONFIG_ENV, WORKER_HEADER, type FromWorker, type QueryMessage, type ToWorker, type WorkerConfig } from "./worker-protocol.ts";
+import { applyTableChanges, freezeEntries } from "./table-changes.ts";
+import { WORKER_CONFIG_ENV, WORKER_HEADER, type FromWorker, type QueryMessage, type TableMessage, type ToWorker, type WorkerConfig } from "./worker-protocol.ts";
 
 const send = (message: FromWorker): void => void process.send?.(message);
 
@@ -32,17 +34,28 @@ async function main(): Promise<void> {
   const tag = String(config.index);
   // The header is set on the node:http response before the router writes it: one setHeader, and
   // it reaches both the answers the router builds and the ones the transport streams itself.
-  const app = {
+  // The router's direct entry for GETs (RouterApp.direct; serve-node.ts's serveRequest) is kept:
+  // an app with fetch alone sends every request through @hono/node-server's listener and Hono's
+  // dispatch, which cost 2 workers about a fifth more CPU per request than one vipr
+  // (bench:proxy -- --workers 2).
+  const routerDirect = router.app.direct;
+  const app: FetchApp = {
     fetch: (request: Request, env: HttpBindings) => {
       env.outgoing?.setHeader(WORKER_HEADER, tag);
       return router.app.fetch(request, env);
     },
+    direct:
+      routerDirect === undefined
+        ? undefined
+        : (c: Context) => {
+            (c.env as HttpBindings).outgoing.setHeader(WORKER_HEADER, tag);
+            return routerDirect(c);
+          },
+    answerError: (error: unknown, c: Context) => router.app.answerError(error, c),
   };
   let table: RoutingTable | undefined;
-  /** The parts of a publish received so far (TableMessage.more), and whether it is a change of
-   * the current table (no part was a full table). */
-  let staged: RoutingTable | undefined;
-  let stagedFromCurrent = true;
+  /** The parts of a publish received so far (TableMessage.more), applied at its last part. */
+  let parts: TableMessage[] = [];
   let server: RunningServer | undefined;
   let httpsServer: RunningServer | undefined;
   const gatewayCertificates = config.listenHttps === undefined ? undefined : new GatewayCertificateStore(log);
@@ -69,17 +82,14 @@ async function main(): Promise<void> {
     }
   };
 
-  process.on("message", (received: ToWorker | string) => {
-    // Table publishes arrive as JSON text (table-changes.ts, encodeTable); the rest as objects.
-    const message = typeof received === "string" ? decodeTable(received) : received;
+  process.on("message", (message: ToWorker) => {
     if (message.type === "table") {
-      if (message.full) stagedFromCurrent = false;
-      staged = applyTableChanges(staged ?? table, message, staged !== undefined);
+      freezeEntries(message);
+      parts.push(message);
       if (message.more === true) return;
-      const fromCurrent = table !== undefined && stagedFromCurrent;
-      table = staged;
-      staged = undefined;
-      stagedFromCurrent = true;
+      const fromCurrent = table !== undefined && !parts.some((part) => part.full);
+      table = applyTableChanges(table, parts);
+      parts = [];
       // A change names every service that differs (rebuilt, removed): the publish costs those
       // services, not the table (ServiceRouter.setTable's fromCurrent).
       router.setTable(table, fromCurrent);

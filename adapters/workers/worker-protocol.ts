@@ -1,11 +1,13 @@
 // The messages between the supervisor (adapters/workers/supervisor.ts) and its workers
-// (worker-main.ts), over node:child_process's IPC channel (JSON, in order, on Node and Deno).
+// (worker-main.ts), over node:child_process's IPC channel: structured clones (fork's "advanced"
+// serialization), in order, on Node and Deno.
 //
 // The table travels as changes: per-service entries of the routing table, the ones a publish
 // rebuilt (RoutingTable.rebuilt, with their new ServiceEntry) and the keys it removed. Why entries
 // and not the Kubernetes objects: the supervisor's source has already built them (one build per
-// pod, not one per worker), an entry is plain frozen data that survives JSON, and every source
-// (files, the Kubernetes API) publishes the same RoutingTable, so nothing in the sources changes.
+// pod, not one per worker), an entry is plain frozen data that survives a structured clone, and
+// every source (files, the Kubernetes API) publishes the same RoutingTable, so nothing in the
+// sources changes.
 // A worker that starts late or restarts gets every entry first (`full`), then the changes in
 // order; the IPC channel keeps that order.
 import type { GatewayApiObjects } from "../../router/gateway-api/gateway-api-objects.ts";

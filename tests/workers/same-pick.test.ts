@@ -93,7 +93,7 @@ describe("the same key picks the same pod whatever order the objects came in", (
       if (object.kind === "Service") index.set("Service", object as KubeService);
       else index.set("EndpointSlice", object as KubeEndpointSlice);
       const next = builder.update(index.takeChanges(), { previous: table });
-      replica = applyTableChanges(replica, tableChanges(table, next));
+      replica = applyTableChanges(replica, [structuredClone(tableChanges(table, next))]);
       table = next;
       incremental.setTable(table);
       worker.setTable(replica);

@@ -32,6 +32,7 @@ interface WorkerReport {
   readonly listening: boolean;
   readonly restarts: number;
   readonly generation: number;
+  readonly services: number;
 }
 
 const objectsFor = (services: readonly string[]): string =>
@@ -120,6 +121,58 @@ describe("vipr serve --workers 2", () => {
     expect(table).toMatchObject({ generation: 2, serviceCount: 2 });
     const badWorker = await get(adminPort, "/debug/explain?host=second&worker=x");
     expect(badWorker.status).toBe(400);
+  });
+
+  test("a table of 1,201 services reaches every worker in parts, and so does a change of 700 services with 100 removed", { timeout: 120_000 }, async () => {
+    // Publishes of more than 500 entries travel in parts (table-changes.ts, splitTableMessage): the
+    // first table in 3, the change (700 rebuilt entries and 100 removed keys) in 2.
+    const second = await startPod("workers-pod-2");
+    try {
+      const name = (i: number): string => `svc-${String(i).padStart(4, "0")}`;
+      const many = (indices: readonly number[], to: Pod): string =>
+        indices.flatMap((i) => [{ ...seedService(), metadata: { name: name(i), namespace: "default", resourceVersion: "1" } }, ...slicesFor(name(i), [{ pod: to.name, port: to.port }], to === pod ? "1" : "2")]).map((o) => `\n---\n${JSON.stringify(o)}`).join("");
+      const all = Array.from({ length: 1200 }, (_, i) => i);
+      const { vipr, port, adminPort, manifest } = await serveWorkers("parts", [], many(all, pod));
+      expect((await workersOf(adminPort)).map((w) => [w.index, w.listening, w.generation, w.services])).toEqual([
+        [0, true, 1, 1201],
+        [1, true, 1, 1201],
+      ]);
+      const endpointOf = async (host: string, worker: number): Promise<string | undefined> => {
+        const answer = JSON.parse((await get(adminPort, `/debug/explain?host=${host}&worker=${worker}`)).body) as { found: boolean; eligible?: { endpoints: { identity: string }[] } };
+        return answer.found ? answer.eligible?.endpoints.map((e) => e.identity).join(",") : "not found";
+      };
+      // An entry of each part, on each worker.
+      for (const i of [0, 600, 1199]) for (const worker of [0, 1]) expect(await endpointOf(name(i), worker), `${name(i)} on worker ${worker}`).toBe(pod.name);
+      expect(Object.fromEntries(await workersAnswering(port, name(1199)))).toEqual({ "0": 200, "1": 200 });
+
+      // svc-0000..0699 move to the second pod, svc-1100..1199 go.
+      await writeFile(manifest, objectsFor(["simpleservice"]) + many(all.slice(0, 700), second) + many(all.slice(700, 1100), pod));
+      await vipr.waitFor(/^vipr: table 2 from /m, "stderr", 30_000);
+      await waitUntil(async () => (await workersOf(adminPort)).every((w) => w.generation === 2), "not every worker applied table 2");
+      expect((await workersOf(adminPort)).map((w) => w.services)).toEqual([1101, 1101]);
+      for (const worker of [0, 1]) {
+        for (const i of [0, 699]) expect(await endpointOf(name(i), worker), `${name(i)} on worker ${worker}`).toBe(second.name);
+        for (const i of [700, 1099]) expect(await endpointOf(name(i), worker), `${name(i)} on worker ${worker}`).toBe(pod.name);
+        expect(await endpointOf(name(1150), worker), `${name(1150)} on worker ${worker}`).toBe("not found");
+      }
+      expect(Object.fromEntries(await workersAnswering(port, name(1150)))).toEqual({ "0": 404, "1": 404 });
+      const bodies = new Set<string>();
+      for (let i = 0; i < 40 && bodies.size < 2; i++) {
+        const response = await rawRequest(port, "GET /info HTTP/1.1", name(699));
+        bodies.add(`${/\r\nx-vipr-worker: (\d+)/i.exec(response.head)?.[1]} ${(JSON.parse(response.body) as { pod: string }).pod}`);
+      }
+      expect([...bodies].sort()).toEqual([`0 ${second.name}`, `1 ${second.name}`]);
+    } finally {
+      await second.close();
+    }
+  });
+
+  test("--no-metrics: /metrics is the page a single vipr serves then, not an empty aggregation", { timeout: 60_000 }, async () => {
+    const { adminPort } = await serveWorkers("no-metrics", ["--no-metrics"]);
+    const page = await get(adminPort, "/metrics");
+    expect(page.status).toBe(200);
+    // The same text as without workers (tests/admin/admin-app.test.ts, NoopMetrics).
+    expect(page.body).toBe("# vipr metrics are off by configuration\n");
   });
 
   test("Gateway API objects from the source reach every worker, and a restarted worker gets them before it listens", { timeout: 120_000 }, async () => {

@@ -1,6 +1,6 @@
 // The table as changes (adapters/workers/table-changes.ts): after any sequence of publishes, a
 // worker's replica routes by the same entries as the supervisor's table, having been sent only the
-// entries that changed, through JSON as over the IPC channel.
+// entries that changed, as structured clones, as over the IPC channel.
 import { describe, expect, test } from "vitest";
 import { applyTableChanges, fullTable, splitTableMessage, tableChanges } from "../../adapters/workers/table-changes.ts";
 import type { TableMessage } from "../../adapters/workers/worker-protocol.ts";
@@ -27,8 +27,8 @@ const slice = (name: string, pods: number, version = "1"): KubeEndpointSlice =>
     endpoints: Array.from({ length: pods }, (_, i) => ({ addresses: [`10.0.0.${i + 1}`], conditions: { ready: true }, targetRef: { kind: "Pod", namespace: "default", name: `${name}-${i}` } })),
   }) as KubeEndpointSlice;
 
-/** Through JSON, as the IPC channel carries it. */
-const overIpc = (message: TableMessage): TableMessage => JSON.parse(JSON.stringify(message)) as TableMessage;
+/** One publish's parts as the IPC channel carries them (fork's "advanced" serialization). */
+const overIpc = (...parts: TableMessage[]): TableMessage[] => parts.map((part) => structuredClone(part));
 
 function expectSameRouting(replica: RoutingTable, table: RoutingTable): void {
   expect(replica.generation).toBe(table.generation);
@@ -90,7 +90,7 @@ describe("the routing table as changes", () => {
   test("a full table to a worker that had one replaces it and names what went", () => {
     const first = buildRoutingTable({ services: [service("a"), service("b")], endpointSlices: [] });
     const second = buildRoutingTable({ services: [service("b")], endpointSlices: [] });
-    const replica = applyTableChanges(applyTableChanges(undefined, fullTable(first)), overIpc(fullTable(second)));
+    const replica = applyTableChanges(applyTableChanges(undefined, [fullTable(first)]), overIpc(fullTable(second)));
     expect([...replica.services.keys()]).toEqual(["default/b"]);
     expect(replica.removed).toEqual(["default/a"]);
   });
@@ -113,9 +113,7 @@ describe("a publish in parts", () => {
       [false, 2, false],
     ]);
     let replica: RoutingTable | undefined;
-    let staged: RoutingTable | undefined;
-    for (const part of full) staged = applyTableChanges(staged ?? replica, overIpc(part), staged !== undefined);
-    replica = staged;
+    replica = applyTableChanges(replica, overIpc(...full));
     expectSameRouting(replica!, first);
 
     for (const name of names.slice(0, 8)) index.set("EndpointSlice", slice(name, 2, "2"));
@@ -124,10 +122,9 @@ describe("a publish in parts", () => {
     const second = builder.update(index.takeChanges(), { previous: first });
     const parts = splitTableMessage(tableChanges(first, second), 3);
     expect(parts).toHaveLength(3);
-    staged = undefined;
-    for (const part of parts) staged = applyTableChanges(staged ?? replica, overIpc(part), staged !== undefined);
-    expectSameRouting(staged!, second);
-    expect(staged!.rebuilt).toEqual(second.rebuilt);
-    expect(staged!.removed).toEqual(["default/s11"]);
+    const staged = applyTableChanges(replica, overIpc(...parts));
+    expectSameRouting(staged, second);
+    expect(staged.rebuilt).toEqual(second.rebuilt);
+    expect(staged.removed).toEqual(["default/s11"]);
   });
 });
