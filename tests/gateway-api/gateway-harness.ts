@@ -28,6 +28,8 @@ export interface GatewayAnswer {
 export interface RequestOptions {
   readonly method?: string;
   readonly headers?: Record<string, string | string[]>;
+  /** A request body, sent with Content-Length. */
+  readonly body?: string | Uint8Array;
 }
 
 export interface GatewayHarness {
@@ -102,7 +104,7 @@ export async function startGatewayHarness(options: Partial<ServiceRouterOptions>
         res.on("error", reject);
       });
       req.on("error", reject);
-      req.end();
+      req.end(opts.body);
     });
 
   return {
