@@ -2,7 +2,9 @@
 // both ways, and retries a try that failed in a way that is safe to repeat (retry-policy.ts) on
 // another endpoint, while the retry budget allows. With an overall request timeout, no retry
 // starts once it has passed, and each try's response timeout is cut to the time left. When no try
-// succeeds, the last failure becomes vipr's answer, saying why it was not retried.
+// succeeds, the last failure becomes vipr's answer, saying why it was not retried. For a request
+// a Gateway API rule routed, a response whose status the rule retries is also tried again
+// (#statusRetried), after the rule's backoff, with the body from its copy (request-body-copy.ts).
 import { BodyTooLargeError } from "../forward/body-limit.ts";
 import type { HeaderForwarder } from "../forward/forward-headers.ts";
 import { headerListGet } from "../forward/header-list.ts";
@@ -90,8 +92,8 @@ export class ForwardStage {
     const budget = this.#settings.budget;
     budget.requestStarted();
     const tried: number[] = [];
-    // The wait before the next try, set when a status is retried (#statusRetried).
-    const wait = { ms: 0 };
+    // The wait before the next try, set when a gateway rule retries a status (#statusRetried).
+    const wait = exchange.gateway === undefined ? undefined : { ms: 0 };
     for (;;) {
       let failure: UpstreamError;
       try {
@@ -102,7 +104,7 @@ export class ForwardStage {
           // the same (GEP-1731 retries "a backend request", not a different backend).
           if (!tried.includes(exchange.pick!.index)) tried.push(exchange.pick!.index);
           this.#peers.pick.next(exchange, tried);
-          await this.#sleep(wait.ms);
+          await this.#sleep(wait!.ms);
           continue;
         }
         if (!(error instanceof UpstreamError)) throw error;

@@ -126,3 +126,30 @@ describe("HTTPRouteRetry", () => {
     expect([status, tries.length, tries[0]!.body.length]).toEqual([500, 1, COPY_LIMIT_BYTES + 1]);
   });
 });
+
+describe("HTTPRouteRetryWithTimeouts (its timeouts.request cases)", () => {
+  test("retries stop at timeouts.request: a recovering backend answers 200; a failing slow one ends in 504", async () => {
+    gw.apply(`---
+apiVersion: gateway.networking.k8s.io/v1
+kind: HTTPRoute
+metadata: { name: retries-with-timeouts, namespace: ${INFRA} }
+spec:
+  parentRefs: [{ name: same-namespace }]
+  rules:
+  - matches: [{ path: { type: PathPrefix, value: /retry/request-timeout-400ms } }]
+    retry: { codes: [500], attempts: 5 }
+    timeouts: { backendRequest: 300ms, request: 400ms }
+    backendRefs: [{ name: infra-backend-v3, port: 8080 }]
+`);
+    const uuid = randomUUID();
+    const recovers = await gw.request("retry.example", `/retry/request-timeout-400ms?uuid=${uuid}&responseCode=500&succeedAfter=1`);
+    expect(recovers.status).toBe(200);
+    // Every try answers 500 after 150 ms: retries go on until 400 ms have passed, during a try
+    // (the third, on an idle machine), which is cut with 504. At most three tries fit in 400 ms.
+    const slow = randomUUID();
+    const answer = await gw.request("retry.example", `/retry/request-timeout-400ms?uuid=${slow}&responseCode=500&succeedAfter=9`, { headers: { "x-echo-delay-ms": "150" } });
+    const tries = gw.backends.get("infra-backend-v3")!.received().filter((r) => r.path.includes(slow)).length;
+    expect([answer.status, JSON.parse(answer.body).error.code]).toEqual([504, "upstream_timeout"]);
+    expect(tries).toBeLessThanOrEqual(3);
+  });
+});
