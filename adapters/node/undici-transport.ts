@@ -564,7 +564,8 @@ class UndiciTransport implements UpstreamTransport {
     }
     if (call.retryStatus?.(data.statusCode) === true) {
       timeouts.done();
-      data.body.destroy();
+      // Read and dropped (undici's dump: a small body keeps the connection, a large one closes it).
+      data.body.dump().catch(() => {});
       throw new RetriedStatusError(data.statusCode, target);
     }
     replay?.commit();

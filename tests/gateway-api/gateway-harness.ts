@@ -98,7 +98,7 @@ export async function startGatewayHarness(options: Partial<ServiceRouterOptions>
         res.on("data", (chunk: string) => (body += chunk));
         res.on("end", () => {
           let echo: EchoAnswer | undefined;
-          if (res.headers["content-type"] === "application/json" && !("x-vipr-error" in res.headers)) echo = JSON.parse(body) as EchoAnswer;
+          if (res.headers["content-type"] === "application/json" && !("x-vipr-error" in res.headers) && body !== "") echo = JSON.parse(body) as EchoAnswer;
           resolve({ status: res.statusCode ?? 0, headers: res.headers, body, echo });
         });
         res.on("error", reject);

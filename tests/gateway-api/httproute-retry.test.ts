@@ -91,6 +91,13 @@ describe("HTTPRouteRetry", () => {
     ]);
   });
 
+  test("HEAD (the transport's Web Response path) is retried on a listed code too", async () => {
+    const uuid = randomUUID();
+    const answer = await gw.request("retry.example", `/retry/code-500-attempts-3?uuid=${uuid}&responseCode=500&succeedAfter=2`, { method: "HEAD" });
+    const tries = gw.backends.get("infra-backend-v3")!.received().filter((r) => r.path.includes(uuid));
+    expect([answer.status, tries.map((t) => t.method)]).toEqual([200, ["HEAD", "HEAD", "HEAD"]]);
+  });
+
   test("a retry stanza without codes retries no status", async () => {
     const { status, tries } = await simulate("/retry/no-codes", 500, 1);
     expect([status, tries.length]).toEqual([500, 1]);
