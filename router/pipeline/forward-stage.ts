@@ -33,8 +33,8 @@ export interface ForwardSettings {
   readonly budget: RetryBudget;
   /** Log lines (a failed request mirror). */
   readonly log?: (line: string) => void;
-  /** Waits before a retry (a Gateway API rule's backoff); default setTimeout. Injectable so a test
-   * can see the waits asked for. */
+  /** Waits before a retry (a Gateway API rule's backoff); default setTimeout. Injected, as the
+   * router's clock is, for callers that keep time themselves. */
   readonly sleep?: (ms: number) => Promise<void>;
   /** [0, 1): backoff jitter and mirror endpoints; default Math.random. */
   readonly random?: () => number;
