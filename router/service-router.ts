@@ -185,7 +185,7 @@ export class ServiceRouter {
     this.#pick = new PickStage(this.#states, { subsetHeader: (options.subsetHeader ?? "x-vipr-subset").toLowerCase(), allowedExternalNames, clientOf }, report);
     const budget = new RetryBudget({ ...DEFAULT_RETRY_OPTIONS, ...options.retries }, now);
     this.#forward = new ForwardStage(
-      { transport: options.transport, forwarder, clientAddress: options.clientAddress, proto: options.proto ?? "http", budget, ...(options.log === undefined ? {} : { log: options.log }) },
+      { transport: options.transport, forwarder, clientAddress: options.clientAddress, proto: options.proto ?? "http", budget, random, ...(options.log === undefined ? {} : { log: options.log }) },
       { admit: this.#admit, pick: this.#pick, report },
     );
 

@@ -24,8 +24,9 @@ import type { Dispatcher } from "undici";
 import { headerListFromRecord, headersFromHeaderList } from "../../router/forward/header-list.ts";
 import { bodyLimitOf, bodyTooLargeOf, upstreamBodyTooLarge, type BodyByteLimit } from "../../router/forward/body-limit.ts";
 import { ReplayableBody } from "../../router/forward/replayable-body.ts";
+import type { RequestBodyCopy } from "../../router/forward/request-body-copy.ts";
 import type { UpstreamCall, UpstreamErrorKind, UpstreamOutcome, UpstreamTarget, UpstreamTransport } from "../../router/forward/upstream-transport.ts";
-import { UpstreamError, targetKey } from "../../router/forward/upstream-transport.ts";
+import { RetriedStatusError, UpstreamError, targetKey } from "../../router/forward/upstream-transport.ts";
 import { GRPC_STATUS, encodeGrpcMessage } from "../../router/forward/grpc-status.ts";
 import { DeadlineQueue } from "./deadline-queue.ts";
 import { CallTimeouts, systemClock, timedConnector } from "./upstream-timeouts.ts";
@@ -92,16 +93,22 @@ export function upstreamErrorFromUndici(error: unknown, target: UpstreamTarget, 
  * for a retry. Destroying this (undici does, on failure) leaves the IncomingMessage alone, so the
  * client can still be answered. A body serveNode put a limit on (chunked, with maxBodyBytes) is
  * counted here, and destroyed with BodyTooLargeError at the first chunk past the limit: undici
- * then aborts the upstream request, which never got that chunk. */
+ * then aborts the upstream request, which never got that chunk.
+ * With a copy (UpstreamCall.bodyCopy), the first body to read the client records what it passes
+ * on; a later try whose copy is whole sends the copy (the client's body has been read through). */
 class IncomingBody extends Readable {
   readonly #source: RawRequest;
   readonly #limit: BodyByteLimit | undefined;
+  readonly #copy: RequestBodyCopy | undefined;
+  #recording = false;
   #attached = false;
 
-  constructor(source: RawRequest) {
+  constructor(source: RawRequest, copy: RequestBodyCopy | undefined) {
     super();
     this.#source = source;
     this.#limit = bodyLimitOf(source);
+    this.#copy = copy;
+    copy?.expectBody();
   }
 
   readonly #onData = (chunk: Buffer): void => {
@@ -116,9 +123,11 @@ class IncomingBody extends Readable {
       this.#source.resume();
       return;
     }
+    if (this.#recording) this.#copy!.add(chunk);
     if (!this.push(chunk)) this.#source.pause();
   };
   readonly #onEnd = (): void => {
+    if (this.#recording) this.#copy!.end();
     this.push(null);
   };
   // A body that fails here failed on the client's side: a client that hangs up mid-upload makes
@@ -134,6 +143,13 @@ class IncomingBody extends Readable {
   override _read(): void {
     if (!this.#attached) {
       this.#attached = true;
+      const whole = this.#copy?.wholeChunks;
+      if (whole !== undefined) {
+        for (const chunk of whole) this.push(chunk);
+        this.push(null);
+        return;
+      }
+      this.#recording = this.#copy?.startRecording() ?? false;
       this.#source.on("data", this.#onData);
       this.#source.on("end", this.#onEnd);
       this.#source.on("error", this.#onError);
@@ -143,6 +159,8 @@ class IncomingBody extends Readable {
   }
 
   override _destroy(error: Error | null, callback: (error?: Error | null) => void): void {
+    // A body that did not end through this reader leaves an incomplete copy (after end: no-op).
+    if (this.#recording) this.#copy!.close();
     if (this.#attached) {
       this.#source.off("data", this.#onData);
       this.#source.off("end", this.#onEnd);
@@ -209,7 +227,7 @@ class ResponseWriter implements Dispatcher.DispatchHandler {
   readonly #call: UpstreamCall;
   readonly #outgoing: RawResponse;
   readonly #resolve: (response: Response) => void;
-  readonly #reject: (error: UpstreamError) => void;
+  readonly #reject: (error: UpstreamError | RetriedStatusError) => void;
   readonly #timeouts: CallTimeouts;
   #controller: Dispatcher.DispatchController | undefined;
   /** A timeout that fired while the request waited for a connection. */
@@ -229,7 +247,7 @@ class ResponseWriter implements Dispatcher.DispatchHandler {
    * never are, and each listener costs an add and a remove). */
   #awaitingDrain = false;
 
-  constructor(target: UpstreamTarget, call: UpstreamCall, outgoing: RawResponse, deadlines: DeadlineQueue, resolve: (response: Response) => void, reject: (error: UpstreamError) => void) {
+  constructor(target: UpstreamTarget, call: UpstreamCall, outgoing: RawResponse, deadlines: DeadlineQueue, resolve: (response: Response) => void, reject: (error: UpstreamError | RetriedStatusError) => void) {
     this.#target = target;
     this.#call = call;
     this.#outgoing = outgoing;
@@ -289,6 +307,16 @@ class ResponseWriter implements Dispatcher.DispatchHandler {
   onResponseStart(controller: Dispatcher.DispatchController, statusCode: number, headers: Record<string, string | string[] | undefined>): void {
     // 1xx: Node's server sends its own 100 Continue; other interim responses are not relayed.
     if (statusCode < 200) return;
+    if (this.#call.retryStatus?.(statusCode) === true) {
+      // Dropped unseen: the try ends here and its stream or connection is closed, rather than read
+      // through (an error body can be long or slow, and the retry should not wait for it).
+      const retried = new RetriedStatusError(statusCode, this.#target);
+      this.#done = true;
+      this.#detach();
+      this.#reject(retried);
+      controller.abort(retried);
+      return;
+    }
     const outgoing = this.#outgoing;
     this.#timeouts.headArrived();
     // gRPC's Trailers-Only answer carries grpc-status here (passive health reads it).
@@ -484,7 +512,7 @@ class UndiciTransport implements UpstreamTransport {
           method: call.method,
           path: call.path,
           headers: call.headers,
-          body: hasBody(incoming) ? upstreamBody(new IncomingBody(incoming), call.upstreamProtocol) : null,
+          body: hasBody(incoming) ? upstreamBody(new IncomingBody(incoming, call.bodyCopy), call.upstreamProtocol) : null,
           // Off: undici's timers fire up to about 1 s late; the handler's CallTimeouts bound these.
           headersTimeout: 0,
           bodyTimeout: 0,
@@ -508,6 +536,8 @@ class UndiciTransport implements UpstreamTransport {
     // Pool.request() does not tell when the request has been sent: here the response window runs
     // from the try's start. A timeout before the head aborts the request (queued or sent); after
     // it, the body.
+    let upload: ReadableStream<Uint8Array> | null = replay === undefined ? null : replay.open();
+    if (upload !== null && call.bodyCopy !== undefined) upload = copiedUpload(upload, call.bodyCopy);
     const abort = new AbortController();
     let body: Readable | undefined;
     const timeouts = new CallTimeouts(this.#deadlines, call, (error) => (body === undefined ? abort.abort(error) : body.destroy(error)));
@@ -518,7 +548,7 @@ class UndiciTransport implements UpstreamTransport {
         method: call.method,
         path: call.path,
         headers: call.headers,
-        body: replay === undefined ? null : Readable.fromWeb(replay.open() as NodeReadableStream<Uint8Array>),
+        body: upload === null ? null : Readable.fromWeb(upload as NodeReadableStream<Uint8Array>),
         signal: abort.signal,
         headersTimeout: 0,
         bodyTimeout: 0,
@@ -531,6 +561,12 @@ class UndiciTransport implements UpstreamTransport {
         throw new UpstreamError(upstreamError.kind, target, true, `${upstreamError.message} (request body past the replay limit)`, { cause: error });
       }
       throw upstreamError;
+    }
+    if (call.retryStatus?.(data.statusCode) === true) {
+      timeouts.done();
+      // Read and dropped (undici's dump: a small body keeps the connection, a large one closes it).
+      data.body.dump().catch(() => {});
+      throw new RetriedStatusError(data.statusCode, target);
     }
     replay?.commit();
     body = data.body;
@@ -561,6 +597,34 @@ class UndiciTransport implements UpstreamTransport {
     this.#pools.clear();
     await Promise.all(pools.map((pool) => pool.close()));
   }
+}
+
+/** The fallback's request body with UpstreamCall.bodyCopy: a whole copy is sent as it is; else the
+ * first try records what it sends (a later one replays through ReplayableBody, unrecorded). */
+function copiedUpload(upload: ReadableStream<Uint8Array>, copy: RequestBodyCopy): ReadableStream<Uint8Array> {
+  copy.expectBody();
+  const whole = copy.wholeChunks;
+  if (whole !== undefined) {
+    void upload.cancel().catch(() => {});
+    return new ReadableStream<Uint8Array>({
+      start(controller) {
+        for (const chunk of whole) controller.enqueue(chunk);
+        controller.close();
+      },
+    });
+  }
+  if (!copy.startRecording()) return upload;
+  return upload.pipeThrough(
+    new TransformStream<Uint8Array, Uint8Array>({
+      transform(chunk, controller) {
+        copy.add(chunk);
+        controller.enqueue(chunk);
+      },
+      flush() {
+        copy.end();
+      },
+    }),
+  );
 }
 
 /** An undici body as a Web stream that counts bytes, keeps the idle timeout and reports the end

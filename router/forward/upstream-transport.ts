@@ -6,6 +6,7 @@
 import type { Context } from "hono";
 import type { HeaderList } from "./header-list.ts";
 import { headerListFromHeaders } from "./header-list.ts";
+import type { RequestBodyCopy } from "./request-body-copy.ts";
 
 /** One endpoint to forward to. `identity` (pod name or hostname) names it in errors and logs. */
 export interface UpstreamTarget {
@@ -62,6 +63,13 @@ export interface UpstreamCall {
   /** "h2c": the service port says HTTP/2 or gRPC (service-port.ts upstreamProtocolOf): HTTP/2 with
    * prior knowledge to the pod. Absent: HTTP/1.1. */
   readonly upstreamProtocol?: "h2c" | undefined;
+  /** Asked once the response head arrives, before anything goes to the client: true drops this
+   * response (the try's connection or stream is closed) and forward() rejects with
+   * RetriedStatusError, for the caller to try again (a Gateway API rule's retry codes). */
+  readonly retryStatus?: ((status: number) => boolean) | undefined;
+  /** Where the request body is copied as it is sent (request-body-copy.ts); a try whose copy is
+   * whole sends the copy instead of reading the client. */
+  readonly bodyCopy?: RequestBodyCopy | undefined;
 }
 
 /**
@@ -89,6 +97,20 @@ export class UpstreamError extends Error {
     this.kind = kind;
     this.target = target;
     this.sentRequest = sentRequest;
+  }
+}
+
+/** The pod answered `status`, which UpstreamCall.retryStatus asked to retry: that response was
+ * dropped before any of it reached the client. */
+export class RetriedStatusError extends Error {
+  override readonly name = "RetriedStatusError";
+  readonly status: number;
+  readonly target: UpstreamTarget;
+
+  constructor(status: number, target: UpstreamTarget) {
+    super(`upstream ${targetKey(target)} (${target.identity}) answered ${status}, which the route retries`);
+    this.status = status;
+    this.target = target;
   }
 }
 

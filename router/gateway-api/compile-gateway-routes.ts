@@ -24,6 +24,7 @@ import {
   type RequestRedirect,
   type URLRewrite,
 } from "./gateway-api-objects.ts";
+import { compileBackendFilters, type BackendFilters } from "./compile-backend-filters.ts";
 import { hostnameSpecificity, intersectHostnames } from "./gateway-hostnames.ts";
 import { resolveListenerTls, type CertificateCheck, type ListenerCertificate, type ListenerTlsResolution } from "./gateway-listener-tls.ts";
 import { listenerConflicts, type ListenerConflict } from "./listener-conflicts.ts";
@@ -34,6 +35,8 @@ export interface CompiledBackend {
   readonly ref: HTTPBackendRef;
   readonly weight: number;
   readonly invalid: string | undefined;
+  /** The backendRef's own filters, applied when it is chosen; undefined: none. */
+  readonly filters?: BackendFilters | undefined;
 }
 
 export interface CompiledMirror {
@@ -196,7 +199,12 @@ function compileRule(route: HTTPRoute, ruleIndex: number, objects: GatewayApiObj
   const backends = rule.backendRefs.map((ref) => {
     const check = checkBackend(ref, ns, objects, options);
     if (check.reason !== undefined) refProblems.push(check);
-    return { ref, weight: ref.weight, invalid: check.invalid };
+    const filters = compileBackendFilters(ref.filters, (mirror) => {
+      const mirrorCheck = checkBackend(mirror, ns, objects, options);
+      if (mirrorCheck.reason !== undefined) refProblems.push(mirrorCheck);
+      return mirrorCheck.invalid;
+    });
+    return { ref, weight: ref.weight, invalid: check.invalid, filters };
   });
   const mirrors = [];
   let requestHeaders: HeaderModifier | undefined;

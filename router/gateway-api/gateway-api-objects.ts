@@ -177,6 +177,9 @@ export interface HTTPBackendRef extends BackendObjectRef {
   readonly weight: number;
   /** vipr's own route list only (route-rules.ts `subset`): a label selector narrowing the pick. */
   readonly subset?: string | undefined;
+  /** HTTPBackendRef.filters: applied "if and only if the request is being forwarded to the
+   * backend defined here" (compile-backend-filters.ts). */
+  readonly filters?: readonly HTTPRouteFilter[] | undefined;
 }
 
 export interface HTTPRouteTimeouts {

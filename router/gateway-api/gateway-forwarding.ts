@@ -2,26 +2,34 @@
 // the request and response header modifiers, the route's timeouts onto vipr's timeout machinery
 // (timeout-config.ts), and request mirrors. Kept here so the forward stage's hooks stay one line.
 import type { HeaderList } from "../forward/header-list.ts";
+import { RequestBodyCopy } from "../forward/request-body-copy.ts";
 import type { RouterTimeouts } from "../timeout-config.ts";
 import type { GatewayForwarding, MirrorTarget } from "./gateway-routing.ts";
 import { modifyHeaderList } from "./http-route-filters.ts";
 
-/** The upstream request's fields after the rule's RequestHeaderModifier (in place). */
+/** The upstream request's fields after the rule's RequestHeaderModifier, then the chosen
+ * backendRef's (in place). */
 export function gatewayRequestHeaders(forwarding: GatewayForwarding, outgoing: HeaderList): HeaderList {
   const modifier = forwarding.rule.requestHeaders;
-  return modifier === undefined ? outgoing : modifyHeaderList(outgoing, modifier);
+  const own = forwarding.backend?.requestHeaders;
+  if (modifier !== undefined) modifyHeaderList(outgoing, modifier);
+  return own === undefined ? outgoing : modifyHeaderList(outgoing, own);
 }
 
 /** The response field rewrite with the rule's ResponseHeaderModifier after vipr's own, then the
- * CORS fields (replacing any the backend sent: the filter owns CORS on this route). */
+ * chosen backendRef's, then the CORS fields (replacing any the backend sent: the filter owns CORS
+ * on this route). */
 export function gatewayResponseHeaders(forwarding: GatewayForwarding, rewrite: (upstream: HeaderList) => HeaderList): (upstream: HeaderList) => HeaderList {
   const modifier = forwarding.rule.responseHeaders;
+  const own = forwarding.backend?.responseHeaders;
   const cors = forwarding.corsFields;
-  if (modifier === undefined && cors.length === 0) return rewrite;
+  if (modifier === undefined && own === undefined && cors.length === 0) return rewrite;
   const set: { name: string; value: string }[] = [];
   for (let i = 0; i < cors.length; i += 2) set.push({ name: cors[i]!, value: cors[i + 1]! });
   return (upstream) => {
-    const list = modifier === undefined ? rewrite(upstream) : modifyHeaderList(rewrite(upstream), modifier);
+    const list = rewrite(upstream);
+    if (modifier !== undefined) modifyHeaderList(list, modifier);
+    if (own !== undefined) modifyHeaderList(list, own);
     return set.length === 0 ? list : modifyHeaderList(list, { set, add: [], remove: [] });
   };
 }
@@ -39,13 +47,20 @@ export function gatewayTimeouts(timeouts: RouterTimeouts, forwarding: GatewayFor
 }
 
 /**
- * The retries a request on this rule may make (HTTPRouteRetry.attempts, GEP-1731), on vipr's retry
- * machinery (retry-policy.ts): only failures safe to repeat (no response head yet), within the
- * router's retry budget. `codes` and `backoff` are not applied: vipr streams a response head to
- * the client as it arrives, so a status code cannot be retried after the fact.
+ * The retries a request on this rule may make (HTTPRouteRetry.attempts, GEP-1731: "the maximum
+ * number of times an individual request from the gateway to a backend should be retried"), on
+ * vipr's retry machinery (retry-policy.ts) and within the router's retry budget: failures safe to
+ * repeat, and responses whose status is one of the rule's `codes` (gateway-retry.ts).
  */
 export function gatewayMaxRetries(forwarding: GatewayForwarding, routerMax: number): number {
   return forwarding.rule.rule.retry?.attempts ?? routerMax;
+}
+
+/** A copy of the request body for this rule, when it may need one: to retry on a status code or
+ * to mirror the body (request-body-copy.ts); undefined otherwise, so other requests keep none. */
+export function gatewayBodyCopy(forwarding: GatewayForwarding): RequestBodyCopy | undefined {
+  const codes = forwarding.rule.rule.retry?.codes.length ?? 0;
+  return codes > 0 || forwarding.mirrors.length > 0 ? new RequestBodyCopy() : undefined;
 }
 
 /** A ready endpoint of a mirror target, as "address:port", or undefined when it has none. */
@@ -63,11 +78,31 @@ function mirrorEndpoint(target: MirrorTarget, random: () => number): string | un
 
 /**
  * Sends a copy of the request to each mirror, fire and forget (HTTPRequestMirrorFilter: "responses
- * from the mirrored backends are ignored"): the method and fields as sent upstream, without the
- * body (vipr streams bodies to the one real backend and does not buffer a copy), through the runtime's
- * fetch (a Web API on both Node and Deno). Failures are logged, never seen by the client.
+ * from the mirrored backends are ignored"): the method and fields as sent upstream, and the body
+ * as the transport copied it (`copy`), through the runtime's fetch (a Web API on both Node and
+ * Deno). A request with a body is mirrored once its body has been read through, so the mirror
+ * never holds the real request back; a body past the copy's bound (request-body-copy.ts), or one
+ * that broke off, is not mirrored at all, and the log says so: without its body the mirror would
+ * see a request the client never sent. Failures are logged, never seen by the client.
  */
-export function sendMirrors(forwarding: GatewayForwarding, method: string, path: string, headers: HeaderList, random: () => number, log: (line: string) => void): void {
+export function sendMirrors(forwarding: GatewayForwarding, method: string, path: string, headers: HeaderList, copy: RequestBodyCopy | undefined, random: () => number, log: (line: string) => void): void {
+  if (forwarding.mirrors.length === 0) return;
+  if (copy === undefined || !copy.bodyExpected) {
+    mirrorAll(forwarding, method, path, headers, undefined, random, log);
+    return;
+  }
+  const fields = [...headers]; // the list may change after this try
+  void copy.settled().then((result) => {
+    if (result.kind === "whole") mirrorAll(forwarding, method, path, fields, result.body, random, log);
+    else if (result.kind === "none") mirrorAll(forwarding, method, path, fields, undefined, random, log);
+    else {
+      const why = result.kind === "too_large" ? `is larger than the ${copy.limitBytes} bytes vipr copies` : "was not read through";
+      log(`RequestMirror of ${method} ${path} on HTTPRoute ${forwarding.rule.routeKey}: the request body ${why}; not mirrored`);
+    }
+  });
+}
+
+function mirrorAll(forwarding: GatewayForwarding, method: string, path: string, headers: readonly string[], body: Uint8Array | undefined, random: () => number, log: (line: string) => void): void {
   for (const target of forwarding.mirrors) {
     const endpoint = mirrorEndpoint(target, random);
     if (endpoint === undefined) {
@@ -77,11 +112,12 @@ export function sendMirrors(forwarding: GatewayForwarding, method: string, path:
     const fields = new Headers();
     for (let i = 0; i < headers.length; i += 2) {
       const name = headers[i]!;
-      // Framing and hop-by-hop fields belong to the original request's connection.
+      // Framing and hop-by-hop fields belong to the original request's connection; fetch frames
+      // the copied body itself.
       if (name === "content-length" || name === "transfer-encoding" || name === "connection" || name === "host") continue;
       fields.append(name, headers[i + 1]!);
     }
-    fetch(`http://${endpoint}${path}`, { method, headers: fields })
+    fetch(`http://${endpoint}${path}`, { method, headers: fields, ...(body === undefined ? {} : { body: body as Uint8Array<ArrayBuffer> }) })
       .then((response) => response.body?.cancel())
       .catch((error: unknown) => log(`RequestMirror to ${target.service.key} (${endpoint}): ${(error as Error).message}`));
   }

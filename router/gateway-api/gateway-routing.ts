@@ -6,6 +6,7 @@
 import { servicePortFor } from "../service-port.ts";
 import { grpcBackendPort } from "./grpc-backend-protocol.ts";
 import { serviceKey, type RoutingTable, type ServiceEntry, type ServicePortEntry } from "../table/routing-table.ts";
+import type { BackendFilters } from "./compile-backend-filters.ts";
 import type { CompiledRule, GatewayRouteTable } from "./compile-gateway-routes.ts";
 import type { BackendObjectRef } from "./gateway-api-objects.ts";
 import { redirectLocation, rewritePath } from "./http-route-filters.ts";
@@ -27,6 +28,8 @@ export interface GatewayForwarding {
   /** CORS fields to add to the response (name, value, ...). */
   readonly corsFields: readonly string[];
   readonly mirrors: readonly MirrorTarget[];
+  /** The chosen backendRef's own filters, applied after the rule's (compile-backend-filters.ts). */
+  readonly backend?: BackendFilters | undefined;
 }
 
 export type GatewayOutcome =
@@ -86,13 +89,21 @@ export function routeThroughGateway(routes: GatewayRouteTable, services: Routing
     if (typeof port === "string") return { kind: "error", message: `${where}: backend ${key} ${port}`, routeKey, service: key };
     resolved.port = port;
   }
+  // The chosen backend's own filters (HTTPBackendRef.filters) come after the rule's.
+  const own = backend.filters;
+  if (own?.unsupported !== undefined) return { kind: "error", message: `${where} backendRef ${key}: ${own.unsupported}`, routeKey, service: key };
+  if (own?.redirect !== undefined) {
+    const location = redirectLocation(own.redirect, { scheme: request.scheme, hostname: request.hostname, pathAndQuery: request.pathAndQuery, listenerPort: entry.listenerPort }, entry.match.path);
+    return { kind: "redirect", status: own.redirect.statusCode, location, routeKey };
+  }
   const mirrors: MirrorTarget[] = [];
-  for (const { mirror, invalid } of rule.mirrors) {
+  for (const { mirror, invalid } of own === undefined ? rule.mirrors : [...rule.mirrors, ...own.mirrors]) {
     if (invalid !== undefined || (mirror.fraction < 1 && random() >= mirror.fraction)) continue;
     const target = resolveBackend(services, mirror.backend);
     if (typeof target !== "string") mirrors.push(target);
   }
-  const rewrite = rule.rewrite;
+  // A backend's URLRewrite overrides the rule's, part by part (host, path).
+  const rewrite = own?.rewrite === undefined ? rule.rewrite : { hostname: own.rewrite.hostname ?? rule.rewrite?.hostname, path: own.rewrite.path ?? rule.rewrite?.path };
   const path = rewrite?.path === undefined ? request.pathAndQuery : rewritePath(request.pathAndQuery, rewrite.path, entry.match.path);
   return {
     kind: "forward",
@@ -100,6 +111,6 @@ export function routeThroughGateway(routes: GatewayRouteTable, services: Routing
     port: resolved.port,
     path,
     subset: backend.ref.subset,
-    forwarding: { rule, hostRewrite: rewrite?.hostname, mirrors, corsFields: origin === undefined ? [] : corsResponseFields(rule.cors!, origin) },
+    forwarding: { rule, hostRewrite: rewrite?.hostname, mirrors, corsFields: origin === undefined ? [] : corsResponseFields(rule.cors!, origin), backend: own },
   };
 }

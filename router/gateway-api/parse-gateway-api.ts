@@ -434,8 +434,8 @@ function ruleOf(value: unknown, at: string, namespace: string, r: Reader): HTTPR
     const b = r.record(item, `${at}.backendRefs[${i}]`);
     const weight = b["weight"] ?? 1;
     if (typeof weight !== "number" || !Number.isInteger(weight) || weight < 0 || weight > 1_000_000) r.problem(`${at}.backendRefs[${i}].weight`, `${JSON.stringify(weight)} is not a whole number 0-1000000`);
-    if (b["filters"] !== undefined) r.problem(`${at}.backendRefs[${i}].filters`, "per-backend filters are not supported by vipr; put the filters on the rule");
-    return { ...backendOf(b, `${at}.backendRefs[${i}]`, namespace, r), weight: typeof weight === "number" ? weight : 1 };
+    const filters = b["filters"] === undefined ? undefined : filtersOf(b["filters"], `${at}.backendRefs[${i}].filters`, namespace, r);
+    return { ...backendOf(b, `${at}.backendRefs[${i}]`, namespace, r), weight: typeof weight === "number" ? weight : 1, ...(filters === undefined ? {} : { filters }) };
   });
   const t = r.record(raw["timeouts"], `${at}.timeouts`);
   const timeouts = { requestMs: r.duration(t["request"], `${at}.timeouts.request`), backendRequestMs: r.duration(t["backendRequest"], `${at}.timeouts.backendRequest`) };

@@ -2,12 +2,16 @@
 // both ways, and retries a try that failed in a way that is safe to repeat (retry-policy.ts) on
 // another endpoint, while the retry budget allows. With an overall request timeout, no retry
 // starts once it has passed, and each try's response timeout is cut to the time left. When no try
-// succeeds, the last failure becomes vipr's answer, saying why it was not retried.
+// succeeds, the last failure becomes vipr's answer, saying why it was not retried. For a request
+// a Gateway API rule routed, a response whose status the rule retries is also tried again
+// (#statusRetried), after the rule's backoff, with the body from its copy (request-body-copy.ts).
 import { BodyTooLargeError } from "../forward/body-limit.ts";
 import type { HeaderForwarder } from "../forward/forward-headers.ts";
 import { headerListGet } from "../forward/header-list.ts";
-import { gatewayMaxRetries, gatewayRequestHeaders, gatewayResponseHeaders, gatewayTimeouts, sendMirrors } from "../gateway-api/gateway-forwarding.ts";
-import { UpstreamError, type ClientAddressOf, type UpstreamOutcome, type UpstreamTransport } from "../forward/upstream-transport.ts";
+import { gatewayBodyCopy, gatewayMaxRetries, gatewayRequestHeaders, gatewayResponseHeaders, gatewayTimeouts, sendMirrors } from "../gateway-api/gateway-forwarding.ts";
+import { retriesStatus, retryBackoffMs } from "../gateway-api/gateway-retry.ts";
+import type { RequestBodyCopy } from "../forward/request-body-copy.ts";
+import { RetriedStatusError, UpstreamError, type ClientAddressOf, type UpstreamOutcome, type UpstreamTransport } from "../forward/upstream-transport.ts";
 import { retryable, type RetryBudget } from "../retry-policy.ts";
 import { upstreamProtocolOf } from "../service-port.ts";
 import { grpcTimeoutOf } from "../forward/grpc-timeout.ts";
@@ -29,6 +33,11 @@ export interface ForwardSettings {
   readonly budget: RetryBudget;
   /** Log lines (a failed request mirror). */
   readonly log?: (line: string) => void;
+  /** Waits before a retry (a Gateway API rule's backoff); default setTimeout. Injected, as the
+   * router's clock is, for callers that keep time themselves. */
+  readonly sleep?: (ms: number) => Promise<void>;
+  /** [0, 1): backoff jitter and mirror endpoints; default Math.random. */
+  readonly random?: () => number;
 }
 
 /** The stages a forward hands back to: in-flight counts, retries' picks, the report. */
@@ -77,26 +86,67 @@ export class ForwardStage {
       const timeouts = exchange.timeouts!;
       if (timeouts.requestMs <= 0 || grpcTimeoutMs < timeouts.requestMs) exchange.timeouts = { ...timeouts, requestMs: grpcTimeoutMs };
     }
+    const copy = exchange.gateway === undefined ? undefined : gatewayBodyCopy(exchange.gateway);
     // An ExternalName target is one name, tried once: there is no other endpoint to retry on.
-    if (exchange.balancer === undefined) return this.#try(exchange).catch((error: unknown) => this.#failed(exchange, error, undefined));
+    if (exchange.balancer === undefined) return this.#try(exchange, copy, undefined).catch((error: unknown) => this.#failed(exchange, error, undefined, copy));
     const budget = this.#settings.budget;
     budget.requestStarted();
     const tried: number[] = [];
+    // The wait before the next try, set when a gateway rule retries a status (#statusRetried).
+    const wait = exchange.gateway === undefined ? undefined : { ms: 0 };
     for (;;) {
       let failure: UpstreamError;
       try {
-        return await this.#try(exchange);
+        return await this.#try(exchange, copy, wait);
       } catch (error) {
+        if (error instanceof RetriedStatusError) {
+          // The pod answered, so it may take the retry too: another endpoint if there is one, else
+          // the same (GEP-1731 retries "a backend request", not a different backend).
+          if (!tried.includes(exchange.pick!.index)) tried.push(exchange.pick!.index);
+          this.#peers.pick.next(exchange, tried);
+          await this.#sleep(wait!.ms);
+          continue;
+        }
         if (!(error instanceof UpstreamError)) throw error;
         failure = error;
       }
       // The client left or its body broke off: its failure, so neither a retry nor a 502.
-      if (failure.kind === "aborted") return this.#failed(exchange, failure, undefined);
+      if (failure.kind === "aborted") return this.#failed(exchange, failure, undefined, copy);
       const notRetried = this.#whyNotRetried(exchange, failure, tried.length);
-      if (notRetried !== undefined) return this.#failed(exchange, failure, notRetried);
-      tried.push(exchange.pick!.index);
-      if (!this.#peers.pick.next(exchange, tried)) return this.#failed(exchange, failure, "no_other_endpoint");
+      if (notRetried !== undefined) return this.#failed(exchange, failure, notRetried, copy);
+      if (!tried.includes(exchange.pick!.index)) tried.push(exchange.pick!.index);
+      if (!this.#peers.pick.next(exchange, tried)) return this.#failed(exchange, failure, "no_other_endpoint", copy);
+      if (exchange.gateway !== undefined) await this.#sleep(retryBackoffMs(exchange.gateway, exchange.tries, this.#random));
     }
+  }
+
+  get #random(): () => number {
+    return this.#settings.random ?? Math.random;
+  }
+
+  #sleep(ms: number): Promise<void> {
+    if (ms <= 0) return Promise.resolve();
+    return this.#settings.sleep?.(ms) ?? new Promise((resolve) => setTimeout(resolve, ms));
+  }
+
+  /**
+   * Whether a response with `status` is dropped for a retry (UpstreamCall.retryStatus), asked when
+   * its head arrives: the rule retries that code (gateway-retry.ts), the request can be sent again
+   * whole (no body, or a body copied whole within its bound: request-body-copy.ts; a body that
+   * streamed on is not kept), retries are left, the backoff ends within the request timeout, and
+   * the retry budget allows one. Otherwise the response is relayed as it is. Sets `wait.ms`.
+   */
+  #statusRetried(exchange: Exchange, copy: RequestBodyCopy | undefined, status: number, wait: { ms: number }): boolean {
+    const gateway = exchange.gateway!;
+    if (!retriesStatus(gateway, status)) return false;
+    if (copy !== undefined && !copy.replayable) return false;
+    if (exchange.tries > gatewayMaxRetries(gateway, this.#settings.budget.maxRetries)) return false;
+    const ms = retryBackoffMs(gateway, exchange.tries, this.#random);
+    const timeouts = exchange.timeouts!;
+    if (timeouts.requestMs > 0 && performance.now() + ms - exchange.started >= timeouts.requestMs) return false;
+    if (!this.#settings.budget.tryRetry()) return false;
+    wait.ms = ms;
+    return true;
   }
 
   /** Why this failure is the answer, said in the error (`tries`, `notRetried`) so that a client or
@@ -114,8 +164,9 @@ export class ForwardStage {
     return undefined;
   }
 
-  /** One try: the request's fields for the upstream, the endpoint counted in flight, the call. */
-  async #try(exchange: Exchange): Promise<Response> {
+  /** One try: the request's fields for the upstream, the endpoint counted in flight, the call.
+   * `wait`: set for a proxied service, whose statuses a gateway rule may retry. */
+  async #try(exchange: Exchange, copy: RequestBodyCopy | undefined, wait: { ms: number } | undefined): Promise<Response> {
     const { transport, forwarder, clientAddress, proto } = this.#settings;
     const { admit, report } = this.#peers;
     const timeouts = exchange.timeouts!;
@@ -129,14 +180,12 @@ export class ForwardStage {
       exchange.headers,
       host === undefined || host.toLowerCase() !== authority ? { clientAddress: peer, proto: exchange.tls ? "https" : proto, authority } : { clientAddress: peer, proto: exchange.tls ? "https" : proto },
     );
-    if (gateway !== undefined) {
-      outgoing = gatewayRequestHeaders(gateway, outgoing);
-      if (exchange.tries === 0) sendMirrors(gateway, exchange.method, exchange.path, outgoing, Math.random, this.#settings.log ?? (() => {}));
-    }
+    if (gateway !== undefined) outgoing = gatewayRequestHeaders(gateway, outgoing);
+    const mirror = gateway !== undefined && exchange.tries === 0;
     admit.acquirePick(exchange);
     exchange.tries++;
     try {
-      const response = await transport.forward(exchange.c, exchange.upstream!, {
+      const pending = transport.forward(exchange.c, exchange.upstream!, {
         method: exchange.method,
         path: exchange.path,
         headers: outgoing,
@@ -148,14 +197,23 @@ export class ForwardStage {
         onResponse: (status) => {
           exchange.status = status;
         },
-        onEnd: (outcome) => this.#ended(exchange, outcome),
+        onEnd: (outcome) => {
+          copy?.close();
+          this.#ended(exchange, outcome);
+        },
         upstreamProtocol: upstreamProtocolOf(exchange.port),
+        retryStatus: gateway === undefined || wait === undefined ? undefined : (status) => this.#statusRetried(exchange, copy, status, wait),
+        bodyCopy: copy,
       });
+      // After the call started: the transport has said by now whether a body goes (the copy).
+      if (mirror) sendMirrors(gateway, exchange.method, exchange.path, outgoing, copy, this.#random, this.#settings.log ?? (() => {}));
+      const response = await pending;
       exchange.handedOver = true;
       return response;
     } catch (error) {
       admit.releasePick(exchange);
       if (error instanceof UpstreamError) report.tryFailed(exchange, error);
+      else if (error instanceof RetriedStatusError) report.statusRetried(exchange, error.status);
       throw error;
     }
   }
@@ -204,7 +262,7 @@ export class ForwardStage {
           tried.push(exchange.pick!.index);
           if (this.#peers.pick.next(exchange, tried)) return this.upgradeRoute(exchange, tried);
         }
-        const response = this.#failed(exchange, error, notRetried ?? "no_other_endpoint");
+        const response = this.#failed(exchange, error, notRetried ?? "no_other_endpoint", undefined);
         admit.release(exchange);
         return response;
       },
@@ -232,7 +290,8 @@ export class ForwardStage {
   }
 
   /** The last try's failure as vipr's answer. */
-  #failed(exchange: Exchange, error: unknown, notRetried: NotRetried | undefined): Response {
+  #failed(exchange: Exchange, error: unknown, notRetried: NotRetried | undefined, copy: RequestBodyCopy | undefined): Response {
+    copy?.close();
     if (!(error instanceof UpstreamError)) throw error;
     const report = this.#peers.report;
     const service = exchange.serviceKey;

@@ -118,6 +118,12 @@ export class ReportStage {
     this.#tryOutcome(exchange, true);
   }
 
+  /** A try's response was dropped for a retry on its status (a Gateway API rule's retry codes):
+   * passive health hears it as the relayed response would have been heard. */
+  statusRetried(exchange: Exchange, status: number): void {
+    this.#tryOutcome(exchange, isFailureStatus(status));
+  }
+
   /** Passive health: one try's outcome, and the ejection metric when it ejected the endpoint. */
   #tryOutcome(exchange: Exchange, failed: boolean): void {
     const { balancer, pick } = exchange;

@@ -28,6 +28,8 @@ export interface GatewayAnswer {
 export interface RequestOptions {
   readonly method?: string;
   readonly headers?: Record<string, string | string[]>;
+  /** A request body, sent with Content-Length. */
+  readonly body?: string | Uint8Array;
 }
 
 export interface GatewayHarness {
@@ -96,13 +98,13 @@ export async function startGatewayHarness(options: Partial<ServiceRouterOptions>
         res.on("data", (chunk: string) => (body += chunk));
         res.on("end", () => {
           let echo: EchoAnswer | undefined;
-          if (res.headers["content-type"] === "application/json" && !("x-vipr-error" in res.headers)) echo = JSON.parse(body) as EchoAnswer;
+          if (res.headers["content-type"] === "application/json" && !("x-vipr-error" in res.headers) && body !== "") echo = JSON.parse(body) as EchoAnswer;
           resolve({ status: res.statusCode ?? 0, headers: res.headers, body, echo });
         });
         res.on("error", reject);
       });
       req.on("error", reject);
-      req.end();
+      req.end(opts.body);
     });
 
   return {

@@ -349,7 +349,7 @@ describe("HTTPRouteTimeoutBackendRequest", () => {
   });
 });
 
-describe("HTTPRouteRetry (attempts; codes and backoff are not applied)", () => {
+describe("HTTPRouteRetry (attempts, on connection failures; codes and backoff: httproute-retry.test.ts)", () => {
   test("retry.attempts sets how many times a failure safe to repeat is retried, on vipr's retry machinery", async () => {
     gw.apply(
       route(

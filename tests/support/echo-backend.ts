@@ -2,8 +2,11 @@
 // conformance/echo-basic): every request is answered 200 with JSON naming what arrived (path with
 // query, host, method, proto, headers) and who answered (namespace, pod, service), so a test can
 // tell which backend a route chose and what the gateway changed on the way. A request header
-// `x-echo-delay-ms` delays the answer (for timeout cases). Each pod listens on its own loopback
-// port; `objects()` gives the Service and EndpointSlice that describe a backend's pods.
+// `x-echo-delay-ms` delays the answer (for timeout cases). Like the suite's echo server, query
+// parameters simulate a failing backend for retry cases: `uuid`, `responseCode` and `succeedAfter`
+// answer the first `succeedAfter` requests with the same uuid with `responseCode` (per pod), then
+// echo. Each pod keeps what it received (body and arrival time too). Each pod listens on its own
+// loopback port; `objects()` gives the Service and EndpointSlice that describe a backend's pods.
 import http from "node:http";
 import type { KubeEndpointSlice, KubeService } from "../../router/table/kubernetes-objects.ts";
 import { closeNow, listenOnLoopback } from "./seed-backends.ts";
@@ -20,11 +23,19 @@ export interface EchoAnswer {
   readonly service: string;
 }
 
+/** A request as a pod received it: its echo answer, when it arrived (performance.now()), and its
+ * body (filled in as it arrives; `bodyEnded` once all of it did). */
+export interface ReceivedRequest extends EchoAnswer {
+  readonly receivedAt: number;
+  body: string;
+  bodyEnded: boolean;
+}
+
 export interface EchoPod {
   readonly name: string;
   readonly port: number;
   /** Every request this pod received, in order. */
-  readonly received: EchoAnswer[];
+  readonly received: ReceivedRequest[];
 }
 
 export interface EchoBackend {
@@ -34,7 +45,7 @@ export interface EchoBackend {
   /** The Service (port 8080 to the pods) and one EndpointSlice per pod. */
   objects(): { services: KubeService[]; endpointSlices: KubeEndpointSlice[] };
   /** Requests received by all pods. */
-  received(): EchoAnswer[];
+  received(): ReceivedRequest[];
   close(): Promise<void>;
 }
 
@@ -51,7 +62,8 @@ export async function startEchoBackend(namespace: string, service: string, pods 
   const started: EchoPod[] = [];
   for (let i = 0; i < pods; i++) {
     const name = `${service}-${i}`;
-    const received: EchoAnswer[] = [];
+    const received: ReceivedRequest[] = [];
+    const failures = new Map<string, number>(); // uuid -> failing answers given
     const server = http.createServer((request, response) => {
       const answer: EchoAnswer = {
         path: request.url ?? "/",
@@ -63,16 +75,29 @@ export async function startEchoBackend(namespace: string, service: string, pods 
         pod: name,
         service,
       };
-      received.push(answer);
-      request.resume();
+      const record: ReceivedRequest = { ...answer, receivedAt: performance.now(), body: "", bodyEnded: false };
+      received.push(record);
+      request.setEncoding("utf8");
+      request.on("data", (chunk: string) => (record.body += chunk));
       const delay = Number(request.headers["x-echo-delay-ms"] ?? "0");
-      request.on("end", () =>
+      const query = new URL(answer.path, "http://echo").searchParams;
+      const uuid = query.get("uuid");
+      let status = 200;
+      if (uuid !== null && query.has("responseCode")) {
+        const failed = failures.get(uuid) ?? 0;
+        if (failed < Number(query.get("succeedAfter") ?? "0")) {
+          failures.set(uuid, failed + 1);
+          status = Number(query.get("responseCode"));
+        }
+      }
+      request.on("end", () => {
+        record.bodyEnded = true;
         setTimeout(() => {
           if (response.destroyed) return;
-          response.writeHead(200, { "content-type": "application/json" });
+          response.writeHead(status, { "content-type": "application/json" });
           response.end(JSON.stringify(answer));
-        }, delay),
-      );
+        }, delay);
+      });
     });
     servers.push(server);
     started.push({ name, port: await listenOnLoopback(server), received });
