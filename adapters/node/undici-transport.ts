@@ -28,7 +28,7 @@ import type { UpstreamCall, UpstreamErrorKind, UpstreamOutcome, UpstreamTarget, 
 import { UpstreamError, targetKey } from "../../router/forward/upstream-transport.ts";
 import { GRPC_STATUS, encodeGrpcMessage } from "../../router/forward/grpc-status.ts";
 import { DeadlineQueue } from "./deadline-queue.ts";
-import { CallTimeouts, systemClock, timedConnector } from "./upstream-timeouts.ts";
+import { CallTimeouts, systemClock, timedConnector, timeoutWindowsOf } from "./upstream-timeouts.ts";
 import { fixDenoHttp2ResponseOrder } from "./deno-h2-response-order.ts";
 
 // Deno only: HTTP/2 response bodies reach undici (deno-h2-response-order.ts).
@@ -235,7 +235,7 @@ class ResponseWriter implements Dispatcher.DispatchHandler {
     this.#outgoing = outgoing;
     this.#resolve = resolve;
     this.#reject = reject;
-    this.#timeouts = new CallTimeouts(deadlines, call, this.#onTimeout);
+    this.#timeouts = new CallTimeouts(deadlines, timeoutWindowsOf(call, deadlines), this.#onTimeout);
     if (outgoing.destroyed) this.#clientGone = new DownstreamClosedError();
     outgoing.on("close", this.#onClose);
   }
@@ -248,12 +248,15 @@ class ResponseWriter implements Dispatcher.DispatchHandler {
     this.#clientGone = new DownstreamClosedError();
     this.#controller?.abort(this.#clientGone);
   };
-  readonly #onDrain = (): void => {
+  /** Made on the first pause: most responses never wait for 'drain', and a closure per request
+   * shows in issue 11's profile. */
+  #onDrain: (() => void) | undefined = undefined;
+  #drained(): void {
     this.#awaitingDrain = false;
-    this.#outgoing.off("drain", this.#onDrain);
+    this.#outgoing.off("drain", this.#onDrain!);
     this.#controller?.resume();
     this.#timeouts.resumed();
-  };
+  }
   readonly #onTimeout = (error: Error): void => {
     if (this.#done) return;
     const controller = this.#controller;
@@ -327,7 +330,7 @@ class ResponseWriter implements Dispatcher.DispatchHandler {
   #pause(controller: Dispatcher.DispatchController): void {
     if (!this.#awaitingDrain) {
       this.#awaitingDrain = true;
-      this.#outgoing.on("drain", this.#onDrain);
+      this.#outgoing.on("drain", (this.#onDrain ??= () => this.#drained()));
     }
     controller.pause();
     this.#timeouts.paused();
@@ -420,7 +423,7 @@ class ResponseWriter implements Dispatcher.DispatchHandler {
     this.#outgoing.off("close", this.#onClose);
     if (this.#awaitingDrain) {
       this.#awaitingDrain = false;
-      this.#outgoing.off("drain", this.#onDrain);
+      this.#outgoing.off("drain", this.#onDrain!);
     }
   }
 }
@@ -510,7 +513,7 @@ class UndiciTransport implements UpstreamTransport {
     // it, the body.
     const abort = new AbortController();
     let body: Readable | undefined;
-    const timeouts = new CallTimeouts(this.#deadlines, call, (error) => (body === undefined ? abort.abort(error) : body.destroy(error)));
+    const timeouts = new CallTimeouts(this.#deadlines, timeoutWindowsOf(call, this.#deadlines), (error) => (body === undefined ? abort.abort(error) : body.destroy(error)));
     timeouts.requestSent();
     let data: Dispatcher.ResponseData;
     try {

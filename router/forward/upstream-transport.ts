@@ -50,10 +50,12 @@ export interface UpstreamCall {
   /** Longest silence while the response body streams (time the body is paused for a slow client
    * does not count). 0: no limit. */
   readonly idleTimeoutMs: number;
-  /** The time, on performance.now(), by which the response head must have arrived: the overall
-   * request timeout, across tries. Unlike responseTimeoutMs it also runs while the try waits for
-   * a connection and sends its body. Absent or undefined: none. */
-  readonly deadline?: number | undefined;
+  /** Milliseconds left, when the call is made, until the response head must have arrived: what
+   * is left of the overall request timeout, across tries (0 or less: already passed). Unlike
+   * responseTimeoutMs it also runs while the try waits for a connection and sends its body.
+   * Relative, so the router's monotonic clock (ServiceRouterOptions.monotonicNow) and the
+   * transport's own need not be one clock. Absent or undefined: none. */
+  readonly requestTimeLeftMs?: number | undefined;
   /** The response head arrived (final status, never 1xx). */
   readonly onResponse?: (status: number) => void;
   /** Called once, when the response body ended or failed; only if forward() resolved (a rejected

@@ -5,9 +5,9 @@
 // succeeds, the last failure becomes vipr's answer, saying why it was not retried.
 import { BodyTooLargeError } from "../forward/body-limit.ts";
 import type { HeaderForwarder } from "../forward/forward-headers.ts";
-import { headerListGet } from "../forward/header-list.ts";
+import { headerListGet, type HeaderList } from "../forward/header-list.ts";
 import { gatewayMaxRetries, gatewayRequestHeaders, gatewayResponseHeaders, gatewayTimeouts, sendMirrors } from "../gateway-api/gateway-forwarding.ts";
-import { UpstreamError, type ClientAddressOf, type UpstreamOutcome, type UpstreamTransport } from "../forward/upstream-transport.ts";
+import { UpstreamError, type ClientAddressOf, type UpstreamCall, type UpstreamOutcome, type UpstreamTransport } from "../forward/upstream-transport.ts";
 import { retryable, type RetryBudget } from "../retry-policy.ts";
 import { upstreamProtocolOf } from "../service-port.ts";
 import { grpcTimeoutOf } from "../forward/grpc-timeout.ts";
@@ -45,13 +45,56 @@ type NotRetried = "not_safe_to_retry" | "request_timeout" | "max_retries" | "no_
 
 /**
  * A try's response timeout: the service's per-try timeout, cut to the time left of the overall
- * request timeout (counted from the request's arrival, `started` on performance.now()); at least
- * 1 ms, since 0 would mean no limit.
+ * request timeout (`elapsedMs` since the request's arrival, on the router's monotonic clock); at
+ * least 1 ms, since 0 would mean no limit.
  */
-function responseTimeoutMs(timeouts: RouterTimeouts, started: number): number {
+function responseTimeoutMs(timeouts: RouterTimeouts, elapsedMs: number): number {
   if (timeouts.requestMs <= 0) return timeouts.responseMs;
-  const left = Math.max(1, Math.ceil(timeouts.requestMs - (performance.now() - started)));
+  const left = Math.max(1, Math.ceil(timeouts.requestMs - elapsedMs));
   return timeouts.responseMs > 0 ? Math.min(timeouts.responseMs, left) : left;
+}
+
+/**
+ * One try as the transport is given it (UpstreamCall): the fields, the timeouts, and the two
+ * reports back (onResponse, onEnd) as methods of this one object, where closures would make
+ * three objects per request on the hot path (issue 11's profile).
+ */
+class ForwardTry implements UpstreamCall {
+  readonly method: string;
+  readonly path: string;
+  readonly headers: HeaderList;
+  readonly rewriteResponseHeaders: (upstream: HeaderList) => HeaderList;
+  readonly connectTimeoutMs: number;
+  readonly responseTimeoutMs: number;
+  readonly idleTimeoutMs: number;
+  readonly requestTimeLeftMs: number | undefined;
+  readonly upstreamProtocol: "h2c" | undefined;
+  readonly #exchange: Exchange;
+  readonly #stage: ForwardStage;
+
+  constructor(stage: ForwardStage, exchange: Exchange, headers: HeaderList, rewriteResponseHeaders: (upstream: HeaderList) => HeaderList) {
+    const timeouts = exchange.timeouts!;
+    const elapsed = exchange.elapsedMs();
+    this.method = exchange.method;
+    this.path = exchange.path;
+    this.headers = headers;
+    this.rewriteResponseHeaders = rewriteResponseHeaders;
+    this.connectTimeoutMs = timeouts.connectMs;
+    this.responseTimeoutMs = responseTimeoutMs(timeouts, elapsed);
+    this.idleTimeoutMs = timeouts.idleMs;
+    this.requestTimeLeftMs = timeouts.requestMs > 0 ? timeouts.requestMs - elapsed : undefined;
+    this.upstreamProtocol = upstreamProtocolOf(exchange.port);
+    this.#exchange = exchange;
+    this.#stage = stage;
+  }
+
+  onResponse(status: number): void {
+    this.#exchange.status = status;
+  }
+
+  onEnd(outcome: UpstreamOutcome): void {
+    this.#stage.ended(this.#exchange, outcome);
+  }
 }
 
 function hasBody(headers: readonly string[]): boolean {
@@ -107,7 +150,7 @@ export class ForwardStage {
     const timeouts = exchange.timeouts!;
     if (!retryable(failure, exchange.method, hasBody(exchange.headers))) return "not_safe_to_retry";
     // The overall timeout has passed: no further try, whatever the failure.
-    if (timeouts.requestMs > 0 && performance.now() - exchange.started >= timeouts.requestMs) return "request_timeout";
+    if (timeouts.requestMs > 0 && exchange.elapsedMs() >= timeouts.requestMs) return "request_timeout";
     if (exchange.tries > (exchange.gateway === undefined ? budget.maxRetries : gatewayMaxRetries(exchange.gateway, budget.maxRetries))) return "max_retries";
     if (triedBefore + 1 >= exchange.balancer!.eligibleCount) return "no_other_endpoint";
     if (!budget.tryRetry()) return "retry_budget";
@@ -118,8 +161,6 @@ export class ForwardStage {
   async #try(exchange: Exchange): Promise<Response> {
     const { transport, forwarder, clientAddress, proto } = this.#settings;
     const { admit, report } = this.#peers;
-    const timeouts = exchange.timeouts!;
-    const started = exchange.started;
     const gateway = exchange.gateway;
     const authority = gateway?.hostRewrite ?? exchange.target!.authority;
     const host = headerListGet(exchange.headers, "host");
@@ -136,21 +177,8 @@ export class ForwardStage {
     admit.acquirePick(exchange);
     exchange.tries++;
     try {
-      const response = await transport.forward(exchange.c, exchange.upstream!, {
-        method: exchange.method,
-        path: exchange.path,
-        headers: outgoing,
-        rewriteResponseHeaders: gateway === undefined ? forwarder.response : gatewayResponseHeaders(gateway, forwarder.response),
-        connectTimeoutMs: timeouts.connectMs,
-        responseTimeoutMs: responseTimeoutMs(timeouts, started),
-        idleTimeoutMs: timeouts.idleMs,
-        deadline: timeouts.requestMs > 0 ? started + timeouts.requestMs : undefined,
-        onResponse: (status) => {
-          exchange.status = status;
-        },
-        onEnd: (outcome) => this.#ended(exchange, outcome),
-        upstreamProtocol: upstreamProtocolOf(exchange.port),
-      });
+      const call = new ForwardTry(this, exchange, outgoing, gateway === undefined ? forwarder.response : gatewayResponseHeaders(gateway, forwarder.response));
+      const response = await transport.forward(exchange.c, exchange.upstream!, call);
       exchange.handedOver = true;
       return response;
     } catch (error) {
@@ -223,8 +251,9 @@ export class ForwardStage {
     };
   }
 
-  /** The relayed response ended: its slot and its endpoint's count are given back, then reported. */
-  #ended(exchange: Exchange, outcome: UpstreamOutcome): void {
+  /** The relayed response ended: its slot and its endpoint's count are given back, then reported
+   * (ForwardTry.onEnd). */
+  ended(exchange: Exchange, outcome: UpstreamOutcome): void {
     const { admit, report } = this.#peers;
     admit.release(exchange);
     admit.releasePick(exchange);
