@@ -58,6 +58,18 @@ class DownstreamClosedError extends Error {
   }
 }
 
+/**
+ * The TLS server name given with every dispatch. Without one, undici derives it from the Host
+ * field on every request (lib/core/request.js, getServerName: net.isIP, whose IPv6 regular
+ * expression showed in issue 11's profile), and uses it only for https: origins. These pools dial
+ * pods in cleartext (http://, h2c too), where it is never read.
+ */
+const CLEARTEXT_SERVERNAME = "cleartext";
+/** undici's Request reads `servername` from the dispatch options; its types do not list it. */
+interface ServerNamed {
+  readonly servername: string;
+}
+
 const connectCodes = new Set(["ECONNREFUSED", "EHOSTUNREACH", "ENETUNREACH", "EHOSTDOWN", "ENETDOWN", "EADDRNOTAVAIL", "ENOTFOUND", "EAI_AGAIN", "UND_ERR_DESTROYED", "UND_ERR_CLOSED"]);
 const timeoutCodes = new Set(["UND_ERR_CONNECT_TIMEOUT", "UND_ERR_HEADERS_TIMEOUT", "UND_ERR_BODY_TIMEOUT", "ETIMEDOUT"]);
 // UND_ERR_INFO: undici closed the socket under the request ("reset", "socket idle timeout").
@@ -434,6 +446,10 @@ class UndiciTransport implements UpstreamTransport {
   readonly #keepAliveTimeoutMs: number;
   readonly #replayLimitBytes: number;
   readonly #bodies = new WeakMap<Request, ReplayableBody>();
+  /** The HTTP/1.1 pool of each target object seen: the router hands over one object per
+   * endpoint (pick-stage.ts), so no pool key is built per request (issue 11's profile). Started
+   * over whenever a pool closes. */
+  #poolOfTarget = new WeakMap<UpstreamTarget, Pool>();
   /** Every pending connect, response, request and idle timeout of this transport's tries. */
   readonly #deadlines = new DeadlineQueue(systemClock);
 
@@ -444,6 +460,10 @@ class UndiciTransport implements UpstreamTransport {
   }
 
   #pool(target: UpstreamTarget, connectTimeoutMs: number, protocol: UpstreamCall["upstreamProtocol"]): Pool {
+    if (protocol === undefined) {
+      const known = this.#poolOfTarget.get(target);
+      if (known !== undefined) return known;
+    }
     const address = targetKey(target);
     // An h2c pod gets its own pool: HTTP/2 with prior knowledge (undici's useH2c), streams
     // multiplexed over its connections.
@@ -460,6 +480,7 @@ class UndiciTransport implements UpstreamTransport {
       });
       this.#pools.set(key, pool);
     }
+    if (protocol === undefined) this.#poolOfTarget.set(target, pool);
     return pool;
   }
 
@@ -482,18 +503,17 @@ class UndiciTransport implements UpstreamTransport {
     const pool = this.#pool(target, call.connectTimeoutMs, call.upstreamProtocol);
     return new Promise<Response>((resolve, reject) => {
       const handler = new ResponseWriter(target, call, outgoing, this.#deadlines, resolve, reject);
-      pool.dispatch(
-        {
-          method: call.method,
-          path: call.path,
-          headers: call.headers,
-          body: hasBody(incoming) ? upstreamBody(new IncomingBody(incoming), call.upstreamProtocol) : null,
-          // Off: undici's timers fire up to about 1 s late; the handler's CallTimeouts bound these.
-          headersTimeout: 0,
-          bodyTimeout: 0,
-        },
-        handler,
-      );
+      const options: Dispatcher.DispatchOptions & ServerNamed = {
+        method: call.method,
+        path: call.path,
+        headers: call.headers,
+        servername: CLEARTEXT_SERVERNAME,
+        body: hasBody(incoming) ? upstreamBody(new IncomingBody(incoming), call.upstreamProtocol) : null,
+        // Off: undici's timers fire up to about 1 s late; the handler's CallTimeouts bound these.
+        headersTimeout: 0,
+        bodyTimeout: 0,
+      };
+      pool.dispatch(options, handler);
     });
   }
 
@@ -555,6 +575,7 @@ class UndiciTransport implements UpstreamTransport {
     for (const [key, pool] of this.#pools) {
       if (keys.has(key.startsWith("h2c ") ? key.slice(4) : key)) continue;
       this.#pools.delete(key);
+      this.#poolOfTarget = new WeakMap();
       pool.close().catch(() => {});
     }
   }
@@ -562,6 +583,7 @@ class UndiciTransport implements UpstreamTransport {
   async close(): Promise<void> {
     const pools = [...this.#pools.values()];
     this.#pools.clear();
+    this.#poolOfTarget = new WeakMap();
     await Promise.all(pools.map((pool) => pool.close()));
   }
 }

@@ -74,7 +74,8 @@ class ForwardTry implements UpstreamCall {
 
   constructor(stage: ForwardStage, exchange: Exchange, headers: HeaderList, rewriteResponseHeaders: (upstream: HeaderList) => HeaderList) {
     const timeouts = exchange.timeouts!;
-    const elapsed = exchange.elapsedMs();
+    // The clock is read only when there is an overall timeout to count against.
+    const elapsed = timeouts.requestMs > 0 ? exchange.elapsedMs() : 0;
     this.method = exchange.method;
     this.path = exchange.path;
     this.headers = headers;
