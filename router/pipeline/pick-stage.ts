@@ -32,17 +32,13 @@ export interface PickSettings {
   readonly clientOf: ClientOf;
 }
 
-/** The UpstreamTarget of each of a balancer's endpoints, by Pick.index: made on an endpoint's
- * first pick and kept as long as its balancer (which a new table entry replaces), instead of one
- * per request (issue 11's profile). */
-const targetsByBalancer = new WeakMap<ServiceBalancer, UpstreamTarget[]>();
-
+/** The UpstreamTarget of a pick: made on its endpoint's first pick and kept in the balancer's
+ * slot for it (ServiceBalancer.dialTargets) as long as the balancer (which a new table entry
+ * replaces), instead of one per request (issue 11's profile). */
 function targetOf(balancer: ServiceBalancer, pick: Pick): UpstreamTarget {
-  let targets = targetsByBalancer.get(balancer);
-  if (targets === undefined) targetsByBalancer.set(balancer, (targets = []));
+  const targets = balancer.dialTargets as (UpstreamTarget | undefined)[];
   const cached = targets[pick.index];
-  // A pick carries the endpoint it chose: a cached target is used only for the same one and port.
-  if (cached !== undefined && cached.address === pick.endpoint.address && cached.port === pick.port) return cached;
+  if (cached !== undefined) return cached;
   const target: UpstreamTarget = { address: pick.endpoint.address, port: pick.port, addressType: pick.endpoint.addressType, identity: pick.endpoint.identity };
   targets[pick.index] = target;
   return target;
