@@ -56,7 +56,8 @@ export interface UpstreamCall {
    * Relative, so the router's monotonic clock (ServiceRouterOptions.monotonicNow) and the
    * transport's own need not be one clock. Absent or undefined: none. */
   readonly requestTimeLeftMs?: number | undefined;
-  /** The response head arrived (final status, never 1xx). */
+  /** The response head arrived (final status, never 1xx). Both reports are called as methods of
+   * the call (`call.onResponse(status)`), which may be a class instance (forward-stage.ts). */
   readonly onResponse?: (status: number) => void;
   /** Called once, when the response body ended or failed; only if forward() resolved (a rejected
    * forward() is its own outcome). */
