@@ -37,6 +37,7 @@ import { upstreamProtocolOf } from "./service-port.ts";
 import { DEFAULT_ROUTER_TIMEOUTS, type RouterTimeouts } from "./timeout-config.ts";
 import { DialableTargets } from "./dialable-targets.ts";
 import { ConcurrencyLimits, DEFAULT_MAX_REQUESTS } from "./concurrency-limits.ts";
+import { performanceNow, type MonotonicNow } from "./monotonic-clock.ts";
 import { isBuiltFrom } from "./table/build-routing-table.ts";
 import type { RoutingTable } from "./table/routing-table.ts";
 import { AdmitStage } from "./pipeline/admit-stage.ts";
@@ -101,7 +102,13 @@ export interface ServiceRouterOptions {
   readonly accessLog?: AccessLog;
   /** Log lines (policy annotation problems). Default: nothing. */
   readonly log?: (line: string) => void;
+  /** Wall time in milliseconds (retry budget, session affinity, slow start, passive health).
+   * Default Date.now. */
   readonly now?: () => number;
+  /** Milliseconds on a monotonic clock (monotonic-clock.ts), for every timing of a request:
+   * durations in the metrics and the access log, the overall request timeout and the time left
+   * of it each try gets. Default performance.now(). */
+  readonly monotonicNow?: MonotonicNow;
   readonly random?: RandomSource;
 }
 
@@ -145,6 +152,7 @@ export class ServiceRouter {
   #table: RoutingTable | undefined;
   readonly #options: ServiceRouterOptions;
   readonly #requestHeaders: RequestHeadersOf;
+  readonly #monotonicNow: MonotonicNow;
   readonly #states: ServiceStates;
   readonly #targets: DialableTargets;
   readonly #metrics: MetricsRecorder;
@@ -157,6 +165,7 @@ export class ServiceRouter {
   constructor(options: ServiceRouterOptions) {
     this.#options = options;
     this.#requestHeaders = options.requestHeaders ?? webRequestHeaders;
+    this.#monotonicNow = options.monotonicNow ?? performanceNow;
     this.#metrics = options.metrics ?? new NoopMetrics();
     const namespace = options.namespace ?? "default";
     const forwarder = createHeaderForwarder({ trustForwarded: options.trustForwarded ?? false, trustedProxies: options.trustedProxies ?? [] });
@@ -200,7 +209,7 @@ export class ServiceRouter {
    * report stage counts and logs every request once, however it ended.
    */
   async #handle(c: Context): Promise<Response> {
-    const exchange = new Exchange(c, performance.now(), this.#requestHeaders(c));
+    const exchange = new Exchange(c, this.#monotonicNow, this.#requestHeaders(c));
     const unresolved = this.#resolve.resolve(exchange, this.#table);
     if (unresolved !== undefined) return unresolved;
     const refused = this.#admit.admit(exchange);
@@ -224,7 +233,7 @@ export class ServiceRouter {
    */
   routeUpgrade(request: Request, env: unknown): UpgradeRoute | Response {
     const c = new Context(request, { env });
-    const exchange = new Exchange(c, performance.now(), this.#requestHeaders(c));
+    const exchange = new Exchange(c, this.#monotonicNow, this.#requestHeaders(c));
     exchange.tunnelled = true;
     const unresolved = this.#resolve.resolve(exchange, this.#table);
     if (unresolved !== undefined) return unresolved;

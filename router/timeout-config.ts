@@ -8,7 +8,7 @@
 // - idle: the longest silence while the response body streams.
 // - request: overall, across retries, from the request's arrival until a response head arrives:
 //   once it has passed no further retry starts, and the try in flight is cut at it (the transport
-//   gets it as UpstreamCall.deadline, and the time left also caps the try's response timeout). It
+//   gets the time left as UpstreamCall.requestTimeLeftMs, which also also caps the try's response timeout). It
 //   does not bound the body (the idle timeout does).
 //
 // Values are Go-style durations (`250ms`, `2s`, `1m30s`, `1.5s`) or plain whole milliseconds

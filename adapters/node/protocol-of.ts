@@ -15,6 +15,7 @@ export function nodeRequestIsTls(c: Context): boolean {
 export function nodeRequestProtocol(c: Context): string {
   const incoming = (c.env as { incoming?: unknown } | undefined)?.incoming;
   if (incoming instanceof Http2ServerRequest) return (incoming.socket as { encrypted?: boolean } | undefined)?.encrypted === true ? "h2" : "h2c";
-  if (incoming instanceof IncomingMessage) return `http/${incoming.httpVersion}`;
+  // The common versions as constants: one string per request saved (issue 11's profile).
+  if (incoming instanceof IncomingMessage) return incoming.httpVersion === "1.1" ? "http/1.1" : incoming.httpVersion === "1.0" ? "http/1.0" : `http/${incoming.httpVersion}`;
   return "";
 }

@@ -29,7 +29,7 @@ import type { UpstreamCall, UpstreamErrorKind, UpstreamOutcome, UpstreamTarget, 
 import { RetriedStatusError, UpstreamError, targetKey } from "../../router/forward/upstream-transport.ts";
 import { GRPC_STATUS, encodeGrpcMessage } from "../../router/forward/grpc-status.ts";
 import { DeadlineQueue } from "./deadline-queue.ts";
-import { CallTimeouts, systemClock, timedConnector } from "./upstream-timeouts.ts";
+import { CallTimeouts, systemClock, timedConnector, timeoutWindowsOf } from "./upstream-timeouts.ts";
 import { fixDenoHttp2ResponseOrder } from "./deno-h2-response-order.ts";
 
 // Deno only: HTTP/2 response bodies reach undici (deno-h2-response-order.ts).
@@ -57,6 +57,18 @@ class DownstreamClosedError extends Error {
   constructor(message = "the client closed the connection before the response was complete", options?: { cause?: unknown }) {
     super(message, options);
   }
+}
+
+/**
+ * The TLS server name given with every dispatch. Without one, undici derives it from the Host
+ * field on every request (lib/core/request.js, getServerName: net.isIP, whose IPv6 regular
+ * expression showed in issue 11's profile), and uses it only for https: origins. These pools dial
+ * pods in cleartext (http://, h2c too), where it is never read.
+ */
+const CLEARTEXT_SERVERNAME = "cleartext";
+/** undici's Request reads `servername` from the dispatch options; its types do not list it. */
+interface ServerNamed {
+  readonly servername: string;
 }
 
 const connectCodes = new Set(["ECONNREFUSED", "EHOSTUNREACH", "ENETUNREACH", "EHOSTDOWN", "ENETDOWN", "EADDRNOTAVAIL", "ENOTFOUND", "EAI_AGAIN", "UND_ERR_DESTROYED", "UND_ERR_CLOSED"]);
@@ -253,7 +265,7 @@ class ResponseWriter implements Dispatcher.DispatchHandler {
     this.#outgoing = outgoing;
     this.#resolve = resolve;
     this.#reject = reject;
-    this.#timeouts = new CallTimeouts(deadlines, call, this.#onTimeout);
+    this.#timeouts = new CallTimeouts(deadlines, timeoutWindowsOf(call, deadlines), this.#onTimeout);
     if (outgoing.destroyed) this.#clientGone = new DownstreamClosedError();
     outgoing.on("close", this.#onClose);
   }
@@ -266,12 +278,15 @@ class ResponseWriter implements Dispatcher.DispatchHandler {
     this.#clientGone = new DownstreamClosedError();
     this.#controller?.abort(this.#clientGone);
   };
-  readonly #onDrain = (): void => {
+  /** Made on the first pause: most responses never wait for 'drain', and a closure per request
+   * shows in issue 11's profile. */
+  #onDrain: (() => void) | undefined = undefined;
+  #drained(): void {
     this.#awaitingDrain = false;
-    this.#outgoing.off("drain", this.#onDrain);
+    this.#outgoing.off("drain", this.#onDrain!);
     this.#controller?.resume();
     this.#timeouts.resumed();
-  };
+  }
   readonly #onTimeout = (error: Error): void => {
     if (this.#done) return;
     const controller = this.#controller;
@@ -355,7 +370,7 @@ class ResponseWriter implements Dispatcher.DispatchHandler {
   #pause(controller: Dispatcher.DispatchController): void {
     if (!this.#awaitingDrain) {
       this.#awaitingDrain = true;
-      this.#outgoing.on("drain", this.#onDrain);
+      this.#outgoing.on("drain", (this.#onDrain ??= () => this.#drained()));
     }
     controller.pause();
     this.#timeouts.paused();
@@ -448,7 +463,7 @@ class ResponseWriter implements Dispatcher.DispatchHandler {
     this.#outgoing.off("close", this.#onClose);
     if (this.#awaitingDrain) {
       this.#awaitingDrain = false;
-      this.#outgoing.off("drain", this.#onDrain);
+      this.#outgoing.off("drain", this.#onDrain!);
     }
   }
 }
@@ -459,6 +474,10 @@ class UndiciTransport implements UpstreamTransport {
   readonly #keepAliveTimeoutMs: number;
   readonly #replayLimitBytes: number;
   readonly #bodies = new WeakMap<Request, ReplayableBody>();
+  /** The HTTP/1.1 pool of each target object seen: the router hands over one object per
+   * endpoint (pick-stage.ts), so no pool key is built per request (issue 11's profile). Started
+   * over whenever a pool closes. */
+  #poolOfTarget = new WeakMap<UpstreamTarget, Pool>();
   /** Every pending connect, response, request and idle timeout of this transport's tries. */
   readonly #deadlines = new DeadlineQueue(systemClock);
 
@@ -469,6 +488,10 @@ class UndiciTransport implements UpstreamTransport {
   }
 
   #pool(target: UpstreamTarget, connectTimeoutMs: number, protocol: UpstreamCall["upstreamProtocol"]): Pool {
+    if (protocol === undefined) {
+      const known = this.#poolOfTarget.get(target);
+      if (known !== undefined) return known;
+    }
     const address = targetKey(target);
     // An h2c pod gets its own pool: HTTP/2 with prior knowledge (undici's useH2c), streams
     // multiplexed over its connections.
@@ -485,6 +508,7 @@ class UndiciTransport implements UpstreamTransport {
       });
       this.#pools.set(key, pool);
     }
+    if (protocol === undefined) this.#poolOfTarget.set(target, pool);
     return pool;
   }
 
@@ -507,18 +531,17 @@ class UndiciTransport implements UpstreamTransport {
     const pool = this.#pool(target, call.connectTimeoutMs, call.upstreamProtocol);
     return new Promise<Response>((resolve, reject) => {
       const handler = new ResponseWriter(target, call, outgoing, this.#deadlines, resolve, reject);
-      pool.dispatch(
-        {
-          method: call.method,
-          path: call.path,
-          headers: call.headers,
-          body: hasBody(incoming) ? upstreamBody(new IncomingBody(incoming, call.bodyCopy), call.upstreamProtocol) : null,
-          // Off: undici's timers fire up to about 1 s late; the handler's CallTimeouts bound these.
-          headersTimeout: 0,
-          bodyTimeout: 0,
-        },
-        handler,
-      );
+      const options: Dispatcher.DispatchOptions & ServerNamed = {
+        method: call.method,
+        path: call.path,
+        headers: call.headers,
+        servername: CLEARTEXT_SERVERNAME,
+        body: hasBody(incoming) ? upstreamBody(new IncomingBody(incoming, call.bodyCopy), call.upstreamProtocol) : null,
+        // Off: undici's timers fire up to about 1 s late; the handler's CallTimeouts bound these.
+        headersTimeout: 0,
+        bodyTimeout: 0,
+      };
+      pool.dispatch(options, handler);
     });
   }
 
@@ -540,7 +563,7 @@ class UndiciTransport implements UpstreamTransport {
     if (upload !== null && call.bodyCopy !== undefined) upload = copiedUpload(upload, call.bodyCopy);
     const abort = new AbortController();
     let body: Readable | undefined;
-    const timeouts = new CallTimeouts(this.#deadlines, call, (error) => (body === undefined ? abort.abort(error) : body.destroy(error)));
+    const timeouts = new CallTimeouts(this.#deadlines, timeoutWindowsOf(call, this.#deadlines), (error) => (body === undefined ? abort.abort(error) : body.destroy(error)));
     timeouts.requestSent();
     let data: Dispatcher.ResponseData;
     try {
@@ -588,6 +611,7 @@ class UndiciTransport implements UpstreamTransport {
     for (const [key, pool] of this.#pools) {
       if (keys.has(key.startsWith("h2c ") ? key.slice(4) : key)) continue;
       this.#pools.delete(key);
+      this.#poolOfTarget = new WeakMap();
       pool.close().catch(() => {});
     }
   }
@@ -595,6 +619,7 @@ class UndiciTransport implements UpstreamTransport {
   async close(): Promise<void> {
     const pools = [...this.#pools.values()];
     this.#pools.clear();
+    this.#poolOfTarget = new WeakMap();
     await Promise.all(pools.map((pool) => pool.close()));
   }
 }

@@ -7,7 +7,8 @@
 //   still going out is bounded by the client's side (the serve adapter's request timeout) and by
 //   the overall deadline.
 // - request (overall): the router's deadline for the response head across tries
-//   (UpstreamCall.deadline). It also runs while a try waits for a connection and sends its body.
+//   (UpstreamCall.requestTimeLeftMs, made a time on this clock by timeoutWindowsOf). It also
+//   runs while a try waits for a connection and sends its body.
 // - idle: the longest silence while the response body streams, not counting time the body is
 //   paused because the client reads slowly (as undici's bodyTimeout).
 //
@@ -42,6 +43,23 @@ const STREAMING = 2;
 const PAUSED = 3;
 const DONE = 4;
 
+/** A try's timeouts as CallTimeouts takes them: the call's windows, and its overall deadline as
+ * a time on the queue's clock (timeoutWindowsOf). */
+export interface TimeoutWindows {
+  readonly responseTimeoutMs: number;
+  readonly idleTimeoutMs: number;
+  /** When the response head must have arrived, on the queue's clock; absent: no deadline. */
+  readonly deadline?: number | undefined;
+}
+
+/** The call's timeouts with its requestTimeLeftMs made a deadline on `queue`'s clock; the call
+ * itself (no copy) when it has none, as nearly every call. */
+export function timeoutWindowsOf(call: UpstreamCall, queue: DeadlineQueue): TimeoutWindows {
+  const left = call.requestTimeLeftMs;
+  if (left === undefined) return call;
+  return { responseTimeoutMs: call.responseTimeoutMs, idleTimeoutMs: call.idleTimeoutMs, deadline: queue.now() + left };
+}
+
 /**
  * The timers of one try: one queue entry whose expiry follows the try through its phases. Body
  * chunks only read the clock (`bodyData`); the entry is moved when it expires and finds the body
@@ -59,7 +77,7 @@ export class CallTimeouts extends Deadline {
   /** When the running window (response or idle) last started over. */
   #since = 0;
 
-  constructor(queue: DeadlineQueue, call: Pick<UpstreamCall, "responseTimeoutMs" | "idleTimeoutMs" | "deadline">, onTimeout: (error: Error) => void) {
+  constructor(queue: DeadlineQueue, call: TimeoutWindows, onTimeout: (error: Error) => void) {
     super();
     this.#queue = queue;
     this.#responseMs = call.responseTimeoutMs;

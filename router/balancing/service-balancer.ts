@@ -66,6 +66,9 @@ export class ServiceBalancer {
    * that only an existing session affinity may reach. Pick.index is a position here. */
   readonly endpoints: readonly EligibleEndpoint[];
   readonly eligibleCount: number;
+  /** One slot per entry of `endpoints`, for the router's dial target of it (pick-stage.ts): kept
+   * with the balancer, so it is made once per endpoint, not per request. */
+  readonly dialTargets: unknown[] = [];
 
   #core: CoreEngine;
   /** The policy's picker inside the layers the settings ask for; the layers are kept for

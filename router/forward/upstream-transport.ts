@@ -51,11 +51,14 @@ export interface UpstreamCall {
   /** Longest silence while the response body streams (time the body is paused for a slow client
    * does not count). 0: no limit. */
   readonly idleTimeoutMs: number;
-  /** The time, on performance.now(), by which the response head must have arrived: the overall
-   * request timeout, across tries. Unlike responseTimeoutMs it also runs while the try waits for
-   * a connection and sends its body. Absent or undefined: none. */
-  readonly deadline?: number | undefined;
-  /** The response head arrived (final status, never 1xx). */
+  /** Milliseconds left, when the call is made, until the response head must have arrived: what
+   * is left of the overall request timeout, across tries (0 or less: already passed). Unlike
+   * responseTimeoutMs it also runs while the try waits for a connection and sends its body.
+   * Relative, so the router's monotonic clock (ServiceRouterOptions.monotonicNow) and the
+   * transport's own need not be one clock. Absent or undefined: none. */
+  readonly requestTimeLeftMs?: number | undefined;
+  /** The response head arrived (final status, never 1xx). Both reports are called as methods of
+   * the call (`call.onResponse(status)`), which may be a class instance (forward-stage.ts). */
   readonly onResponse?: (status: number) => void;
   /** Called once, when the response body ended or failed; only if forward() resolved (a rejected
    * forward() is its own outcome). */

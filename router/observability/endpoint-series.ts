@@ -10,6 +10,7 @@
 // series gone for longer than `retireAfterMs` is dropped at the next table publish regardless.
 
 import type { Counter } from "prom-client";
+import { performanceNow } from "../monotonic-clock.ts";
 import type { ServiceEntry } from "../table/routing-table.ts";
 
 /** One series: its labels, counts not yet handed to prom-client, and whether its endpoint left. */
@@ -48,7 +49,7 @@ export class EndpointSeries {
 
   constructor(options: EndpointSeriesOptions = {}) {
     this.#retireAfterMs = options.retireAfterMs ?? 600_000;
-    this.#now = options.now ?? (() => performance.now());
+    this.#now = options.now ?? performanceNow;
   }
 
   /** Series in the store, gone or not (tests, and the soak's bound). */

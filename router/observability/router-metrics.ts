@@ -8,6 +8,7 @@
 // rebuild and go to prom-client directly.
 
 import { Counter, Gauge, Registry } from "prom-client";
+import { performanceNow } from "../monotonic-clock.ts";
 import { isBuiltFrom, type RoutingTable } from "../table/routing-table.ts";
 import { EndpointSeries } from "./endpoint-series.ts";
 import { LatencyHistogram, type HistogramSeries } from "./latency-histogram.ts";
@@ -118,7 +119,12 @@ export class RouterMetrics implements MetricsRecorder {
   readonly #services = new Map<string, ServiceCells>();
   readonly #requestCounts: PendingCount[] = [];
   /** "protocol upstream_protocol" -> requests since the last scrape. */
-  readonly #protocolCounts = new Map<string, number>();
+  readonly #protocolCounts = new Map<string, PendingCount>();
+  /** The last pair counted, and its cell: nearly every request repeats it, and comparing two
+   * strings costs less than building and hashing the key (issue 11's profile). */
+  #lastProtocol = "";
+  #lastUpstream = "";
+  #lastProtocolCount: PendingCount | undefined = undefined;
   /** Services that left the table, with when, and whether a scrape has reported them since. */
   readonly #goneServices = new Map<string, { readonly at: number; reported: boolean; countAtReport: number }>();
   readonly #requestsCounter: Counter<"service" | "code">;
@@ -144,7 +150,7 @@ export class RouterMetrics implements MetricsRecorder {
     this.registry = registry;
     const requestCounts = this.#requestCounts;
     this.#retireAfterMs = options.retireGoneEndpointsAfterMs ?? 600_000;
-    this.#now = options.now ?? (() => performance.now());
+    this.#now = options.now ?? performanceNow;
     const self = this;
     const seriesOptions = {
       ...(options.retireGoneEndpointsAfterMs === undefined ? {} : { retireAfterMs: options.retireGoneEndpointsAfterMs }),
@@ -160,11 +166,12 @@ export class RouterMetrics implements MetricsRecorder {
       labelNames: ["protocol", "upstream_protocol"],
       registers,
       collect() {
-        for (const [key, count] of protocolCounts) {
-          const [protocol, upstream] = key.split(" ") as [string, string];
-          this.inc({ protocol, upstream_protocol: upstream }, count);
+        // Cells stay (a handful of pairs at most): the request path keeps its last one.
+        for (const cell of protocolCounts.values()) {
+          if (cell.pending === 0) continue;
+          this.inc(cell.labels, cell.pending);
+          cell.pending = 0;
         }
-        protocolCounts.clear();
       },
     });
     this.#requestsCounter = new Counter<"service" | "code">({
@@ -246,8 +253,16 @@ export class RouterMetrics implements MetricsRecorder {
   }
 
   requestProtocol(protocol: string, upstream: string): void {
-    const key = `${protocol} ${upstream}`;
-    this.#protocolCounts.set(key, (this.#protocolCounts.get(key) ?? 0) + 1);
+    let cell = this.#lastProtocolCount;
+    if (cell === undefined || protocol !== this.#lastProtocol || upstream !== this.#lastUpstream) {
+      const key = `${protocol} ${upstream}`;
+      cell = this.#protocolCounts.get(key);
+      if (cell === undefined) this.#protocolCounts.set(key, (cell = new PendingCount(Object.freeze({ protocol, upstream_protocol: upstream }))));
+      this.#lastProtocol = protocol;
+      this.#lastUpstream = upstream;
+      this.#lastProtocolCount = cell;
+    }
+    cell.pending++;
   }
 
   requestDone(service: string, status: number, seconds: number): void {

@@ -15,6 +15,7 @@ import type { Pick, PickRequest } from "../balancing/pick.ts";
 import type { ServiceBalancer } from "../balancing/service-balancer.ts";
 import type { ClientAddressOf, UpstreamTarget } from "../forward/upstream-transport.ts";
 import type { GatewayForwarding } from "../gateway-api/gateway-routing.ts";
+import type { MonotonicNow } from "../monotonic-clock.ts";
 import type { RequestTarget } from "../request-target.ts";
 import type { TrafficOrigin } from "../service-state.ts";
 import type { ServiceEntry, ServicePortEntry } from "../table/routing-table.ts";
@@ -23,7 +24,10 @@ import type { RouterTimeouts } from "../timeout-config.ts";
 export class Exchange {
   /** The request, as the serve adapter gave it to the app. */
   readonly c: Context;
-  /** Arrival, on performance.now(): durations and the overall request timeout count from here. */
+  /** The router's monotonic clock (ServiceRouterOptions.monotonicNow): every timing of the
+   * request reads it, through elapsedMs(). */
+  readonly clock: MonotonicNow;
+  /** Arrival, on `clock`: durations and the overall request timeout count from here. */
   readonly started: number;
   readonly method: string;
   /** The request's fields as a flat list (name, value, ...), from the serve adapter. */
@@ -79,11 +83,17 @@ export class Exchange {
    * vipr's own answer's (report); 0 before. */
   status = 0;
 
-  constructor(c: Context, started: number, headers: readonly string[]) {
+  constructor(c: Context, clock: MonotonicNow, headers: readonly string[]) {
     this.c = c;
-    this.started = started;
+    this.clock = clock;
+    this.started = clock();
     this.method = c.req.raw.method;
     this.headers = headers;
+  }
+
+  /** Milliseconds since the request arrived, on the router's monotonic clock. */
+  elapsedMs(): number {
+    return this.clock() - this.started;
   }
 }
 

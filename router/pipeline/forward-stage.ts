@@ -7,11 +7,11 @@
 // (#statusRetried), after the rule's backoff, with the body from its copy (request-body-copy.ts).
 import { BodyTooLargeError } from "../forward/body-limit.ts";
 import type { HeaderForwarder } from "../forward/forward-headers.ts";
-import { headerListGet } from "../forward/header-list.ts";
+import { headerListGet, type HeaderList } from "../forward/header-list.ts";
 import { gatewayBodyCopy, gatewayMaxRetries, gatewayRequestHeaders, gatewayResponseHeaders, gatewayTimeouts, sendMirrors } from "../gateway-api/gateway-forwarding.ts";
 import { retriesStatus, retryBackoffMs } from "../gateway-api/gateway-retry.ts";
 import type { RequestBodyCopy } from "../forward/request-body-copy.ts";
-import { RetriedStatusError, UpstreamError, type ClientAddressOf, type UpstreamOutcome, type UpstreamTransport } from "../forward/upstream-transport.ts";
+import { RetriedStatusError, UpstreamError, type ClientAddressOf, type UpstreamCall, type UpstreamOutcome, type UpstreamTransport } from "../forward/upstream-transport.ts";
 import { retryable, type RetryBudget } from "../retry-policy.ts";
 import { upstreamProtocolOf } from "../service-port.ts";
 import { grpcTimeoutOf } from "../forward/grpc-timeout.ts";
@@ -54,13 +54,70 @@ type NotRetried = "not_safe_to_retry" | "request_timeout" | "max_retries" | "no_
 
 /**
  * A try's response timeout: the service's per-try timeout, cut to the time left of the overall
- * request timeout (counted from the request's arrival, `started` on performance.now()); at least
- * 1 ms, since 0 would mean no limit.
+ * request timeout (`elapsedMs` since the request's arrival, on the router's monotonic clock); at
+ * least 1 ms, since 0 would mean no limit.
  */
-function responseTimeoutMs(timeouts: RouterTimeouts, started: number): number {
+function responseTimeoutMs(timeouts: RouterTimeouts, elapsedMs: number): number {
   if (timeouts.requestMs <= 0) return timeouts.responseMs;
-  const left = Math.max(1, Math.ceil(timeouts.requestMs - (performance.now() - started)));
+  const left = Math.max(1, Math.ceil(timeouts.requestMs - elapsedMs));
   return timeouts.responseMs > 0 ? Math.min(timeouts.responseMs, left) : left;
+}
+
+/**
+ * One try as the transport is given it (UpstreamCall): the fields, the timeouts, and the two
+ * reports back (onResponse, onEnd) as methods of this one object, where closures would make
+ * three objects per request on the hot path (issue 11's profile).
+ */
+class ForwardTry implements UpstreamCall {
+  readonly method: string;
+  readonly path: string;
+  readonly headers: HeaderList;
+  readonly rewriteResponseHeaders: (upstream: HeaderList) => HeaderList;
+  readonly connectTimeoutMs: number;
+  readonly responseTimeoutMs: number;
+  readonly idleTimeoutMs: number;
+  readonly requestTimeLeftMs: number | undefined;
+  readonly upstreamProtocol: "h2c" | undefined;
+  /** Set for a request a gateway rule routed (its retry codes, its body copy). */
+  readonly retryStatus: ((status: number) => boolean) | undefined;
+  readonly bodyCopy: RequestBodyCopy | undefined;
+  readonly #exchange: Exchange;
+  readonly #stage: ForwardStage;
+
+  constructor(
+    stage: ForwardStage,
+    exchange: Exchange,
+    headers: HeaderList,
+    rewriteResponseHeaders: (upstream: HeaderList) => HeaderList,
+    bodyCopy: RequestBodyCopy | undefined,
+    retryStatus: ((status: number) => boolean) | undefined,
+  ) {
+    const timeouts = exchange.timeouts!;
+    // The clock is read only when there is an overall timeout to count against.
+    const elapsed = timeouts.requestMs > 0 ? exchange.elapsedMs() : 0;
+    this.method = exchange.method;
+    this.path = exchange.path;
+    this.headers = headers;
+    this.rewriteResponseHeaders = rewriteResponseHeaders;
+    this.connectTimeoutMs = timeouts.connectMs;
+    this.responseTimeoutMs = responseTimeoutMs(timeouts, elapsed);
+    this.idleTimeoutMs = timeouts.idleMs;
+    this.requestTimeLeftMs = timeouts.requestMs > 0 ? timeouts.requestMs - elapsed : undefined;
+    this.upstreamProtocol = upstreamProtocolOf(exchange.port);
+    this.retryStatus = retryStatus;
+    this.bodyCopy = bodyCopy;
+    this.#exchange = exchange;
+    this.#stage = stage;
+  }
+
+  onResponse(status: number): void {
+    this.#exchange.status = status;
+  }
+
+  onEnd(outcome: UpstreamOutcome): void {
+    this.bodyCopy?.close();
+    this.#stage.ended(this.#exchange, outcome);
+  }
 }
 
 function hasBody(headers: readonly string[]): boolean {
@@ -143,7 +200,7 @@ export class ForwardStage {
     if (exchange.tries > gatewayMaxRetries(gateway, this.#settings.budget.maxRetries)) return false;
     const ms = retryBackoffMs(gateway, exchange.tries, this.#random);
     const timeouts = exchange.timeouts!;
-    if (timeouts.requestMs > 0 && performance.now() + ms - exchange.started >= timeouts.requestMs) return false;
+    if (timeouts.requestMs > 0 && exchange.elapsedMs() + ms >= timeouts.requestMs) return false;
     if (!this.#settings.budget.tryRetry()) return false;
     wait.ms = ms;
     return true;
@@ -157,7 +214,7 @@ export class ForwardStage {
     const timeouts = exchange.timeouts!;
     if (!retryable(failure, exchange.method, hasBody(exchange.headers))) return "not_safe_to_retry";
     // The overall timeout has passed: no further try, whatever the failure.
-    if (timeouts.requestMs > 0 && performance.now() - exchange.started >= timeouts.requestMs) return "request_timeout";
+    if (timeouts.requestMs > 0 && exchange.elapsedMs() >= timeouts.requestMs) return "request_timeout";
     if (exchange.tries > (exchange.gateway === undefined ? budget.maxRetries : gatewayMaxRetries(exchange.gateway, budget.maxRetries))) return "max_retries";
     if (triedBefore + 1 >= exchange.balancer!.eligibleCount) return "no_other_endpoint";
     if (!budget.tryRetry()) return "retry_budget";
@@ -169,8 +226,6 @@ export class ForwardStage {
   async #try(exchange: Exchange, copy: RequestBodyCopy | undefined, wait: { ms: number } | undefined): Promise<Response> {
     const { transport, forwarder, clientAddress, proto } = this.#settings;
     const { admit, report } = this.#peers;
-    const timeouts = exchange.timeouts!;
-    const started = exchange.started;
     const gateway = exchange.gateway;
     const authority = gateway?.hostRewrite ?? exchange.target!.authority;
     const host = headerListGet(exchange.headers, "host");
@@ -185,26 +240,9 @@ export class ForwardStage {
     admit.acquirePick(exchange);
     exchange.tries++;
     try {
-      const pending = transport.forward(exchange.c, exchange.upstream!, {
-        method: exchange.method,
-        path: exchange.path,
-        headers: outgoing,
-        rewriteResponseHeaders: gateway === undefined ? forwarder.response : gatewayResponseHeaders(gateway, forwarder.response),
-        connectTimeoutMs: timeouts.connectMs,
-        responseTimeoutMs: responseTimeoutMs(timeouts, started),
-        idleTimeoutMs: timeouts.idleMs,
-        deadline: timeouts.requestMs > 0 ? started + timeouts.requestMs : undefined,
-        onResponse: (status) => {
-          exchange.status = status;
-        },
-        onEnd: (outcome) => {
-          copy?.close();
-          this.#ended(exchange, outcome);
-        },
-        upstreamProtocol: upstreamProtocolOf(exchange.port),
-        retryStatus: gateway === undefined || wait === undefined ? undefined : (status) => this.#statusRetried(exchange, copy, status, wait),
-        bodyCopy: copy,
-      });
+      const retryStatus = gateway === undefined || wait === undefined ? undefined : (status: number): boolean => this.#statusRetried(exchange, copy, status, wait);
+      const call = new ForwardTry(this, exchange, outgoing, gateway === undefined ? forwarder.response : gatewayResponseHeaders(gateway, forwarder.response), copy, retryStatus);
+      const pending = transport.forward(exchange.c, exchange.upstream!, call);
       // After the call started: the transport has said by now whether a body goes (the copy).
       if (mirror) sendMirrors(gateway, exchange.method, exchange.path, outgoing, copy, this.#random, this.#settings.log ?? (() => {}));
       const response = await pending;
@@ -281,8 +319,9 @@ export class ForwardStage {
     };
   }
 
-  /** The relayed response ended: its slot and its endpoint's count are given back, then reported. */
-  #ended(exchange: Exchange, outcome: UpstreamOutcome): void {
+  /** The relayed response ended: its slot and its endpoint's count are given back, then reported
+   * (ForwardTry.onEnd). */
+  ended(exchange: Exchange, outcome: UpstreamOutcome): void {
     const { admit, report } = this.#peers;
     admit.release(exchange);
     admit.releasePick(exchange);

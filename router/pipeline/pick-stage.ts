@@ -5,6 +5,7 @@
 // external name, when that name is on the router's allow-list.
 import { hashKeyOf } from "../balancing/hash-key.ts";
 import type { Pick, PickExplanation, PickRequest } from "../balancing/pick.ts";
+import type { ServiceBalancer } from "../balancing/service-balancer.ts";
 import { parseIp } from "../forward/cidr-set.ts";
 import { headerListGet } from "../forward/header-list.ts";
 import type { UpstreamTarget } from "../forward/upstream-transport.ts";
@@ -31,8 +32,16 @@ export interface PickSettings {
   readonly clientOf: ClientOf;
 }
 
-function targetOf(pick: Pick): UpstreamTarget {
-  return { address: pick.endpoint.address, port: pick.port, addressType: pick.endpoint.addressType, identity: pick.endpoint.identity };
+/** The UpstreamTarget of a pick: made on its endpoint's first pick and kept in the balancer's
+ * slot for it (ServiceBalancer.dialTargets) as long as the balancer (which a new table entry
+ * replaces), instead of one per request (issue 11's profile). */
+function targetOf(balancer: ServiceBalancer, pick: Pick): UpstreamTarget {
+  const targets = balancer.dialTargets as (UpstreamTarget | undefined)[];
+  const cached = targets[pick.index];
+  if (cached !== undefined) return cached;
+  const target: UpstreamTarget = { address: pick.endpoint.address, port: pick.port, addressType: pick.endpoint.addressType, identity: pick.endpoint.identity };
+  targets[pick.index] = target;
+  return target;
 }
 
 export class PickStage {
@@ -68,7 +77,7 @@ export class PickStage {
     exchange.balancer = balancer;
     exchange.pickRequest = request;
     exchange.pick = pick;
-    exchange.upstream = targetOf(pick);
+    exchange.upstream = targetOf(balancer, pick);
     return undefined;
   }
 
@@ -80,7 +89,7 @@ export class PickStage {
     const next = exchange.balancer!.pick({ ...exchange.pickRequest!, attempt: exchange.tries, tried });
     if (!next.ok) return false;
     exchange.pick = next;
-    exchange.upstream = targetOf(next);
+    exchange.upstream = targetOf(exchange.balancer!, next);
     return true;
   }
 

@@ -58,14 +58,14 @@ export class ReportStage {
   /** CONNECT: counted only. Node's server answers it before the app (and so logs nothing), so
    * Deno's path, the only one that reaches here, does the same. */
   counted(exchange: Exchange, response: Response): Response {
-    this.#metrics.requestDone("-", response.status, (performance.now() - exchange.started) / 1000);
+    this.#metrics.requestDone("-", response.status, exchange.elapsedMs() / 1000);
     this.#countProtocol(exchange, false);
     return response;
   }
 
   /** Counts and logs an answer vipr gave itself. */
   answered(exchange: Exchange, response: Response, message: string, status = response.status): Response {
-    const seconds = (performance.now() - exchange.started) / 1000;
+    const seconds = exchange.elapsedMs() / 1000;
     exchange.status = status;
     this.#metrics.requestDone(exchange.serviceKey === "" ? "-" : exchange.serviceKey, status, seconds);
     this.#countProtocol(exchange, false);
@@ -81,7 +81,7 @@ export class ReportStage {
     const endpointsFault = error !== undefined && error.kind !== "aborted";
     // A gRPC failure travels in a 200: its grpc-status says whether the pod failed.
     if (error === undefined || endpointsFault) this.#tryOutcome(exchange, endpointsFault || isFailureStatus(exchange.status) || isGrpcFailureStatus(outcome.grpcStatus));
-    const seconds = (performance.now() - exchange.started) / 1000;
+    const seconds = exchange.elapsedMs() / 1000;
     this.#metrics.requestDone(exchange.serviceKey, exchange.status, seconds);
     this.#countProtocol(exchange, true);
     if (endpointsFault) this.#metrics.upstreamError(exchange.serviceKey, exchange.upstream!.identity, error.kind);
