@@ -27,6 +27,7 @@ import { STATUS_CODES, type IncomingMessage } from "node:http";
 import type { TunnelEndReason, UpgradeRoute } from "../../router/forward/upgrade-route.ts";
 import { UpstreamError } from "../../router/forward/upstream-transport.ts";
 import { closeFrame, GOING_AWAY } from "../../router/forward/ws-frames.ts";
+import { watchIdle } from "./idle-check.ts";
 import { Relay } from "./ws-relay.ts";
 import type { OpenTunnels } from "./ws-tunnels.ts";
 
@@ -100,6 +101,8 @@ class Tunnel {
   #settled = false;
   #connectTimer: ReturnType<typeof setTimeout> | undefined;
   #goingAwayTimer: ReturnType<typeof setTimeout> | undefined;
+  /** Stops the idle timeout's check (idle-check.ts). */
+  #stopIdle: (() => void) | undefined;
 
   constructor(client: Socket, head: Buffer, tunnels: OpenTunnels | undefined) {
     this.#client = client;
@@ -147,12 +150,13 @@ class Tunnel {
     this.#toClient.frames.onClose = () => (this.#firstEnd ??= "pod_closed");
     if (this.#head.length > 0) this.#toPod.relay(this.#head);
     client.resume();
+    this.#stopIdle?.();
     if (route.idleTimeoutMs > 0) {
-      // A byte either way touches both sockets (read on one, written on the other), so each
-      // socket's own idle timer measures the tunnel's silence.
-      const idle = (): void => this.terminate("idle_timeout");
-      pod.setTimeout(route.idleTimeoutMs, idle);
-      client.setTimeout(route.idleTimeoutMs, idle);
+      // The tunnel is silent while neither direction relays a byte (idle-check.ts: the byte
+      // counts, read a few times per period, not a timer refreshed on every chunk).
+      const toClient = this.#toClient;
+      const toPod = this.#toPod;
+      this.#stopIdle = watchIdle(route.idleTimeoutMs, () => toClient.bytes + toPod.bytes, () => this.terminate("idle_timeout"));
     }
   }
 
@@ -169,6 +173,7 @@ class Tunnel {
       const next = this.#route.failed(this.#dialError());
       if (!(next instanceof Response)) return this.dial(next); // another endpoint, nothing sent yet
       this.#failed = true;
+      this.#stopIdle?.();
       this.#tunnels?.delete(client);
       if (this.#toPod !== undefined) this.#toPod.stopped = true; // the client's bytes go nowhere now
       return void endWithResponse(client, next);
@@ -206,6 +211,7 @@ class Tunnel {
     if (!this.#podClosed || !this.#clientClosed || this.#failed || this.#settled) return;
     this.#settled = true;
     clearTimeout(this.#goingAwayTimer);
+    this.#stopIdle?.();
     this.#tunnels?.delete(this.#client);
     const reason = this.#ending ?? (this.#answered && this.#status !== 101 ? "not_upgraded" : this.#firstEnd!);
     this.#route.ended({ status: this.#status, bytesOut: this.#toClient?.bytes ?? 0, bytesIn: this.#toPod?.bytes ?? 0, reason });
@@ -222,8 +228,7 @@ class Tunnel {
     this.#ending = reason;
     const client = this.#client;
     const pod = this.#pod;
-    client.setTimeout(0);
-    pod.setTimeout(0);
+    this.#stopIdle?.();
     const destroyBoth = (): void => void (pod.destroy(), client.destroy());
     const toClient = this.#toClient;
     const toPod = this.#toPod;
