@@ -30,6 +30,7 @@ import { GRPC_STATUS, encodeGrpcMessage } from "../../router/forward/grpc-status
 import { DeadlineQueue } from "./deadline-queue.ts";
 import { CallTimeouts, systemClock, timedConnector } from "./upstream-timeouts.ts";
 import { fixDenoHttp2ResponseOrder } from "./deno-h2-response-order.ts";
+import { H2cSessions } from "./h2c-sessions.ts";
 
 // Deno only: HTTP/2 response bodies reach undici (deno-h2-response-order.ts).
 fixDenoHttp2ResponseOrder();
@@ -433,11 +434,14 @@ class UndiciTransport implements UpstreamTransport {
   readonly #bodies = new WeakMap<Request, ReplayableBody>();
   /** Every pending connect, response, request and idle timeout of this transport's tries. */
   readonly #deadlines = new DeadlineQueue(systemClock);
+  /** Streamed requests to h2c pods go on node:http2 sessions (h2c-sessions.ts says why). */
+  readonly #h2c: H2cSessions;
 
   constructor(options: UndiciTransportOptions) {
     this.#connections = options.connectionsPerTarget ?? null;
     this.#keepAliveTimeoutMs = options.keepAliveTimeoutMs ?? 4000;
     this.#replayLimitBytes = options.replayLimitBytes ?? 256 * 1024;
+    this.#h2c = new H2cSessions(this.#deadlines, this.#keepAliveTimeoutMs);
   }
 
   #pool(target: UpstreamTarget, connectTimeoutMs: number, protocol: UpstreamCall["upstreamProtocol"]): Pool {
@@ -476,6 +480,13 @@ class UndiciTransport implements UpstreamTransport {
   }
 
   #streamInto(incoming: RawRequest, outgoing: RawResponse, target: UpstreamTarget, call: UpstreamCall): Promise<Response> {
+    if (call.upstreamProtocol === "h2c") {
+      return new Promise<Response>((resolve, reject) => {
+        const handler = new ResponseWriter(target, call, outgoing, this.#deadlines, resolve, reject);
+        const body = hasBody(incoming) ? new IncomingBody(incoming) : null;
+        this.#h2c.dispatch(target, call.connectTimeoutMs, { method: call.method, path: call.path, headers: call.headers, body }, handler);
+      });
+    }
     const pool = this.#pool(target, call.connectTimeoutMs, call.upstreamProtocol);
     return new Promise<Response>((resolve, reject) => {
       const handler = new ResponseWriter(target, call, outgoing, this.#deadlines, resolve, reject);
@@ -549,6 +560,7 @@ class UndiciTransport implements UpstreamTransport {
   }
 
   retain(keys: ReadonlySet<string>): void {
+    this.#h2c.retain(keys);
     for (const [key, pool] of this.#pools) {
       if (keys.has(key.startsWith("h2c ") ? key.slice(4) : key)) continue;
       this.#pools.delete(key);
@@ -559,7 +571,7 @@ class UndiciTransport implements UpstreamTransport {
   async close(): Promise<void> {
     const pools = [...this.#pools.values()];
     this.#pools.clear();
-    await Promise.all(pools.map((pool) => pool.close()));
+    await Promise.all([...pools.map((pool) => pool.close()), this.#h2c.close()]);
   }
 }
 
