@@ -9,9 +9,13 @@
 // --cpu-prof under bench:grpc (issue 14), vipr spent about twice the CPU per call of the raw
 // node:http2 proxy, and undici's HTTP/2 layer over node:http2 (its request object and queue, the
 // async-iterable body writer, per-stream listener sets) was the largest share of the difference;
-// its streams are node:http2 streams all the same. Deno's node:http2 client emits some stream
-// events out of frame order; deno-h2-response-order.ts puts them back for every client session,
-// these included.
+// its streams are node:http2 streams all the same.
+//
+// Node only (undici-transport.ts keeps undici's h2c client on Deno): under Deno 2.9 the process
+// aborted in nghttp2 (nghttp2_session.c find_stream_on_goaway_func, "Assertion
+// `stream->closed_next == NULL' failed") about one run in five of tests/forward/h2c-upstream.test.ts,
+// when 30 concurrent requests followed a 1 MB upload on one session; neither alone did it, and
+// undici's client on the same Deno never did.
 import http2, { type ClientHttp2Session, type ClientHttp2Stream, type IncomingHttpHeaders, type OutgoingHttpHeaders } from "node:http2";
 import type { Readable } from "node:stream";
 import type { Dispatcher } from "undici";
@@ -114,8 +118,24 @@ class H2cCall implements Dispatcher.DispatchController {
     }
     stream.once("finish", this.#onSent);
     body.once("error", this.#onBodyError);
-    body.pipe(stream);
+    body.on("data", this.#onBodyData);
+    body.once("end", this.#onBodyEnd);
   }
+
+  readonly #onBodyData = (chunk: Buffer): void => {
+    const stream = this.#stream;
+    if (this.#settled || stream.destroyed) return;
+    if (!stream.write(chunk)) {
+      this.#body!.pause();
+      stream.once("drain", this.#onDrain);
+    }
+  };
+  readonly #onDrain = (): void => {
+    if (!this.#settled) this.#body!.resume();
+  };
+  readonly #onBodyEnd = (): void => {
+    if (!this.#settled && !this.#stream.destroyed) this.#stream.end();
+  };
 
   abort(reason: Error): void {
     if (this.#settled) return;
@@ -176,7 +196,9 @@ class H2cCall implements Dispatcher.DispatchController {
     if (!stream.destroyed) stream.close(http2.constants.NGHTTP2_CANCEL);
     const body = this.#body;
     if (body !== null) {
-      body.unpipe(stream);
+      body.off("data", this.#onBodyData);
+      body.off("end", this.#onBodyEnd);
+      stream.off("drain", this.#onDrain);
       body.destroy();
     }
     this.#handler.onResponseError?.(this, error);
@@ -218,6 +240,19 @@ interface PodSession {
   waiting: (() => void)[] | undefined;
   /** Why the connection failed, once it has. */
   failure: Error | undefined;
+  /** Streams open on it now. */
+  streams: number;
+  /** Retired (retain, close, idle): destroyed once its last stream closes. */
+  retired: boolean;
+  /** Called once it is destroyed (close() waits for it). */
+  readonly gone: Promise<void>;
+}
+
+/** Ends a session once its streams have finished: destroyed, as undici ends its HTTP/2 sessions;
+ * with no stream open, a GOAWAY would tell the pod nothing it needs. */
+function retire(pod: PodSession): void {
+  pod.retired = true;
+  if (pod.streams === 0 && !pod.session.destroyed) pod.session.destroy();
 }
 
 /**
@@ -245,7 +280,7 @@ export class H2cSessions {
     const key = targetKey(target);
     let pod = this.#sessions.get(key);
     // A session told to go away (GOAWAY), closed or failed takes no new streams.
-    if (pod === undefined || pod.session.closed || pod.session.destroyed || pod.failure !== undefined) pod = this.#open(key, connectTimeoutMs);
+    if (pod === undefined || pod.session.closed || pod.session.destroyed || pod.failure !== undefined || pod.retired) pod = this.#open(key, connectTimeoutMs);
     const open = pod;
     const send = (): void => {
       if (open.failure !== undefined) {
@@ -259,6 +294,10 @@ export class H2cSessions {
         handler.onResponseError?.(null as unknown as Dispatcher.DispatchController, streamFailure(error as Error, "the pod's session refused the stream"));
         return;
       }
+      open.streams++;
+      stream.once("close", () => {
+        if (--open.streams === 0 && open.retired && !open.session.destroyed) open.session.destroy();
+      });
       new H2cCall(stream, request.body, handler).start();
     };
     if (open.waiting === undefined) send();
@@ -266,8 +305,9 @@ export class H2cSessions {
   }
 
   #open(key: string, connectTimeoutMs: number): PodSession {
-    const session = http2.connect(`http://${key}`);
-    const pod: PodSession = { session, waiting: [], failure: undefined };
+    const session = http2.connect(`http://${key}`, { settings: { enablePush: false } });
+    let gone = (): void => {};
+    const pod: PodSession = { session, waiting: [], failure: undefined, streams: 0, retired: false, gone: new Promise<void>((done) => (gone = done)) };
     this.#sessions.set(key, pod);
     const deadline = connectTimeoutMs > 0 ? new ConnectDeadline(session, `no connection to ${key} within the connect timeout of ${connectTimeoutMs}ms`) : undefined;
     if (deadline !== undefined) this.#deadlines.schedule(deadline, this.#deadlines.now() + connectTimeoutMs);
@@ -287,8 +327,15 @@ export class H2cSessions {
       pod.failure ??= new errors.SocketError("the pod's HTTP/2 session closed");
       release();
       if (this.#sessions.get(key) === pod) this.#sessions.delete(key);
+      gone();
     });
-    if (this.#idleMs > 0) session.setTimeout(this.#idleMs, () => session.close());
+    if (this.#idleMs > 0) {
+      session.setTimeout(this.#idleMs, () => {
+        if (pod.streams > 0) return; // a quiet stream (a long poll, a stream of rare messages)
+        if (this.#sessions.get(key) === pod) this.#sessions.delete(key);
+        retire(pod);
+      });
+    }
     // An idle session does not keep the process alive (undici unrefs its idle sockets too).
     session.unref?.();
     return pod;
@@ -299,7 +346,7 @@ export class H2cSessions {
     for (const [key, pod] of this.#sessions) {
       if (keys.has(key)) continue;
       this.#sessions.delete(key);
-      pod.session.close();
+      retire(pod);
     }
   }
 
@@ -307,6 +354,7 @@ export class H2cSessions {
   async close(): Promise<void> {
     const pods = [...this.#sessions.values()];
     this.#sessions.clear();
-    await Promise.all(pods.map((pod) => new Promise<void>((done) => (pod.session.destroyed ? done() : pod.session.close(done)))));
+    for (const pod of pods) retire(pod);
+    await Promise.all(pods.map((pod) => pod.gone));
   }
 }

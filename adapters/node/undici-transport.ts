@@ -35,6 +35,9 @@ import { H2cSessions } from "./h2c-sessions.ts";
 // Deno only: HTTP/2 response bodies reach undici (deno-h2-response-order.ts).
 fixDenoHttp2ResponseOrder();
 
+/** Deno keeps undici's h2c client for streamed requests too (h2c-sessions.ts says why). */
+const IS_DENO = "Deno" in globalThis;
+
 export interface UndiciTransportOptions {
   /** Connections per target; null: as many as there are concurrent requests. Default null. */
   readonly connectionsPerTarget?: number | null;
@@ -434,7 +437,7 @@ class UndiciTransport implements UpstreamTransport {
   readonly #bodies = new WeakMap<Request, ReplayableBody>();
   /** Every pending connect, response, request and idle timeout of this transport's tries. */
   readonly #deadlines = new DeadlineQueue(systemClock);
-  /** Streamed requests to h2c pods go on node:http2 sessions (h2c-sessions.ts says why). */
+  /** Streamed requests to h2c pods go on node:http2 sessions on Node (h2c-sessions.ts says why). */
   readonly #h2c: H2cSessions;
 
   constructor(options: UndiciTransportOptions) {
@@ -480,7 +483,7 @@ class UndiciTransport implements UpstreamTransport {
   }
 
   #streamInto(incoming: RawRequest, outgoing: RawResponse, target: UpstreamTarget, call: UpstreamCall): Promise<Response> {
-    if (call.upstreamProtocol === "h2c") {
+    if (call.upstreamProtocol === "h2c" && !IS_DENO) {
       return new Promise<Response>((resolve, reject) => {
         const handler = new ResponseWriter(target, call, outgoing, this.#deadlines, resolve, reject);
         const body = hasBody(incoming) ? new IncomingBody(incoming) : null;
