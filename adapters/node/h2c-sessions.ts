@@ -20,9 +20,20 @@ import http2, { type ClientHttp2Session, type ClientHttp2Stream, type IncomingHt
 import type { Readable } from "node:stream";
 import type { Dispatcher } from "undici";
 import { errors } from "undici";
+import type { BodyByteLimit } from "../../router/forward/body-limit.ts";
 import type { HeaderList } from "../../router/forward/header-list.ts";
 import { targetKey, type UpstreamTarget } from "../../router/forward/upstream-transport.ts";
 import { Deadline, type DeadlineQueue } from "./deadline-queue.ts";
+
+/** A request body, read straight from the client's request (no stream in between). */
+export interface H2cBody {
+  /** node:http's IncomingMessage or node:http2's Http2ServerRequest, read once the stream is open. */
+  readonly source: Readable & { readonly complete: boolean };
+  /** Counts the body against the serve adapter's maxBodyBytes (router/forward/body-limit.ts). */
+  readonly limit: BodyByteLimit | undefined;
+  /** The error the call fails with when the body breaks off on the client's side. */
+  clientFailed(message: string, cause?: Error): Error;
+}
 
 /** One request as the session sends it. */
 export interface H2cRequest {
@@ -30,8 +41,8 @@ export interface H2cRequest {
   readonly path: string;
   /** The fields to send (lowercase names); Host becomes :authority. */
   readonly headers: HeaderList;
-  /** The body, read once the stream is open; null: the HEADERS frame ends the stream. */
-  readonly body: Readable | null;
+  /** null: the HEADERS frame ends the stream. */
+  readonly body: H2cBody | null;
 }
 
 /** RFC 9113 section 8.2.2: connection-specific fields must not appear in HTTP/2 (node:http2
@@ -84,7 +95,7 @@ function streamFailure(error: Error | undefined, detail: string): Error {
 class H2cCall implements Dispatcher.DispatchController {
   readonly #handler: Dispatcher.DispatchHandler;
   readonly #stream: ClientHttp2Stream;
-  readonly #body: Readable | null;
+  readonly #body: H2cBody | null;
   #settled = false;
   #headed = false;
   #trailers: IncomingHttpHeaders | undefined = undefined;
@@ -93,7 +104,7 @@ class H2cCall implements Dispatcher.DispatchController {
   paused = false;
   reason: Error | null = null;
 
-  constructor(stream: ClientHttp2Stream, body: Readable | null, handler: Dispatcher.DispatchHandler) {
+  constructor(stream: ClientHttp2Stream, body: H2cBody | null, handler: Dispatcher.DispatchHandler) {
     this.#stream = stream;
     this.#body = body;
     this.#handler = handler;
@@ -117,25 +128,56 @@ class H2cCall implements Dispatcher.DispatchController {
       return;
     }
     stream.once("finish", this.#onSent);
-    body.once("error", this.#onBodyError);
-    body.on("data", this.#onBodyData);
-    body.once("end", this.#onBodyEnd);
+    const source = body.source;
+    source.on("data", this.#onBodyData);
+    source.on("end", this.#onBodyEnd);
+    source.on("error", this.#onBodyError);
+    source.on("close", this.#onBodyClose);
+    source.resume();
   }
 
+  // The body, as the undici path's IncomingBody (undici-transport.ts) reads it: counted against
+  // the limit, written with backpressure (the client's request paused until the pod's stream
+  // drains), failed as the client's failure when it breaks off.
   readonly #onBodyData = (chunk: Buffer): void => {
+    const body = this.#body!;
+    const tooLarge = body.limit?.admit(chunk.length);
+    if (tooLarge !== undefined) {
+      this.abort(tooLarge);
+      // The rest is read and dropped until the 413 closes the connection (IncomingBody says why).
+      body.source.resume();
+      return;
+    }
     const stream = this.#stream;
-    if (this.#settled || stream.destroyed) return;
     if (!stream.write(chunk)) {
-      this.#body!.pause();
+      body.source.pause();
       stream.once("drain", this.#onDrain);
     }
   };
   readonly #onDrain = (): void => {
-    if (!this.#settled) this.#body!.resume();
+    this.#body!.source.resume();
   };
   readonly #onBodyEnd = (): void => {
-    if (!this.#settled && !this.#stream.destroyed) this.#stream.end();
+    this.#detachBody();
+    if (!this.#stream.destroyed) this.#stream.end();
   };
+  readonly #onBodyError = (error: Error): void => {
+    this.abort(this.#body!.clientFailed(`the client's request body failed: ${error.message}`, error));
+  };
+  readonly #onBodyClose = (): void => {
+    if (!this.#body!.source.complete) this.abort(this.#body!.clientFailed("the client closed the connection before the request body was complete"));
+  };
+
+  #detachBody(): void {
+    const body = this.#body;
+    if (body === null) return;
+    const source = body.source;
+    source.off("data", this.#onBodyData);
+    source.off("end", this.#onBodyEnd);
+    source.off("error", this.#onBodyError);
+    source.off("close", this.#onBodyClose);
+    this.#stream.off("drain", this.#onDrain);
+  }
 
   abort(reason: Error): void {
     if (this.#settled) return;
@@ -157,7 +199,6 @@ class H2cCall implements Dispatcher.DispatchController {
   readonly #onSent = (): void => {
     if (!this.#settled) this.#handler.onRequestSent?.();
   };
-  readonly #onBodyError = (error: Error): void => this.abort(error);
   readonly #onResponse = (headers: IncomingHttpHeaders): void => {
     if (this.#settled) return;
     this.#headed = true;
@@ -194,13 +235,6 @@ class H2cCall implements Dispatcher.DispatchController {
     // RST_STREAM CANCEL (RFC 9113 section 8.7: the stream is no longer needed); the body, if
     // still going up, stops with it (the client's request is left alone, as undici leaves it).
     if (!stream.destroyed) stream.close(http2.constants.NGHTTP2_CANCEL);
-    const body = this.#body;
-    if (body !== null) {
-      body.off("data", this.#onBodyData);
-      body.off("end", this.#onBodyEnd);
-      stream.off("drain", this.#onDrain);
-      body.destroy();
-    }
     this.#handler.onResponseError?.(this, error);
   }
 
@@ -213,7 +247,9 @@ class H2cCall implements Dispatcher.DispatchController {
     stream.off("finish", this.#onSent);
     // 'error' stays handled: a reset after the end must not be an unhandled error.
     stream.off("close", this.#onClose);
-    this.#body?.off("error", this.#onBodyError);
+    // A body still coming after the response ended (a bidirectional call the pod finished first)
+    // is no longer relayed: http2-requests.ts closeUnreadUpload ends the client's side.
+    this.#detachBody();
   }
 }
 

@@ -62,6 +62,11 @@ class DownstreamClosedError extends Error {
   }
 }
 
+/** The client's request body broke off (the h2c path's H2cBody.clientFailed). */
+function downstreamClosed(message: string, cause?: Error): DownstreamClosedError {
+  return new DownstreamClosedError(message, { cause });
+}
+
 const connectCodes = new Set(["ECONNREFUSED", "EHOSTUNREACH", "ENETUNREACH", "EHOSTDOWN", "ENETDOWN", "EADDRNOTAVAIL", "ENOTFOUND", "EAI_AGAIN", "UND_ERR_DESTROYED", "UND_ERR_CLOSED"]);
 const timeoutCodes = new Set(["UND_ERR_CONNECT_TIMEOUT", "UND_ERR_HEADERS_TIMEOUT", "UND_ERR_BODY_TIMEOUT", "ETIMEDOUT"]);
 // UND_ERR_INFO: undici closed the socket under the request ("reset", "socket idle timeout").
@@ -486,7 +491,7 @@ class UndiciTransport implements UpstreamTransport {
     if (call.upstreamProtocol === "h2c" && !IS_DENO) {
       return new Promise<Response>((resolve, reject) => {
         const handler = new ResponseWriter(target, call, outgoing, this.#deadlines, resolve, reject);
-        const body = hasBody(incoming) ? new IncomingBody(incoming) : null;
+        const body = hasBody(incoming) ? { source: incoming, limit: bodyLimitOf(incoming), clientFailed: downstreamClosed } : null;
         this.#h2c.dispatch(target, call.connectTimeoutMs, { method: call.method, path: call.path, headers: call.headers, body }, handler);
       });
     }
