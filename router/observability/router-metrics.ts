@@ -117,8 +117,9 @@ export class RouterMetrics implements MetricsRecorder {
   readonly registry: Registry;
   readonly #services = new Map<string, ServiceCells>();
   readonly #requestCounts: PendingCount[] = [];
-  /** "protocol upstream_protocol" -> requests since the last scrape. */
-  readonly #protocolCounts = new Map<string, number>();
+  /** protocol -> upstream_protocol -> requests since the last scrape: two lookups of strings the
+   * request already has, no key built per request. */
+  readonly #protocolCounts = new Map<string, Map<string, { pending: number }>>();
   /** Services that left the table, with when, and whether a scrape has reported them since. */
   readonly #goneServices = new Map<string, { readonly at: number; reported: boolean; countAtReport: number }>();
   readonly #requestsCounter: Counter<"service" | "code">;
@@ -160,11 +161,13 @@ export class RouterMetrics implements MetricsRecorder {
       labelNames: ["protocol", "upstream_protocol"],
       registers,
       collect() {
-        for (const [key, count] of protocolCounts) {
-          const [protocol, upstream] = key.split(" ") as [string, string];
-          this.inc({ protocol, upstream_protocol: upstream }, count);
+        for (const [protocol, byUpstream] of protocolCounts) {
+          for (const [upstream, cell] of byUpstream) {
+            if (cell.pending === 0) continue;
+            this.inc({ protocol, upstream_protocol: upstream }, cell.pending);
+            cell.pending = 0;
+          }
         }
-        protocolCounts.clear();
       },
     });
     this.#requestsCounter = new Counter<"service" | "code">({
@@ -246,8 +249,11 @@ export class RouterMetrics implements MetricsRecorder {
   }
 
   requestProtocol(protocol: string, upstream: string): void {
-    const key = `${protocol} ${upstream}`;
-    this.#protocolCounts.set(key, (this.#protocolCounts.get(key) ?? 0) + 1);
+    let byUpstream = this.#protocolCounts.get(protocol);
+    if (byUpstream === undefined) this.#protocolCounts.set(protocol, (byUpstream = new Map()));
+    const cell = byUpstream.get(upstream);
+    if (cell === undefined) byUpstream.set(upstream, { pending: 1 });
+    else cell.pending++;
   }
 
   requestDone(service: string, status: number, seconds: number): void {

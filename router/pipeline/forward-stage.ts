@@ -9,7 +9,6 @@ import { headerListGet } from "../forward/header-list.ts";
 import { gatewayMaxRetries, gatewayRequestHeaders, gatewayResponseHeaders, gatewayTimeouts, sendMirrors } from "../gateway-api/gateway-forwarding.ts";
 import { UpstreamError, type ClientAddressOf, type UpstreamOutcome, type UpstreamTransport } from "../forward/upstream-transport.ts";
 import { retryable, type RetryBudget } from "../retry-policy.ts";
-import { upstreamProtocolOf } from "../service-port.ts";
 import { grpcTimeoutOf } from "../forward/grpc-timeout.ts";
 import type { RouterErrorCode } from "../router-errors.ts";
 import type { RouterTimeouts } from "../timeout-config.ts";
@@ -72,7 +71,7 @@ export class ForwardStage {
     if (exchange.gateway !== undefined) exchange.timeouts = gatewayTimeouts(exchange.timeouts!, exchange.gateway);
     // gRPC: the client's grpc-timeout is the call's deadline (forward/grpc-timeout.ts); looked
     // for only on ports spoken to in HTTP/2, the only ones gRPC can reach.
-    const grpcTimeoutMs = upstreamProtocolOf(exchange.port) === "h2c" ? grpcTimeoutOf(exchange.headers) : undefined;
+    const grpcTimeoutMs = exchange.upstreamProtocol === "h2c" ? grpcTimeoutOf(exchange.headers) : undefined;
     if (grpcTimeoutMs !== undefined) {
       const timeouts = exchange.timeouts!;
       if (timeouts.requestMs <= 0 || grpcTimeoutMs < timeouts.requestMs) exchange.timeouts = { ...timeouts, requestMs: grpcTimeoutMs };
@@ -149,7 +148,7 @@ export class ForwardStage {
           exchange.status = status;
         },
         onEnd: (outcome) => this.#ended(exchange, outcome),
-        upstreamProtocol: upstreamProtocolOf(exchange.port),
+        upstreamProtocol: exchange.upstreamProtocol,
       });
       exchange.handedOver = true;
       return response;
