@@ -30,13 +30,9 @@ import { GRPC_STATUS, encodeGrpcMessage } from "../../router/forward/grpc-status
 import { DeadlineQueue } from "./deadline-queue.ts";
 import { CallTimeouts, systemClock, timedConnector } from "./upstream-timeouts.ts";
 import { fixDenoHttp2ResponseOrder } from "./deno-h2-response-order.ts";
-import { H2cSessions } from "./h2c-sessions.ts";
 
 // Deno only: HTTP/2 response bodies reach undici (deno-h2-response-order.ts).
 fixDenoHttp2ResponseOrder();
-
-/** Deno keeps undici's h2c client for streamed requests too (h2c-sessions.ts says why). */
-const IS_DENO = "Deno" in globalThis;
 
 export interface UndiciTransportOptions {
   /** Connections per target; null: as many as there are concurrent requests. Default null. */
@@ -60,11 +56,6 @@ class DownstreamClosedError extends Error {
   constructor(message = "the client closed the connection before the response was complete", options?: { cause?: unknown }) {
     super(message, options);
   }
-}
-
-/** The client's request body broke off (the h2c path's H2cBody.clientFailed). */
-function downstreamClosed(message: string, cause?: Error): DownstreamClosedError {
-  return new DownstreamClosedError(message, { cause });
 }
 
 const connectCodes = new Set(["ECONNREFUSED", "EHOSTUNREACH", "ENETUNREACH", "EHOSTDOWN", "ENETDOWN", "EADDRNOTAVAIL", "ENOTFOUND", "EAI_AGAIN", "UND_ERR_DESTROYED", "UND_ERR_CLOSED"]);
@@ -442,14 +433,11 @@ class UndiciTransport implements UpstreamTransport {
   readonly #bodies = new WeakMap<Request, ReplayableBody>();
   /** Every pending connect, response, request and idle timeout of this transport's tries. */
   readonly #deadlines = new DeadlineQueue(systemClock);
-  /** Streamed requests to h2c pods go on node:http2 sessions on Node (h2c-sessions.ts says why). */
-  readonly #h2c: H2cSessions;
 
   constructor(options: UndiciTransportOptions) {
     this.#connections = options.connectionsPerTarget ?? null;
     this.#keepAliveTimeoutMs = options.keepAliveTimeoutMs ?? 4000;
     this.#replayLimitBytes = options.replayLimitBytes ?? 256 * 1024;
-    this.#h2c = new H2cSessions(this.#deadlines, this.#keepAliveTimeoutMs);
   }
 
   #pool(target: UpstreamTarget, connectTimeoutMs: number, protocol: UpstreamCall["upstreamProtocol"]): Pool {
@@ -488,13 +476,6 @@ class UndiciTransport implements UpstreamTransport {
   }
 
   #streamInto(incoming: RawRequest, outgoing: RawResponse, target: UpstreamTarget, call: UpstreamCall): Promise<Response> {
-    if (call.upstreamProtocol === "h2c" && !IS_DENO) {
-      return new Promise<Response>((resolve, reject) => {
-        const handler = new ResponseWriter(target, call, outgoing, this.#deadlines, resolve, reject);
-        const body = hasBody(incoming) ? { source: incoming, limit: bodyLimitOf(incoming), clientFailed: downstreamClosed } : null;
-        this.#h2c.dispatch(target, call.connectTimeoutMs, { method: call.method, path: call.path, headers: call.headers, body }, handler);
-      });
-    }
     const pool = this.#pool(target, call.connectTimeoutMs, call.upstreamProtocol);
     return new Promise<Response>((resolve, reject) => {
       const handler = new ResponseWriter(target, call, outgoing, this.#deadlines, resolve, reject);
@@ -568,7 +549,6 @@ class UndiciTransport implements UpstreamTransport {
   }
 
   retain(keys: ReadonlySet<string>): void {
-    this.#h2c.retain(keys);
     for (const [key, pool] of this.#pools) {
       if (keys.has(key.startsWith("h2c ") ? key.slice(4) : key)) continue;
       this.#pools.delete(key);
@@ -579,7 +559,7 @@ class UndiciTransport implements UpstreamTransport {
   async close(): Promise<void> {
     const pools = [...this.#pools.values()];
     this.#pools.clear();
-    await Promise.all([...pools.map((pool) => pool.close()), this.#h2c.close()]);
+    await Promise.all(pools.map((pool) => pool.close()));
   }
 }
 
