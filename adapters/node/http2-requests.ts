@@ -108,6 +108,20 @@ function withoutConnectionField(response: Response): Response {
   return new Response(response.body, { status: response.status, statusText: response.statusText, headers });
 }
 
+/** An HTTP/2 request's fields as a header list (name, value, ...), as node:http2 received them,
+ * without the pseudo-fields (:method, :path, :authority, :scheme, which the request's method and
+ * URL carry): what IncomingMessage.rawHeaders is to an HTTP/1.1 request, read without building
+ * Web Headers. */
+export function http2RequestHeaders(incoming: Http2ServerRequest): string[] {
+  const raw = incoming.rawHeaders;
+  const list: string[] = [];
+  for (let i = 0; i + 1 < raw.length; i += 2) {
+    const name = raw[i]!;
+    if (name.charCodeAt(0) !== 58 /* ":" */) list.push(name, raw[i + 1]!);
+  }
+  return list;
+}
+
 /** The HTTP/2 request in a Hono env (c.env.incoming), if it is one. */
 export function http2IncomingOf(env: unknown): Http2ServerRequest | undefined {
   const incoming = (env as { incoming?: unknown } | undefined)?.incoming;

@@ -15,7 +15,7 @@ import { Context } from "hono";
 import type { HttpBindings } from "@hono/node-server";
 import type { ClientAddressOf, RequestHeadersOf } from "../../router/forward/upstream-transport.ts";
 import type { ServeOptions } from "../serve-options.ts";
-import { http2IncomingOf } from "./http2-requests.ts";
+import { http2IncomingOf, http2RequestHeaders } from "./http2-requests.ts";
 import { webRequestHeaders } from "../../router/forward/upstream-transport.ts";
 import { BodyByteLimit, setBodyLimit } from "../../router/forward/body-limit.ts";
 import { bodyTooLarge, connectNotSupported, userinfoNotAllowed } from "../../router/router-errors.ts";
@@ -365,6 +365,11 @@ function incomingOf(env: unknown): IncomingMessage | undefined {
 /** The client address from the raw socket ("" outside serveNode, e.g. app.request()). */
 export const nodeClientAddress: ClientAddressOf = (c) => (incomingOf(c.env) ?? http2IncomingOf(c.env))?.socket?.remoteAddress ?? "";
 
-/** The request's fields as Node received them (IncomingMessage.rawHeaders); from the Web Request
- * outside serveNode. */
-export const nodeRequestHeaders: RequestHeadersOf = (c) => incomingOf(c.env)?.rawHeaders ?? webRequestHeaders(c);
+/** The request's fields as Node received them (IncomingMessage.rawHeaders, or an HTTP/2 request's
+ * without its pseudo-fields); from the Web Request outside serveNode. */
+export const nodeRequestHeaders: RequestHeadersOf = (c) => {
+  const incoming = incomingOf(c.env);
+  if (incoming !== undefined) return incoming.rawHeaders;
+  const http2 = http2IncomingOf(c.env);
+  return http2 === undefined ? webRequestHeaders(c) : http2RequestHeaders(http2);
+};

@@ -118,13 +118,9 @@ export class RouterMetrics implements MetricsRecorder {
   readonly registry: Registry;
   readonly #services = new Map<string, ServiceCells>();
   readonly #requestCounts: PendingCount[] = [];
-  /** "protocol upstream_protocol" -> requests since the last scrape. */
-  readonly #protocolCounts = new Map<string, PendingCount>();
-  /** The last pair counted, and its cell: nearly every request repeats it, and comparing two
-   * strings costs less than building and hashing the key (issue 11's profile). */
-  #lastProtocol = "";
-  #lastUpstream = "";
-  #lastProtocolCount: PendingCount | undefined = undefined;
+  /** protocol -> upstream_protocol -> requests since the last scrape: two lookups of strings the
+   * request already has, no key built per request. */
+  readonly #protocolCounts = new Map<string, Map<string, { pending: number }>>();
   /** Services that left the table, with when, and whether a scrape has reported them since. */
   readonly #goneServices = new Map<string, { readonly at: number; reported: boolean; countAtReport: number }>();
   readonly #requestsCounter: Counter<"service" | "code">;
@@ -166,11 +162,12 @@ export class RouterMetrics implements MetricsRecorder {
       labelNames: ["protocol", "upstream_protocol"],
       registers,
       collect() {
-        // Cells stay (a handful of pairs at most): the request path keeps its last one.
-        for (const cell of protocolCounts.values()) {
-          if (cell.pending === 0) continue;
-          this.inc(cell.labels, cell.pending);
-          cell.pending = 0;
+        for (const [protocol, byUpstream] of protocolCounts) {
+          for (const [upstream, cell] of byUpstream) {
+            if (cell.pending === 0) continue;
+            this.inc({ protocol, upstream_protocol: upstream }, cell.pending);
+            cell.pending = 0;
+          }
         }
       },
     });
@@ -253,16 +250,11 @@ export class RouterMetrics implements MetricsRecorder {
   }
 
   requestProtocol(protocol: string, upstream: string): void {
-    let cell = this.#lastProtocolCount;
-    if (cell === undefined || protocol !== this.#lastProtocol || upstream !== this.#lastUpstream) {
-      const key = `${protocol} ${upstream}`;
-      cell = this.#protocolCounts.get(key);
-      if (cell === undefined) this.#protocolCounts.set(key, (cell = new PendingCount(Object.freeze({ protocol, upstream_protocol: upstream }))));
-      this.#lastProtocol = protocol;
-      this.#lastUpstream = upstream;
-      this.#lastProtocolCount = cell;
-    }
-    cell.pending++;
+    let byUpstream = this.#protocolCounts.get(protocol);
+    if (byUpstream === undefined) this.#protocolCounts.set(protocol, (byUpstream = new Map()));
+    const cell = byUpstream.get(upstream);
+    if (cell === undefined) byUpstream.set(upstream, { pending: 1 });
+    else cell.pending++;
   }
 
   requestDone(service: string, status: number, seconds: number): void {

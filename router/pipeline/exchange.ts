@@ -45,6 +45,10 @@ export class Exchange {
   path = "";
   /** The subset a matched route rule names, over the request's subset header (resolve). */
   routeSubset: string | undefined = undefined;
+  /** "h2c" when the port's pods are spoken to in HTTP/2 (service-port.ts upstreamProtocolOf),
+   * decided once, where the port is (resolve): the forward stage, the transport, the metrics and
+   * the access log all read it. */
+  upstreamProtocol: "h2c" | undefined = undefined;
   /** "external" when a gateway route rule matched: externalTrafficPolicy applies (resolve). */
   origin: TrafficOrigin = "internal";
   /** The Gateway API rule that routed it: filters and timeouts the forward stage applies (resolve). */

@@ -13,7 +13,6 @@ import { retriesStatus, retryBackoffMs } from "../gateway-api/gateway-retry.ts";
 import type { RequestBodyCopy } from "../forward/request-body-copy.ts";
 import { RetriedStatusError, UpstreamError, type ClientAddressOf, type UpstreamCall, type UpstreamOutcome, type UpstreamTransport } from "../forward/upstream-transport.ts";
 import { retryable, type RetryBudget } from "../retry-policy.ts";
-import { upstreamProtocolOf } from "../service-port.ts";
 import { grpcTimeoutOf } from "../forward/grpc-timeout.ts";
 import type { RouterErrorCode } from "../router-errors.ts";
 import type { RouterTimeouts } from "../timeout-config.ts";
@@ -103,7 +102,7 @@ class ForwardTry implements UpstreamCall {
     this.responseTimeoutMs = responseTimeoutMs(timeouts, elapsed);
     this.idleTimeoutMs = timeouts.idleMs;
     this.requestTimeLeftMs = timeouts.requestMs > 0 ? timeouts.requestMs - elapsed : undefined;
-    this.upstreamProtocol = upstreamProtocolOf(exchange.port);
+    this.upstreamProtocol = exchange.upstreamProtocol;
     this.retryStatus = retryStatus;
     this.bodyCopy = bodyCopy;
     this.#exchange = exchange;
@@ -138,7 +137,7 @@ export class ForwardStage {
     if (exchange.gateway !== undefined) exchange.timeouts = gatewayTimeouts(exchange.timeouts!, exchange.gateway);
     // gRPC: the client's grpc-timeout is the call's deadline (forward/grpc-timeout.ts); looked
     // for only on ports spoken to in HTTP/2, the only ones gRPC can reach.
-    const grpcTimeoutMs = upstreamProtocolOf(exchange.port) === "h2c" ? grpcTimeoutOf(exchange.headers) : undefined;
+    const grpcTimeoutMs = exchange.upstreamProtocol === "h2c" ? grpcTimeoutOf(exchange.headers) : undefined;
     if (grpcTimeoutMs !== undefined) {
       const timeouts = exchange.timeouts!;
       if (timeouts.requestMs <= 0 || grpcTimeoutMs < timeouts.requestMs) exchange.timeouts = { ...timeouts, requestMs: grpcTimeoutMs };

@@ -11,7 +11,6 @@ import type { TunnelTraffic, UpgradeOutcome } from "../forward/upgrade-route.ts"
 import type { AccessLog, AccessRecord } from "../observability/access-log.ts";
 import type { MetricsRecorder } from "../observability/router-metrics.ts";
 import { errorResponse, type RouterErrorCode } from "../router-errors.ts";
-import { upstreamProtocolOf } from "../service-port.ts";
 import { grpcErrorResponse, grpcStatusOf, httpStatusOfGrpcAnswer, isGrpcFailureStatus, isGrpcRequest } from "../forward/grpc-status.ts";
 import type { ClientOf, Exchange } from "./exchange.ts";
 
@@ -46,8 +45,13 @@ export class ReportStage {
 
   /** vipr_requests_by_protocol_total: the client's protocol ("http/1.1" where the runtime does
    * not say), and the pod's when the request was relayed. */
-  #countProtocol(exchange: Exchange, relayed: boolean): void {
-    this.#metrics.requestProtocol(this.#protocolOf?.(exchange.c) || "http/1.1", relayed ? spokenToPod(exchange) : "-");
+  #countProtocol(protocol: string, exchange: Exchange, relayed: boolean): void {
+    this.#metrics.requestProtocol(protocol || "http/1.1", relayed ? spokenToPod(exchange) : "-");
+  }
+
+  /** The client's protocol, asked of the serve adapter once per request ("" when not known). */
+  #protocol(exchange: Exchange): string {
+    return this.#protocolOf?.(exchange.c) ?? "";
   }
 
   /** A ready-made refusal (TRACE, userinfo): its x-vipr-error code is the log's error. */
@@ -59,7 +63,7 @@ export class ReportStage {
    * Deno's path, the only one that reaches here, does the same. */
   counted(exchange: Exchange, response: Response): Response {
     this.#metrics.requestDone("-", response.status, exchange.elapsedMs() / 1000);
-    this.#countProtocol(exchange, false);
+    this.#countProtocol(this.#protocol(exchange), exchange, false);
     return response;
   }
 
@@ -68,8 +72,9 @@ export class ReportStage {
     const seconds = exchange.elapsedMs() / 1000;
     exchange.status = status;
     this.#metrics.requestDone(exchange.serviceKey === "" ? "-" : exchange.serviceKey, status, seconds);
-    this.#countProtocol(exchange, false);
-    this.#log(exchange, seconds, undefined, message);
+    const protocol = this.#protocol(exchange);
+    this.#countProtocol(protocol, exchange, false);
+    this.#log(protocol, exchange, seconds, undefined, message);
     return response;
   }
 
@@ -83,9 +88,10 @@ export class ReportStage {
     if (error === undefined || endpointsFault) this.#tryOutcome(exchange, endpointsFault || isFailureStatus(exchange.status) || isGrpcFailureStatus(outcome.grpcStatus));
     const seconds = exchange.elapsedMs() / 1000;
     this.#metrics.requestDone(exchange.serviceKey, exchange.status, seconds);
-    this.#countProtocol(exchange, true);
+    const protocol = this.#protocol(exchange);
+    this.#countProtocol(protocol, exchange, true);
     if (endpointsFault) this.#metrics.upstreamError(exchange.serviceKey, exchange.upstream!.identity, error.kind);
-    this.#log(exchange, seconds, outcome, error === undefined ? undefined : error.kind === "aborted" ? `client_aborted: ${error.message}` : error.message);
+    this.#log(protocol, exchange, seconds, outcome, error === undefined ? undefined : error.kind === "aborted" ? `client_aborted: ${error.message}` : error.message);
   }
 
   /** Upgraded connections (WebSocket tunnels): the service's byte counts, the tunnel's opening,
@@ -133,7 +139,7 @@ export class ReportStage {
 
   /** The one place an access-log record is built. `relayed`: the upstream response's outcome, or
    * undefined when vipr answered itself (then no endpoint and no upstream status). */
-  #log(exchange: Exchange, seconds: number, relayed: UpstreamOutcome | undefined, error: string | undefined): void {
+  #log(protocol: string, exchange: Exchange, seconds: number, relayed: UpstreamOutcome | undefined, error: string | undefined): void {
     const accessLog = this.#accessLog;
     if (accessLog === undefined || !accessLog.enabled || !accessLog.sample()) return;
     const target = exchange.target;
@@ -152,14 +158,13 @@ export class ReportStage {
     };
     if (error !== undefined) record.error = error;
     if (this.#tunnel !== undefined) record.tunnel = this.#tunnel;
-    const protocol = this.#protocolOf?.(exchange.c);
-    if (protocol !== undefined && protocol !== "") record.protocol = protocol;
+    if (protocol !== "") record.protocol = protocol;
     if (relayed !== undefined) record.upstream_protocol = spokenToPod(exchange);
     accessLog.write(record);
   }
 }
 
-/** The protocol vipr spoke to the pod: h2c where the service port says so (undici-transport.ts). */
+/** The protocol vipr spoke to the pod: h2c where the service port says so (resolve decided it). */
 function spokenToPod(exchange: Exchange): string {
-  return upstreamProtocolOf(exchange.port) ?? "http/1.1";
+  return exchange.upstreamProtocol ?? "http/1.1";
 }

@@ -14,6 +14,7 @@ import type { TrafficOrigin } from "../service-state.ts";
 import { type RoutingTable, type ServiceEntry, type ServicePortEntry } from "../table/routing-table.ts";
 import type { Exchange } from "./exchange.ts";
 import type { ReportStage } from "./report-stage.ts";
+import { upstreamProtocolOf } from "../service-port.ts";
 
 /** Where a request is addressed, as resolution reads it (a RequestTarget, or an explain query). */
 export type AddressedTo = Pick<RequestTarget, "authority" | "hostname" | "pathAndQuery">;
@@ -105,6 +106,7 @@ export class ResolveStage {
     exchange.serviceKey = found.service.key;
     exchange.service = found.service;
     exchange.port = found.port;
+    exchange.upstreamProtocol = upstreamProtocolOf(found.port);
     exchange.path = found.path;
     exchange.routeSubset = found.subset;
     exchange.origin = found.origin;

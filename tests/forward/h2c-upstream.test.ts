@@ -67,7 +67,8 @@ beforeAll(async () => {
       endpointSlices: slicesFor("h2svc", [{ pod: "h2c-0", port: pod.port }]).map((slice) => ({ ...slice, ports: [{ name: "grpc", port: pod.port, protocol: "TCP", appProtocol: "kubernetes.io/h2c" }] })),
     }),
   );
-  server = await serveNode(router.app, { http2: {}, closeGraceMs: 200 });
+  // The body limit is above every upload below but the one that tests it.
+  server = await serveNode(router.app, { http2: {}, closeGraceMs: 200, maxBodyBytes: 2 * 1024 * 1024 });
 });
 
 afterAll(async () => {
@@ -115,6 +116,40 @@ describe(`HTTP/2 to an h2c pod on ${runtimeName}`, () => {
     for (const answer of answers) expect(JSON.parse(answer.body)).toMatchObject({ httpVersion: "2.0" });
     // Multiplexed: far fewer connections than requests (HTTP/1.1 would have opened up to 30).
     expect(pod.sessionsSeen - before).toBeLessThanOrEqual(2);
+  });
+
+  test("a body without a length past maxBodyBytes gets vipr's 413 on the way to an h2c pod, over HTTP/1.1 and HTTP/2", async () => {
+    const chunk = Buffer.alloc(256 * 1024, 1);
+    // HTTP/1.1, chunked (no Content-Length): counted as it is read.
+    const chunked = await new Promise<{ status: number; body: string }>((resolve, reject) => {
+      const request = http.request({ port: server.port, host: "127.0.0.1", path: "/too-big", method: "POST", headers: { host: "h2svc" }, agent: false }, (response) => {
+        let text = "";
+        response.setEncoding("utf8");
+        response.on("data", (part: string) => (text += part));
+        response.on("end", () => resolve({ status: response.statusCode!, body: text }));
+      });
+      request.on("error", reject);
+      for (let i = 0; i < 12; i++) request.write(chunk);
+      request.end();
+    });
+    expect(chunked.status).toBe(413);
+    expect(JSON.parse(chunked.body)).toMatchObject({ error: { code: "body_too_large" } });
+    // HTTP/2, DATA frames without content-length.
+    const session = http2.connect(`http://127.0.0.1:${server.port}`);
+    try {
+      const status = await new Promise<number>((resolve, reject) => {
+        const stream = session.request({ ":authority": "h2svc", ":path": "/too-big", ":method": "POST" });
+        stream.on("response", (headers) => resolve(Number(headers[":status"])));
+        stream.on("error", reject);
+        for (let i = 0; i < 12; i++) stream.write(chunk);
+        stream.end();
+      });
+      expect(status).toBe(413);
+    } finally {
+      session.destroy();
+    }
+    // The pod's session carries on.
+    expect((await get("/after-413")).status).toBe(200);
   });
 
   test("an HTTP/2 client through vipr to the h2c pod: HTTP/2 both hops", async () => {
