@@ -9,6 +9,7 @@ import { buildTable, checkBackend, namespaceAllowed, parentKeyOf, listenerStates
 import { condition, type Condition, type GatewayApiStatus, type HTTPRouteStatusReport, type RouteParentStatusReport } from "./gateway-conditions.ts";
 import { GATEWAY_API_GROUP, VIPR_CONTROLLER_NAME, type Gateway, type GatewayApiObjects, type GRPCRoute, type HeaderModifier, type HTTPRouteRule } from "./gateway-api-objects.ts";
 import { intersectHostnames } from "./gateway-hostnames.ts";
+import { ROUTE_KIND_CONFLICT_REASON, routeKindConflicts, routeParentKey } from "./route-kind-conflicts.ts";
 import { compareGRPCPrecedence, grpcRouteMatch, MATCH_EVERY_CALL, type GRPCRouteEntry } from "./grpc-route-match.ts";
 
 export interface CompiledGRPCRoutes {
@@ -83,6 +84,7 @@ export function compileGRPCRoutes(objects: GatewayApiObjects, options: CompileOp
   const attached = new Map<string, number>();
   const entries: GRPCRouteEntry[] = [];
   const reports: HTTPRouteStatusReport[] = [];
+  const kindConflicts = routeKindConflicts(objects, options);
   const routes = [...(objects.grpcRoutes ?? [])].sort((a, b) => a.meta.created - b.meta.created || `${a.meta.namespace}/${a.meta.name}`.localeCompare(`${b.meta.namespace}/${b.meta.name}`));
 
   for (const route of routes) {
@@ -111,10 +113,13 @@ export function compileGRPCRoutes(objects: GatewayApiObjects, options: CompileOp
       const usable = listenerStatesOf(gateway);
       const allowed = candidates.filter((l) => usable.get(l.name)?.usable === true && routeKindAllowed(l, GATEWAY_API_GROUP, KIND) && namespaceAllowed(l, gateway, route.meta.namespace, objects));
       const withHosts = allowed.map((listener) => ({ listener, hosts: intersectHostnames(listener.hostname, route.hostnames) })).filter((x) => x.hosts.length > 0);
+      const kindConflict = kindConflicts.get(routeParentKey(KIND, route.meta.namespace, route.meta.name, parentRef));
       let accepted: Condition;
       if (candidates.length === 0) {
         const named = [parentRef.sectionName === undefined ? "" : `sectionName ${JSON.stringify(parentRef.sectionName)}`, parentRef.port === undefined ? "" : `port ${parentRef.port}`].filter((s) => s !== "").join(" and ");
         accepted = condition("Accepted", false, "NoMatchingParent", `${where} has no listener with ${named}`, generation);
+      } else if (kindConflict !== undefined) {
+        accepted = condition("Accepted", false, ROUTE_KIND_CONFLICT_REASON, kindConflict, generation);
       } else if (allowed.length === 0) {
         accepted = condition("Accepted", false, "NotAllowedByListeners", `no listener of ${where} allows this GRPCRoute (its protocol, allowedRoutes.kinds or allowedRoutes.namespaces)`, generation);
       } else if (withHosts.length === 0) {
