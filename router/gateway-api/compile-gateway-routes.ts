@@ -29,6 +29,7 @@ import { hostnameSpecificity, intersectHostnames } from "./gateway-hostnames.ts"
 import { resolveListenerTls, type CertificateCheck, type ListenerCertificate, type ListenerTlsResolution } from "./gateway-listener-tls.ts";
 import { listenerConflicts, type ListenerConflict } from "./listener-conflicts.ts";
 import { labelSelectorMatches } from "./label-selector-match.ts";
+import type { ServiceEntry } from "../table/routing-table.ts";
 import { ROUTE_KIND_CONFLICT_REASON, routeKindConflicts, routeParentKey } from "./route-kind-conflicts.ts";
 
 /** A backend a rule may send to; `invalid` says why requests its weight draws get a 500. */
@@ -111,6 +112,10 @@ export interface CompileOptions {
   /** Whether a Service exists ("namespace/name"): for ResolvedRefs BackendNotFound in status.
    * Without it, missing services are found per request (500) but not reported in status. */
   readonly serviceExists?: (key: string) => boolean;
+  /** The Service ("namespace/name") in the routing table: for a GRPCRoute backend whose port's
+   * appProtocol is not HTTP/2, ResolvedRefs UnsupportedProtocol in status. Without it, such
+   * backends are found per call (UNAVAILABLE) but not reported in status. */
+  readonly service?: (key: string) => ServiceEntry | undefined;
   /** Whether a Secret's PEM certificate and key go together (the adapter's crypto check); default a
    * PEM syntax check (gateway-listener-tls.ts). */
   readonly checkCertificate?: CertificateCheck;
@@ -181,7 +186,7 @@ function granted(grants: readonly ReferenceGrant[], fromNamespace: string, to: B
 
 export interface RefCheck {
   readonly invalid: string | undefined;
-  readonly reason: "InvalidKind" | "RefNotPermitted" | "BackendNotFound" | undefined;
+  readonly reason: "InvalidKind" | "RefNotPermitted" | "BackendNotFound" | "UnsupportedProtocol" | undefined;
 }
 
 export function checkBackend(ref: BackendObjectRef, routeNamespace: string, objects: GatewayApiObjects, options: CompileOptions, fromKind = "HTTPRoute"): RefCheck {

@@ -10,6 +10,7 @@ import { condition, type Condition, type GatewayApiStatus, type HTTPRouteStatusR
 import { GATEWAY_API_GROUP, VIPR_CONTROLLER_NAME, type Gateway, type GatewayApiObjects, type GRPCRoute, type HeaderModifier, type HTTPRouteRule } from "./gateway-api-objects.ts";
 import { intersectHostnames } from "./gateway-hostnames.ts";
 import { ROUTE_KIND_CONFLICT_REASON, routeKindConflicts, routeParentKey } from "./route-kind-conflicts.ts";
+import { grpcBackendProtocolProblem } from "./grpc-backend-protocol.ts";
 import { compareGRPCPrecedence, grpcRouteMatch, MATCH_EVERY_CALL, type GRPCRouteEntry } from "./grpc-route-match.ts";
 
 export interface CompiledGRPCRoutes {
@@ -26,7 +27,12 @@ function compileRule(route: GRPCRoute, ruleIndex: number, objects: GatewayApiObj
   const grpcRule = route.rules[ruleIndex]!;
   const ns = route.meta.namespace;
   const check = (ref: Parameters<typeof checkBackend>[0]): RefCheck => {
-    const result = checkBackend(ref, ns, objects, options, KIND);
+    let result = checkBackend(ref, ns, objects, options, KIND);
+    // GRPCBackendRef: a backend the route's protocol cannot reach "is considered invalid"; the
+    // spec's reason for it is UnsupportedProtocol (apis/v1/shared_types.go RouteReasonUnsupportedProtocol).
+    const service = result.reason === undefined ? options.service?.(`${ref.namespace}/${ref.name}`) : undefined;
+    const problem = service === undefined ? undefined : grpcBackendProtocolProblem(service, ref.port);
+    if (problem !== undefined) result = { invalid: problem, reason: "UnsupportedProtocol" };
     if (result.reason !== undefined) refProblems.push(result);
     return result;
   };

@@ -58,7 +58,7 @@ export async function startGrpcGatewayHarness(options: Partial<ServiceRouterOpti
     router,
     port: server.port,
     backends,
-    apply: (yaml) => router.setGatewayObjects(gatewayObjects(BASE_GATEWAY + yaml), { serviceExists: (key) => table.services.has(key) }),
+    apply: (yaml) => router.setGatewayObjects(gatewayObjects(BASE_GATEWAY + yaml), { serviceExists: (key) => table.services.has(key), service: (key) => table.services.get(key) }),
     call: (authority, path, metadata = {}) => callGrpcEcho(clientFor(authority), path, metadata),
     close: async () => {
       for (const client of clients.values()) client.close();

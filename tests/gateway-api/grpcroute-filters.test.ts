@@ -141,17 +141,22 @@ describe("GRPCRoute backends", () => {
     }
   });
 
-  test("a backend port without appProtocol is reached with HTTP/2 (inferred from the route kind); one whose appProtocol is another protocol answers UNAVAILABLE", async () => {
-    gw.apply(
+  test("a backend port without appProtocol is reached with HTTP/2 (inferred from the route kind); one whose appProtocol is another protocol is ResolvedRefs False UnsupportedProtocol and answers UNAVAILABLE", async () => {
+    const status = gw.apply(
       grpcRoute("inferred", `  rules:\n  - matches: [{ method: { service: ${GRPC_ECHO}, method: Echo } }]\n    backendRefs: [{ name: grpc-infra-backend-v3, port: 8080 }]\n`) +
         grpcRoute("http-backend", `  rules:\n  - matches: [{ method: { service: ${GRPC_ECHO}, method: EchoTwo } }]\n    backendRefs: [{ name: grpc-http-backend, port: 8080 }]\n`),
+    );
+    expect(conditions(status, "inferred")).toEqual(["Accepted=True/Accepted", "ResolvedRefs=True/ResolvedRefs"]);
+    expect(conditions(status, "http-backend")).toEqual(["Accepted=True/Accepted", "ResolvedRefs=False/UnsupportedProtocol"]);
+    expect(status.grpcRoutes?.find((r) => r.name === "http-backend")?.parents[0]?.conditions[1]?.message).toBe(
+      `backendRef ${INFRA}/grpc-http-backend: port 8080 has appProtocol "http"; a GRPCRoute's backend must speak HTTP/2 (appProtocol kubernetes.io/h2c or grpc, or none)`,
     );
     expect((await gw.call("grpc.example.com", ECHO)).echo?.service).toBe("grpc-infra-backend-v3");
     const refused = await gw.call("grpc.example.com", `/${GRPC_ECHO}/EchoTwo`);
     expect([refused.code, refused.viprError, refused.details]).toEqual([
       grpc.status.UNAVAILABLE,
       "invalid_backend",
-      `GRPCRoute ${INFRA}/http-backend rule 0: backend ${INFRA}/grpc-http-backend port 8080 has appProtocol "http"; a GRPCRoute's backend must speak HTTP/2 (appProtocol kubernetes.io/h2c or grpc, or none)`,
+      `GRPCRoute ${INFRA}/http-backend rule 0: backendRef ${INFRA}/grpc-http-backend: port 8080 has appProtocol "http"; a GRPCRoute's backend must speak HTTP/2 (appProtocol kubernetes.io/h2c or grpc, or none)`,
     ]);
     expect(gw.backends.get("grpc-http-backend")!.received()).toEqual([]);
   });
