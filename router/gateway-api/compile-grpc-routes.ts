@@ -37,7 +37,7 @@ function compileRule(route: GRPCRoute, ruleIndex: number, objects: GatewayApiObj
     return result;
   };
   const backends = grpcRule.backendRefs.map((ref) => ({ ref, weight: ref.weight, invalid: check(ref).invalid }));
-  const mirrors: readonly CompiledMirror[] = [];
+  const mirrors: CompiledMirror[] = [];
   let requestHeaders: HeaderModifier | undefined;
   let responseHeaders: HeaderModifier | undefined;
   let unsupported: string | undefined;
@@ -45,11 +45,10 @@ function compileRule(route: GRPCRoute, ruleIndex: number, objects: GatewayApiObj
     if (filter.type === "RequestHeaderModifier") requestHeaders = filter.modifier;
     else if (filter.type === "ResponseHeaderModifier") responseHeaders = filter.modifier;
     else if (filter.type === "RequestMirror") {
-      // vipr's mirrors (gateway-forwarding.ts sendMirrors) are HTTP/1.1 copies without the body,
-      // which a gRPC pod cannot take. A filter vipr cannot apply is never skipped (GRPCRouteFilter:
-      // such requests "MUST receive a HTTP error response"): the rule's calls get UNAVAILABLE.
-      check(filter.mirror.backend);
-      unsupported ??= "RequestMirror on a GRPCRoute is not supported by vipr (mirrors are sent as HTTP/1.1 without the body, which a gRPC backend cannot take)";
+      // Sent as an HTTP/2 (h2c) copy of the call with its body, fire and forget
+      // (gateway-forwarding.ts sendMirrors); a mirror backend whose port cannot take HTTP/2 is
+      // invalid, as a backendRef's is (check), and gets no copies.
+      mirrors.push({ mirror: filter.mirror, invalid: check(filter.mirror.backend).invalid });
     } else unsupported ??= filter.unsupported;
   }
   const matches = grpcRule.matches.length === 0 ? [MATCH_EVERY_CALL] : grpcRule.matches;
