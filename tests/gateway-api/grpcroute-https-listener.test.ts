@@ -4,8 +4,9 @@
 // kubernetes.io/tls Secret, picked by SNI), and the GRPCRoute attached to the HTTPS listener sends
 // the call to grpc-js pods over h2c. The same call in cleartext (h2c on vipr's plain port) is not
 // matched by that route: a route of an HTTPS listener serves only calls that arrived over TLS.
+// The same through `vipr serve --source file:DIR --listen-https` as a process, objects from files.
 import * as grpc from "@grpc/grpc-js";
-import { mkdtemp, readFile, rm } from "node:fs/promises";
+import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
@@ -15,9 +16,9 @@ import { GatewayCertificateStore } from "../../adapters/node/gateway-certificate
 import { gatewaySinkWithTls } from "../../adapters/node/gateway-tls-sink.ts";
 import { loadRuntimeAdapter, type RunningServer } from "../../adapters/runtime-adapter.ts";
 import type { GatewayApiStatus } from "../../router/gateway-api/gateway-conditions.ts";
-import { onDeno } from "../cli/vipr-process.ts";
+import { killAll, onDeno, startVipr } from "../cli/vipr-process.ts";
 import { makeCertificate } from "../forward/tls-test-certs.ts";
-import { callGrpcEcho, GRPC_ECHO } from "../support/grpc-echo-backend.ts";
+import { callGrpcEcho, GRPC_ECHO, startGrpcEchoBackend } from "../support/grpc-echo-backend.ts";
 import { INFRA } from "./gateway-harness.ts";
 import { startGrpcGatewayHarness, type GrpcGatewayHarness } from "./grpc-gateway-harness.ts";
 import { BASE_GATEWAY } from "./gateway-yaml.ts";
@@ -81,6 +82,7 @@ beforeAll(async () => {
 }, 60_000);
 
 afterAll(async () => {
+  await killAll();
   tlsClient?.close();
   await tlsServer?.close();
   await gw?.close();
@@ -114,4 +116,37 @@ describe(`GRPCRoute on an HTTPS listener on ${runtimeName}`, () => {
     const result = await gw.call(HOST, `/${GRPC_ECHO}/Echo`);
     expect([grpc.status[result.code], result.echo, result.viprError]).toEqual(["UNIMPLEMENTED", undefined, "unknown_host"]);
   });
+});
+
+describe(`vipr serve --listen-https with a GRPCRoute from files on ${runtimeName}`, () => {
+  test("a grpc-js client with TLS credentials reaches the h2c pod through the GRPCRoute of the HTTPS listener; cleartext calls are not routed by it", async () => {
+    const dir = await mkdtemp(join(tmpdir(), "vipr-grpc-https-serve-"));
+    const backend = await startGrpcEchoBackend(INFRA, "grpc-infra-backend-v1");
+    let client: grpc.Client | undefined;
+    try {
+      const { services, endpointSlices } = backend.objects();
+      await writeFile(join(dir, "backend.yaml"), [...services, ...endpointSlices].map((o) => JSON.stringify(o)).join("\n---\n"));
+      await writeFile(join(dir, "gateway.yaml"), BASE_GATEWAY + (await gatewayYaml()));
+      const vipr = startVipr(["serve", "--source", `file:${dir}`, "--listen", "127.0.0.1:0", "--listen-https", "127.0.0.1:0", "--admin", "off"]);
+      const port = Number((await vipr.waitFor(/^vipr: listening on http:\/\/127\.0\.0\.1:(\d+)$/m, "stderr", 30_000))[1]);
+      const httpsPort = Number((await vipr.waitFor(/^vipr: Gateway HTTPS listeners on https:\/\/127\.0\.0\.1:(\d+)$/m, "stderr", 30_000))[1]);
+      await vipr.waitFor(/^vipr: gateway TLS: 1 HTTPS listener \(grpc\.example\.com\)$/m, "stderr", 30_000);
+      client = new grpc.Client(`127.0.0.1:${httpsPort}`, grpc.credentials.createSsl(await readFile(join(temp, "grpc.crt"))), { "grpc.ssl_target_name_override": HOST, "grpc.default_authority": HOST });
+      const result = await callGrpcEcho(client, `/${GRPC_ECHO}/Echo`);
+      expect([grpc.status[result.code], result.details, result.echo?.service, result.echo?.metadata["x-forwarded-proto"]]).toEqual(["OK", "", "grpc-infra-backend-v1", ["https"]]);
+      const plain = new grpc.Client(`127.0.0.1:${port}`, grpc.credentials.createInsecure(), { "grpc.default_authority": HOST });
+      try {
+        const cleartext = await callGrpcEcho(plain, `/${GRPC_ECHO}/Echo`);
+        expect([grpc.status[cleartext.code], cleartext.echo]).toEqual(["UNIMPLEMENTED", undefined]);
+      } finally {
+        plain.close();
+      }
+      expect(backend.received().length).toBe(1);
+    } finally {
+      client?.close();
+      await killAll();
+      await backend.close();
+      await rm(dir, { recursive: true, force: true });
+    }
+  }, 60_000);
 });
