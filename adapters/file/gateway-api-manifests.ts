@@ -43,7 +43,7 @@ export function gatewayApiObjectsOf(manifests: readonly ManifestObject[]): Gatew
 export function gatewayApiLogger(router: GatewayObjectsSink, log: (line: string) => void): (objects: GatewayApiObjects) => void {
   let last = "";
   return (objects) => {
-    const status = router.setGatewayObjects(objects, { serviceExists: (key) => router.table?.services.has(key) ?? true });
+    const status = router.setGatewayObjects(objects, { serviceExists: (key) => router.table?.services.has(key) ?? true, service: (key) => router.table?.services.get(key) });
     const lines = statusProblems(status);
     const routes = status.httpRoutes.length;
     const summary = `Gateway API: ${status.gateways.length} gateways, ${routes} routes${lines.length === 0 ? "" : `, ${lines.length} problems`}`;

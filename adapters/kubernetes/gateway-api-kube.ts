@@ -24,7 +24,7 @@ export function startGatewayApiFromKube(
     ...sourceOptions,
     onObjects: (objects, problems) => {
       // Before the first routing table, a backend cannot be told missing: say so later, not wrongly now.
-      const status = router.setGatewayObjects(objects, { serviceExists: (key) => router.table?.services.has(key) ?? true, controllerName });
+      const status = router.setGatewayObjects(objects, { serviceExists: (key) => router.table?.services.has(key) ?? true, service: (key) => router.table?.services.get(key), controllerName });
       const lines = [...problems, ...statusProblems(status)];
       const joined = lines.join("\n");
       if (joined !== logged) for (const line of lines) log(`gateway api: ${line}`);

@@ -124,6 +124,7 @@ async function main(): Promise<void> {
     } else if (message.type === "gateway") {
       router.setGatewayObjects(message.objects, {
         serviceExists: (key) => router.table?.services.has(key) ?? true,
+        service: (key) => router.table?.services.get(key),
         ...(message.controllerName === undefined ? {} : { controllerName: message.controllerName }),
         checkCertificate: checkCertificatePem,
         httpsListener: gatewayCertificates !== undefined,

@@ -128,6 +128,11 @@ export interface UpstreamTransport {
   forward(c: Context, target: UpstreamTarget, call: UpstreamCall): Promise<Response>;
   /** Closes the pools of targets whose targetKey() is not in `keys` (in-flight requests finish). */
   retain(keys: ReadonlySet<string>): void;
+  /** Sends a copy of a request to `endpoint` ("address:port", as targetKey) in HTTP/2 with prior
+   * knowledge and discards the answer: a GRPCRoute's RequestMirror (gateway-forwarding.ts), which
+   * a gRPC pod takes only in HTTP/2. Resolves once the answer was read or dropped. Optional: without
+   * it, gRPC mirrors are logged as not sent. */
+  mirrorH2c?(endpoint: string, method: string, path: string, headers: readonly string[], body: Uint8Array | undefined): Promise<void>;
   /** Closes every pool; in-flight requests finish first. */
   close(): Promise<void>;
 }

@@ -29,6 +29,8 @@ import { hostnameSpecificity, intersectHostnames } from "./gateway-hostnames.ts"
 import { resolveListenerTls, type CertificateCheck, type ListenerCertificate, type ListenerTlsResolution } from "./gateway-listener-tls.ts";
 import { listenerConflicts, type ListenerConflict } from "./listener-conflicts.ts";
 import { labelSelectorMatches } from "./label-selector-match.ts";
+import type { ServiceEntry } from "../table/routing-table.ts";
+import { ROUTE_KIND_CONFLICT_REASON, routeKindConflicts, routeParentKey } from "./route-kind-conflicts.ts";
 
 /** A backend a rule may send to; `invalid` says why requests its weight draws get a 500. */
 export interface CompiledBackend {
@@ -110,6 +112,10 @@ export interface CompileOptions {
   /** Whether a Service exists ("namespace/name"): for ResolvedRefs BackendNotFound in status.
    * Without it, missing services are found per request (500) but not reported in status. */
   readonly serviceExists?: (key: string) => boolean;
+  /** The Service ("namespace/name") in the routing table: for a GRPCRoute backend whose port's
+   * appProtocol is not HTTP/2, ResolvedRefs UnsupportedProtocol in status. Without it, such
+   * backends are found per call (UNAVAILABLE) but not reported in status. */
+  readonly service?: (key: string) => ServiceEntry | undefined;
   /** Whether a Secret's PEM certificate and key go together (the adapter's crypto check); default a
    * PEM syntax check (gateway-listener-tls.ts). */
   readonly checkCertificate?: CertificateCheck;
@@ -180,7 +186,7 @@ function granted(grants: readonly ReferenceGrant[], fromNamespace: string, to: B
 
 export interface RefCheck {
   readonly invalid: string | undefined;
-  readonly reason: "InvalidKind" | "RefNotPermitted" | "BackendNotFound" | undefined;
+  readonly reason: "InvalidKind" | "RefNotPermitted" | "BackendNotFound" | "UnsupportedProtocol" | undefined;
 }
 
 export function checkBackend(ref: BackendObjectRef, routeNamespace: string, objects: GatewayApiObjects, options: CompileOptions, fromKind = "HTTPRoute"): RefCheck {
@@ -287,6 +293,7 @@ export function compileGatewayRoutes(objects: GatewayApiObjects, options: Compil
   const attached = new Map<string, number>(); // "gateway key/listener name" -> routes attached
   const entries: RouteEntry[] = [];
   const routeStatus: HTTPRouteStatusReport[] = [];
+  const kindConflicts = routeKindConflicts(objects, options);
   // Oldest first, then by name: one order for conflicts and status, whatever order objects came in.
   const routes = [...objects.httpRoutes].sort((a, b) => a.meta.created - b.meta.created || `${a.meta.namespace}/${a.meta.name}`.localeCompare(`${b.meta.namespace}/${b.meta.name}`));
 
@@ -311,10 +318,13 @@ export function compileGatewayRoutes(objects: GatewayApiObjects, options: Compil
       if (seenParents.has(parentKeyOf(statusRef))) continue;
       seenParents.add(parentKeyOf(statusRef));
       const candidates = gateway.listeners.filter((l) => (parentRef.sectionName === undefined || l.name === parentRef.sectionName) && (parentRef.port === undefined || l.port === parentRef.port));
+      const kindConflict = kindConflicts.get(routeParentKey("HTTPRoute", route.meta.namespace, route.meta.name, parentRef));
       let accepted: Condition;
       if (candidates.length === 0) {
         const named = [parentRef.sectionName === undefined ? "" : `sectionName ${JSON.stringify(parentRef.sectionName)}`, parentRef.port === undefined ? "" : `port ${parentRef.port}`].filter((s) => s !== "").join(" and ");
         accepted = condition("Accepted", false, "NoMatchingParent", `Gateway ${parentRef.namespace}/${parentRef.name} has no listener with ${named}`, generation);
+      } else if (kindConflict !== undefined) {
+        accepted = condition("Accepted", false, ROUTE_KIND_CONFLICT_REASON, kindConflict, generation);
       } else {
         const allowed = candidates.filter((l) => usable(gateway, l) && routeKindAllowed(l, GATEWAY_API_GROUP, "HTTPRoute") && namespaceAllowed(l, gateway, route.meta.namespace, objects));
         const withHosts = allowed.map((l) => ({ listener: l, hosts: intersectHostnames(l.hostname, route.hostnames) })).filter((x) => x.hosts.length > 0);

@@ -9,6 +9,8 @@ import { buildTable, checkBackend, namespaceAllowed, parentKeyOf, listenerStates
 import { condition, type Condition, type GatewayApiStatus, type HTTPRouteStatusReport, type RouteParentStatusReport } from "./gateway-conditions.ts";
 import { GATEWAY_API_GROUP, VIPR_CONTROLLER_NAME, type Gateway, type GatewayApiObjects, type GRPCRoute, type HeaderModifier, type HTTPRouteRule } from "./gateway-api-objects.ts";
 import { intersectHostnames } from "./gateway-hostnames.ts";
+import { ROUTE_KIND_CONFLICT_REASON, routeKindConflicts, routeParentKey } from "./route-kind-conflicts.ts";
+import { grpcBackendProtocolProblem } from "./grpc-backend-protocol.ts";
 import { compareGRPCPrecedence, grpcRouteMatch, MATCH_EVERY_CALL, type GRPCRouteEntry } from "./grpc-route-match.ts";
 
 export interface CompiledGRPCRoutes {
@@ -25,12 +27,17 @@ function compileRule(route: GRPCRoute, ruleIndex: number, objects: GatewayApiObj
   const grpcRule = route.rules[ruleIndex]!;
   const ns = route.meta.namespace;
   const check = (ref: Parameters<typeof checkBackend>[0]): RefCheck => {
-    const result = checkBackend(ref, ns, objects, options, KIND);
+    let result = checkBackend(ref, ns, objects, options, KIND);
+    // GRPCBackendRef: a backend the route's protocol cannot reach "is considered invalid"; the
+    // spec's reason for it is UnsupportedProtocol (apis/v1/shared_types.go RouteReasonUnsupportedProtocol).
+    const service = result.reason === undefined ? options.service?.(`${ref.namespace}/${ref.name}`) : undefined;
+    const problem = service === undefined ? undefined : grpcBackendProtocolProblem(service, ref.port);
+    if (problem !== undefined) result = { invalid: problem, reason: "UnsupportedProtocol" };
     if (result.reason !== undefined) refProblems.push(result);
     return result;
   };
   const backends = grpcRule.backendRefs.map((ref) => ({ ref, weight: ref.weight, invalid: check(ref).invalid }));
-  const mirrors: readonly CompiledMirror[] = [];
+  const mirrors: CompiledMirror[] = [];
   let requestHeaders: HeaderModifier | undefined;
   let responseHeaders: HeaderModifier | undefined;
   let unsupported: string | undefined;
@@ -38,11 +45,10 @@ function compileRule(route: GRPCRoute, ruleIndex: number, objects: GatewayApiObj
     if (filter.type === "RequestHeaderModifier") requestHeaders = filter.modifier;
     else if (filter.type === "ResponseHeaderModifier") responseHeaders = filter.modifier;
     else if (filter.type === "RequestMirror") {
-      // vipr's mirrors (gateway-forwarding.ts sendMirrors) are HTTP/1.1 copies without the body,
-      // which a gRPC pod cannot take. A filter vipr cannot apply is never skipped (GRPCRouteFilter:
-      // such requests "MUST receive a HTTP error response"): the rule's calls get UNAVAILABLE.
-      check(filter.mirror.backend);
-      unsupported ??= "RequestMirror on a GRPCRoute is not supported by vipr (mirrors are sent as HTTP/1.1 without the body, which a gRPC backend cannot take)";
+      // Sent as an HTTP/2 (h2c) copy of the call with its body, fire and forget
+      // (gateway-forwarding.ts sendMirrors); a mirror backend whose port cannot take HTTP/2 is
+      // invalid, as a backendRef's is (check), and gets no copies.
+      mirrors.push({ mirror: filter.mirror, invalid: check(filter.mirror.backend).invalid });
     } else unsupported ??= filter.unsupported;
   }
   const matches = grpcRule.matches.length === 0 ? [MATCH_EVERY_CALL] : grpcRule.matches;
@@ -83,6 +89,7 @@ export function compileGRPCRoutes(objects: GatewayApiObjects, options: CompileOp
   const attached = new Map<string, number>();
   const entries: GRPCRouteEntry[] = [];
   const reports: HTTPRouteStatusReport[] = [];
+  const kindConflicts = routeKindConflicts(objects, options);
   const routes = [...(objects.grpcRoutes ?? [])].sort((a, b) => a.meta.created - b.meta.created || `${a.meta.namespace}/${a.meta.name}`.localeCompare(`${b.meta.namespace}/${b.meta.name}`));
 
   for (const route of routes) {
@@ -111,10 +118,13 @@ export function compileGRPCRoutes(objects: GatewayApiObjects, options: CompileOp
       const usable = listenerStatesOf(gateway);
       const allowed = candidates.filter((l) => usable.get(l.name)?.usable === true && routeKindAllowed(l, GATEWAY_API_GROUP, KIND) && namespaceAllowed(l, gateway, route.meta.namespace, objects));
       const withHosts = allowed.map((listener) => ({ listener, hosts: intersectHostnames(listener.hostname, route.hostnames) })).filter((x) => x.hosts.length > 0);
+      const kindConflict = kindConflicts.get(routeParentKey(KIND, route.meta.namespace, route.meta.name, parentRef));
       let accepted: Condition;
       if (candidates.length === 0) {
         const named = [parentRef.sectionName === undefined ? "" : `sectionName ${JSON.stringify(parentRef.sectionName)}`, parentRef.port === undefined ? "" : `port ${parentRef.port}`].filter((s) => s !== "").join(" and ");
         accepted = condition("Accepted", false, "NoMatchingParent", `${where} has no listener with ${named}`, generation);
+      } else if (kindConflict !== undefined) {
+        accepted = condition("Accepted", false, ROUTE_KIND_CONFLICT_REASON, kindConflict, generation);
       } else if (allowed.length === 0) {
         accepted = condition("Accepted", false, "NotAllowedByListeners", `no listener of ${where} allows this GRPCRoute (its protocol, allowedRoutes.kinds or allowedRoutes.namespaces)`, generation);
       } else if (withHosts.length === 0) {

@@ -3,6 +3,7 @@
 // (timeout-config.ts), and request mirrors. Kept here so the forward stage's hooks stay one line.
 import type { HeaderList } from "../forward/header-list.ts";
 import { RequestBodyCopy } from "../forward/request-body-copy.ts";
+import type { UpstreamTransport } from "../forward/upstream-transport.ts";
 import type { RouterTimeouts } from "../timeout-config.ts";
 import type { GatewayForwarding, MirrorTarget } from "./gateway-routing.ts";
 import { modifyHeaderList } from "./http-route-filters.ts";
@@ -83,30 +84,41 @@ function mirrorEndpoint(target: MirrorTarget, random: () => number): string | un
  * Deno). A request with a body is mirrored once its body has been read through, so the mirror
  * never holds the real request back; a body past the copy's bound (request-body-copy.ts), or one
  * that broke off, is not mirrored at all, and the log says so: without its body the mirror would
- * see a request the client never sent. Failures are logged, never seen by the client.
+ * see a request the client never sent. Failures are logged, never seen by the client. A GRPCRoute's
+ * mirrors go through the transport's `h2c` (UpstreamTransport.mirrorH2c) in HTTP/2 with prior
+ * knowledge, the only way a gRPC pod takes a call; fetch speaks HTTP/1.1.
  */
-export function sendMirrors(forwarding: GatewayForwarding, method: string, path: string, headers: HeaderList, copy: RequestBodyCopy | undefined, random: () => number, log: (line: string) => void): void {
+export function sendMirrors(forwarding: GatewayForwarding, method: string, path: string, headers: HeaderList, copy: RequestBodyCopy | undefined, random: () => number, log: (line: string) => void, h2c?: UpstreamTransport["mirrorH2c"]): void {
   if (forwarding.mirrors.length === 0) return;
+  const grpc = forwarding.rule.kind === "GRPCRoute";
+  if (grpc && h2c === undefined) {
+    log(`RequestMirror of ${method} ${path} on GRPCRoute ${forwarding.rule.routeKey}: this transport sends no HTTP/2 copies; not mirrored`);
+    return;
+  }
   if (copy === undefined || !copy.bodyExpected) {
-    mirrorAll(forwarding, method, path, headers, undefined, random, log);
+    mirrorAll(forwarding, method, path, headers, undefined, random, log, h2c);
     return;
   }
   const fields = [...headers]; // the list may change after this try
   void copy.settled().then((result) => {
-    if (result.kind === "whole") mirrorAll(forwarding, method, path, fields, result.body, random, log);
-    else if (result.kind === "none") mirrorAll(forwarding, method, path, fields, undefined, random, log);
+    if (result.kind === "whole") mirrorAll(forwarding, method, path, fields, result.body, random, log, h2c);
+    else if (result.kind === "none") mirrorAll(forwarding, method, path, fields, undefined, random, log, h2c);
     else {
       const why = result.kind === "too_large" ? `is larger than the ${copy.limitBytes} bytes vipr copies` : "was not read through";
-      log(`RequestMirror of ${method} ${path} on HTTPRoute ${forwarding.rule.routeKey}: the request body ${why}; not mirrored`);
+      log(`RequestMirror of ${method} ${path} on ${forwarding.rule.kind ?? "HTTPRoute"} ${forwarding.rule.routeKey}: the request body ${why}; not mirrored`);
     }
   });
 }
 
-function mirrorAll(forwarding: GatewayForwarding, method: string, path: string, headers: readonly string[], body: Uint8Array | undefined, random: () => number, log: (line: string) => void): void {
+function mirrorAll(forwarding: GatewayForwarding, method: string, path: string, headers: readonly string[], body: Uint8Array | undefined, random: () => number, log: (line: string) => void, h2c: UpstreamTransport["mirrorH2c"]): void {
   for (const target of forwarding.mirrors) {
     const endpoint = mirrorEndpoint(target, random);
     if (endpoint === undefined) {
       log(`RequestMirror to ${target.service.key}: no ready endpoint; not mirrored`);
+      continue;
+    }
+    if (forwarding.rule.kind === "GRPCRoute") {
+      h2c!(endpoint, method, path, headers, body).catch((error: unknown) => log(`RequestMirror to ${target.service.key} (${endpoint}, h2c): ${(error as Error).message}`));
       continue;
     }
     const fields = new Headers();

@@ -38,3 +38,10 @@ export function hostnameSpecificity(name: string | undefined): number {
   if (name === undefined) return 0;
   return name.startsWith("*.") ? name.length : 1_000 + name.length;
 }
+
+/** Whether two host names a route serves (intersectHostnames' results) share a host: equal, one
+ * a wildcard matching the other (two wildcards when one's suffix ends the other), or either any
+ * host. */
+export function hostnamesIntersect(a: string | undefined, b: string | undefined): boolean {
+  return a === undefined || b === undefined || a === b || hostnameMatches(a, b) || hostnameMatches(b, a);
+}

@@ -7,6 +7,7 @@ import { compileGatewayRoutes, EMPTY_GATEWAY_ROUTE_TABLE, type CompileOptions, t
 import { EMPTY_GATEWAY_API_OBJECTS, type GatewayApiObjects } from "./gateway-api-objects.ts";
 import type { GatewayApiStatus } from "./gateway-conditions.ts";
 import { compileGRPCRoutes, withGRPCRouteStatus } from "./compile-grpc-routes.ts";
+import type { ServiceEntry } from "../table/routing-table.ts";
 
 function merge(a: GatewayApiObjects, b: GatewayApiObjects): GatewayApiObjects {
   return {
@@ -64,5 +65,5 @@ export class GatewayRouteState {
 export interface GatewayObjectsSink {
   setGatewayObjects(objects: GatewayApiObjects, options?: CompileOptions): GatewayApiStatus;
   /** The routing table now, for ResolvedRefs BackendNotFound in status. */
-  readonly table: { readonly services: { has(key: string): boolean } } | undefined;
+  readonly table: { readonly services: { has(key: string): boolean; get(key: string): ServiceEntry | undefined } } | undefined;
 }

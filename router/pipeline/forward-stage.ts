@@ -243,7 +243,7 @@ export class ForwardStage {
       const call = new ForwardTry(this, exchange, outgoing, gateway === undefined ? forwarder.response : gatewayResponseHeaders(gateway, forwarder.response), copy, retryStatus);
       const pending = transport.forward(exchange.c, exchange.upstream!, call);
       // After the call started: the transport has said by now whether a body goes (the copy).
-      if (mirror) sendMirrors(gateway, exchange.method, exchange.path, outgoing, copy, this.#random, this.#settings.log ?? (() => {}));
+      if (mirror) sendMirrors(gateway, exchange.method, exchange.path, outgoing, copy, this.#random, this.#settings.log ?? (() => {}), transport.mirrorH2c?.bind(transport));
       const response = await pending;
       exchange.handedOver = true;
       return response;

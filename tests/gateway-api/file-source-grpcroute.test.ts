@@ -2,7 +2,8 @@
 // GatewayClass of vipr's controllerName, a Gateway and a GRPCRoute route real grpc-js calls (h2c
 // on vipr's plain port) to grpc-js pods by service and method; an edit applies; a GRPCRoute with a
 // field the CRD refuses is reported by file, document and field while its last good version keeps
-// routing; one that does not attach is logged with its status reason.
+// routing; one that does not attach is logged with its status reason, and one whose backend's
+// port names another protocol than HTTP/2 (appProtocol http) with ResolvedRefs UnsupportedProtocol.
 import * as grpc from "@grpc/grpc-js";
 import { mkdtemp, rename, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
@@ -14,6 +15,7 @@ import { callGrpcEcho, GRPC_ECHO, GRPC_OTHER, grpcEchoClient, startGrpcEchoBacke
 let dir: string;
 let v1: GrpcEchoBackend;
 let v2: GrpcEchoBackend;
+let plain: GrpcEchoBackend;
 let vipr: ViprProcess;
 let client: grpc.Client;
 
@@ -82,7 +84,8 @@ beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), "vipr-grpcroute-"));
   v1 = await startGrpcEchoBackend("shop", "grpc-v1");
   v2 = await startGrpcEchoBackend("shop", "grpc-v2");
-  await writeFile(join(dir, "backends.yaml"), `${backendYaml(v1)}\n---\n${backendYaml(v2)}\n`);
+  plain = await startGrpcEchoBackend("shop", "grpc-http", 1, { name: "web", appProtocol: "http" });
+  await writeFile(join(dir, "backends.yaml"), `${backendYaml(v1)}\n---\n${backendYaml(v2)}\n---\n${backendYaml(plain)}\n`);
   await writeFile(join(dir, "gateway.yaml"), gateway);
   await writeFile(join(dir, "routes.yaml"), routeYaml("grpc-v2"));
   vipr = startVipr(["serve", "--source", `file:${dir}`, "--listen", "127.0.0.1:0", "--admin", "off"]);
@@ -94,7 +97,7 @@ beforeAll(async () => {
 afterAll(async () => {
   client?.close();
   await killAll();
-  await Promise.all([v1?.close(), v2?.close()]);
+  await Promise.all([v1?.close(), v2?.close(), plain?.close()]);
   await rm(dir, { recursive: true, force: true });
 });
 
@@ -113,4 +116,24 @@ test("an edited GRPCRoute applies; a refused edit is reported by file, document 
   await vipr.waitFor(new RegExp(`[\\s\\S]{${from}}[\\s\\S]*keeping this document's last good version`));
   expect(vipr.stderr().slice(from)).toContain(`vipr: ${join(dir, "routes.yaml")}: document 1: spec.rules[0].matches[0].method.service: "not a/service" must match`);
   expect(await who(`/${GRPC_ECHO}/Echo`)).toBe("grpc-v1");
+}, 60_000);
+
+test("a GRPCRoute to a Service port whose appProtocol is http is logged ResolvedRefs False UnsupportedProtocol; its calls answer UNAVAILABLE", async () => {
+  await save(
+    "routes.yaml",
+    `${routeYaml("grpc-v1")}---
+apiVersion: gateway.networking.k8s.io/v1
+kind: GRPCRoute
+metadata: { name: plain, namespace: shop }
+spec:
+  parentRefs: [{ name: grpc }]
+  hostnames: [api.example.com]
+  rules:
+  - matches: [{ method: { service: ${GRPC_ECHO}, method: EchoThree } }]
+    backendRefs: [{ name: grpc-http, port: 8080 }]
+`,
+  );
+  await vipr.waitFor(/GRPCRoute shop\/plain on Gateway shop\/grpc: ResolvedRefs False UnsupportedProtocol: backendRef shop\/grpc-http: port 8080 has appProtocol "http"; a GRPCRoute's backend must speak HTTP\/2/);
+  expect(await eventually(`/${GRPC_ECHO}/EchoThree`, "UNAVAILABLE")).toBe("UNAVAILABLE");
+  expect(plain.received()).toEqual([]);
 }, 60_000);

@@ -22,7 +22,7 @@ export interface GrpcGatewayHarness {
   /** Replaces the Gateway API objects with the base ones plus `yaml`; returns their status. */
   apply(yaml: string): GatewayApiStatus;
   /** One unary call of `path` ("/service/Method") with :authority `authority`. */
-  call(authority: string, path: string, metadata?: Record<string, string>): Promise<GrpcCallResult>;
+  call(authority: string, path: string, metadata?: Record<string, string>, message?: string): Promise<GrpcCallResult>;
   close(): Promise<void>;
 }
 
@@ -58,8 +58,8 @@ export async function startGrpcGatewayHarness(options: Partial<ServiceRouterOpti
     router,
     port: server.port,
     backends,
-    apply: (yaml) => router.setGatewayObjects(gatewayObjects(BASE_GATEWAY + yaml), { serviceExists: (key) => table.services.has(key) }),
-    call: (authority, path, metadata = {}) => callGrpcEcho(clientFor(authority), path, metadata),
+    apply: (yaml) => router.setGatewayObjects(gatewayObjects(BASE_GATEWAY + yaml), { serviceExists: (key) => table.services.has(key), service: (key) => table.services.get(key) }),
+    call: (authority, path, metadata = {}, message = "hello") => callGrpcEcho(clientFor(authority), path, metadata, message),
     close: async () => {
       for (const client of clients.values()) client.close();
       await server.close();

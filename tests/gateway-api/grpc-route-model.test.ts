@@ -1,9 +1,11 @@
 // GRPCRoute's pure parts: validation with the CRD's rules and a message naming each refused field
 // (router/gateway-api/parse-grpc-route.ts), a method match as a path match (grpc-route-match.ts,
 // golden values), and the compiled table's order, which is GRPCRoute precedence whatever order the
-// objects came in (compile-grpc-routes.ts).
+// objects came in (compile-grpc-routes.ts); which of an HTTPRoute and a GRPCRoute meeting on one
+// listener is accepted (route-kind-conflicts.ts), whatever order the objects came in.
 import { describe, expect, test } from "vitest";
-import { compileGRPCRoutes } from "../../router/gateway-api/compile-grpc-routes.ts";
+import { compileGatewayRoutes } from "../../router/gateway-api/compile-gateway-routes.ts";
+import { compileGRPCRoutes, withGRPCRouteStatus } from "../../router/gateway-api/compile-grpc-routes.ts";
 import type { GRPCRoute } from "../../router/gateway-api/gateway-api-objects.ts";
 import { grpcPathMatch } from "../../router/gateway-api/grpc-route-match.ts";
 import { matchGatewayRoute } from "../../router/gateway-api/match-gateway-route.ts";
@@ -131,5 +133,44 @@ describe("GRPCRoute precedence in the compiled table", () => {
     expect(hit("/pkg.SvcX/List")).toBe("p");
     expect(hit("/other.Svc/Get")).toBe("o");
     expect(hit("/other.Svc/List")).toBe("a");
+  });
+});
+
+describe("HTTPRoute against GRPCRoute on one listener (route-kind-conflicts.ts)", () => {
+  const at = (day: number): string => `, creationTimestamp: "2024-01-0${day}T00:00:00Z"`;
+  const httpRoute = (name: string, hostnames: string, extra: string): string => `
+---
+apiVersion: gateway.networking.k8s.io/v1
+kind: HTTPRoute
+metadata: { name: ${name}, namespace: ${INFRA}${extra} }
+spec:
+  parentRefs: [{ name: same-namespace }]
+  hostnames: ${hostnames}
+  rules: [{ backendRefs: [{ name: h, port: 1 }] }]
+`;
+  // a-http (oldest) holds a.example; b-grpc wants a.example and *.b.example: rejected; c-http
+  // wants x.b.example, which only the rejected b-grpc would have held: accepted; d-grpc wants
+  // d.example, which no HTTPRoute holds: accepted.
+  const objects = gatewayObjects(
+    BASE_GATEWAY +
+      httpRoute("a-http", "[a.example]", at(1)) +
+      route("b-grpc", '  hostnames: [a.example, "*.b.example"]\n  rules: [{ backendRefs: [{ name: g, port: 1 }] }]\n', at(2)) +
+      httpRoute("c-http", "[x.b.example]", at(3)) +
+      route("d-grpc", "  hostnames: [d.example]\n  rules: [{ backendRefs: [{ name: g, port: 1 }] }]\n", at(4)),
+  );
+  const verdicts = (o: typeof objects): string[] => {
+    const status = withGRPCRouteStatus(compileGatewayRoutes(o).status, compileGRPCRoutes(o));
+    return [...status.httpRoutes, ...(status.grpcRoutes ?? [])].map((r) => `${r.name} ${r.parents[0]!.conditions[0]!.status}/${r.parents[0]!.conditions[0]!.reason}`).sort();
+  };
+
+  test("routes are taken oldest first; a route rejected for a conflict holds no host names against later ones", () => {
+    expect(verdicts(objects)).toEqual(["a-http True/Accepted", "b-grpc False/HostnameConflict", "c-http True/Accepted", "d-grpc True/Accepted"]);
+  });
+
+  test("the verdicts do not depend on the order the objects came in", () => {
+    const want = verdicts(objects);
+    const http = [...objects.httpRoutes];
+    const grpc = [...objects.grpcRoutes!];
+    expect(verdicts({ ...objects, httpRoutes: http.reverse(), grpcRoutes: grpc.reverse() })).toEqual(want);
   });
 });

@@ -1,7 +1,7 @@
 // GRPCRoute filters, backends and attachment through a served vipr, with real @grpc/grpc-js
 // clients over h2c and grpc-js pods: our own cases for what the conformance tests
 // GRPCRouteRequestHeaderModifier and GRPCRouteListenerHostnameMatching check, ResponseHeaderModifier,
-// RequestMirror (not supported for gRPC: answered, never skipped); backendRefs that do not resolve (no backends, a missing Service,
+// RequestMirror (an HTTP/2 copy of the call with its message to the mirror's pod); backendRefs that do not resolve (no backends, a missing Service,
 // another namespace without a ReferenceGrant from GRPCRoute) answer UNAVAILABLE
 // (GRPCRouteRule.BackendRefs) with ResolvedRefs False and the spec's reason; attachment by
 // allowedRoutes kinds, sectionName and hostname intersection, with the status conditions; an
@@ -103,8 +103,8 @@ describe("GRPCRoute ResponseHeaderModifier and RequestMirror", () => {
     expect(result.headers["x-pod"]).toBeUndefined();
   });
 
-  test("RequestMirror, which vipr cannot send to a gRPC pod, is never skipped: the rule's calls get UNAVAILABLE naming it, no pod is reached", async () => {
-    gw.apply(
+  test("RequestMirror sends the pod of the mirror backend an HTTP/2 copy of the call with its message and metadata, fire and forget; the client gets the backend's answer", async () => {
+    const status = gw.apply(
       grpcRoute(
         "mirrored",
         `  rules:
@@ -113,12 +113,33 @@ describe("GRPCRoute ResponseHeaderModifier and RequestMirror", () => {
 `,
       ),
     );
-    const reached = () => [...gw.backends.values()].reduce((sum, b) => sum + b.received().length, 0);
-    const before = reached();
+    expect(conditions(status, "mirrored")).toEqual(["Accepted=True/Accepted", "ResolvedRefs=True/ResolvedRefs"]);
+    const mirror = gw.backends.get("grpc-infra-backend-v3")!;
+    const id = crypto.randomUUID();
+    const result = await gw.call("grpc.example.com", ECHO, { "x-mirror-id": id }, `message ${id}`);
+    expect([grpc.status[result.code], result.echo?.service, result.echo?.message]).toEqual(["OK", "grpc-infra-backend-v1", `message ${id}`]);
+    // grpc-js runs a unary handler only once the whole message arrived: the copy carried the body.
+    await expect.poll(() => mirror.received().find((r) => r.metadata["x-mirror-id"]?.[0] === id), { timeout: 10_000 }).toBeDefined();
+    const copy = mirror.received().find((r) => r.metadata["x-mirror-id"]?.[0] === id)!;
+    expect([copy.path, copy.message]).toEqual([ECHO, `message ${id}`]);
+    expect(gw.backends.get("grpc-infra-backend-v1")!.received().filter((r) => r.metadata["x-mirror-id"]?.[0] === id).length).toBe(1);
+  });
+
+  test("a RequestMirror to a backend whose port is not HTTP/2 (appProtocol http) is ResolvedRefs False UnsupportedProtocol and gets no copy; the call is served", async () => {
+    const status = gw.apply(
+      grpcRoute(
+        "mirrored-http",
+        `  rules:
+  - filters: [{ type: RequestMirror, requestMirror: { backendRef: { name: grpc-http-backend, port: 8080 } } }]
+    backendRefs: [{ name: grpc-infra-backend-v1, port: 8080 }]
+`,
+      ),
+    );
+    expect(conditions(status, "mirrored-http")).toEqual(["Accepted=True/Accepted", "ResolvedRefs=False/UnsupportedProtocol"]);
     const result = await gw.call("grpc.example.com", ECHO);
-    expect([result.code, result.viprError]).toEqual([grpc.status.UNAVAILABLE, "invalid_backend"]);
-    expect(result.details).toBe(`GRPCRoute ${INFRA}/mirrored rule 0: RequestMirror on a GRPCRoute is not supported by vipr (mirrors are sent as HTTP/1.1 without the body, which a gRPC backend cannot take)`);
-    expect(reached()).toBe(before);
+    expect(result.echo?.service).toBe("grpc-infra-backend-v1");
+    await new Promise((r) => setTimeout(r, 200));
+    expect(gw.backends.get("grpc-http-backend")!.received()).toEqual([]);
   });
 });
 
@@ -141,17 +162,22 @@ describe("GRPCRoute backends", () => {
     }
   });
 
-  test("a backend port without appProtocol is reached with HTTP/2 (inferred from the route kind); one whose appProtocol is another protocol answers UNAVAILABLE", async () => {
-    gw.apply(
+  test("a backend port without appProtocol is reached with HTTP/2 (inferred from the route kind); one whose appProtocol is another protocol is ResolvedRefs False UnsupportedProtocol and answers UNAVAILABLE", async () => {
+    const status = gw.apply(
       grpcRoute("inferred", `  rules:\n  - matches: [{ method: { service: ${GRPC_ECHO}, method: Echo } }]\n    backendRefs: [{ name: grpc-infra-backend-v3, port: 8080 }]\n`) +
         grpcRoute("http-backend", `  rules:\n  - matches: [{ method: { service: ${GRPC_ECHO}, method: EchoTwo } }]\n    backendRefs: [{ name: grpc-http-backend, port: 8080 }]\n`),
+    );
+    expect(conditions(status, "inferred")).toEqual(["Accepted=True/Accepted", "ResolvedRefs=True/ResolvedRefs"]);
+    expect(conditions(status, "http-backend")).toEqual(["Accepted=True/Accepted", "ResolvedRefs=False/UnsupportedProtocol"]);
+    expect(status.grpcRoutes?.find((r) => r.name === "http-backend")?.parents[0]?.conditions[1]?.message).toBe(
+      `backendRef ${INFRA}/grpc-http-backend: port 8080 has appProtocol "http"; a GRPCRoute's backend must speak HTTP/2 (appProtocol kubernetes.io/h2c or grpc, or none)`,
     );
     expect((await gw.call("grpc.example.com", ECHO)).echo?.service).toBe("grpc-infra-backend-v3");
     const refused = await gw.call("grpc.example.com", `/${GRPC_ECHO}/EchoTwo`);
     expect([refused.code, refused.viprError, refused.details]).toEqual([
       grpc.status.UNAVAILABLE,
       "invalid_backend",
-      `GRPCRoute ${INFRA}/http-backend rule 0: backend ${INFRA}/grpc-http-backend port 8080 has appProtocol "http"; a GRPCRoute's backend must speak HTTP/2 (appProtocol kubernetes.io/h2c or grpc, or none)`,
+      `GRPCRoute ${INFRA}/http-backend rule 0: backendRef ${INFRA}/grpc-http-backend: port 8080 has appProtocol "http"; a GRPCRoute's backend must speak HTTP/2 (appProtocol kubernetes.io/h2c or grpc, or none)`,
     ]);
     expect(gw.backends.get("grpc-http-backend")!.received()).toEqual([]);
   });

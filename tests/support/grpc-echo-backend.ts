@@ -17,6 +17,8 @@ export interface GrpcEchoAnswer {
   readonly path: string;
   /** Metadata by lowercase name (text values; -bin as base64), each with its values. */
   readonly metadata: Record<string, string[]>;
+  /** The request message as text. */
+  readonly message: string;
   readonly namespace: string;
   readonly pod: string;
   readonly service: string;
@@ -63,7 +65,7 @@ export async function startGrpcEchoBackend(namespace: string, service: string, p
     const received: GrpcEchoAnswer[] = [];
     const server = new grpc.Server();
     const answer = (path: string) => (call: grpc.ServerUnaryCall<Buffer, Buffer>, callback: grpc.sendUnaryData<Buffer>) => {
-      const echo: GrpcEchoAnswer = { path, metadata: metadataOf(call.metadata), namespace, pod: name, service };
+      const echo: GrpcEchoAnswer = { path, metadata: metadataOf(call.metadata), message: call.request.toString("utf8"), namespace, pod: name, service };
       received.push(echo);
       const headers = new grpc.Metadata();
       headers.set("x-pod", name);
@@ -123,12 +125,12 @@ export interface GrpcCallResult {
 }
 
 /** A unary call of `path` ("/service/Method") on `client` with metadata given as name -> value. */
-export function callGrpcEcho(client: grpc.Client, path: string, metadata: Record<string, string> = {}): Promise<GrpcCallResult> {
+export function callGrpcEcho(client: grpc.Client, path: string, metadata: Record<string, string> = {}, message = "hello"): Promise<GrpcCallResult> {
   const md = new grpc.Metadata();
   for (const [key, value] of Object.entries(metadata)) md.set(key, value);
   return new Promise((resolve) => {
     let headers: Record<string, string[]> = {};
-    const call = client.makeUnaryRequest(path, identity, identity, Buffer.from("hello"), md, { deadline: Date.now() + 10_000 }, (error, response) => {
+    const call = client.makeUnaryRequest(path, identity, identity, Buffer.from(message), md, { deadline: Date.now() + 10_000 }, (error, response) => {
       if (error !== null) {
         const viprError = error.metadata.get("x-vipr-error")[0];
         resolve({ code: error.code, details: error.details, echo: undefined, headers, viprError: viprError === undefined ? undefined : String(viprError) });
