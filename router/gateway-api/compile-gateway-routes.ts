@@ -30,7 +30,7 @@ import { resolveListenerTls, type CertificateCheck, type ListenerCertificate, ty
 import { listenerConflicts, type ListenerConflict } from "./listener-conflicts.ts";
 import type { ServiceEntry } from "../table/routing-table.ts";
 import { routeKindConflicts } from "./route-kind-conflicts.ts";
-import { oldestFirst, resolvedRefsCondition, ROUTE_KINDS, routeAttachments, viprGateways } from "./route-attachment.ts";
+import { eachAttachedHost, oldestFirst, resolvedRefsCondition, ROUTE_KINDS, routeAttachments, viprGateways } from "./route-attachment.ts";
 
 /** A backend a rule may send to; `invalid` says why requests its weight draws get a 500. */
 export interface CompiledBackend {
@@ -276,15 +276,12 @@ export function compileGatewayRoutes(objects: GatewayApiObjects, options: Compil
     const refProblems: RefCheck[] = [];
     for (const parent of routeAttachments("HTTPRoute", route, context)) {
       compiled ??= route.rules.map((_, i) => compileRule(route, i, objects, options, refProblems));
-      for (const { listener, hosts } of parent.attached) {
-        const key = `${parent.gateway.meta.namespace}/${parent.gateway.meta.name}/${listener.name}`;
-        attached.set(key, (attached.get(key) ?? 0) + 1);
-        for (const host of hosts) {
-          for (const rule of compiled) {
-            rule.rule.matches.forEach((match, matchIndex) => entries.push({ host, match, rule, listenerPort: listener.port, ...(listener.protocol === "HTTPS" ? { secure: true } : {}), created: route.meta.created, matchIndex }));
-          }
+      const rules = compiled;
+      eachAttachedHost(parent, attached, (listener, host) => {
+        for (const rule of rules) {
+          rule.rule.matches.forEach((match, matchIndex) => entries.push({ host, match, rule, listenerPort: listener.port, ...(listener.protocol === "HTTPS" ? { secure: true } : {}), created: route.meta.created, matchIndex }));
         }
-      }
+      });
       parents.push({ parentRef: parent.statusRef, controllerName, conditions: [parent.accepted, resolvedRefsCondition(refProblems[0], route.meta.generation)] });
     }
     if (parents.length > 0) routeStatus.push({ namespace: route.meta.namespace, name: route.meta.name, parents });

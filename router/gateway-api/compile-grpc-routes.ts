@@ -9,7 +9,7 @@ import { buildTable, checkBackend, listenerStates, type CompileOptions, type Lis
 import type { GatewayApiStatus, HTTPRouteStatusReport, RouteParentStatusReport } from "./gateway-conditions.ts";
 import { VIPR_CONTROLLER_NAME, type Gateway, type GatewayApiObjects, type GRPCRoute, type HeaderModifier, type HTTPRouteRule, type Listener } from "./gateway-api-objects.ts";
 import { routeKindConflicts } from "./route-kind-conflicts.ts";
-import { oldestFirst, resolvedRefsCondition, routeAttachments, viprGateways } from "./route-attachment.ts";
+import { eachAttachedHost, oldestFirst, resolvedRefsCondition, routeAttachments, viprGateways } from "./route-attachment.ts";
 import { grpcBackendProtocolProblem } from "./grpc-backend-protocol.ts";
 import { compareGRPCPrecedence, grpcRouteMatch, MATCH_EVERY_CALL, type GRPCRouteEntry } from "./grpc-route-match.ts";
 
@@ -93,18 +93,15 @@ export function compileGRPCRoutes(objects: GatewayApiObjects, options: CompileOp
     let compiled: CompiledRule[] | undefined;
     for (const parent of routeAttachments(KIND, route, context)) {
       compiled ??= route.rules.map((_, i) => compileRule(route, i, objects, options, refProblems));
-      for (const { listener, hosts } of parent.attached) {
-        const key = `${parent.gateway.meta.namespace}/${parent.gateway.meta.name}/${listener.name}`;
-        attached.set(key, (attached.get(key) ?? 0) + 1);
-        for (const host of hosts) {
-          for (const rule of compiled) {
-            const grpcMatches = route.rules[rule.ruleIndex]!.matches;
-            rule.rule.matches.forEach((match, matchIndex) =>
-              entries.push({ host, match, grpc: grpcMatches[matchIndex] ?? MATCH_EVERY_CALL, rule, listenerPort: listener.port, ...(listener.protocol === "HTTPS" ? { secure: true } : {}), created: route.meta.created, matchIndex }),
-            );
-          }
+      const rules = compiled;
+      eachAttachedHost(parent, attached, (listener, host) => {
+        for (const rule of rules) {
+          const grpcMatches = route.rules[rule.ruleIndex]!.matches;
+          rule.rule.matches.forEach((match, matchIndex) =>
+            entries.push({ host, match, grpc: grpcMatches[matchIndex] ?? MATCH_EVERY_CALL, rule, listenerPort: listener.port, ...(listener.protocol === "HTTPS" ? { secure: true } : {}), created: route.meta.created, matchIndex }),
+          );
         }
-      }
+      });
       parents.push({ parentRef: parent.statusRef, controllerName, conditions: [parent.accepted, resolvedRefsCondition(refProblems[0], route.meta.generation)] });
     }
     if (parents.length > 0) reports.push({ namespace: route.meta.namespace, name: route.meta.name, parents });

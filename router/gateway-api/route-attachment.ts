@@ -140,6 +140,16 @@ export function routeAttachments(kind: RouteKind, route: AttachableRoute, contex
   return result;
 }
 
+/** Counts the route once on each listener `parent` attached it to ("gateway namespace/name/listener"
+ * -> routes, for ListenerStatus.attachedRoutes) and calls `add` for each host name it serves there. */
+export function eachAttachedHost(parent: ParentAttachment, attached: Map<string, number>, add: (listener: Listener, host: string | undefined) => void): void {
+  for (const { listener, hosts } of parent.attached) {
+    const key = `${parent.gateway.meta.namespace}/${parent.gateway.meta.name}/${listener.name}`;
+    attached.set(key, (attached.get(key) ?? 0) + 1);
+    for (const host of hosts) add(listener, host);
+  }
+}
+
 /** A parentRef's ResolvedRefs: the first backend problem of the route's rules, if any. */
 export function resolvedRefsCondition(first: { readonly reason: string | undefined; readonly invalid: string | undefined } | undefined, generation: number): Condition {
   return first === undefined ? condition("ResolvedRefs", true, "ResolvedRefs", "all references resolved", generation) : condition("ResolvedRefs", false, first.reason!, first.invalid!, generation);
