@@ -24,17 +24,22 @@ metadata: { name: vipr }
 spec: { controllerName: vipr.io/gateway-controller }
 `;
 
-/** vipr's GatewayClass and a Gateway `namespace`/`name` of it with `listeners`, a YAML flow
- * sequence such as `[{ name: http, port: 80, protocol: HTTP }]`. */
-export function viprGatewayYaml(namespace: string, name: string, listeners: string): string {
-  return `${VIPR_GATEWAY_CLASS}---
-apiVersion: gateway.networking.k8s.io/v1
+/** A Gateway `namespace`/`name` of vipr's GatewayClass with `listeners`, a YAML flow sequence
+ * such as `[{ name: http, port: 80, protocol: HTTP }]`. */
+export function gatewayYaml(namespace: string, name: string, listeners: string): string {
+  return `apiVersion: gateway.networking.k8s.io/v1
 kind: Gateway
 metadata: { name: ${name}, namespace: ${namespace} }
 spec:
   gatewayClassName: vipr
   listeners: ${listeners}
 `;
+}
+
+/** vipr's GatewayClass and a Gateway of it (gatewayYaml). */
+export function viprGatewayYaml(namespace: string, name: string, listeners: string): string {
+  return `${VIPR_GATEWAY_CLASS}---
+${gatewayYaml(namespace, name, listeners)}`;
 }
 
 /** Backends' Services and EndpointSlices as YAML documents (JSON is YAML), for a manifest folder. */
