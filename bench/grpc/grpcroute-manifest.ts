@@ -4,6 +4,7 @@
 // that a call is looked up past them to the rule that sends it to the echo Service.
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
+import { viprGatewayYaml } from "../../tests/gateway-api/gateway-yaml.ts";
 import { echoMethod } from "./echo-method.ts";
 
 /** The :authority the calls carry: a GRPCRoute host name, no Service's name. */
@@ -16,18 +17,7 @@ export function writeGrpcRouteManifest(folder: string): string {
   const path = join(folder, "grpcroute.yaml");
   writeFileSync(
     path,
-    `apiVersion: gateway.networking.k8s.io/v1
-kind: GatewayClass
-metadata: { name: vipr }
-spec: { controllerName: vipr.io/gateway-controller }
----
-apiVersion: gateway.networking.k8s.io/v1
-kind: Gateway
-metadata: { name: bench, namespace: default }
-spec:
-  gatewayClassName: vipr
-  listeners: [{ name: http, port: 80, protocol: HTTP }]
----
+    `${viprGatewayYaml("default", "bench", "[{ name: http, port: 80, protocol: HTTP }]")}---
 apiVersion: gateway.networking.k8s.io/v1
 kind: GRPCRoute
 metadata: { name: bench, namespace: default }

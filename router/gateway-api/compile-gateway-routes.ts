@@ -1,11 +1,11 @@
 // The Gateway API objects to one immutable route table (pure): which Gateways are vipr's (their
 // GatewayClass names VIPR_CONTROLLER_NAME), which HTTPRoutes attach to which of their listeners
-// (parentRefs with sectionName and port, allowedRoutes namespaces and kinds, hostname
-// intersection), which backends a rule may reach (Service kind only; another namespace only with a
+// (route-attachment.ts: parentRefs with sectionName and port, allowedRoutes namespaces and kinds,
+// hostname intersection), which backends a rule may reach (Service kind only; another namespace only with a
 // ReferenceGrant), which listeners are served at all (conflicts: listener-conflicts.ts; HTTPS
 // certificates: gateway-listener-tls.ts), and the status each object gets. Lookup is
 // match-gateway-route.ts; this file never sees a request.
-import { condition, type Condition, type GatewayApiStatus, type GatewayStatusReport, type HTTPRouteStatusReport, type ListenerStatusReport, type RouteParentStatusReport } from "./gateway-conditions.ts";
+import { condition, type GatewayApiStatus, type GatewayStatusReport, type HTTPRouteStatusReport, type ListenerStatusReport, type RouteParentStatusReport } from "./gateway-conditions.ts";
 import {
   GATEWAY_API_GROUP,
   VIPR_CONTROLLER_NAME,
@@ -25,12 +25,12 @@ import {
   type URLRewrite,
 } from "./gateway-api-objects.ts";
 import { compileBackendFilters, type BackendFilters } from "./compile-backend-filters.ts";
-import { hostnameSpecificity, intersectHostnames } from "./gateway-hostnames.ts";
+import { hostnameSpecificity } from "./gateway-hostnames.ts";
 import { resolveListenerTls, type CertificateCheck, type ListenerCertificate, type ListenerTlsResolution } from "./gateway-listener-tls.ts";
 import { listenerConflicts, type ListenerConflict } from "./listener-conflicts.ts";
-import { labelSelectorMatches } from "./label-selector-match.ts";
 import type { ServiceEntry } from "../table/routing-table.ts";
-import { ROUTE_KIND_CONFLICT_REASON, routeKindConflicts, routeParentKey } from "./route-kind-conflicts.ts";
+import { routeKindConflicts } from "./route-kind-conflicts.ts";
+import { eachAttachedHost, oldestFirst, resolvedRefsCondition, ROUTE_KINDS, routeAttachments, viprGateways } from "./route-attachment.ts";
 
 /** A backend a rule may send to; `invalid` says why requests its weight draws get a 500. */
 export interface CompiledBackend {
@@ -149,28 +149,10 @@ export function listenerStates(gateway: Gateway, objects: GatewayApiObjects, opt
   return states;
 }
 
-/** The route kinds vipr programs. An HTTP or HTTPS listener without allowedRoutes.kinds takes both
- * (AllowedRoutes.Kinds: "kinds are selected based on the protocol"; GRPCRoute is served on HTTP
- * and HTTPS listeners, as the GRPCRoute conformance tests' Gateways, which name no kinds, expect). */
-const ROUTE_KINDS = ["HTTPRoute", "GRPCRoute"];
-
-export function routeKindAllowed(listener: Listener, group: string, kind: string): boolean {
-  const kinds = listener.allowedRoutes.kinds;
-  if (kinds.length === 0) return ROUTE_KINDS.includes(kind) && group === GATEWAY_API_GROUP;
-  return kinds.some((k) => k.kind === kind && k.group === group);
-}
-
 /** The route kinds a listener names that vipr supports (ListenerStatus.supportedKinds). */
 function supportedKinds(listener: Listener): { group: string; kind: string }[] {
   const wanted = listener.allowedRoutes.kinds.length === 0 ? ROUTE_KINDS.map((kind) => ({ group: GATEWAY_API_GROUP, kind })) : listener.allowedRoutes.kinds;
   return wanted.filter((k) => k.group === GATEWAY_API_GROUP && ROUTE_KINDS.includes(k.kind)).map((k) => ({ group: k.group, kind: k.kind }));
-}
-
-export function namespaceAllowed(listener: Listener, gateway: Gateway, routeNamespace: string, objects: GatewayApiObjects): boolean {
-  const { from, selector } = listener.allowedRoutes;
-  if (from === "All") return true;
-  if (from === "Same") return routeNamespace === gateway.meta.namespace;
-  return selector !== undefined && labelSelectorMatches(selector, objects.namespaceLabels?.get(routeNamespace) ?? {});
 }
 
 /** ReferenceGrant (gateway-api apis/v1beta1/referencegrant_types.go): a grant in the target's
@@ -275,81 +257,32 @@ function pathLength(value: string): number {
   return value.length > 1 && value.endsWith("/") ? value.length - 1 : value.length;
 }
 
-export function parentKeyOf(ref: RouteParentStatusReport["parentRef"]): string {
-  return `${ref.namespace}/${ref.name}/${ref.sectionName ?? ""}/${ref.port ?? ""}`;
-}
-
 /** Compiles the objects; the same objects give an equal table and status. */
 export function compileGatewayRoutes(objects: GatewayApiObjects, options: CompileOptions = {}): CompiledGatewayRoutes {
   const controllerName = options.controllerName ?? VIPR_CONTROLLER_NAME;
   const ourClasses = objects.gatewayClasses.filter((c) => c.controllerName === controllerName);
-  const classNames = new Set(ourClasses.map((c) => c.meta.name));
-  const gateways = new Map<string, Gateway>();
-  for (const gateway of objects.gateways) if (classNames.has(gateway.gatewayClassName)) gateways.set(`${gateway.meta.namespace}/${gateway.meta.name}`, gateway);
+  const gateways = viprGateways(objects, controllerName);
   const states = new Map<string, Map<string, ListenerState>>();
   for (const [key, gateway] of gateways) states.set(key, listenerStates(gateway, objects, options));
   const usable = (gateway: Gateway, l: Listener): boolean => states.get(`${gateway.meta.namespace}/${gateway.meta.name}`)?.get(l.name)?.usable ?? false;
+  const context = { gateways, usable, kindConflicts: routeKindConflicts(objects, options), objects };
 
   const attached = new Map<string, number>(); // "gateway key/listener name" -> routes attached
   const entries: RouteEntry[] = [];
   const routeStatus: HTTPRouteStatusReport[] = [];
-  const kindConflicts = routeKindConflicts(objects, options);
-  // Oldest first, then by name: one order for conflicts and status, whatever order objects came in.
-  const routes = [...objects.httpRoutes].sort((a, b) => a.meta.created - b.meta.created || `${a.meta.namespace}/${a.meta.name}`.localeCompare(`${b.meta.namespace}/${b.meta.name}`));
-
-  for (const route of routes) {
-    const generation = route.meta.generation;
+  for (const route of [...objects.httpRoutes].sort(oldestFirst)) {
     const parents: RouteParentStatusReport[] = [];
-    const seenParents = new Set<string>();
     let compiled: CompiledRule[] | undefined;
     const refProblems: RefCheck[] = [];
-    for (const parentRef of route.parentRefs) {
-      if (parentRef.group !== GATEWAY_API_GROUP || parentRef.kind !== "Gateway") continue;
-      const gateway = gateways.get(`${parentRef.namespace}/${parentRef.name}`);
-      if (gateway === undefined) continue; // not a Gateway vipr programs: another controller's to report
-      const statusRef = {
-        group: parentRef.group,
-        kind: parentRef.kind,
-        namespace: parentRef.namespace,
-        name: parentRef.name,
-        ...(parentRef.sectionName === undefined ? {} : { sectionName: parentRef.sectionName }),
-        ...(parentRef.port === undefined ? {} : { port: parentRef.port }),
-      };
-      if (seenParents.has(parentKeyOf(statusRef))) continue;
-      seenParents.add(parentKeyOf(statusRef));
-      const candidates = gateway.listeners.filter((l) => (parentRef.sectionName === undefined || l.name === parentRef.sectionName) && (parentRef.port === undefined || l.port === parentRef.port));
-      const kindConflict = kindConflicts.get(routeParentKey("HTTPRoute", route.meta.namespace, route.meta.name, parentRef));
-      let accepted: Condition;
-      if (candidates.length === 0) {
-        const named = [parentRef.sectionName === undefined ? "" : `sectionName ${JSON.stringify(parentRef.sectionName)}`, parentRef.port === undefined ? "" : `port ${parentRef.port}`].filter((s) => s !== "").join(" and ");
-        accepted = condition("Accepted", false, "NoMatchingParent", `Gateway ${parentRef.namespace}/${parentRef.name} has no listener with ${named}`, generation);
-      } else if (kindConflict !== undefined) {
-        accepted = condition("Accepted", false, ROUTE_KIND_CONFLICT_REASON, kindConflict, generation);
-      } else {
-        const allowed = candidates.filter((l) => usable(gateway, l) && routeKindAllowed(l, GATEWAY_API_GROUP, "HTTPRoute") && namespaceAllowed(l, gateway, route.meta.namespace, objects));
-        const withHosts = allowed.map((l) => ({ listener: l, hosts: intersectHostnames(l.hostname, route.hostnames) })).filter((x) => x.hosts.length > 0);
-        if (allowed.length === 0) {
-          accepted = condition("Accepted", false, "NotAllowedByListeners", `no listener of Gateway ${parentRef.namespace}/${parentRef.name} allows this route (its protocol, allowedRoutes.kinds or allowedRoutes.namespaces), or the listeners that would are not programmed (conflicted, or certificates not resolved)`, generation);
-        } else if (withHosts.length === 0) {
-          accepted = condition("Accepted", false, "NoMatchingListenerHostname", `no hostname of this route intersects a listener hostname of Gateway ${parentRef.namespace}/${parentRef.name}`, generation);
-        } else {
-          accepted = condition("Accepted", true, "Accepted", "attached", generation);
-          compiled ??= route.rules.map((_, i) => compileRule(route, i, objects, options, refProblems));
-          for (const { listener, hosts } of withHosts) {
-            const key = `${gateway.meta.namespace}/${gateway.meta.name}/${listener.name}`;
-            attached.set(key, (attached.get(key) ?? 0) + 1);
-            for (const host of hosts) {
-              for (const rule of compiled) {
-                rule.rule.matches.forEach((match, matchIndex) => entries.push({ host, match, rule, listenerPort: listener.port, ...(listener.protocol === "HTTPS" ? { secure: true } : {}), created: route.meta.created, matchIndex }));
-              }
-            }
-          }
-        }
-      }
+    for (const parent of routeAttachments("HTTPRoute", route, context)) {
       compiled ??= route.rules.map((_, i) => compileRule(route, i, objects, options, refProblems));
-      const first = refProblems[0];
-      const resolved = first === undefined ? condition("ResolvedRefs", true, "ResolvedRefs", "all references resolved", generation) : condition("ResolvedRefs", false, first.reason!, first.invalid!, generation);
-      parents.push({ parentRef: statusRef, controllerName, conditions: [accepted, resolved] });
+      const rules = compiled;
+      eachAttachedHost(parent, attached, (listener, host) => {
+        for (const rule of rules) {
+          rule.rule.matches.forEach((match, matchIndex) => entries.push({ host, match, rule, listenerPort: listener.port, ...(listener.protocol === "HTTPS" ? { secure: true } : {}), created: route.meta.created, matchIndex }));
+        }
+      });
+      parents.push({ parentRef: parent.statusRef, controllerName, conditions: [parent.accepted, resolvedRefsCondition(refProblems[0], route.meta.generation)] });
     }
     if (parents.length > 0) routeStatus.push({ namespace: route.meta.namespace, name: route.meta.name, parents });
   }
@@ -402,8 +335,7 @@ export function compileGatewayRoutes(objects: GatewayApiObjects, options: Compil
   });
 
   const listenerTls: ListenerTlsEntry[] = [];
-  const oldestFirst = [...gateways.values()].sort((a, b) => a.meta.created - b.meta.created || `${a.meta.namespace}/${a.meta.name}`.localeCompare(`${b.meta.namespace}/${b.meta.name}`));
-  for (const gateway of oldestFirst) {
+  for (const gateway of [...gateways.values()].sort(oldestFirst)) {
     for (const l of gateway.listeners) {
       const state = states.get(`${gateway.meta.namespace}/${gateway.meta.name}`)!.get(l.name)!;
       if (state.usable && state.tls?.ok === true) listenerTls.push({ listener: `${gateway.meta.namespace}/${gateway.meta.name}/${l.name}`, port: l.port, hostname: l.hostname, certificates: state.tls.certificates });

@@ -1,15 +1,15 @@
 // GRPCRoutes to their own immutable route table and status (pure), beside the HTTPRoute table
 // (GRPCRouteRule.Matches: "Merging MUST not be done between GRPCRoutes and HTTPRoutes"). Attachment
-// follows the HTTPRoute rules (compile-gateway-routes.ts): parentRefs with sectionName and port,
-// a listener of a protocol vipr serves whose allowedRoutes take GRPCRoute from the route's
+// is the HTTPRoute's (route-attachment.ts, for the kind GRPCRoute): parentRefs with sectionName and
+// port, a listener of a protocol vipr serves whose allowedRoutes take GRPCRoute from the route's
 // namespace, hostname intersection; backends are Services, another namespace only with a
 // ReferenceGrant from GRPCRoute. A rule compiles into the same CompiledRule and entries the
 // HTTPRoute path reads (gateway-routing.ts), ordered by GRPCRoute precedence (grpc-route-match.ts).
-import { buildTable, checkBackend, namespaceAllowed, parentKeyOf, listenerStates, routeKindAllowed, type CompileOptions, type ListenerState, type CompiledMirror, type CompiledRule, type GatewayRouteTable, type RefCheck } from "./compile-gateway-routes.ts";
-import { condition, type Condition, type GatewayApiStatus, type HTTPRouteStatusReport, type RouteParentStatusReport } from "./gateway-conditions.ts";
-import { GATEWAY_API_GROUP, VIPR_CONTROLLER_NAME, type Gateway, type GatewayApiObjects, type GRPCRoute, type HeaderModifier, type HTTPRouteRule } from "./gateway-api-objects.ts";
-import { intersectHostnames } from "./gateway-hostnames.ts";
-import { ROUTE_KIND_CONFLICT_REASON, routeKindConflicts, routeParentKey } from "./route-kind-conflicts.ts";
+import { buildTable, checkBackend, listenerStates, type CompileOptions, type ListenerState, type CompiledMirror, type CompiledRule, type GatewayRouteTable, type RefCheck } from "./compile-gateway-routes.ts";
+import type { GatewayApiStatus, HTTPRouteStatusReport, RouteParentStatusReport } from "./gateway-conditions.ts";
+import { VIPR_CONTROLLER_NAME, type Gateway, type GatewayApiObjects, type GRPCRoute, type HeaderModifier, type HTTPRouteRule, type Listener } from "./gateway-api-objects.ts";
+import { routeKindConflicts } from "./route-kind-conflicts.ts";
+import { eachAttachedHost, oldestFirst, resolvedRefsCondition, routeAttachments, viprGateways } from "./route-attachment.ts";
 import { grpcBackendProtocolProblem } from "./grpc-backend-protocol.ts";
 import { compareGRPCPrecedence, grpcRouteMatch, MATCH_EVERY_CALL, type GRPCRouteEntry } from "./grpc-route-match.ts";
 
@@ -75,79 +75,34 @@ function compileRule(route: GRPCRoute, ruleIndex: number, objects: GatewayApiObj
 /** The GRPCRoutes of `objects` that attach to vipr's Gateways; the same objects give an equal result. */
 export function compileGRPCRoutes(objects: GatewayApiObjects, options: CompileOptions = {}): CompiledGRPCRoutes {
   const controllerName = options.controllerName ?? VIPR_CONTROLLER_NAME;
-  const classNames = new Set(objects.gatewayClasses.filter((c) => c.controllerName === controllerName).map((c) => c.meta.name));
-  const gateways = new Map<string, Gateway>();
-  for (const gateway of objects.gateways) if (classNames.has(gateway.gatewayClassName)) gateways.set(`${gateway.meta.namespace}/${gateway.meta.name}`, gateway);
   // The listeners' own checks (protocol, conflicts, certificates), made once per Gateway as the
   // HTTPRoute compile makes them: a route attaches only to a listener that is served.
   const states = new Map<Gateway, Map<string, ListenerState>>();
-  const listenerStatesOf = (gateway: Gateway): Map<string, ListenerState> => {
+  const usable = (gateway: Gateway, listener: Listener): boolean => {
     let s = states.get(gateway);
     if (s === undefined) states.set(gateway, (s = listenerStates(gateway, objects, options)));
-    return s;
+    return s.get(listener.name)?.usable === true;
   };
+  const context = { gateways: viprGateways(objects, controllerName), usable, kindConflicts: routeKindConflicts(objects, options), objects };
   const attached = new Map<string, number>();
   const entries: GRPCRouteEntry[] = [];
   const reports: HTTPRouteStatusReport[] = [];
-  const kindConflicts = routeKindConflicts(objects, options);
-  const routes = [...(objects.grpcRoutes ?? [])].sort((a, b) => a.meta.created - b.meta.created || `${a.meta.namespace}/${a.meta.name}`.localeCompare(`${b.meta.namespace}/${b.meta.name}`));
-
-  for (const route of routes) {
-    const generation = route.meta.generation;
+  for (const route of [...(objects.grpcRoutes ?? [])].sort(oldestFirst)) {
     const parents: RouteParentStatusReport[] = [];
-    const seen = new Set<string>();
     const refProblems: RefCheck[] = [];
     let compiled: CompiledRule[] | undefined;
-    const compile = (): CompiledRule[] => (compiled ??= route.rules.map((_, i) => compileRule(route, i, objects, options, refProblems)));
-    for (const parentRef of route.parentRefs) {
-      if (parentRef.group !== GATEWAY_API_GROUP || parentRef.kind !== "Gateway") continue;
-      const gateway = gateways.get(`${parentRef.namespace}/${parentRef.name}`);
-      if (gateway === undefined) continue; // another controller's Gateway: its status to write
-      const statusRef = {
-        group: parentRef.group,
-        kind: parentRef.kind,
-        namespace: parentRef.namespace,
-        name: parentRef.name,
-        ...(parentRef.sectionName === undefined ? {} : { sectionName: parentRef.sectionName }),
-        ...(parentRef.port === undefined ? {} : { port: parentRef.port }),
-      };
-      if (seen.has(parentKeyOf(statusRef))) continue;
-      seen.add(parentKeyOf(statusRef));
-      const where = `Gateway ${parentRef.namespace}/${parentRef.name}`;
-      const candidates = gateway.listeners.filter((l) => (parentRef.sectionName === undefined || l.name === parentRef.sectionName) && (parentRef.port === undefined || l.port === parentRef.port));
-      const usable = listenerStatesOf(gateway);
-      const allowed = candidates.filter((l) => usable.get(l.name)?.usable === true && routeKindAllowed(l, GATEWAY_API_GROUP, KIND) && namespaceAllowed(l, gateway, route.meta.namespace, objects));
-      const withHosts = allowed.map((listener) => ({ listener, hosts: intersectHostnames(listener.hostname, route.hostnames) })).filter((x) => x.hosts.length > 0);
-      const kindConflict = kindConflicts.get(routeParentKey(KIND, route.meta.namespace, route.meta.name, parentRef));
-      let accepted: Condition;
-      if (candidates.length === 0) {
-        const named = [parentRef.sectionName === undefined ? "" : `sectionName ${JSON.stringify(parentRef.sectionName)}`, parentRef.port === undefined ? "" : `port ${parentRef.port}`].filter((s) => s !== "").join(" and ");
-        accepted = condition("Accepted", false, "NoMatchingParent", `${where} has no listener with ${named}`, generation);
-      } else if (kindConflict !== undefined) {
-        accepted = condition("Accepted", false, ROUTE_KIND_CONFLICT_REASON, kindConflict, generation);
-      } else if (allowed.length === 0) {
-        accepted = condition("Accepted", false, "NotAllowedByListeners", `no listener of ${where} allows this GRPCRoute (its protocol, allowedRoutes.kinds or allowedRoutes.namespaces)`, generation);
-      } else if (withHosts.length === 0) {
-        accepted = condition("Accepted", false, "NoMatchingListenerHostname", `no hostname of this route intersects a listener hostname of ${where}`, generation);
-      } else {
-        accepted = condition("Accepted", true, "Accepted", "attached", generation);
-        for (const { listener, hosts } of withHosts) {
-          const key = `${gateway.meta.namespace}/${gateway.meta.name}/${listener.name}`;
-          attached.set(key, (attached.get(key) ?? 0) + 1);
-          for (const host of hosts) {
-            for (const rule of compile()) {
-              const grpcMatches = route.rules[rule.ruleIndex]!.matches;
-              rule.rule.matches.forEach((match, matchIndex) =>
-                entries.push({ host, match, grpc: grpcMatches[matchIndex] ?? MATCH_EVERY_CALL, rule, listenerPort: listener.port, ...(listener.protocol === "HTTPS" ? { secure: true } : {}), created: route.meta.created, matchIndex }),
-              );
-            }
-          }
+    for (const parent of routeAttachments(KIND, route, context)) {
+      compiled ??= route.rules.map((_, i) => compileRule(route, i, objects, options, refProblems));
+      const rules = compiled;
+      eachAttachedHost(parent, attached, (listener, host) => {
+        for (const rule of rules) {
+          const grpcMatches = route.rules[rule.ruleIndex]!.matches;
+          rule.rule.matches.forEach((match, matchIndex) =>
+            entries.push({ host, match, grpc: grpcMatches[matchIndex] ?? MATCH_EVERY_CALL, rule, listenerPort: listener.port, ...(listener.protocol === "HTTPS" ? { secure: true } : {}), created: route.meta.created, matchIndex }),
+          );
         }
-      }
-      compile();
-      const first = refProblems[0];
-      const resolved = first === undefined ? condition("ResolvedRefs", true, "ResolvedRefs", "all references resolved", generation) : condition("ResolvedRefs", false, first.reason!, first.invalid!, generation);
-      parents.push({ parentRef: statusRef, controllerName, conditions: [accepted, resolved] });
+      });
+      parents.push({ parentRef: parent.statusRef, controllerName, conditions: [parent.accepted, resolvedRefsCondition(refProblems[0], route.meta.generation)] });
     }
     if (parents.length > 0) reports.push({ namespace: route.meta.namespace, name: route.meta.name, parents });
   }

@@ -424,6 +424,27 @@ function filtersOf(value: unknown, at: string, namespace: string, r: Reader): HT
   return filters;
 }
 
+/** A backendRef's weight (BackendRef.Weight: 0 to 1000000, default 1). */
+export function backendWeightOf(b: Raw, at: string, r: Reader): number {
+  const weight = b["weight"] ?? 1;
+  if (typeof weight !== "number" || !Number.isInteger(weight) || weight < 0 || weight > 1_000_000) r.problem(`${at}.weight`, `${JSON.stringify(weight)} is not a whole number 0-1000000`);
+  return typeof weight === "number" ? weight : 1;
+}
+
+/** What every route kind's spec shares (CommonRouteSpec.ParentRefs and Hostnames), with the
+ * object's meta, its spec and the Reader that collects its problems. */
+export function routeOf(kind: "HTTPRoute" | "GRPCRoute", raw: Raw, defaultNamespace: string): { r: Reader; meta: ObjectMeta; spec: Raw; parentRefs: ParentRef[]; hostnames: string[] } {
+  const r = new Reader(whereOf(kind, raw, defaultNamespace, false));
+  const meta = metaOf(raw, r, defaultNamespace, false);
+  const spec = r.record(raw["spec"], "spec");
+  const parentRefs = r.list(spec["parentRefs"], "spec.parentRefs", 32).map((item, i) => parentRefOf(item, `spec.parentRefs[${i}]`, meta.namespace, r));
+  const hostnames = r
+    .list(spec["hostnames"], "spec.hostnames", 16)
+    .map((h, i) => r.hostname(h, `spec.hostnames[${i}]`))
+    .filter((h): h is string => h !== undefined);
+  return { r, meta, spec, parentRefs, hostnames };
+}
+
 function ruleOf(value: unknown, at: string, namespace: string, r: Reader): HTTPRouteRule {
   const raw = r.record(value, at);
   const matchesRaw = r.list(raw["matches"], `${at}.matches`, 64);
@@ -432,10 +453,9 @@ function ruleOf(value: unknown, at: string, namespace: string, r: Reader): HTTPR
   const filters = filtersOf(raw["filters"], `${at}.filters`, namespace, r);
   const backendRefs: HTTPBackendRef[] = r.list(raw["backendRefs"], `${at}.backendRefs`, 16).map((item, i) => {
     const b = r.record(item, `${at}.backendRefs[${i}]`);
-    const weight = b["weight"] ?? 1;
-    if (typeof weight !== "number" || !Number.isInteger(weight) || weight < 0 || weight > 1_000_000) r.problem(`${at}.backendRefs[${i}].weight`, `${JSON.stringify(weight)} is not a whole number 0-1000000`);
+    const weight = backendWeightOf(b, `${at}.backendRefs[${i}]`, r);
     const filters = b["filters"] === undefined ? undefined : filtersOf(b["filters"], `${at}.backendRefs[${i}].filters`, namespace, r);
-    return { ...backendOf(b, `${at}.backendRefs[${i}]`, namespace, r), weight: typeof weight === "number" ? weight : 1, ...(filters === undefined ? {} : { filters }) };
+    return { ...backendOf(b, `${at}.backendRefs[${i}]`, namespace, r), weight, ...(filters === undefined ? {} : { filters }) };
   });
   const t = r.record(raw["timeouts"], `${at}.timeouts`);
   const timeouts = { requestMs: r.duration(t["request"], `${at}.timeouts.request`), backendRequestMs: r.duration(t["backendRequest"], `${at}.timeouts.backendRequest`) };
@@ -458,14 +478,7 @@ function ruleOf(value: unknown, at: string, namespace: string, r: Reader): HTTPR
 }
 
 export function parseHTTPRoute(raw: Raw, defaultNamespace: string): Parsed<HTTPRoute> {
-  const r = new Reader(whereOf("HTTPRoute", raw, defaultNamespace, false));
-  const meta = metaOf(raw, r, defaultNamespace, false);
-  const spec = r.record(raw["spec"], "spec");
-  const parentRefs = r.list(spec["parentRefs"], "spec.parentRefs", 32).map((item, i) => parentRefOf(item, `spec.parentRefs[${i}]`, meta.namespace, r));
-  const hostnames = r
-    .list(spec["hostnames"], "spec.hostnames", 16)
-    .map((h, i) => r.hostname(h, `spec.hostnames[${i}]`))
-    .filter((h): h is string => h !== undefined);
+  const { r, meta, spec, parentRefs, hostnames } = routeOf("HTTPRoute", raw, defaultNamespace);
   const rulesRaw = r.list(spec["rules"], "spec.rules", 16);
   // The CRD's default: one rule matching every request, with no backends (answered 500).
   const rules = rulesRaw.length === 0 ? [ruleOf({}, "spec.rules[0]", meta.namespace, r)] : rulesRaw.map((rule, i) => ruleOf(rule, `spec.rules[${i}]`, meta.namespace, r));

@@ -3,7 +3,7 @@
 // rules), with the shared field readers of parse-gateway-api.ts. An object with a problem is
 // dropped whole, as the API server would never have stored it.
 import type { GRPCMethodMatch, GRPCRoute, GRPCRouteFilter, GRPCRouteMatch, GRPCRouteRule, HTTPBackendRef, ValueMatch } from "./gateway-api-objects.ts";
-import { backendOf, checkRegExp, done, filterOf, metaOf, parentRefOf, Reader, valueMatchOf, whereOf, type Parsed, type Raw } from "./parse-gateway-api.ts";
+import { backendOf, backendWeightOf, checkRegExp, done, filterOf, Reader, routeOf, valueMatchOf, type Parsed, type Raw } from "./parse-gateway-api.ts";
 
 // GRPCMethodMatch's CEL rules for Exact matches: a protobuf service name (package-qualified, an
 // optional leading dot, case-insensitive) and a method name.
@@ -66,23 +66,15 @@ function ruleOf(value: unknown, at: string, namespace: string, r: Reader): GRPCR
   const filters = filtersOf(raw["filters"], `${at}.filters`, namespace, r);
   const backendRefs: HTTPBackendRef[] = r.list(raw["backendRefs"], `${at}.backendRefs`, 16).map((item, i) => {
     const b = r.record(item, `${at}.backendRefs[${i}]`);
-    const weight = b["weight"] ?? 1;
-    if (typeof weight !== "number" || !Number.isInteger(weight) || weight < 0 || weight > 1_000_000) r.problem(`${at}.backendRefs[${i}].weight`, `${JSON.stringify(weight)} is not a whole number 0-1000000`);
+    const weight = backendWeightOf(b, `${at}.backendRefs[${i}]`, r);
     if (b["filters"] !== undefined) r.problem(`${at}.backendRefs[${i}].filters`, "per-backend filters are not supported by vipr; put the filters on the rule");
-    return { ...backendOf(b, `${at}.backendRefs[${i}]`, namespace, r), weight: typeof weight === "number" ? weight : 1 };
+    return { ...backendOf(b, `${at}.backendRefs[${i}]`, namespace, r), weight };
   });
   return { name: r.string(raw["name"], `${at}.name`, false), matches, filters, backendRefs };
 }
 
 export function parseGRPCRoute(raw: Raw, defaultNamespace: string): Parsed<GRPCRoute> {
-  const r = new Reader(whereOf("GRPCRoute", raw, defaultNamespace, false));
-  const meta = metaOf(raw, r, defaultNamespace, false);
-  const spec = r.record(raw["spec"], "spec");
-  const parentRefs = r.list(spec["parentRefs"], "spec.parentRefs", 32).map((item, i) => parentRefOf(item, `spec.parentRefs[${i}]`, meta.namespace, r));
-  const hostnames = r
-    .list(spec["hostnames"], "spec.hostnames", 16)
-    .map((h, i) => r.hostname(h, `spec.hostnames[${i}]`))
-    .filter((h): h is string => h !== undefined);
+  const { r, meta, spec, parentRefs, hostnames } = routeOf("GRPCRoute", raw, defaultNamespace);
   const rules = r.list(spec["rules"], "spec.rules", 16).map((rule, i) => ruleOf(rule, `spec.rules[${i}]`, meta.namespace, r));
   // The CRD's CEL rule on spec.rules: fewer than 128 matches in all.
   const total = rules.reduce((sum, rule) => sum + rule.matches.length, 0);

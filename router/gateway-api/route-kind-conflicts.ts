@@ -13,18 +13,11 @@
 // parentRef is rejected (its one RouteParentStatus says so), not only the conflicting listener.
 // The specification names no reason; vipr says HostnameConflict, as Traefik
 // (traefik/traefik#13421) and Istio (istio/istio#59204) do for this rule.
-import { listenerStates, namespaceAllowed, routeKindAllowed, type CompileOptions, type ListenerState } from "./compile-gateway-routes.ts";
-import { GATEWAY_API_GROUP, VIPR_CONTROLLER_NAME, type Gateway, type GatewayApiObjects, type ParentRef } from "./gateway-api-objects.ts";
-import { hostnamesIntersect, intersectHostnames } from "./gateway-hostnames.ts";
-
-export type RouteKind = "HTTPRoute" | "GRPCRoute";
-
-export const ROUTE_KIND_CONFLICT_REASON = "HostnameConflict";
-
-/** The key of one route's parentRef in routeKindConflicts' answer. */
-export function routeParentKey(kind: RouteKind, namespace: string, name: string, parentRef: ParentRef): string {
-  return `${kind} ${namespace}/${name} ${parentRef.namespace}/${parentRef.name}/${parentRef.sectionName ?? ""}/${parentRef.port ?? ""}`;
-}
+// (ROUTE_KIND_CONFLICT_REASON, route-attachment.ts).
+import { listenerStates, type CompileOptions, type ListenerState } from "./compile-gateway-routes.ts";
+import { GATEWAY_API_GROUP, VIPR_CONTROLLER_NAME, type Gateway, type GatewayApiObjects } from "./gateway-api-objects.ts";
+import { hostnamesIntersect } from "./gateway-hostnames.ts";
+import { oldestFirst, parentListeners, routeParentKey, viprGateways, type RouteKind } from "./route-attachment.ts";
 
 interface Claim {
   readonly kind: RouteKind;
@@ -38,18 +31,14 @@ export function routeKindConflicts(objects: GatewayApiObjects, options: CompileO
   const rejected = new Map<string, string>();
   if ((objects.grpcRoutes ?? []).length === 0 || objects.httpRoutes.length === 0) return rejected;
   const controllerName = options.controllerName ?? VIPR_CONTROLLER_NAME;
-  const classNames = new Set(objects.gatewayClasses.filter((c) => c.controllerName === controllerName).map((c) => c.meta.name));
-  const gateways = new Map<string, Gateway>();
-  for (const gateway of objects.gateways) if (classNames.has(gateway.gatewayClassName)) gateways.set(`${gateway.meta.namespace}/${gateway.meta.name}`, gateway);
+  const gateways = viprGateways(objects, controllerName);
   const states = new Map<Gateway, Map<string, ListenerState>>();
   const statesOf = (gateway: Gateway): Map<string, ListenerState> => {
     let s = states.get(gateway);
     if (s === undefined) states.set(gateway, (s = listenerStates(gateway, objects, options)));
     return s;
   };
-  const routes = [...objects.httpRoutes.map((r) => ({ kind: "HTTPRoute" as const, r })), ...(objects.grpcRoutes ?? []).map((r) => ({ kind: "GRPCRoute" as const, r }))].sort(
-    (a, b) => a.r.meta.created - b.r.meta.created || `${a.r.meta.namespace}/${a.r.meta.name}`.localeCompare(`${b.r.meta.namespace}/${b.r.meta.name}`),
-  );
+  const routes = [...objects.httpRoutes.map((r) => ({ kind: "HTTPRoute" as const, r })), ...(objects.grpcRoutes ?? []).map((r) => ({ kind: "GRPCRoute" as const, r }))].sort((a, b) => oldestFirst(a.r, b.r));
   const claims = new Map<string, Claim[]>(); // "gateway namespace/name/listener" -> accepted hosts there
   for (const { kind, r } of routes) {
     const routeName = `${r.meta.namespace}/${r.meta.name}`;
@@ -59,11 +48,11 @@ export function routeKindConflicts(objects: GatewayApiObjects, options: CompileO
       if (gateway === undefined) continue;
       const usable = statesOf(gateway);
       // The listeners the route's compile would attach it to (compile-gateway-routes.ts).
-      const attach = gateway.listeners
-        .filter((l) => (parentRef.sectionName === undefined || l.name === parentRef.sectionName) && (parentRef.port === undefined || l.port === parentRef.port))
-        .filter((l) => usable.get(l.name)?.usable === true && routeKindAllowed(l, GATEWAY_API_GROUP, kind) && namespaceAllowed(l, gateway, r.meta.namespace, objects))
-        .map((l) => ({ key: `${gateway.meta.namespace}/${gateway.meta.name}/${l.name}`, name: l.name, hosts: intersectHostnames(l.hostname, r.hostnames) }))
-        .filter((x) => x.hosts.length > 0);
+      const attach = parentListeners(kind, r, parentRef, gateway, (l) => usable.get(l.name)?.usable === true, objects).withHosts.map(({ listener, hosts }) => ({
+        key: `${gateway.meta.namespace}/${gateway.meta.name}/${listener.name}`,
+        name: listener.name,
+        hosts,
+      }));
       let winner: { claim: Claim; listener: string } | undefined;
       for (const { key, name, hosts } of attach) {
         const claim = (claims.get(key) ?? []).find((c) => c.kind !== kind && hosts.some((h) => hostnamesIntersect(h, c.host)));

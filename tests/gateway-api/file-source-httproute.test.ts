@@ -3,37 +3,22 @@
 // an edit to a route applies; a route with a field the CRD refuses is reported by file, document
 // and field while its last good version keeps routing; a route that does not attach is logged
 // with its status reason.
-import { mkdtemp, rename, rm, writeFile } from "node:fs/promises";
 import http from "node:http";
-import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, expect, test } from "vitest";
-import { killAll, startVipr, type ViprProcess } from "../cli/vipr-process.ts";
+import { killAll, type ViprProcess } from "../cli/vipr-process.ts";
 import { startEchoBackend, type EchoBackend } from "../support/echo-backend.ts";
+import { backendsYaml, viprGatewayYaml } from "./gateway-yaml.ts";
+import { serveFromFiles, type FileServe } from "./serve-from-files.ts";
 
+let serve: FileServe;
 let dir: string;
 let v1: EchoBackend;
 let v2: EchoBackend;
 let vipr: ViprProcess;
 let port: number;
 
-function backendYaml(b: EchoBackend): string {
-  const { services, endpointSlices } = b.objects();
-  return [...services, ...endpointSlices].map((o) => JSON.stringify(o)).join("\n---\n");
-}
-
-const gateway = `apiVersion: gateway.networking.k8s.io/v1
-kind: GatewayClass
-metadata: { name: vipr }
-spec: { controllerName: vipr.io/gateway-controller }
----
-apiVersion: gateway.networking.k8s.io/v1
-kind: Gateway
-metadata: { name: web, namespace: shop }
-spec:
-  gatewayClassName: vipr
-  listeners: [{ name: http, port: 80, protocol: HTTP, hostname: "*.example.com" }]
-`;
+const gateway = viprGatewayYaml("shop", "web", '[{ name: http, port: 80, protocol: HTTP, hostname: "*.example.com" }]');
 
 function routeYaml(apiBackend: string, pathValue = "/api"): string {
   return `apiVersion: gateway.networking.k8s.io/v1
@@ -70,11 +55,6 @@ function request(host: string, path: string): Promise<{ status: number; body: st
   });
 }
 
-async function save(name: string, text: string): Promise<void> {
-  await writeFile(join(dir, `${name}.tmp`), text);
-  await rename(join(dir, `${name}.tmp`), join(dir, name));
-}
-
 /** Which backend answered, once the answer is the wanted one (an edit applies within a second). */
 async function eventually(host: string, path: string, wanted: string): Promise<string> {
   let last = "";
@@ -87,21 +67,17 @@ async function eventually(host: string, path: string, wanted: string): Promise<s
 }
 
 beforeAll(async () => {
-  dir = await mkdtemp(join(tmpdir(), "vipr-gateway-api-"));
   v1 = await startEchoBackend("shop", "web-v1");
   v2 = await startEchoBackend("shop", "api-v2");
-  await writeFile(join(dir, "backends.yaml"), `${backendYaml(v1)}\n---\n${backendYaml(v2)}\n`);
-  await writeFile(join(dir, "gateway.yaml"), gateway);
-  await writeFile(join(dir, "routes.yaml"), routeYaml("api-v2"));
-  vipr = startVipr(["serve", "--source", `file:${dir}`, "--listen", "127.0.0.1:0", "--admin", "off"]);
-  port = Number((await vipr.waitFor(/listening on http:\/\/127\.0\.0\.1:(\d+)/, "stderr", 60_000))[1]);
+  serve = await serveFromFiles("vipr-gateway-api-", { "backends.yaml": `${backendsYaml(v1, v2)}\n`, "gateway.yaml": gateway, "routes.yaml": routeYaml("api-v2") });
+  ({ dir, vipr, port } = serve);
   await vipr.waitFor(/vipr: table 1 from/, "stderr", 60_000);
 }, 90_000);
 
 afterAll(async () => {
   await killAll();
   await Promise.all([v1?.close(), v2?.close()]);
-  await rm(dir, { recursive: true, force: true });
+  await serve?.remove();
 });
 
 test("HTTPRoutes from files route by host and path, with their filters; a route that does not attach is logged with its reason", async () => {
@@ -112,10 +88,10 @@ test("HTTPRoutes from files route by host and path, with their filters; a route 
 }, 60_000);
 
 test("an edited route applies; a refused edit is reported by file, document and field and the last good version keeps routing", async () => {
-  await save("routes.yaml", routeYaml("web-v1"));
+  await serve.save("routes.yaml", routeYaml("web-v1"));
   expect(await eventually("shop.example.com", "/api/items", "web-v1 /items")).toBe("web-v1 /items");
   const from = vipr.stderr().length;
-  await save("routes.yaml", routeYaml("api-v2", "no-slash"));
+  await serve.save("routes.yaml", routeYaml("api-v2", "no-slash"));
   await vipr.waitFor(new RegExp(`[\\s\\S]{${from}}[\\s\\S]*keeping this document's last good version`));
   expect(vipr.stderr().slice(from)).toContain(`vipr: ${join(dir, "routes.yaml")}: document 1: spec.rules[0].matches[0].path.value: "no-slash" must start with "/"\n`);
   expect((await request("shop.example.com", "/api/items")).body).toContain('"service":"web-v1"');

@@ -4,7 +4,7 @@
 // base GatewayClass and Gateways (gateway-yaml.ts), and a client that sends real HTTP/1.1 requests
 // with any Host. `apply` replaces the Gateway API objects, as a table source does.
 import http from "node:http";
-import { loadRuntimeAdapter, type RunningServer } from "../../adapters/runtime-adapter.ts";
+import { loadRuntimeAdapter, type RunningServer, type RuntimeAdapter } from "../../adapters/runtime-adapter.ts";
 import type { GatewayApiStatus } from "../../router/gateway-api/gateway-conditions.ts";
 import { ServiceRouter, type ServiceRouterOptions } from "../../router/service-router.ts";
 import { buildRoutingTable } from "../../router/table/build-routing-table.ts";
@@ -56,6 +56,11 @@ export function seededRandom(seed: number): () => number {
   };
 }
 
+/** A router on `runtime` with the WASM core, as the harnesses serve it; `options` add or override. */
+export function harnessRouter(runtime: RuntimeAdapter, options: Partial<ServiceRouterOptions>): ServiceRouter {
+  return new ServiceRouter({ core: createWasmCore(), transport: runtime.createTransport(), clientAddress: runtime.clientAddress, requestHeaders: runtime.requestHeaders, ...options });
+}
+
 export async function startGatewayHarness(options: Partial<ServiceRouterOptions> = {}): Promise<GatewayHarness> {
   const runtime = await loadRuntimeAdapter();
   const list = await Promise.all([
@@ -67,13 +72,7 @@ export async function startGatewayHarness(options: Partial<ServiceRouterOptions>
     startEchoBackend(APP, "app-backend-v2"),
   ]);
   const backends = new Map(list.map((b) => [b.service, b]));
-  const router = new ServiceRouter({
-    core: createWasmCore(),
-    transport: runtime.createTransport(),
-    clientAddress: runtime.clientAddress,
-    requestHeaders: runtime.requestHeaders,
-    ...options,
-  });
+  const router = harnessRouter(runtime, options);
   const objects = list.map((b) => b.objects());
   // dead-backend: one endpoint on a loopback port nothing listens on (taken, then freed), for retries.
   const probe = http.createServer();

@@ -8,11 +8,10 @@
 import type * as grpc from "@grpc/grpc-js";
 import { loadRuntimeAdapter, type RunningServer } from "../../adapters/runtime-adapter.ts";
 import type { GatewayApiStatus } from "../../router/gateway-api/gateway-conditions.ts";
-import { ServiceRouter, type ServiceRouterOptions } from "../../router/service-router.ts";
+import type { ServiceRouter, ServiceRouterOptions } from "../../router/service-router.ts";
 import { buildRoutingTable } from "../../router/table/build-routing-table.ts";
-import { createWasmCore } from "../../wasm/core-engine.ts";
 import { callGrpcEcho, grpcEchoClient, startGrpcEchoBackend, type GrpcCallResult, type GrpcEchoBackend } from "../support/grpc-echo-backend.ts";
-import { INFRA, WEB } from "./gateway-harness.ts";
+import { harnessRouter, INFRA, WEB } from "./gateway-harness.ts";
 import { BASE_GATEWAY, gatewayObjects } from "./gateway-yaml.ts";
 
 export interface GrpcGatewayHarness {
@@ -36,14 +35,7 @@ export async function startGrpcGatewayHarness(options: Partial<ServiceRouterOpti
     startGrpcEchoBackend(WEB, "grpc-web-backend"),
   ]);
   const backends = new Map(list.map((b) => [b.service, b]));
-  const router = new ServiceRouter({
-    core: createWasmCore(),
-    transport: runtime.createTransport(),
-    clientAddress: runtime.clientAddress,
-    requestHeaders: runtime.requestHeaders,
-    requestProtocol: runtime.requestProtocol,
-    ...options,
-  });
+  const router = harnessRouter(runtime, { requestProtocol: runtime.requestProtocol, ...options });
   const objects = list.map((b) => b.objects());
   const table = buildRoutingTable({ services: objects.flatMap((o) => o.services), endpointSlices: objects.flatMap((o) => o.endpointSlices), pods: [] });
   router.setTable(table);

@@ -12,6 +12,7 @@ import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import type { GatewayApiStatus } from "../../router/gateway-api/gateway-conditions.ts";
 import { GRPC_ECHO } from "../support/grpc-echo-backend.ts";
 import { INFRA, WEB } from "./gateway-harness.ts";
+import { gatewayYaml } from "./gateway-yaml.ts";
 import { startGrpcGatewayHarness, type GrpcGatewayHarness } from "./grpc-gateway-harness.ts";
 
 let gw: GrpcGatewayHarness;
@@ -203,22 +204,8 @@ spec:
 describe("GRPCRoute attachment", () => {
   const gateways = `
 ---
-apiVersion: gateway.networking.k8s.io/v1
-kind: Gateway
-metadata: { name: http-only, namespace: ${INFRA} }
-spec:
-  gatewayClassName: vipr
-  listeners:
-  - { name: http, port: 80, protocol: HTTP, allowedRoutes: { kinds: [{ kind: HTTPRoute }] } }
----
-apiVersion: gateway.networking.k8s.io/v1
-kind: Gateway
-metadata: { name: grpc-hosts, namespace: ${INFRA} }
-spec:
-  gatewayClassName: vipr
-  listeners:
-  - { name: grpc, port: 80, protocol: HTTP, hostname: "*.grpc.example", allowedRoutes: { kinds: [{ kind: GRPCRoute }] } }
-`;
+${gatewayYaml(INFRA, "http-only", "[{ name: http, port: 80, protocol: HTTP, allowedRoutes: { kinds: [{ kind: HTTPRoute }] } }]")}---
+${gatewayYaml(INFRA, "grpc-hosts", '[{ name: grpc, port: 80, protocol: HTTP, hostname: "*.grpc.example", allowedRoutes: { kinds: [{ kind: GRPCRoute }] } }]')}`;
 
   test("allowedRoutes kinds, sectionName and hostname intersection decide attachment, with Accepted's reason; listeners list GRPCRoute among supportedKinds and count it", async () => {
     const status = gw.apply(

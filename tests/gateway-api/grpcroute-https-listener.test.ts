@@ -21,7 +21,7 @@ import { makeCertificate } from "../forward/tls-test-certs.ts";
 import { callGrpcEcho, GRPC_ECHO, startGrpcEchoBackend } from "../support/grpc-echo-backend.ts";
 import { INFRA } from "./gateway-harness.ts";
 import { startGrpcGatewayHarness, type GrpcGatewayHarness } from "./grpc-gateway-harness.ts";
-import { BASE_GATEWAY } from "./gateway-yaml.ts";
+import { BASE_GATEWAY, gatewayYaml } from "./gateway-yaml.ts";
 
 const runtimeName = onDeno ? "deno" : "node";
 const HOST = "grpc.example.com";
@@ -32,7 +32,7 @@ let store: GatewayCertificateStore;
 let tlsClient: grpc.Client;
 let status: GatewayApiStatus;
 
-async function gatewayYaml(): Promise<string> {
+async function objectsYaml(): Promise<string> {
   const b64 = async (file: string): Promise<string> => Buffer.from(await readFile(join(temp, file))).toString("base64");
   return `
 ---
@@ -44,15 +44,7 @@ data:
   tls.crt: ${await b64("grpc.crt")}
   tls.key: ${await b64("grpc.key")}
 ---
-apiVersion: gateway.networking.k8s.io/v1
-kind: Gateway
-metadata: { name: grpc-https, namespace: ${INFRA} }
-spec:
-  gatewayClassName: vipr
-  listeners:
-  - { name: https, port: 443, protocol: HTTPS, hostname: ${HOST}, allowedRoutes: { namespaces: { from: Same } }, tls: { certificateRefs: [{ name: grpc-tls }] } }
-  - { name: http, port: 80, protocol: HTTP, hostname: ${HOST}, allowedRoutes: { namespaces: { from: Same } } }
----
+${gatewayYaml(INFRA, "grpc-https", `[{ name: https, port: 443, protocol: HTTPS, hostname: ${HOST}, allowedRoutes: { namespaces: { from: Same } }, tls: { certificateRefs: [{ name: grpc-tls }] } }, { name: http, port: 80, protocol: HTTP, hostname: ${HOST}, allowedRoutes: { namespaces: { from: Same } } }]`)}---
 apiVersion: gateway.networking.k8s.io/v1
 kind: GRPCRoute
 metadata: { name: grpc-over-tls, namespace: ${INFRA} }
@@ -73,7 +65,7 @@ beforeAll(async () => {
   store = new GatewayCertificateStore();
   tlsServer = await runtime.serve(gw.router.app, { tls: store, http2: {}, closeGraceMs: 200 });
   const sink = gatewaySinkWithTls(gw.router, store, true);
-  const parsed = parseManifests(BASE_GATEWAY + (await gatewayYaml()), "grpc-https.yaml");
+  const parsed = parseManifests(BASE_GATEWAY + (await objectsYaml()), "grpc-https.yaml");
   if (parsed.problems.length > 0) throw new Error(parsed.problems.map((p) => `${p.field}: ${p.message}`).join("\n"));
   status = sink.setGatewayObjects(gatewayApiObjectsOf(parsed.objects), { serviceExists: (key) => gw.router.table?.services.has(key) ?? true });
   // The channel's target is 127.0.0.1; the TLS name checked (and sent as SNI) and :authority are
@@ -126,7 +118,7 @@ describe(`vipr serve --listen-https with a GRPCRoute from files on ${runtimeName
     try {
       const { services, endpointSlices } = backend.objects();
       await writeFile(join(dir, "backend.yaml"), [...services, ...endpointSlices].map((o) => JSON.stringify(o)).join("\n---\n"));
-      await writeFile(join(dir, "gateway.yaml"), BASE_GATEWAY + (await gatewayYaml()));
+      await writeFile(join(dir, "gateway.yaml"), BASE_GATEWAY + (await objectsYaml()));
       const vipr = startVipr(["serve", "--source", `file:${dir}`, "--listen", "127.0.0.1:0", "--listen-https", "127.0.0.1:0", "--admin", "off"]);
       const port = Number((await vipr.waitFor(/^vipr: listening on http:\/\/127\.0\.0\.1:(\d+)$/m, "stderr", 30_000))[1]);
       const httpsPort = Number((await vipr.waitFor(/^vipr: Gateway HTTPS listeners on https:\/\/127\.0\.0\.1:(\d+)$/m, "stderr", 30_000))[1]);

@@ -4,15 +4,18 @@
 // in cleartext is not routed; a rewritten Secret file is served from the next handshake (the same
 // process throughout), and a Secret rewritten with a broken certificate is reported by its
 // listener's status line while the listener stops being served.
-import { mkdtemp, readFile, rename, rm, writeFile } from "node:fs/promises";
+import { mkdtemp, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, test, vi } from "vitest";
 import { killAll, onDeno, startVipr, type ViprProcess } from "../cli/vipr-process.ts";
 import { startEchoBackend, type EchoBackend } from "../support/echo-backend.ts";
 import { makeCertificate, run, sClient } from "../forward/tls-test-certs.ts";
+import { backendsYaml, viprGatewayYaml } from "./gateway-yaml.ts";
+import { serveFromFiles, type FileServe } from "./serve-from-files.ts";
 
 const runtimeName = onDeno ? "deno" : "node";
+let serve: FileServe;
 let dir: string;
 let certs: string;
 let backend: EchoBackend;
@@ -21,19 +24,7 @@ let port: number;
 let httpsPort: number;
 const fingerprints: Record<string, string> = {};
 
-const gateway = `apiVersion: gateway.networking.k8s.io/v1
-kind: GatewayClass
-metadata: { name: vipr }
-spec: { controllerName: vipr.io/gateway-controller }
----
-apiVersion: gateway.networking.k8s.io/v1
-kind: Gateway
-metadata: { name: web, namespace: shop }
-spec:
-  gatewayClassName: vipr
-  listeners:
-  - { name: https, port: 443, protocol: HTTPS, hostname: shop.example.com, tls: { certificateRefs: [{ name: shop-tls }] } }
----
+const gateway = `${viprGatewayYaml("shop", "web", "[{ name: https, port: 443, protocol: HTTPS, hostname: shop.example.com, tls: { certificateRefs: [{ name: shop-tls }] } }]")}---
 apiVersion: gateway.networking.k8s.io/v1
 kind: HTTPRoute
 metadata: { name: shop, namespace: shop }
@@ -54,23 +45,13 @@ data:
 `;
 }
 
-async function save(name: string, text: string): Promise<void> {
-  await writeFile(join(dir, `${name}.tmp`), text);
-  await rename(join(dir, `${name}.tmp`), join(dir, name));
-}
-
 beforeAll(async () => {
-  dir = await mkdtemp(join(tmpdir(), "vipr-gw-https-serve-"));
   certs = await mkdtemp(join(tmpdir(), "vipr-gw-https-certs-"));
   fingerprints.one = await makeCertificate(join(certs, "one.crt"), join(certs, "one.key"), ["shop.example.com"]);
   fingerprints.two = await makeCertificate(join(certs, "two.crt"), join(certs, "two.key"), ["shop.example.com"]);
   backend = await startEchoBackend("shop", "web-v1");
-  const { services, endpointSlices } = backend.objects();
-  await writeFile(join(dir, "backend.yaml"), [...services, ...endpointSlices].map((o) => JSON.stringify(o)).join("\n---\n"));
-  await writeFile(join(dir, "gateway.yaml"), gateway);
-  await writeFile(join(dir, "secret.yaml"), await secretYaml("one"));
-  vipr = startVipr(["serve", "--source", `file:${dir}`, "--listen", "127.0.0.1:0", "--listen-https", "127.0.0.1:0", "--admin", "off"]);
-  port = Number((await vipr.waitFor(/^vipr: listening on http:\/\/127\.0\.0\.1:(\d+)$/m, "stderr", 30_000))[1]);
+  serve = await serveFromFiles("vipr-gw-https-serve-", { "backend.yaml": backendsYaml(backend), "gateway.yaml": gateway, "secret.yaml": await secretYaml("one") }, ["--listen-https", "127.0.0.1:0"]);
+  ({ dir, vipr, port } = serve);
   httpsPort = Number((await vipr.waitFor(/^vipr: Gateway HTTPS listeners on https:\/\/127\.0\.0\.1:(\d+)$/m, "stderr", 30_000))[1]);
   await vipr.waitFor(/^vipr: gateway TLS: 1 HTTPS listener \(shop\.example\.com\)$/m, "stderr", 30_000);
 }, 60_000);
@@ -78,7 +59,8 @@ beforeAll(async () => {
 afterAll(async () => {
   await killAll();
   await backend?.close();
-  for (const d of [dir, certs]) if (d !== undefined) await rm(d, { recursive: true, force: true });
+  await serve?.remove();
+  if (certs !== undefined) await rm(certs, { recursive: true, force: true });
 });
 
 const curl = (cert: string, scheme = "https", p = httpsPort) =>
@@ -95,14 +77,14 @@ describe(`vipr serve --listen-https with a Gateway HTTPS listener from files on 
   });
 
   test("a rewritten Secret is served from the next handshake; a broken one takes the listener out, reported by its status", async () => {
-    await save("secret.yaml", await secretYaml("two"));
+    await serve.save("secret.yaml", await secretYaml("two"));
     await vi.waitFor(async () => expect((await sClient(httpsPort, { servername: "shop.example.com" })).fingerprint).toBe(fingerprints.two), { timeout: 10_000, interval: 200 });
     expect((await curl("two.crt")).stdout.split("\n").at(-1)).toBe("200");
-    await save("secret.yaml", (await secretYaml("two")).replace(/tls\.key: .*/, `tls.key: ${Buffer.from(await readFile(join(certs, "one.key"))).toString("base64")}`));
+    await serve.save("secret.yaml", (await secretYaml("two")).replace(/tls\.key: .*/, `tls.key: ${Buffer.from(await readFile(join(certs, "one.key"))).toString("base64")}`));
     await vipr.waitFor(/^vipr: Gateway shop\/web listener https: ResolvedRefs False InvalidCertificateRef: certificateRef shop\/shop-tls: tls\.key is not the key of tls\.crt$/m, "stderr", 10_000);
     // No listener has a certificate now: the handshake fails rather than serve a stale one.
     await vi.waitFor(async () => expect((await sClient(httpsPort, { servername: "shop.example.com" })).fingerprint).toBeUndefined(), { timeout: 10_000, interval: 200 });
-    await save("secret.yaml", await secretYaml("one"));
+    await serve.save("secret.yaml", await secretYaml("one"));
     await vi.waitFor(async () => expect((await sClient(httpsPort, { servername: "shop.example.com" })).fingerprint).toBe(fingerprints.one), { timeout: 10_000, interval: 200 });
   });
 });

@@ -22,7 +22,7 @@ import type { EchoAnswer } from "../support/echo-backend.ts";
 import { onDeno } from "../cli/vipr-process.ts";
 import { makeCertificate, run, sClient } from "../forward/tls-test-certs.ts";
 import { INFRA, WEB, startGatewayHarness, type GatewayHarness } from "./gateway-harness.ts";
-import { BASE_GATEWAY, gatewayProblems } from "./gateway-yaml.ts";
+import { BASE_GATEWAY, gatewayProblems, gatewayYaml } from "./gateway-yaml.ts";
 
 const runtimeName = onDeno ? "deno" : "node";
 let temp: string;
@@ -203,19 +203,7 @@ describe(`HTTPRouteHTTPSListener on ${runtimeName}`, () => {
 
 const crossNamespaceGateway = (name: string): string => `
 ---
-apiVersion: gateway.networking.k8s.io/v1
-kind: Gateway
-metadata: { name: ${name}, namespace: ${INFRA} }
-spec:
-  gatewayClassName: vipr
-  listeners:
-  - name: https
-    port: 443
-    protocol: HTTPS
-    hostname: web.example.org
-    allowedRoutes: { namespaces: { from: All } }
-    tls: { certificateRefs: [{ group: "", kind: Secret, name: certificate, namespace: ${WEB} }] }
-`;
+${gatewayYaml(INFRA, name, `[{ name: https, port: 443, protocol: HTTPS, hostname: web.example.org, allowedRoutes: { namespaces: { from: All } }, tls: { certificateRefs: [{ group: "", kind: Secret, name: certificate, namespace: ${WEB} }] } }]`)}`;
 
 const grant = (name: string, from: string, to: string): string => `
 ---
@@ -276,18 +264,7 @@ describe(`GatewaySecretMissingReferenceGrant and GatewaySecretInvalidReferenceGr
 describe(`GatewayInvalidTLSConfiguration on ${runtimeName}`, () => {
   const gateway = (name: string, ref: string): string => `
 ---
-apiVersion: gateway.networking.k8s.io/v1
-kind: Gateway
-metadata: { name: ${name}, namespace: ${INFRA} }
-spec:
-  gatewayClassName: vipr
-  listeners:
-  - name: https
-    port: 443
-    protocol: HTTPS
-    allowedRoutes: { namespaces: { from: All } }
-    tls: { certificateRefs: [${ref}] }
-`;
+${gatewayYaml(INFRA, name, `[{ name: https, port: 443, protocol: HTTPS, allowedRoutes: { namespaces: { from: All } }, tls: { certificateRefs: [${ref}] } }]`)}`;
   test("a missing Secret, another group or kind, a malformed Secret, a key that is not the certificate's: ResolvedRefs False InvalidCertificateRef", () => {
     const malformed = Buffer.from("Hello world\n").toString("base64");
     const status = apply(

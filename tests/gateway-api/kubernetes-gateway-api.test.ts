@@ -4,20 +4,14 @@
 // (Accepted, ResolvedRefs, Programmed, with the spec's reasons and observedGeneration), keeping the
 // route status entries of another controller. Objects are written with @kubernetes/client-node,
 // as a user's tooling would.
-import { CustomObjectsApi, PatchStrategy, setHeaderOptions, type KubeConfig } from "@kubernetes/client-node";
+import type { CustomObjectsApi } from "@kubernetes/client-node";
 import { afterAll, beforeAll, expect, test } from "vitest";
-import { FakeKubeApi, fakeKubeConfig, serveFakeKubeApi, type ServedFakeKubeApi } from "../../adapters/kubernetes/fake-api/index.ts";
-import { startGatewayApiFromKube } from "../../adapters/kubernetes/gateway-api-kube.ts";
 import { startGatewayHarness, type GatewayHarness } from "./gateway-harness.ts";
+import { G, mergePatch, NS, startKubeGateways, type KubeGateways } from "./kube-gateways.ts";
 
-const G = "gateway.networking.k8s.io";
-const NS = "gateway-conformance-infra";
-let fake: FakeKubeApi;
-let served: ServedFakeKubeApi;
-let kc: KubeConfig;
+let kube: KubeGateways;
 let api: CustomObjectsApi;
 let gw: GatewayHarness;
-let stop: () => Promise<void>;
 const logged: string[] = [];
 
 type Obj = Record<string, any>;
@@ -48,32 +42,17 @@ async function service(host: string, path: string): Promise<string | number> {
 
 beforeAll(async () => {
   gw = await startGatewayHarness();
-  fake = new FakeKubeApi();
-  served = await serveFakeKubeApi(fake);
-  kc = fakeKubeConfig(served.url);
-  api = kc.makeApiClient(CustomObjectsApi);
-  fake.apply({ kind: "Namespace", metadata: { name: NS } });
-  await api.createClusterCustomObject({ group: G, version: "v1", plural: "gatewayclasses", body: { apiVersion: `${G}/v1`, kind: "GatewayClass", metadata: { name: "vipr" }, spec: { controllerName: "vipr.io/gateway-controller" } } });
-  await api.createClusterCustomObject({ group: G, version: "v1", plural: "gatewayclasses", body: { apiVersion: `${G}/v1`, kind: "GatewayClass", metadata: { name: "theirs" }, spec: { controllerName: "example.com/other" } } });
-  const gateway = (name: string, className: string) => ({
-    apiVersion: `${G}/v1`,
-    kind: "Gateway",
-    metadata: { name, namespace: NS },
-    spec: { gatewayClassName: className, listeners: [{ name: "http", port: 80, protocol: "HTTP" }] },
-  });
-  await api.createNamespacedCustomObject({ group: G, version: "v1", namespace: NS, plural: "gateways", body: gateway("vipr-gateway", "vipr") });
-  await api.createNamespacedCustomObject({ group: G, version: "v1", namespace: NS, plural: "gateways", body: gateway("their-gateway", "theirs") });
+  kube = await startKubeGateways();
+  api = kube.api;
   await api.createNamespacedCustomObject({ group: G, version: "v1", namespace: NS, plural: "httproutes", body: route("one", "infra-backend-v1") });
   await api.createNamespacedCustomObject({ group: G, version: "v1", namespace: NS, plural: "httproutes", body: route("lost", "infra-backend-v1", "nope") });
   // Another controller has already reported on its own Gateway.
-  const theirs = { parentRef: { group: G, kind: "Gateway", namespace: NS, name: "their-gateway" }, controllerName: "example.com/other", conditions: [{ type: "Accepted", status: "True", reason: "Accepted", message: "theirs", observedGeneration: 1, lastTransitionTime: "2026-01-01T00:00:00Z" }] };
-  await api.patchNamespacedCustomObjectStatus({ group: G, version: "v1", namespace: NS, plural: "httproutes", name: "one", body: { status: { parents: [theirs] } } }, setHeaderOptions("Content-Type", PatchStrategy.MergePatch));
-  stop = startGatewayApiFromKube(kc, gw.router, (line) => logged.push(line));
+  await kube.writeTheirStatus("httproutes", "one");
+  kube.startSource(gw.router, logged);
 }, 60_000);
 
 afterAll(async () => {
-  await stop?.();
-  await served?.close();
+  await kube?.close();
   await gw?.close();
 });
 
@@ -107,7 +86,7 @@ test("an HTTPRoute from the API server routes; its status, its Gateway's and its
 test("a spec change applies through the watch and bumps observedGeneration; a backend that does not exist is reported and answered 500", async () => {
   await api.patchNamespacedCustomObject(
     { group: G, version: "v1", namespace: NS, plural: "httproutes", name: "one", body: { spec: { rules: [{ matches: [{ path: { type: "PathPrefix", value: "/one" } }], backendRefs: [{ name: "infra-backend-v2", port: 8080 }] }] } } },
-    setHeaderOptions("Content-Type", PatchStrategy.MergePatch),
+    mergePatch,
   );
   await expect.poll(() => service("kube.example.com", "/one"), { timeout: 20_000, interval: 100 }).toBe("infra-backend-v2");
   await expect
@@ -115,7 +94,7 @@ test("a spec change applies through the watch and bumps observedGeneration; a ba
     .toEqual(["Accepted=True/Accepted@1", "Accepted=True/Accepted@2 ResolvedRefs=True/ResolvedRefs@2"]);
   await api.patchNamespacedCustomObject(
     { group: G, version: "v1", namespace: NS, plural: "httproutes", name: "one", body: { spec: { rules: [{ backendRefs: [{ name: "no-such-service", port: 8080 }] }] } } },
-    setHeaderOptions("Content-Type", PatchStrategy.MergePatch),
+    mergePatch,
   );
   await expect.poll(() => service("kube.example.com", "/one"), { timeout: 20_000, interval: 100 }).toBe(500);
   await expect
@@ -126,7 +105,7 @@ test("a spec change applies through the watch and bumps observedGeneration; a ba
 test("a route that stops naming vipr's Gateway loses the status entry vipr wrote, and stops routing", async () => {
   await api.patchNamespacedCustomObject(
     { group: G, version: "v1", namespace: NS, plural: "httproutes", name: "one", body: { spec: { parentRefs: [{ name: "their-gateway" }] } } },
-    setHeaderOptions("Content-Type", PatchStrategy.MergePatch),
+    mergePatch,
   );
   await expect
     .poll(async () => (((await get("httproutes", "one")).status?.parents ?? []) as Obj[]).map((p) => p.controllerName), { timeout: 20_000, interval: 100 })

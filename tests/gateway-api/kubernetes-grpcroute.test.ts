@@ -4,26 +4,19 @@
 // keeping another controller's entries; the listener's attachedRoutes counts GRPCRoutes. Objects
 // are written with @kubernetes/client-node, as a user's tooling would.
 import * as grpc from "@grpc/grpc-js";
-import { CustomObjectsApi, PatchStrategy, setHeaderOptions, type KubeConfig } from "@kubernetes/client-node";
+import type { CustomObjectsApi } from "@kubernetes/client-node";
 import { afterAll, beforeAll, expect, test } from "vitest";
-import { FakeKubeApi, fakeKubeConfig, serveFakeKubeApi, type ServedFakeKubeApi } from "../../adapters/kubernetes/fake-api/index.ts";
-import { startGatewayApiFromKube } from "../../adapters/kubernetes/gateway-api-kube.ts";
 import { GRPC_ECHO } from "../support/grpc-echo-backend.ts";
 import { startGrpcGatewayHarness, type GrpcGatewayHarness } from "./grpc-gateway-harness.ts";
+import { G, mergePatch, NS, startKubeGateways, type KubeGateways } from "./kube-gateways.ts";
 
-const G = "gateway.networking.k8s.io";
-const NS = "gateway-conformance-infra";
 const HOST = "grpc.kube.example";
-let fake: FakeKubeApi;
-let served: ServedFakeKubeApi;
-let kc: KubeConfig;
+let kube: KubeGateways;
 let api: CustomObjectsApi;
 let gw: GrpcGatewayHarness;
-let stop: () => Promise<void>;
 const logged: string[] = [];
 
 type Obj = Record<string, any>;
-const mergePatch = setHeaderOptions("Content-Type", PatchStrategy.MergePatch);
 
 const route = (name: string, method: string, backend: string, sectionName?: string): Obj => ({
   apiVersion: `${G}/v1`,
@@ -48,27 +41,17 @@ async function who(method: string): Promise<string> {
 
 beforeAll(async () => {
   gw = await startGrpcGatewayHarness();
-  fake = new FakeKubeApi();
-  served = await serveFakeKubeApi(fake, { closeGraceMs: 100 });
-  kc = fakeKubeConfig(served.url);
-  api = kc.makeApiClient(CustomObjectsApi);
-  fake.apply({ kind: "Namespace", metadata: { name: NS } });
-  await api.createClusterCustomObject({ group: G, version: "v1", plural: "gatewayclasses", body: { apiVersion: `${G}/v1`, kind: "GatewayClass", metadata: { name: "vipr" }, spec: { controllerName: "vipr.io/gateway-controller" } } });
-  await api.createClusterCustomObject({ group: G, version: "v1", plural: "gatewayclasses", body: { apiVersion: `${G}/v1`, kind: "GatewayClass", metadata: { name: "theirs" }, spec: { controllerName: "example.com/other" } } });
-  for (const [name, className] of [["vipr-gateway", "vipr"], ["their-gateway", "theirs"]] as const) {
-    await api.createNamespacedCustomObject({ group: G, version: "v1", namespace: NS, plural: "gateways", body: { apiVersion: `${G}/v1`, kind: "Gateway", metadata: { name, namespace: NS }, spec: { gatewayClassName: className, listeners: [{ name: "http", port: 80, protocol: "HTTP" }] } } });
-  }
+  kube = await startKubeGateways({ closeGraceMs: 100 });
+  api = kube.api;
   await api.createNamespacedCustomObject({ group: G, version: "v1", namespace: NS, plural: "grpcroutes", body: route("echo", "Echo", "grpc-infra-backend-v1") });
   await api.createNamespacedCustomObject({ group: G, version: "v1", namespace: NS, plural: "grpcroutes", body: route("lost", "EchoTwo", "grpc-infra-backend-v2", "nope") });
   // Another controller has already reported on its own Gateway.
-  const theirs = { parentRef: { group: G, kind: "Gateway", namespace: NS, name: "their-gateway" }, controllerName: "example.com/other", conditions: [{ type: "Accepted", status: "True", reason: "Accepted", message: "theirs", observedGeneration: 1, lastTransitionTime: "2026-01-01T00:00:00Z" }] };
-  await api.patchNamespacedCustomObjectStatus({ group: G, version: "v1", namespace: NS, plural: "grpcroutes", name: "echo", body: { status: { parents: [theirs] } } }, mergePatch);
-  stop = startGatewayApiFromKube(kc, gw.router, (line) => logged.push(line));
+  await kube.writeTheirStatus("grpcroutes", "echo");
+  kube.startSource(gw.router, logged);
 }, 60_000);
 
 afterAll(async () => {
-  await stop?.();
-  await served?.close();
+  await kube?.close();
   await gw?.close();
 });
 

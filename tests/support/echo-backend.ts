@@ -31,29 +31,67 @@ export interface ReceivedRequest extends EchoAnswer {
   bodyEnded: boolean;
 }
 
-export interface EchoPod {
+/** A pod on loopback that records what it answered (`A`: a request or a call). */
+export interface LoopbackPod<A> {
   readonly name: string;
   readonly port: number;
   /** Every request this pod received, in order. */
-  readonly received: ReceivedRequest[];
+  readonly received: A[];
 }
 
-export interface EchoBackend {
+/** The pods of one Service, on loopback (echo-backend.ts, grpc-echo-backend.ts). */
+export interface LoopbackBackend<A> {
   readonly namespace: string;
   readonly service: string;
-  readonly pods: readonly EchoPod[];
-  /** The Service (port 8080 to the pods) and one EndpointSlice per pod. */
+  readonly pods: readonly LoopbackPod<A>[];
+  /** The Service (port 8080 to the pods) and one EndpointSlice per pod (loopbackServiceObjects). */
   objects(): { services: KubeService[]; endpointSlices: KubeEndpointSlice[] };
   /** Requests received by all pods. */
-  received(): ReceivedRequest[];
+  received(): A[];
   close(): Promise<void>;
 }
+
+export type EchoPod = LoopbackPod<ReceivedRequest>;
+export type EchoBackend = LoopbackBackend<ReceivedRequest>;
 
 /** Fields by lowercase name, from rawHeaders (the same on Node and Deno's node:http). */
 function headersOf(raw: readonly string[]): Record<string, string[]> {
   const out: Record<string, string[]> = {};
   for (let i = 0; i < raw.length; i += 2) (out[raw[i]!.toLowerCase()] ??= []).push(raw[i + 1]!);
   return out;
+}
+
+/** The Service `namespace`/`service` (port 8080, named and with the appProtocol of `servicePort`, to
+ * `targetPort`) and one EndpointSlice per pod on 127.0.0.1, ready: what a backend of pods on
+ * loopback reports as its Kubernetes objects. */
+export function loopbackServiceObjects(
+  namespace: string,
+  service: string,
+  pods: readonly { readonly name: string; readonly port: number }[],
+  servicePort: { readonly name: string; readonly appProtocol?: string },
+  targetPort: number,
+): { services: KubeService[]; endpointSlices: KubeEndpointSlice[] } {
+  return {
+    services: [
+      {
+        apiVersion: "v1",
+        kind: "Service",
+        metadata: { name: service, namespace, resourceVersion: "1" },
+        spec: { selector: { app: service }, ports: [{ ...servicePort, port: 8080, targetPort, protocol: "TCP" }] },
+      } as KubeService,
+    ],
+    endpointSlices: pods.map(
+      (pod) =>
+        ({
+          apiVersion: "discovery.k8s.io/v1",
+          kind: "EndpointSlice",
+          metadata: { name: pod.name, namespace, resourceVersion: "1", labels: { "kubernetes.io/service-name": service } },
+          addressType: "IPv4",
+          ports: [{ ...servicePort, port: pod.port, protocol: "TCP" }],
+          endpoints: [{ addresses: ["127.0.0.1"], conditions: { ready: true, serving: true, terminating: false }, targetRef: { kind: "Pod", namespace, name: pod.name } }],
+        }) as KubeEndpointSlice,
+    ),
+  };
 }
 
 /** Starts `pods` echo pods of `service` in `namespace`. */
@@ -106,27 +144,7 @@ export async function startEchoBackend(namespace: string, service: string, pods 
     namespace,
     service,
     pods: started,
-    objects: () => ({
-      services: [
-        {
-          apiVersion: "v1",
-          kind: "Service",
-          metadata: { name: service, namespace, resourceVersion: "1" },
-          spec: { selector: { app: service }, ports: [{ name: "http", port: 8080, targetPort: 3000, protocol: "TCP" }] },
-        } as KubeService,
-      ],
-      endpointSlices: started.map(
-        (pod) =>
-          ({
-            apiVersion: "discovery.k8s.io/v1",
-            kind: "EndpointSlice",
-            metadata: { name: pod.name, namespace, resourceVersion: "1", labels: { "kubernetes.io/service-name": service } },
-            addressType: "IPv4",
-            ports: [{ name: "http", port: pod.port, protocol: "TCP" }],
-            endpoints: [{ addresses: ["127.0.0.1"], conditions: { ready: true, serving: true, terminating: false }, targetRef: { kind: "Pod", namespace, name: pod.name } }],
-          }) as KubeEndpointSlice,
-      ),
-    }),
+    objects: () => loopbackServiceObjects(namespace, service, started, { name: "http" }, 3000),
     received: () => started.flatMap((pod) => pod.received),
     close: async () => {
       await Promise.all(servers.map((server) => closeNow(server)));

@@ -7,7 +7,7 @@
 // port 8080 (by default named grpc, appProtocol kubernetes.io/h2c: HTTP/2 to the pods) and one
 // EndpointSlice per pod.
 import * as grpc from "@grpc/grpc-js";
-import type { KubeEndpointSlice, KubeService } from "../../router/table/kubernetes-objects.ts";
+import { loopbackServiceObjects, type LoopbackBackend, type LoopbackPod } from "./echo-backend.ts";
 
 export const GRPC_ECHO = "gateway_api_conformance.echo_basic.grpcecho.GrpcEcho";
 export const GRPC_OTHER = "vipr.test.Other";
@@ -24,21 +24,9 @@ export interface GrpcEchoAnswer {
   readonly service: string;
 }
 
-export interface GrpcEchoPod {
-  readonly name: string;
-  readonly port: number;
-  /** Every call this pod answered, in order. */
-  readonly received: GrpcEchoAnswer[];
-}
-
-export interface GrpcEchoBackend {
-  readonly namespace: string;
-  readonly service: string;
-  readonly pods: readonly GrpcEchoPod[];
-  objects(): { services: KubeService[]; endpointSlices: KubeEndpointSlice[] };
-  received(): GrpcEchoAnswer[];
-  close(): Promise<void>;
-}
+/** Every call a pod answered, in order. */
+export type GrpcEchoPod = LoopbackPod<GrpcEchoAnswer>;
+export type GrpcEchoBackend = LoopbackBackend<GrpcEchoAnswer>;
 
 const identity = (value: Buffer): Buffer => value;
 function definition(service: string, methods: readonly string[]): grpc.ServiceDefinition {
@@ -85,27 +73,7 @@ export async function startGrpcEchoBackend(namespace: string, service: string, p
     namespace,
     service,
     pods: started,
-    objects: () => ({
-      services: [
-        {
-          apiVersion: "v1",
-          kind: "Service",
-          metadata: { name: service, namespace, resourceVersion: "1" },
-          spec: { selector: { app: service }, ports: [{ ...servicePort, port: 8080, targetPort: 50051, protocol: "TCP" }] },
-        } as KubeService,
-      ],
-      endpointSlices: started.map(
-        (pod) =>
-          ({
-            apiVersion: "discovery.k8s.io/v1",
-            kind: "EndpointSlice",
-            metadata: { name: pod.name, namespace, resourceVersion: "1", labels: { "kubernetes.io/service-name": service } },
-            addressType: "IPv4",
-            ports: [{ ...servicePort, port: pod.port, protocol: "TCP" }],
-            endpoints: [{ addresses: ["127.0.0.1"], conditions: { ready: true, serving: true, terminating: false }, targetRef: { kind: "Pod", namespace, name: pod.name } }],
-          }) as KubeEndpointSlice,
-      ),
-    }),
+    objects: () => loopbackServiceObjects(namespace, service, started, servicePort, 50051),
     received: () => started.flatMap((pod) => pod.received),
     close: async () => {
       for (const server of servers) server.forceShutdown();
