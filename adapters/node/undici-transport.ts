@@ -610,17 +610,8 @@ class UndiciTransport implements UpstreamTransport {
     return new Response(webBody(body, target, call, timeouts), { status: statusCode, headers });
   }
 
-  async mirrorH2c(endpoint: string, method: string, path: string, headers: readonly string[], body: Uint8Array | undefined): Promise<void> {
-    const [address, port] = endpoint.startsWith("[") ? [endpoint.slice(1, endpoint.indexOf("]")), endpoint.slice(endpoint.indexOf("]") + 2)] : [endpoint.slice(0, endpoint.lastIndexOf(":")), endpoint.slice(endpoint.lastIndexOf(":") + 1)];
-    const target: UpstreamTarget = { address, port: Number(port), addressType: endpoint.startsWith("[") ? "IPv6" : "IPv4", identity: "mirror" };
-    const fields: string[] = [];
-    for (let i = 0; i < headers.length; i += 2) {
-      const name = headers[i]!;
-      // Framing and connection fields belong to the original request; HTTP/2 frames the copy.
-      if (name === "content-length" || name === "transfer-encoding" || name === "connection" || name === "host" || name === "keep-alive") continue;
-      fields.push(name, headers[i + 1]!);
-    }
-    const answer = await this.#pool(target, MIRROR_CONNECT_TIMEOUT_MS, "h2c").request({ method: method as Dispatcher.HttpMethod, path, headers: fields, ...(body === undefined ? {} : { body }) });
+  async mirrorH2c(target: UpstreamTarget, method: string, path: string, fields: readonly string[], body: Uint8Array | undefined): Promise<void> {
+    const answer = await this.#pool(target, MIRROR_CONNECT_TIMEOUT_MS, "h2c").request({ method: method as Dispatcher.HttpMethod, path, headers: [...fields], ...(body === undefined ? {} : { body }) });
     await answer.body.dump();
   }
 

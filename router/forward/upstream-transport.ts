@@ -132,7 +132,7 @@ export interface UpstreamTransport {
    * knowledge and discards the answer: a GRPCRoute's RequestMirror (gateway-forwarding.ts), which
    * a gRPC pod takes only in HTTP/2. Resolves once the answer was read or dropped. Optional: without
    * it, gRPC mirrors are logged as not sent. */
-  mirrorH2c?(endpoint: string, method: string, path: string, headers: readonly string[], body: Uint8Array | undefined): Promise<void>;
+  mirrorH2c?(target: UpstreamTarget, method: string, path: string, fields: readonly string[], body: Uint8Array | undefined): Promise<void>;
   /** Closes every pool; in-flight requests finish first. */
   close(): Promise<void>;
 }

@@ -3,7 +3,7 @@
 // (timeout-config.ts), and request mirrors. Kept here so the forward stage's hooks stay one line.
 import type { HeaderList } from "../forward/header-list.ts";
 import { RequestBodyCopy } from "../forward/request-body-copy.ts";
-import type { UpstreamTransport } from "../forward/upstream-transport.ts";
+import { targetKey, type UpstreamTarget, type UpstreamTransport } from "../forward/upstream-transport.ts";
 import type { RouterTimeouts } from "../timeout-config.ts";
 import type { GatewayForwarding, MirrorTarget } from "./gateway-routing.ts";
 import { modifyHeaderList } from "./http-route-filters.ts";
@@ -65,14 +65,14 @@ export function gatewayBodyCopy(forwarding: GatewayForwarding): RequestBodyCopy 
 }
 
 /** A ready endpoint of a mirror target, as "address:port", or undefined when it has none. */
-function mirrorEndpoint(target: MirrorTarget, random: () => number): string | undefined {
-  const candidates: string[] = [];
+function mirrorEndpoint(target: MirrorTarget, random: () => number): UpstreamTarget | undefined {
+  const candidates: UpstreamTarget[] = [];
   for (const endpoint of target.service.endpoints) {
     if (!endpoint.ready) continue;
     const port = target.port.name === "" ? endpoint.ports[0] : endpoint.ports.find((p) => p.name === target.port.name);
     const number = port?.port ?? (typeof target.port.targetPort === "number" ? target.port.targetPort : undefined);
     if (number === undefined) continue;
-    candidates.push(endpoint.addressType === "IPv6" ? `[${endpoint.address}]:${number}` : `${endpoint.address}:${number}`);
+    candidates.push({ address: endpoint.address, port: number, addressType: endpoint.addressType, identity: "mirror" });
   }
   return candidates.length === 0 ? undefined : candidates[Math.floor(random() * candidates.length)];
 }
@@ -110,27 +110,35 @@ export function sendMirrors(forwarding: GatewayForwarding, method: string, path:
   });
 }
 
+/** The fields a copy carries: framing and hop-by-hop fields belong to the original request's
+ * connection (RFC 9110 section 7.6.1), and fetch or HTTP/2 frames the copied body itself. */
+function mirrorFields(headers: readonly string[]): string[] {
+  const fields: string[] = [];
+  for (let i = 0; i < headers.length; i += 2) {
+    const name = headers[i]!;
+    if (name === "content-length" || name === "transfer-encoding" || name === "connection" || name === "host" || name === "keep-alive") continue;
+    fields.push(name, headers[i + 1]!);
+  }
+  return fields;
+}
+
 function mirrorAll(forwarding: GatewayForwarding, method: string, path: string, headers: readonly string[], body: Uint8Array | undefined, random: () => number, log: (line: string) => void, h2c: UpstreamTransport["mirrorH2c"]): void {
+  const fields = mirrorFields(headers);
   for (const target of forwarding.mirrors) {
     const endpoint = mirrorEndpoint(target, random);
     if (endpoint === undefined) {
       log(`RequestMirror to ${target.service.key}: no ready endpoint; not mirrored`);
       continue;
     }
+    const where = targetKey(endpoint);
     if (forwarding.rule.kind === "GRPCRoute") {
-      h2c!(endpoint, method, path, headers, body).catch((error: unknown) => log(`RequestMirror to ${target.service.key} (${endpoint}, h2c): ${(error as Error).message}`));
+      h2c!(endpoint, method, path, fields, body).catch((error: unknown) => log(`RequestMirror to ${target.service.key} (${where}, h2c): ${(error as Error).message}`));
       continue;
     }
-    const fields = new Headers();
-    for (let i = 0; i < headers.length; i += 2) {
-      const name = headers[i]!;
-      // Framing and hop-by-hop fields belong to the original request's connection; fetch frames
-      // the copied body itself.
-      if (name === "content-length" || name === "transfer-encoding" || name === "connection" || name === "host") continue;
-      fields.append(name, headers[i + 1]!);
-    }
-    fetch(`http://${endpoint}${path}`, { method, headers: fields, ...(body === undefined ? {} : { body: body as Uint8Array<ArrayBuffer> }) })
+    const web = new Headers();
+    for (let i = 0; i < fields.length; i += 2) web.append(fields[i]!, fields[i + 1]!);
+    fetch(`http://${where}${path}`, { method, headers: web, ...(body === undefined ? {} : { body: body as Uint8Array<ArrayBuffer> }) })
       .then((response) => response.body?.cancel())
-      .catch((error: unknown) => log(`RequestMirror to ${target.service.key} (${endpoint}): ${(error as Error).message}`));
+      .catch((error: unknown) => log(`RequestMirror to ${target.service.key} (${where}): ${(error as Error).message}`));
   }
 }
